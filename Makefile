@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# disagg top-level Makefile.
+#
+#   make                  kernel modules (for KDIR) and daemons
+#   make modules          kernel modules only; KDIR=/lib/modules/REL/build
+#   make modules-all      kernel modules for every installed Debian kernel
+#   make daemons          daemons and their unit tests (CMake)
+#   make check            unit tests on the host, selftests in QEMU guests
+#   make demo             the main job, shown in a guest
+#   make clean
+#
+# KDIR defaults to the newest installed Debian 6.1 kernel, found at run
+# time. Modules are built out of tree in build/modules/REL, so one tree
+# builds for several kernels side by side.
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+KDIR ?= $(shell . $(TOP)/scripts/lib/kernels.sh && \
+	  rel=$$(dg_kernel_resolve default 2>/dev/null) && echo /lib/modules/$$rel/build)
+KREL = $(shell . $(TOP)/scripts/lib/kernels.sh && dg_kdir_release $(KDIR))
+MODDIR = $(TOP)/build/modules/$(KREL)
+KSRC := Kbuild drivers mm fs include
+CMAKE_BUILD_TYPE ?= RelWithDebInfo
+
+.PHONY: all modules modules-all daemons check demo clean
+
+all: modules daemons
+
+modules:
+	@if [ -z "$(KREL)" ]; then \
+		echo "make: no kernel headers at KDIR='$(KDIR)'; run scripts/setup" >&2; exit 1; fi
+	@mkdir -p $(MODDIR)
+	@cp -rsf $(addprefix $(TOP)/,$(KSRC)) $(MODDIR)/
+	$(MAKE) -C $(KDIR) M=$(MODDIR) modules
+
+modules-all:
+	@set -e; . scripts/lib/kernels.sh; for rel in $$(dg_kernels); do \
+		$(MAKE) --no-print-directory modules KDIR=/lib/modules/$$rel/build; done
+
+daemons:
+	cmake -S daemons -B build/daemons -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) >/dev/null
+	cmake --build build/daemons -j$$(nproc)
+
+check: modules-all daemons
+	scripts/check
+
+demo: modules daemons
+	scripts/demo
+
+clean:
+	rm -rf build

@@ -1,0 +1,671 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "proto.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cstddef>
+#include <cstring>
+
+namespace disagg::proto {
+namespace {
+
+// Byte-wise little-endian access to one field of a proto.h struct. Offsets
+// and widths come from the C header itself (offsetof/sizeof), so the codec
+// cannot drift from it; callers have checked the buffer's size first.
+
+template <std::size_t N>
+std::uint64_t load_le(ByteSpan in, std::size_t off)
+{
+	static_assert(N == 1 || N == 2 || N == 4 || N == 8);
+	assert(off + N <= in.size());
+	std::uint64_t v = 0;
+	for (std::size_t i = 0; i < N; i++)
+		v |= std::to_integer<std::uint64_t>(in[off + i]) << (8 * i);
+	return v;
+}
+
+template <std::size_t N>
+void store_le(std::span<std::byte> out, std::size_t off, std::uint64_t v)
+{
+	static_assert(N == 1 || N == 2 || N == 4 || N == 8);
+	assert(off + N <= out.size());
+	for (std::size_t i = 0; i < N; i++)
+		out[off + i] = static_cast<std::byte>(v >> (8 * i));
+}
+
+// Load into @dst, whose width must be the field's.
+template <std::size_t N, class T>
+void get_le(ByteSpan in, std::size_t off, T &dst)
+{
+	static_assert(sizeof(T) == N, "host field and wire field differ in width");
+	dst = static_cast<T>(load_le<N>(in, off));
+}
+
+template <std::size_t N, class T>
+void put_le(std::span<std::byte> out, std::size_t off, T v)
+{
+	static_assert(sizeof(T) == N, "host field and wire field differ in width");
+	store_le<N>(out, off, static_cast<std::uint64_t>(v));
+}
+
+bool all_zero(ByteSpan in, std::size_t off, std::size_t len)
+{
+	assert(off + len <= in.size());
+	ByteSpan s = in.subspan(off, len);
+	return std::all_of(s.begin(), s.end(),
+			   [](std::byte b) { return b == std::byte{0}; });
+}
+
+// Byte arrays have no endianness. memcpy() must not see the null pointer of
+// an empty span, even for zero bytes.
+void get_bytes(ByteSpan in, std::size_t off, std::span<std::uint8_t> dst)
+{
+	assert(off + dst.size() <= in.size());
+	if (!dst.empty())
+		std::memcpy(dst.data(), in.data() + off, dst.size());
+}
+
+void put_bytes(std::span<std::byte> out, std::size_t off, ByteSpan src)
+{
+	assert(off + src.size() <= out.size());
+	if (!src.empty())
+		std::memcpy(out.data() + off, src.data(), src.size());
+}
+
+#define DG_GET(dst, in, type, member) \
+	get_le<sizeof(type::member)>(in, offsetof(type, member), dst)
+#define DG_PUT(out, type, member, v) \
+	put_le<sizeof(type::member)>(out, offsetof(type, member), v)
+#define DG_ZERO(in, type, member) \
+	all_zero(in, offsetof(type, member), sizeof(type::member))
+
+// The header, field by field, so a layout change in proto.h fails here.
+static_assert(offsetof(dg_hdr, magic) == 0 && offsetof(dg_hdr, major) == 4 &&
+	      offsetof(dg_hdr, minor) == 5 && offsetof(dg_hdr, opcode) == 6 &&
+	      offsetof(dg_hdr, length) == 8 && offsetof(dg_hdr, status) == 12 &&
+	      offsetof(dg_hdr, req_id) == 16);
+static_assert(offsetof(dg_hello, nonce) == 24 &&
+	      offsetof(dg_hello, name_len) == 56 && offsetof(dg_hello, name) == 64);
+static_assert(sizeof(dg_hello::name) == kNameMax &&
+	      sizeof(dg_hello::nonce) == kNonceLen &&
+	      sizeof(dg_hello_reply::nonce) == kNonceLen &&
+	      sizeof(dg_auth::mac) == kMacLen);
+
+bool page_aligned(std::uint64_t v)
+{
+	return v % kPageSize == 0;
+}
+
+// Checks, one per payload type; the decoders have already checked sizes and
+// reserved fields, which do not exist in the host structs.
+
+Errc check_one(const Empty &) { return Errc::kOk; }
+Errc check_one(const HelloReply &) { return Errc::kOk; }
+Errc check_one(const Auth &) { return Errc::kOk; }
+Errc check_one(const MemFree &) { return Errc::kOk; }
+
+Errc check_one(const Hello &h)
+{
+	if (h.role != Role::kSwap && h.role != Role::kFs && h.role != Role::kCtl)
+		return Errc::kBadRole;
+	if (h.name.size() > kNameMax)
+		return Errc::kBadNameLen;
+	return Errc::kOk;
+}
+
+Errc check_one(const MemInfo &m)
+{
+	if (m.free > m.capacity)
+		return Errc::kBadValue;
+	if (!page_aligned(m.slab_size))
+		return Errc::kBadAlign;
+	return m.slab_size ? Errc::kOk : Errc::kBadValue;
+}
+
+Errc check_one(const MemAlloc &m)
+{
+	if (m.size == 0)
+		return Errc::kBadValue;
+	return page_aligned(m.size) ? Errc::kOk : Errc::kBadAlign;
+}
+
+Errc check_one(const MemSlab &m)
+{
+	if (m.size == 0 || (m.flags & ~kSlabResumed))
+		return Errc::kBadValue;
+	return page_aligned(m.size) ? Errc::kOk : Errc::kBadAlign;
+}
+
+Errc check_one(const MemRw &m)
+{
+	if (!page_aligned(m.offset) || !page_aligned(m.len))
+		return Errc::kBadAlign;
+	if (m.len == 0 || m.len > kMaxRwLen)
+		return Errc::kBadValue;
+	if (m.offset > UINT64_MAX - m.len)
+		return Errc::kBadValue;
+	return Errc::kOk;
+}
+
+Errc check_one(const MemWrite &m)
+{
+	if (Errc e = check_one(m.rw); e != Errc::kOk)
+		return e;
+	return m.data.size() == m.rw.len ? Errc::kOk : Errc::kBadSize;
+}
+
+Errc check_one(const Data &d)
+{
+	return d.bytes.size() <= kMaxPayload ? Errc::kOk : Errc::kTooLong;
+}
+
+// Encoders, one per payload type, into a zeroed buffer of payload_size().
+
+void put(const Empty &, std::span<std::byte>) {}
+
+void put(const Hello &h, std::span<std::byte> out)
+{
+	DG_PUT(out, dg_hello, major, h.major);
+	DG_PUT(out, dg_hello, minor, h.minor);
+	DG_PUT(out, dg_hello, role, static_cast<std::uint32_t>(h.role));
+	DG_PUT(out, dg_hello, features, h.features);
+	DG_PUT(out, dg_hello, client_id, h.client_id);
+	put_bytes(out, offsetof(dg_hello, nonce), std::as_bytes(std::span(h.nonce)));
+	DG_PUT(out, dg_hello, name_len, static_cast<std::uint16_t>(h.name.size()));
+	put_bytes(out, offsetof(dg_hello, name),
+		  std::as_bytes(std::span(h.name.data(), h.name.size())));
+}
+
+void put(const HelloReply &h, std::span<std::byte> out)
+{
+	DG_PUT(out, dg_hello_reply, major, h.major);
+	DG_PUT(out, dg_hello_reply, minor, h.minor);
+	DG_PUT(out, dg_hello_reply, features, h.features);
+	DG_PUT(out, dg_hello_reply, server_id, h.server_id);
+	put_bytes(out, offsetof(dg_hello_reply, nonce),
+		  std::as_bytes(std::span(h.nonce)));
+}
+
+void put(const Auth &a, std::span<std::byte> out)
+{
+	put_bytes(out, offsetof(dg_auth, mac), std::as_bytes(std::span(a.mac)));
+}
+
+void put(const MemInfo &m, std::span<std::byte> out)
+{
+	DG_PUT(out, dg_mem_info, capacity, m.capacity);
+	DG_PUT(out, dg_mem_info, free, m.free);
+	DG_PUT(out, dg_mem_info, slab_size, m.slab_size);
+	DG_PUT(out, dg_mem_info, nr_clients, m.nr_clients);
+}
+
+void put(const MemAlloc &m, std::span<std::byte> out)
+{
+	DG_PUT(out, dg_mem_alloc, size, m.size);
+	DG_PUT(out, dg_mem_alloc, tag, m.tag);
+}
+
+void put(const MemSlab &m, std::span<std::byte> out)
+{
+	DG_PUT(out, dg_mem_slab, slab_id, m.slab_id);
+	DG_PUT(out, dg_mem_slab, tag, m.tag);
+	DG_PUT(out, dg_mem_slab, addr, m.addr);
+	DG_PUT(out, dg_mem_slab, size, m.size);
+	DG_PUT(out, dg_mem_slab, rkey, m.rkey);
+	DG_PUT(out, dg_mem_slab, flags, m.flags);
+}
+
+void put(const MemFree &m, std::span<std::byte> out)
+{
+	DG_PUT(out, dg_mem_free, slab_id, m.slab_id);
+}
+
+void put(const MemRw &m, std::span<std::byte> out)
+{
+	DG_PUT(out, dg_mem_rw, slab_id, m.slab_id);
+	DG_PUT(out, dg_mem_rw, offset, m.offset);
+	DG_PUT(out, dg_mem_rw, len, m.len);
+}
+
+void put(const MemWrite &m, std::span<std::byte> out)
+{
+	put(m.rw, out);
+	put_bytes(out, kMemRwSize, m.data);
+}
+
+void put(const Data &d, std::span<std::byte> out)
+{
+	put_bytes(out, 0, d.bytes);
+}
+
+std::size_t payload_size(const Body &body)
+{
+	struct {
+		std::size_t operator()(const Empty &) { return 0; }
+		std::size_t operator()(const Hello &) { return kHelloSize; }
+		std::size_t operator()(const HelloReply &) { return kHelloReplySize; }
+		std::size_t operator()(const Auth &) { return kAuthSize; }
+		std::size_t operator()(const MemInfo &) { return kMemInfoSize; }
+		std::size_t operator()(const MemAlloc &) { return kMemAllocSize; }
+		std::size_t operator()(const MemSlab &) { return kMemSlabSize; }
+		std::size_t operator()(const MemFree &) { return kMemFreeSize; }
+		std::size_t operator()(const MemRw &) { return kMemRwSize; }
+		std::size_t operator()(const MemWrite &m) { return kMemRwSize + m.data.size(); }
+		std::size_t operator()(const Data &d) { return d.bytes.size(); }
+	} size;
+	return std::visit(size, body);
+}
+
+// Wraps a typed decoder result into a Body result.
+template <class T>
+Result<Body> to_body(Result<T> r)
+{
+	if (!r)
+		return r.error();
+	return Body{std::move(r).value()};
+}
+
+// Decodes a success payload of the given kind; kNone is an unknown opcode.
+Result<Body> decode_body(Kind kind, ByteSpan p)
+{
+	switch (kind) {
+	case Kind::kNone:
+		break;
+	case Kind::kEmpty:
+		if (!p.empty())
+			return Errc::kBadSize;
+		return Body{Empty{}};
+	case Kind::kHello:
+		return to_body(decode_hello(p));
+	case Kind::kHelloReply:
+		return to_body(decode_hello_reply(p));
+	case Kind::kAuth:
+		return to_body(decode_auth(p));
+	case Kind::kMemInfo:
+		return to_body(decode_mem_info(p));
+	case Kind::kMemAlloc:
+		return to_body(decode_mem_alloc(p));
+	case Kind::kMemSlab:
+		return to_body(decode_mem_slab(p));
+	case Kind::kMemFree:
+		return to_body(decode_mem_free(p));
+	case Kind::kMemRw:
+		return to_body(decode_mem_rw(p));
+	case Kind::kMemWrite:
+		return to_body(decode_mem_write(p));
+	case Kind::kData:
+		return Body{Data{p}};
+	}
+	return Errc::kBadOpcode;
+}
+
+// Status rules shared by encode_message() and decode_message().
+Errc check_status(const Hdr &h)
+{
+	if (!h.is_reply())
+		return h.status == 0 ? Errc::kOk : Errc::kBadStatus;
+	return h.status <= kMaxErrno ? Errc::kOk : Errc::kBadStatus;
+}
+
+}  // namespace
+
+bool MemWrite::operator==(const MemWrite &o) const
+{
+	return rw == o.rw && std::ranges::equal(data, o.data);
+}
+
+bool Data::operator==(const Data &o) const
+{
+	return std::ranges::equal(bytes, o.bytes);
+}
+
+std::string_view to_string(Errc e)
+{
+	switch (e) {
+	case Errc::kOk: return "ok";
+	case Errc::kTooShort: return "shorter than a header";
+	case Errc::kBadMagic: return "bad magic";
+	case Errc::kBadMajor: return "protocol major mismatch";
+	case Errc::kTooLong: return "payload too long";
+	case Errc::kTruncated: return "payload truncated";
+	case Errc::kBadOpcode: return "unknown opcode";
+	case Errc::kBadStatus: return "bad status";
+	case Errc::kBadSize: return "wrong payload size";
+	case Errc::kBadReserved: return "reserved field not zero";
+	case Errc::kBadNameLen: return "name too long";
+	case Errc::kBadRole: return "unknown role";
+	case Errc::kBadAlign: return "not page aligned";
+	case Errc::kBadValue: return "field out of range";
+	case Errc::kBadBody: return "body does not match opcode";
+	case Errc::kBadFeatures: return "features or minor not offered";
+	}
+	return "unknown error";
+}
+
+Kind payload_kind(std::uint16_t opcode)
+{
+	const bool reply = opcode & kReplyBit;
+	switch (static_cast<Op>(opcode & ~kReplyBit)) {
+	case Op::kHello:
+		return reply ? Kind::kHelloReply : Kind::kHello;
+	case Op::kAuth:
+		return reply ? Kind::kEmpty : Kind::kAuth;
+	case Op::kHeartbeat:
+		return Kind::kEmpty;
+	case Op::kBye:
+		return reply ? Kind::kNone : Kind::kEmpty;
+	case Op::kStatus:
+		return reply ? Kind::kData : Kind::kEmpty;
+	case Op::kMemInfo:
+		return reply ? Kind::kMemInfo : Kind::kEmpty;
+	case Op::kMemAlloc:
+		return reply ? Kind::kMemSlab : Kind::kMemAlloc;
+	case Op::kMemFree:
+	case Op::kMemEvict:
+		return reply ? Kind::kEmpty : Kind::kMemFree;
+	case Op::kMemRead:
+		return reply ? Kind::kData : Kind::kMemRw;
+	case Op::kMemWrite:
+		return reply ? Kind::kEmpty : Kind::kMemWrite;
+	}
+	return Kind::kNone;
+}
+
+Kind kind_of(const Body &body)
+{
+	struct {
+		Kind operator()(const Empty &) { return Kind::kEmpty; }
+		Kind operator()(const Hello &) { return Kind::kHello; }
+		Kind operator()(const HelloReply &) { return Kind::kHelloReply; }
+		Kind operator()(const Auth &) { return Kind::kAuth; }
+		Kind operator()(const MemInfo &) { return Kind::kMemInfo; }
+		Kind operator()(const MemAlloc &) { return Kind::kMemAlloc; }
+		Kind operator()(const MemSlab &) { return Kind::kMemSlab; }
+		Kind operator()(const MemFree &) { return Kind::kMemFree; }
+		Kind operator()(const MemRw &) { return Kind::kMemRw; }
+		Kind operator()(const MemWrite &) { return Kind::kMemWrite; }
+		Kind operator()(const Data &) { return Kind::kData; }
+	} kind;
+	return std::visit(kind, body);
+}
+
+Errc check(const Body &body)
+{
+	return std::visit([](const auto &m) { return check_one(m); }, body);
+}
+
+void encode_hdr(const Hdr &h, std::span<std::byte, kHdrSize> out)
+{
+	DG_PUT(out, dg_hdr, magic, kMagic);
+	DG_PUT(out, dg_hdr, major, h.major);
+	DG_PUT(out, dg_hdr, minor, h.minor);
+	DG_PUT(out, dg_hdr, opcode, h.opcode);
+	DG_PUT(out, dg_hdr, length, h.length);
+	DG_PUT(out, dg_hdr, status, h.status);
+	DG_PUT(out, dg_hdr, req_id, h.req_id);
+}
+
+Result<Hdr> decode_hdr(ByteSpan in)
+{
+	if (in.size() < kHdrSize)
+		return Errc::kTooShort;
+	std::uint32_t magic;
+	DG_GET(magic, in, dg_hdr, magic);
+	if (magic != kMagic)
+		return Errc::kBadMagic;
+	Hdr h;
+	DG_GET(h.major, in, dg_hdr, major);
+	if (h.major != kMajor)
+		return Errc::kBadMajor;
+	DG_GET(h.minor, in, dg_hdr, minor);
+	DG_GET(h.opcode, in, dg_hdr, opcode);
+	DG_GET(h.length, in, dg_hdr, length);
+	if (h.length > kMaxPayload)
+		return Errc::kTooLong;
+	DG_GET(h.status, in, dg_hdr, status);
+	DG_GET(h.req_id, in, dg_hdr, req_id);
+	return h;
+}
+
+Result<Frame> decode_frame(ByteSpan in)
+{
+	Result<Hdr> h = decode_hdr(in);
+	if (!h)
+		return h.error();
+	if (in.size() - kHdrSize < h->length)
+		return Errc::kTruncated;
+	return Frame{*h, in.subspan(kHdrSize, h->length)};
+}
+
+Result<Hello> decode_hello(ByteSpan p)
+{
+	if (p.size() != kHelloSize)
+		return Errc::kBadSize;
+	if (!DG_ZERO(p, dg_hello, reserved0) || !DG_ZERO(p, dg_hello, reserved))
+		return Errc::kBadReserved;
+	Hello h;
+	std::uint16_t name_len;
+	DG_GET(h.major, p, dg_hello, major);
+	DG_GET(h.minor, p, dg_hello, minor);
+	DG_GET(h.role, p, dg_hello, role);
+	DG_GET(h.features, p, dg_hello, features);
+	DG_GET(h.client_id, p, dg_hello, client_id);
+	get_bytes(p, offsetof(dg_hello, nonce), h.nonce);
+	DG_GET(name_len, p, dg_hello, name_len);
+	if (name_len > kNameMax)
+		return Errc::kBadNameLen;
+	const std::byte *name = p.data() + offsetof(dg_hello, name);
+	h.name.assign(reinterpret_cast<const char *>(name), name_len);
+	if (Errc e = check_one(h); e != Errc::kOk)
+		return e;
+	return h;
+}
+
+Result<HelloReply> decode_hello_reply(ByteSpan p)
+{
+	if (p.size() != kHelloReplySize)
+		return Errc::kBadSize;
+	if (!DG_ZERO(p, dg_hello_reply, reserved0))
+		return Errc::kBadReserved;
+	HelloReply h;
+	DG_GET(h.major, p, dg_hello_reply, major);
+	DG_GET(h.minor, p, dg_hello_reply, minor);
+	DG_GET(h.features, p, dg_hello_reply, features);
+	DG_GET(h.server_id, p, dg_hello_reply, server_id);
+	get_bytes(p, offsetof(dg_hello_reply, nonce), h.nonce);
+	return h;
+}
+
+Result<Auth> decode_auth(ByteSpan p)
+{
+	if (p.size() != kAuthSize)
+		return Errc::kBadSize;
+	Auth a;
+	get_bytes(p, offsetof(dg_auth, mac), a.mac);
+	return a;
+}
+
+Result<MemInfo> decode_mem_info(ByteSpan p)
+{
+	if (p.size() != kMemInfoSize)
+		return Errc::kBadSize;
+	if (!DG_ZERO(p, dg_mem_info, reserved))
+		return Errc::kBadReserved;
+	MemInfo m;
+	DG_GET(m.capacity, p, dg_mem_info, capacity);
+	DG_GET(m.free, p, dg_mem_info, free);
+	DG_GET(m.slab_size, p, dg_mem_info, slab_size);
+	DG_GET(m.nr_clients, p, dg_mem_info, nr_clients);
+	if (Errc e = check_one(m); e != Errc::kOk)
+		return e;
+	return m;
+}
+
+Result<MemAlloc> decode_mem_alloc(ByteSpan p)
+{
+	if (p.size() != kMemAllocSize)
+		return Errc::kBadSize;
+	MemAlloc m;
+	DG_GET(m.size, p, dg_mem_alloc, size);
+	DG_GET(m.tag, p, dg_mem_alloc, tag);
+	if (Errc e = check_one(m); e != Errc::kOk)
+		return e;
+	return m;
+}
+
+Result<MemSlab> decode_mem_slab(ByteSpan p)
+{
+	if (p.size() != kMemSlabSize)
+		return Errc::kBadSize;
+	MemSlab m;
+	DG_GET(m.slab_id, p, dg_mem_slab, slab_id);
+	DG_GET(m.tag, p, dg_mem_slab, tag);
+	DG_GET(m.addr, p, dg_mem_slab, addr);
+	DG_GET(m.size, p, dg_mem_slab, size);
+	DG_GET(m.rkey, p, dg_mem_slab, rkey);
+	DG_GET(m.flags, p, dg_mem_slab, flags);
+	if (Errc e = check_one(m); e != Errc::kOk)
+		return e;
+	return m;
+}
+
+Result<MemFree> decode_mem_free(ByteSpan p)
+{
+	if (p.size() != kMemFreeSize)
+		return Errc::kBadSize;
+	MemFree m;
+	DG_GET(m.slab_id, p, dg_mem_free, slab_id);
+	return m;
+}
+
+Result<MemRw> decode_mem_rw(ByteSpan p)
+{
+	if (p.size() != kMemRwSize)
+		return Errc::kBadSize;
+	if (!DG_ZERO(p, dg_mem_rw, reserved))
+		return Errc::kBadReserved;
+	MemRw m;
+	DG_GET(m.slab_id, p, dg_mem_rw, slab_id);
+	DG_GET(m.offset, p, dg_mem_rw, offset);
+	DG_GET(m.len, p, dg_mem_rw, len);
+	if (Errc e = check_one(m); e != Errc::kOk)
+		return e;
+	return m;
+}
+
+Result<MemWrite> decode_mem_write(ByteSpan p)
+{
+	if (p.size() < kMemRwSize)
+		return Errc::kBadSize;
+	Result<MemRw> rw = decode_mem_rw(p.first(kMemRwSize));
+	if (!rw)
+		return rw.error();
+	MemWrite m{*rw, p.subspan(kMemRwSize)};
+	if (Errc e = check_one(m); e != Errc::kOk)
+		return e;
+	return m;
+}
+
+Result<Message> decode_message(const Frame &f)
+{
+	const Hdr &h = f.hdr;
+	if (f.payload.size() != h.length)
+		return Errc::kBadSize;
+	if (Errc e = check_status(h); e != Errc::kOk)
+		return e;
+	if (h.status != 0) {
+		// An error reply answers any request, even one we do not know.
+		if (!f.payload.empty())
+			return Errc::kBadSize;
+		return Message{h, Empty{}};
+	}
+	Result<Body> body = decode_body(payload_kind(h.opcode), f.payload);
+	if (!body)
+		return body.error();
+	return Message{h, std::move(body).value()};
+}
+
+Result<Bytes> encode_message(const Message &m)
+{
+	Hdr h = m.hdr;
+	if (h.major != kMajor)
+		return Errc::kBadMajor;
+	if (Errc e = check_status(h); e != Errc::kOk)
+		return e;
+	const Kind want = h.status != 0 ? Kind::kEmpty : payload_kind(h.opcode);
+	if (want == Kind::kNone)
+		return Errc::kBadOpcode;
+	if (kind_of(m.body) != want)
+		return Errc::kBadBody;
+	if (Errc e = check(m.body); e != Errc::kOk)
+		return e;
+	const std::size_t n = payload_size(m.body);
+	if (n > kMaxPayload)
+		return Errc::kTooLong;
+	h.length = static_cast<std::uint32_t>(n);
+
+	Bytes out(kHdrSize + n);	// zeroed: reserved fields and padding
+	std::span<std::byte> buf(out);
+	encode_hdr(h, buf.first<kHdrSize>());
+	std::visit([&](const auto &body) { put(body, buf.subspan(kHdrSize)); },
+		   m.body);
+	return out;
+}
+
+Result<Bytes> make_request(Op op, std::uint64_t req_id, const Body &body)
+{
+	Hdr h;
+	h.opcode = static_cast<std::uint16_t>(op);
+	h.req_id = req_id;
+	return encode_message(Message{h, body});
+}
+
+Result<Bytes> make_reply(Op op, std::uint64_t req_id, const Body &body)
+{
+	Hdr h;
+	h.opcode = static_cast<std::uint16_t>(op) | kReplyBit;
+	h.req_id = req_id;
+	return encode_message(Message{h, body});
+}
+
+Result<Bytes> make_error_reply(std::uint16_t opcode, std::uint64_t req_id,
+			       std::uint32_t status)
+{
+	if (status == 0)
+		return Errc::kBadStatus;	// a success reply has a body
+	Hdr h;
+	h.opcode = opcode | kReplyBit;
+	h.status = status;
+	h.req_id = req_id;
+	return encode_message(Message{h, Empty{}});
+}
+
+Result<Bytes> make_error_reply(Op op, std::uint64_t req_id, std::uint32_t status)
+{
+	return make_error_reply(static_cast<std::uint16_t>(op), req_id, status);
+}
+
+Result<Negotiated> negotiate(const Hello &peer, std::uint16_t our_minor,
+			     std::uint32_t our_features)
+{
+	if (peer.major != kMajor)
+		return Errc::kBadMajor;
+	return Negotiated{std::min(peer.minor, our_minor),
+			  peer.features & our_features & kFeatKnown};
+}
+
+Result<Negotiated> check_hello_reply(const Hello &sent, const HelloReply &reply)
+{
+	if (reply.major != kMajor)
+		return Errc::kBadMajor;
+	if (reply.minor > sent.minor || (reply.features & ~sent.features) ||
+	    (reply.features & ~kFeatKnown))
+		return Errc::kBadFeatures;
+	return Negotiated{reply.minor, reply.features};
+}
+
+#undef DG_GET
+#undef DG_PUT
+#undef DG_ZERO
+
+}  // namespace disagg::proto

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+//
+// C++ codec for the disagg wire protocol (include/disagg/proto.h).
+//
+// Wire structures are never memcpy'd: every field is stored and loaded byte
+// by byte in little-endian order at the offset proto.h gives it. Messages
+// are plain host-order structs; reserved fields do not appear in them (they
+// are written as zero and must read as zero).
+//
+// Decoding never throws and never reads past the span it is given. It runs
+// in three steps, each usable on its own:
+//   decode_hdr()      the 24-byte header: magic, major, length bound
+//   decode_frame()    header plus the @length payload bytes that follow it
+//   decode_message()  opcode, status and the typed payload (Body)
+// A framing error (is_framing_error()) means the byte stream can no longer be
+// trusted and the connection should be closed; any other error leaves the
+// framing intact and the peer can be answered with an error reply.
+#pragma once
+
+#include <disagg/proto.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace disagg::proto {
+
+// Constants from proto.h.
+inline constexpr std::uint32_t kMagic = DG_PROTO_MAGIC;
+inline constexpr std::uint8_t kMajor = DG_PROTO_MAJOR;
+inline constexpr std::uint8_t kMinor = DG_PROTO_MINOR;
+inline constexpr std::uint32_t kMaxPayload = DG_MAX_PAYLOAD;
+inline constexpr std::uint32_t kPageSize = DG_PAGE_SIZE;
+inline constexpr std::size_t kNameMax = DG_NAME_MAX;
+inline constexpr std::size_t kNonceLen = DG_NONCE_LEN;
+inline constexpr std::size_t kMacLen = DG_MAC_LEN;
+inline constexpr std::uint16_t kMemdPort = DG_MEMD_PORT;
+inline constexpr std::uint16_t kStordPort = DG_STORD_PORT;
+inline constexpr std::uint32_t kFeatRdma = DG_FEAT_RDMA;
+inline constexpr std::uint32_t kFeatAuth = DG_FEAT_AUTH;
+inline constexpr std::uint32_t kFeatKnown = DG_FEAT_KNOWN;
+inline constexpr std::uint32_t kSlabResumed = DG_SLAB_RESUMED;
+inline constexpr std::uint16_t kReplyBit = DG_OP_REPLY;
+
+// Wire sizes, checked against proto.h.
+inline constexpr std::size_t kHdrSize = 24;
+inline constexpr std::size_t kHelloSize = 128;
+inline constexpr std::size_t kHelloReplySize = 56;
+inline constexpr std::size_t kAuthSize = 32;
+inline constexpr std::size_t kMemInfoSize = 32;
+inline constexpr std::size_t kMemAllocSize = 16;
+inline constexpr std::size_t kMemSlabSize = 40;
+inline constexpr std::size_t kMemFreeSize = 8;
+inline constexpr std::size_t kMemRwSize = 24;
+static_assert(sizeof(dg_hdr) == kHdrSize);
+static_assert(sizeof(dg_hello) == kHelloSize);
+static_assert(sizeof(dg_hello_reply) == kHelloReplySize);
+static_assert(sizeof(dg_auth) == kAuthSize);
+static_assert(sizeof(dg_mem_info) == kMemInfoSize);
+static_assert(sizeof(dg_mem_alloc) == kMemAllocSize);
+static_assert(sizeof(dg_mem_slab) == kMemSlabSize);
+static_assert(sizeof(dg_mem_free) == kMemFreeSize);
+static_assert(sizeof(dg_mem_rw) == kMemRwSize);
+
+// Largest dg_mem_rw.len: a page multiple such that a write (the dg_mem_rw
+// plus its data) fits in one payload. 255 pages, not 256.
+inline constexpr std::uint32_t kMaxRwLen =
+	(kMaxPayload - kMemRwSize) / kPageSize * kPageSize;
+static_assert(kMaxRwLen == 255 * kPageSize);
+
+// Largest status a reply may carry: Linux's MAX_ERRNO.
+inline constexpr std::uint32_t kMaxErrno = 4095;
+
+enum class Op : std::uint16_t {
+	kHello = DG_OP_HELLO,
+	kAuth = DG_OP_AUTH,
+	kHeartbeat = DG_OP_HEARTBEAT,
+	kBye = DG_OP_BYE,
+	kStatus = DG_OP_STATUS,
+	kMemInfo = DG_OP_MEM_INFO,
+	kMemAlloc = DG_OP_MEM_ALLOC,
+	kMemFree = DG_OP_MEM_FREE,
+	kMemRead = DG_OP_MEM_READ,
+	kMemWrite = DG_OP_MEM_WRITE,
+	kMemEvict = DG_OP_MEM_EVICT,
+};
+
+enum class Role : std::uint32_t {
+	kSwap = DG_ROLE_SWAP,
+	kFs = DG_ROLE_FS,
+	kCtl = DG_ROLE_CTL,
+};
+
+enum class Errc : std::uint8_t {
+	kOk = 0,
+	// Framing errors: close the connection.
+	kTooShort,	// fewer bytes than a header
+	kBadMagic,	// magic is not kMagic
+	kBadMajor,	// protocol major differs from ours
+	kTooLong,	// length (or a payload to encode) > kMaxPayload
+	kTruncated,	// fewer payload bytes than the header's length
+	// Message errors: framing is intact.
+	kBadOpcode,	// unknown opcode, or a reply that does not exist
+	kBadStatus,	// status on a request, or > kMaxErrno on a reply
+	kBadSize,	// payload size wrong for the opcode
+	kBadReserved,	// a reserved field is not zero
+	kBadNameLen,	// name longer than kNameMax
+	kBadRole,	// unknown Role in a hello
+	kBadAlign,	// offset/len/size not a multiple of kPageSize
+	kBadValue,	// other field out of range: zero size, unknown flag...
+	kBadBody,	// encoding: the Body does not fit the opcode
+	kBadFeatures,	// hello reply grants a feature or minor not offered
+};
+
+std::string_view to_string(Errc e);
+
+constexpr bool is_framing_error(Errc e)
+{
+	return e >= Errc::kTooShort && e <= Errc::kTruncated;
+}
+
+// A value or an error; never both. value() of an error is a default T.
+template <class T>
+class [[nodiscard]] Result {
+public:
+	Result(T v) : value_(std::move(v)) {}
+	Result(Errc e) : err_(e) {}
+
+	bool ok() const { return err_ == Errc::kOk; }
+	explicit operator bool() const { return ok(); }
+	Errc error() const { return err_; }
+
+	const T &value() const & { return value_; }
+	T &value() & { return value_; }
+	T &&value() && { return std::move(value_); }
+	const T &operator*() const & { return value_; }
+	T &operator*() & { return value_; }
+	const T *operator->() const { return &value_; }
+	T *operator->() { return &value_; }
+
+private:
+	T value_{};
+	Errc err_ = Errc::kOk;
+};
+
+using Bytes = std::vector<std::byte>;
+using ByteSpan = std::span<const std::byte>;
+using Nonce = std::array<std::uint8_t, kNonceLen>;
+using Mac = std::array<std::uint8_t, kMacLen>;
+
+// dg_hdr; the magic is implied. opcode is raw: it may be unknown.
+struct Hdr {
+	std::uint8_t major = kMajor;
+	std::uint8_t minor = kMinor;
+	std::uint16_t opcode = 0;
+	std::uint32_t length = 0;
+	std::uint32_t status = 0;
+	std::uint64_t req_id = 0;
+
+	bool is_reply() const { return (opcode & kReplyBit) != 0; }
+	bool operator==(const Hdr &) const = default;
+};
+
+// Payloads. Spans point into the buffer they were decoded from (or, when
+// encoding, into the caller's data) and live no longer than it.
+
+struct Empty {
+	bool operator==(const Empty &) const = default;
+};
+
+struct Hello {
+	std::uint16_t major = kMajor;
+	std::uint16_t minor = kMinor;
+	Role role = Role::kSwap;
+	std::uint32_t features = 0;
+	std::uint64_t client_id = 0;
+	Nonce nonce{};
+	std::string name;	// at most kNameMax bytes, not NUL-terminated
+
+	bool operator==(const Hello &) const = default;
+};
+
+struct HelloReply {
+	std::uint16_t major = kMajor;
+	std::uint16_t minor = kMinor;
+	std::uint32_t features = 0;
+	std::uint64_t server_id = 0;
+	Nonce nonce{};
+
+	bool operator==(const HelloReply &) const = default;
+};
+
+struct Auth {
+	Mac mac{};
+
+	bool operator==(const Auth &) const = default;
+};
+
+struct MemInfo {
+	std::uint64_t capacity = 0;
+	std::uint64_t free = 0;
+	std::uint64_t slab_size = 0;
+	std::uint32_t nr_clients = 0;
+
+	bool operator==(const MemInfo &) const = default;
+};
+
+struct MemAlloc {
+	std::uint64_t size = 0;
+	std::uint64_t tag = 0;
+
+	bool operator==(const MemAlloc &) const = default;
+};
+
+struct MemSlab {
+	std::uint64_t slab_id = 0;
+	std::uint64_t tag = 0;
+	std::uint64_t addr = 0;
+	std::uint64_t size = 0;
+	std::uint32_t rkey = 0;
+	std::uint32_t flags = 0;	// kSlabResumed
+
+	bool operator==(const MemSlab &) const = default;
+};
+
+// DG_OP_MEM_FREE request, DG_OP_MEM_EVICT request.
+struct MemFree {
+	std::uint64_t slab_id = 0;
+
+	bool operator==(const MemFree &) const = default;
+};
+
+// DG_OP_MEM_READ request.
+struct MemRw {
+	std::uint64_t slab_id = 0;
+	std::uint64_t offset = 0;
+	std::uint32_t len = 0;
+
+	bool operator==(const MemRw &) const = default;
+};
+
+// DG_OP_MEM_WRITE request: a dg_mem_rw and exactly rw.len bytes of data.
+struct MemWrite {
+	MemRw rw;
+	ByteSpan data;
+
+	bool operator==(const MemWrite &o) const;
+};
+
+// Unstructured payload: DG_OP_STATUS reply (JSON), DG_OP_MEM_READ reply
+// (page data; its size is checked against the request by the caller).
+struct Data {
+	ByteSpan bytes;
+
+	bool operator==(const Data &o) const;
+};
+
+using Body = std::variant<Empty, Hello, HelloReply, Auth, MemInfo, MemAlloc,
+			  MemSlab, MemFree, MemRw, MemWrite, Data>;
+
+// Which payload a message carries, from its raw opcode (reply bit included).
+enum class Kind : std::uint8_t {
+	kNone,	// no such message
+	kEmpty,
+	kHello,
+	kHelloReply,
+	kAuth,
+	kMemInfo,
+	kMemAlloc,
+	kMemSlab,
+	kMemFree,
+	kMemRw,
+	kMemWrite,
+	kData,
+};
+
+Kind payload_kind(std::uint16_t opcode);
+Kind kind_of(const Body &body);
+
+// Header plus payload, as found in a buffer.
+struct Frame {
+	Hdr hdr;
+	ByteSpan payload;	// exactly hdr.length bytes
+
+	std::size_t wire_size() const { return kHdrSize + payload.size(); }
+};
+
+struct Message {
+	Hdr hdr;
+	Body body;
+};
+
+// Header. decode_hdr() checks size, magic, major and length bound only; an
+// unknown opcode is left to decode_message() so it can be answered.
+void encode_hdr(const Hdr &h, std::span<std::byte, kHdrSize> out);
+Result<Hdr> decode_hdr(ByteSpan in);
+
+// Header and payload at the start of @in; bytes after the frame are ignored
+// (they belong to the next one).
+Result<Frame> decode_frame(ByteSpan in);
+
+// Field checks shared by encoders and decoders.
+Errc check(const Body &body);
+
+// Payload decoders: @p is exactly one payload.
+Result<Hello> decode_hello(ByteSpan p);
+Result<HelloReply> decode_hello_reply(ByteSpan p);
+Result<Auth> decode_auth(ByteSpan p);
+Result<MemInfo> decode_mem_info(ByteSpan p);
+Result<MemAlloc> decode_mem_alloc(ByteSpan p);
+Result<MemSlab> decode_mem_slab(ByteSpan p);
+Result<MemFree> decode_mem_free(ByteSpan p);
+Result<MemRw> decode_mem_rw(ByteSpan p);
+Result<MemWrite> decode_mem_write(ByteSpan p);
+
+// Typed message from a frame: checks the status (0 on requests, at most
+// kMaxErrno on replies), the opcode and the payload. An error reply (status
+// not 0) has an empty payload, decodes as Empty and may carry any opcode:
+// it can answer a request the replier did not know (e.g. EOPNOTSUPP).
+Result<Message> decode_message(const Frame &f);
+
+// Frame builders. encode_message() takes opcode, status, req_id and minor
+// from m.hdr and computes length; it refuses anything decode_message() would
+// refuse, so a frame it builds always decodes.
+Result<Bytes> encode_message(const Message &m);
+Result<Bytes> make_request(Op op, std::uint64_t req_id, const Body &body = Empty{});
+Result<Bytes> make_reply(Op op, std::uint64_t req_id, const Body &body = Empty{});
+// @status is a positive errno; @opcode is the request's, known or not.
+Result<Bytes> make_error_reply(Op op, std::uint64_t req_id, std::uint32_t status);
+Result<Bytes> make_error_reply(std::uint16_t opcode, std::uint64_t req_id,
+			       std::uint32_t status);
+
+// What both ends of a connection use after the handshake.
+struct Negotiated {
+	std::uint16_t minor = 0;
+	std::uint32_t features = 0;
+
+	bool operator==(const Negotiated &) const = default;
+};
+
+// Server side: the lower minor and the common known features.
+Result<Negotiated> negotiate(const Hello &peer, std::uint16_t our_minor = kMinor,
+			     std::uint32_t our_features = kFeatKnown);
+
+// Client side: accept a reply only if it has our major and grants no minor
+// or feature beyond what @sent offered.
+Result<Negotiated> check_hello_reply(const Hello &sent, const HelloReply &reply);
+
+}  // namespace disagg::proto

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * disagg_net core: module life cycle and /sys/kernel/disagg.
+ *
+ * disagg_net owns the sysfs root that disagg_swap and disaggfs hang their
+ * directories from, and the protocol helpers both of them use.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/kobject.h>
+#include <disagg/net.h>
+
+/* /sys/kernel/disagg; set in init, cleared in exit, never changes between. */
+static struct kobject *dg_root_kobj;
+
+struct kobject *dg_sysfs_root(void)
+{
+	return dg_root_kobj;
+}
+EXPORT_SYMBOL_GPL(dg_sysfs_root);
+
+static ssize_t protocol_show(struct kobject *kobj, struct kobj_attribute *attr,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%u.%u\n", DG_PROTO_MAJOR, DG_PROTO_MINOR);
+}
+static struct kobj_attribute protocol_attr = __ATTR_RO(protocol);
+
+static struct attribute *dg_root_attrs[] = {
+	&protocol_attr.attr,
+	NULL,
+};
+
+static const struct attribute_group dg_root_group = {
+	.attrs = dg_root_attrs,
+};
+
+static int __init dg_net_init(void)
+{
+	int ret;
+
+	dg_root_kobj = kobject_create_and_add("disagg", kernel_kobj);
+	if (!dg_root_kobj)
+		return -ENOMEM;
+	ret = sysfs_create_group(dg_root_kobj, &dg_root_group);
+	if (ret)
+		goto err_put;
+	pr_info("loaded, protocol %u.%u\n", DG_PROTO_MAJOR, DG_PROTO_MINOR);
+	return 0;
+
+err_put:
+	kobject_put(dg_root_kobj);
+	dg_root_kobj = NULL;
+	return ret;
+}
+
+static void __exit dg_net_exit(void)
+{
+	sysfs_remove_group(dg_root_kobj, &dg_root_group);
+	kobject_put(dg_root_kobj);
+	dg_root_kobj = NULL;
+	pr_info("unloaded\n");
+}
+
+module_init(dg_net_init);
+module_exit(dg_net_exit);
+
+MODULE_DESCRIPTION("disagg transport core");
+MODULE_AUTHOR("disagg developers");
+MODULE_LICENSE("GPL");
+MODULE_VERSION("0.1");

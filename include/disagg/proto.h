@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * disagg wire protocol, shared by the kernel modules (C) and the daemons (C++).
+ *
+ * Every message starts with a struct dg_hdr followed by @length bytes of
+ * payload. All fields are fixed width and little endian; every structure has
+ * explicit padding and its size is checked at compile time on both sides.
+ * Variable-length fields (paths, names) are length-prefixed, never fixed
+ * arrays. A receiver checks magic, major version and length before it looks
+ * at anything else, and never trusts a length it has not bounded.
+ *
+ * Versioning: the major number changes when an existing message changes
+ * layout or meaning; peers with different majors refuse each other. The minor
+ * number grows with new optional messages or feature bits; peers use the
+ * lower of the two minors and the intersection of their feature bits.
+ */
+#ifndef DISAGG_PROTO_H
+#define DISAGG_PROTO_H
+
+#include <linux/types.h>
+#ifdef __KERNEL__
+#include <linux/build_bug.h>
+#define DG_STATIC_ASSERT(e, msg) static_assert(e, msg)
+#elif defined(__cplusplus)
+#define DG_STATIC_ASSERT(e, msg) static_assert(e, msg)
+#else
+#define DG_STATIC_ASSERT(e, msg) _Static_assert(e, msg)
+#endif
+
+#define DG_PROTO_MAGIC		0x47414744u	/* bytes "DGAG" on the wire */
+#define DG_PROTO_MAJOR		1
+#define DG_PROTO_MINOR		0
+
+/* Largest payload any message may carry; bigger lengths are malformed. */
+#define DG_MAX_PAYLOAD		(1u << 20)
+/* Page size of remote-memory transfers, independent of the host's. */
+#define DG_PAGE_SIZE		4096u
+/* Longest name (node, client) carried in a message. */
+#define DG_NAME_MAX		64u
+/* Length of handshake nonces and HMAC-SHA256 digests. */
+#define DG_NONCE_LEN		32u
+#define DG_MAC_LEN		32u
+
+/* Default TCP/RDMA-CM ports. */
+#define DG_MEMD_PORT		7470
+#define DG_STORD_PORT		7471
+
+/**
+ * enum dg_opcode - message types
+ *
+ * A reply carries the request's opcode with %DG_OP_REPLY set, the request's
+ * @req_id, and a status: 0, or a positive Linux errno value of at most 4095.
+ * A reply with a nonzero status has an empty payload; a server answers an
+ * opcode it does not know with EOPNOTSUPP. Requests carry status 0.
+ * %DG_OP_BYE has no reply; %DG_OP_MEM_EVICT's reply is empty. Either side
+ * may send %DG_OP_HEARTBEAT. Opcodes with %DG_OP_REPLY set are not values
+ * of this enum: hold opcodes in a u16.
+ */
+enum dg_opcode {
+	DG_OP_HELLO		= 0x0001, /* struct dg_hello / dg_hello_reply */
+	DG_OP_AUTH		= 0x0002, /* struct dg_auth, reply empty */
+	DG_OP_HEARTBEAT		= 0x0003, /* empty / empty */
+	DG_OP_BYE		= 0x0004, /* empty, no reply */
+	DG_OP_STATUS		= 0x0005, /* empty / JSON text */
+
+	/* memory node: 0x01xx */
+	DG_OP_MEM_INFO		= 0x0100, /* empty / struct dg_mem_info */
+	DG_OP_MEM_ALLOC		= 0x0101, /* struct dg_mem_alloc / dg_mem_slab */
+	DG_OP_MEM_FREE		= 0x0102, /* struct dg_mem_free / empty */
+	DG_OP_MEM_READ		= 0x0103, /* struct dg_mem_rw / page data (TCP) */
+	DG_OP_MEM_WRITE		= 0x0104, /* struct dg_mem_rw + data / empty (TCP) */
+	DG_OP_MEM_EVICT		= 0x0105, /* server->client: struct dg_mem_free */
+
+	/* storage node: 0x02xx, defined with the filesystem */
+
+	DG_OP_REPLY		= 0x8000,
+};
+
+/**
+ * struct dg_hdr - header of every message
+ * @magic: %DG_PROTO_MAGIC
+ * @major: %DG_PROTO_MAJOR of the sender
+ * @minor: %DG_PROTO_MINOR of the sender
+ * @opcode: an &enum dg_opcode value, with %DG_OP_REPLY on replies
+ * @length: payload bytes that follow the header, at most %DG_MAX_PAYLOAD
+ * @status: 0 on requests; on replies 0 or a positive errno value
+ * @req_id: chosen by the requester, echoed in the reply
+ */
+struct dg_hdr {
+	__le32	magic;
+	__u8	major;
+	__u8	minor;
+	__le16	opcode;
+	__le32	length;
+	__le32	status;
+	__le64	req_id;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_hdr) == 24, "dg_hdr is 24 bytes");
+
+/* Feature bits exchanged in the handshake. */
+#define DG_FEAT_RDMA		(1u << 0)	/* one-sided RDMA page access */
+#define DG_FEAT_AUTH		(1u << 1)	/* HMAC-SHA256 challenge-response */
+#define DG_FEAT_KNOWN		(DG_FEAT_RDMA | DG_FEAT_AUTH)
+
+/* Roles a client announces in its hello. */
+enum dg_role {
+	DG_ROLE_SWAP	= 1,	/* disagg_swap: remote memory */
+	DG_ROLE_FS	= 2,	/* disaggfs: storage */
+	DG_ROLE_CTL	= 3,	/* disaggctl and tests: status only */
+};
+
+/**
+ * struct dg_hello - first message on every connection, client to server
+ * @major: protocol major of the client (equal to the header's)
+ * @minor: protocol minor of the client (equal to the header's)
+ * @role: an &enum dg_role value
+ * @features: DG_FEAT_* bits the client supports
+ * @reserved0: zero
+ * @client_id: random 64-bit id kept across reconnects, so a server can hand
+ *	a returning client its resources back
+ * @nonce: client's challenge for the server (used with %DG_FEAT_AUTH)
+ * @name_len: bytes used in @name, at most %DG_NAME_MAX
+ * @reserved: zero
+ * @name: client's name, for logs; not NUL-terminated, any bytes (escape it
+ *	before logging); bytes past @name_len are sent as zero and ignored
+ */
+struct dg_hello {
+	__le16	major;
+	__le16	minor;
+	__le32	role;
+	__le32	features;
+	__le32	reserved0;
+	__le64	client_id;
+	__u8	nonce[DG_NONCE_LEN];
+	__le16	name_len;
+	__u8	reserved[6];
+	__u8	name[DG_NAME_MAX];
+};
+DG_STATIC_ASSERT(sizeof(struct dg_hello) == 128, "dg_hello is 128 bytes");
+
+/**
+ * struct dg_hello_reply - server's answer to &struct dg_hello
+ * @major: protocol major of the server
+ * @minor: minor both sides use (the lower of the two)
+ * @features: features both sides use (the intersection)
+ * @reserved0: zero
+ * @server_id: random id chosen when the server started; a change tells a
+ *	reconnecting client the server restarted and lost its state
+ * @nonce: server's challenge for the client (used with %DG_FEAT_AUTH)
+ */
+struct dg_hello_reply {
+	__le16	major;
+	__le16	minor;
+	__le32	features;
+	__le64	reserved0;
+	__le64	server_id;
+	__u8	nonce[DG_NONCE_LEN];
+};
+DG_STATIC_ASSERT(sizeof(struct dg_hello_reply) == 56, "dg_hello_reply is 56 bytes");
+
+/**
+ * struct dg_auth - proof of the shared secret
+ * @mac: HMAC-SHA256(secret, client nonce || server nonce || client_id as
+ *	8 bytes little endian)
+ *
+ * The exchange is completed (server proof, hello covered by the MAC) when
+ * authentication is implemented; until then %DG_FEAT_AUTH is not offered.
+ */
+struct dg_auth {
+	__u8	mac[DG_MAC_LEN];
+};
+DG_STATIC_ASSERT(sizeof(struct dg_auth) == 32, "dg_auth is 32 bytes");
+
+/**
+ * struct dg_mem_info - a memory node's capacity
+ * @capacity: bytes the node exports
+ * @free: bytes not handed to any client
+ * @slab_size: bytes per slab the node hands out
+ * @nr_clients: connected clients
+ * @reserved: zero
+ */
+struct dg_mem_info {
+	__le64	capacity;
+	__le64	free;
+	__le64	slab_size;
+	__le32	nr_clients;
+	__le32	reserved;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_mem_info) == 32, "dg_mem_info is 32 bytes");
+
+/**
+ * struct dg_mem_alloc - ask for one slab
+ * @size: slab size in bytes, a multiple of %DG_PAGE_SIZE
+ * @tag: client's own number for the slab (its index in the device), echoed
+ *	in &struct dg_mem_slab and in status output
+ */
+struct dg_mem_alloc {
+	__le64	size;
+	__le64	tag;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_mem_alloc) == 16, "dg_mem_alloc is 16 bytes");
+
+/**
+ * struct dg_mem_slab - a slab given to the client
+ * @slab_id: server's handle for the slab
+ * @tag: the client's tag from &struct dg_mem_alloc
+ * @addr: remote virtual address of the slab's first byte (RDMA)
+ * @size: bytes in the slab
+ * @rkey: remote key of the slab's own memory region (RDMA), else 0
+ * @flags: %DG_SLAB_RESUMED when the client already held this tag (after a
+ *	reconnect) and the slab keeps its contents; otherwise it is new and
+ *	reads as zeros
+ *
+ * Allocation is idempotent per (client_id, tag): asking again for a tag the
+ * client holds returns the same slab, with keys valid on this connection.
+ */
+struct dg_mem_slab {
+	__le64	slab_id;
+	__le64	tag;
+	__le64	addr;
+	__le64	size;
+	__le32	rkey;
+	__le32	flags;
+};
+#define DG_SLAB_RESUMED		(1u << 0)
+DG_STATIC_ASSERT(sizeof(struct dg_mem_slab) == 40, "dg_mem_slab is 40 bytes");
+
+/**
+ * struct dg_mem_free - give a slab back (or, as %DG_OP_MEM_EVICT, be asked to)
+ * @slab_id: the slab
+ */
+struct dg_mem_free {
+	__le64	slab_id;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_mem_free) == 8, "dg_mem_free is 8 bytes");
+
+/**
+ * struct dg_mem_rw - page read or write over a transport without RDMA
+ * @slab_id: the slab
+ * @offset: byte offset in the slab, a multiple of %DG_PAGE_SIZE
+ * @len: bytes, a multiple of %DG_PAGE_SIZE, at most %DG_MEM_RW_MAX
+ * @reserved: zero
+ *
+ * A write's data follows this structure in the same payload.
+ */
+struct dg_mem_rw {
+	__le64	slab_id;
+	__le64	offset;
+	__le32	len;
+	__le32	reserved;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_mem_rw) == 24, "dg_mem_rw is 24 bytes");
+
+/* Largest page-aligned transfer that fits one payload with its dg_mem_rw. */
+#define DG_MEM_RW_MAX	((DG_MAX_PAYLOAD - sizeof(struct dg_mem_rw)) & ~(DG_PAGE_SIZE - 1))
+
+#endif /* DISAGG_PROTO_H */
