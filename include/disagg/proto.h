@@ -172,6 +172,33 @@ struct dg_auth {
 DG_STATIC_ASSERT(sizeof(struct dg_auth) == 32, "dg_auth is 32 bytes");
 
 /**
+ * struct dg_cm_private - private data of an RDMA CM connect request
+ * @magic: %DG_PROTO_MAGIC
+ * @major: protocol major of the client
+ * @minor: protocol minor of the client
+ * @qid: index of this queue pair among the client's, from 0
+ * @nr_queues: queue pairs the client opens to this server
+ * @reserved: zero
+ * @client_id: as in &struct dg_hello
+ *
+ * A client opens @nr_queues RC queue pairs to a memory node, each its own
+ * rdma_cm connection. The server puts every queue pair of one @client_id in
+ * one protection domain, so the remote keys of a client's slabs work on all
+ * of its queue pairs and on no one else's. The hello and other two-sided
+ * messages go over queue 0.
+ */
+struct dg_cm_private {
+	__le32	magic;
+	__u8	major;
+	__u8	minor;
+	__le16	qid;
+	__le16	nr_queues;
+	__u8	reserved[6];
+	__le64	client_id;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_cm_private) == 24, "dg_cm_private is 24 bytes");
+
+/**
  * struct dg_mem_info - a memory node's capacity
  * @capacity: bytes the node exports
  * @free: bytes not handed to any client

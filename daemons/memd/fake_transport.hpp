@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+//
+// An in-process transport for tests: the test plays the network. It
+// connects, delivers frames and drops connections by hand, and reads what
+// the service sent. Like a real transport it never calls back from inside
+// a call the service made: closes take effect at settle(), which deliver()
+// runs after each frame.
+#pragma once
+
+#include "transport.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+
+namespace disagg::memd {
+
+class FakeTransport final : public Transport {
+public:
+	explicit FakeTransport(bool one_sided = false,
+			       std::size_t max_frame = proto::kHdrSize + proto::kMaxPayload)
+		: one_sided_(one_sided), max_frame_(max_frame) {}
+
+	const char *name() const override { return "fake"; }
+	bool one_sided() const override { return one_sided_; }
+	std::size_t max_frame() const override { return max_frame_; }
+	bool listen(const std::string &, std::uint16_t, TransportEvents *events,
+		    std::string &) override
+	{
+		events_ = events;
+		return true;
+	}
+	void stop_listening() override { listening_ = false; }
+	std::string local_address() const override { return "fake:0"; }
+	std::uint16_t local_port() const override { return 0; }
+
+	bool send(ConnId c, proto::Bytes frame) override
+	{
+		auto it = conns_.find(c);
+		if (it == conns_.end() || it->second.closing)
+			return false;
+		if (frame.size() > max_frame_) {
+			close(c);
+			return false;
+		}
+		outbox_[c].push_back(std::move(frame));
+		return true;
+	}
+	void close(ConnId c) override
+	{
+		if (auto it = conns_.find(c); it != conns_.end())
+			it->second.closing = true;	// queued frames stay in sent()
+	}
+	std::size_t connections() const override { return conns_.size(); }
+	void close_all_now() override
+	{
+		for (auto &[c, conn] : conns_)
+			conn.closing = true;
+		settle();
+	}
+
+	int expose(ConnId c, std::span<std::byte> mem, RemoteKey &key) override
+	{
+		auto it = conns_.find(c);
+		if (it == conns_.end())
+			return ENOTCONN;
+		if (expose_error)
+			return expose_error;
+		key = RemoteKey{};
+		key.handle = next_key_++;
+		if (one_sided_) {
+			key.addr = reinterpret_cast<std::uintptr_t>(mem.data());
+			key.rkey = static_cast<std::uint32_t>(key.handle);
+		}
+		it->second.exposed.insert(key.handle);
+		return 0;
+	}
+	void unexpose(ConnId c, const RemoteKey &key) override
+	{
+		if (auto it = conns_.find(c); it != conns_.end())
+			it->second.exposed.erase(key.handle);
+		unexposed++;
+	}
+
+	// ---- the test's side of the wire
+
+	ConnId connect(const std::string &peer = "fake-peer:1")
+	{
+		ConnId c = next_conn_++;
+		conns_[c];
+		events_->on_connect(c, peer);
+		return c;
+	}
+	void deliver(ConnId c, proto::ByteSpan frame)
+	{
+		if (auto it = conns_.find(c); it != conns_.end() && !it->second.closing)
+			events_->on_message(c, frame);
+		settle();
+	}
+	// The peer vanished (cable pulled, process killed).
+	void drop(ConnId c)
+	{
+		if (auto it = conns_.find(c); it != conns_.end())
+			it->second.closing = true;
+		settle();
+	}
+	// Finish pending closes: keys withdrawn, on_close() called.
+	void settle()
+	{
+		for (auto it = conns_.begin(); it != conns_.end();) {
+			auto next = std::next(it);
+			if (it->second.closing) {
+				ConnId c = it->first;
+				conns_.erase(it);
+				events_->on_close(c);
+			}
+			it = next;
+		}
+	}
+	bool is_open(ConnId c) const
+	{
+		auto it = conns_.find(c);
+		return it != conns_.end() && !it->second.closing;
+	}
+	// Frames sent to @c, oldest first.
+	std::deque<proto::Bytes> &sent(ConnId c) { return outbox_[c]; }
+	std::size_t exposed(ConnId c) const
+	{
+		auto it = conns_.find(c);
+		return it == conns_.end() ? 0 : it->second.exposed.size();
+	}
+
+	int expose_error = 0;	// make expose() fail with this errno
+	std::size_t unexposed = 0;
+
+private:
+	struct Conn {
+		bool closing = false;
+		std::set<std::uint64_t> exposed;
+	};
+	const bool one_sided_;
+	const std::size_t max_frame_;
+	bool listening_ = true;
+	TransportEvents *events_ = nullptr;
+	ConnId next_conn_ = 1;
+	std::uint64_t next_key_ = 0x100;
+	std::map<ConnId, Conn> conns_;
+	std::map<ConnId, std::deque<proto::Bytes>> outbox_;
+};
+
+}  // namespace disagg::memd

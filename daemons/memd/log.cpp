@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "log.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+
+namespace disagg::log {
+namespace {
+
+std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
+std::mutex g_ident_lock;	// protects g_ident
+std::string g_ident = "disagg";
+const auto g_start = std::chrono::steady_clock::now();
+
+const char *level_name(Level l)
+{
+	switch (l) {
+	case Level::kError: return "error";
+	case Level::kWarn: return "warn";
+	case Level::kInfo: return "info";
+	case Level::kDebug: return "debug";
+	}
+	return "?";
+}
+
+}  // namespace
+
+void set_level(Level l) { g_level.store(static_cast<int>(l)); }
+Level level() { return static_cast<Level>(g_level.load()); }
+bool enabled(Level l) { return static_cast<int>(l) <= g_level.load(); }
+
+std::optional<Level> parse_level(std::string_view s)
+{
+	if (s == "error" || s == "err" || s == "0")
+		return Level::kError;
+	if (s == "warn" || s == "warning" || s == "1")
+		return Level::kWarn;
+	if (s == "info" || s == "2")
+		return Level::kInfo;
+	if (s == "debug" || s == "3")
+		return Level::kDebug;
+	return std::nullopt;
+}
+
+void set_ident(std::string_view ident)
+{
+	std::lock_guard<std::mutex> g(g_ident_lock);
+	g_ident = ident;
+}
+
+void logf(Level l, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	std::vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	const double t = std::chrono::duration<double>(
+		std::chrono::steady_clock::now() - g_start).count();
+	std::string ident;
+	{
+		std::lock_guard<std::mutex> g(g_ident_lock);
+		ident = g_ident;
+	}
+	char line[1200];
+	int n = std::snprintf(line, sizeof(line), "[%9.3f] %s: %s: %s\n", t,
+			      ident.c_str(), level_name(l), msg);
+	if (n < 0)
+		return;
+	if (static_cast<std::size_t>(n) >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	// One write per line so lines from threads do not interleave.
+	ssize_t r = ::write(STDERR_FILENO, line, static_cast<std::size_t>(n));
+	(void)r;
+}
+
+std::string escape(std::string_view bytes)
+{
+	std::string out;
+	for (char c : bytes) {
+		const auto u = static_cast<unsigned char>(c);
+		if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') {
+			char buf[5];
+			std::snprintf(buf, sizeof(buf), "\\x%02x", u);
+			out += buf;
+		} else {
+			out += c;
+		}
+	}
+	return out;
+}
+
+}  // namespace disagg::log

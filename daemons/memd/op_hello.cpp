@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+//
+// HELLO: protocol version and features, and who the client is.
+//
+// The minor is the lower of the two and the features the intersection of
+// the client's, ours (DG_FEAT_RDMA on one-sided transports) and the known
+// ones. A client of another major gets EPROTONOSUPPORT and is closed. Roles:
+// swap clients allocate memory and must send a nonzero client_id (it is how
+// a returning client gets its slabs back); ctl clients (tools, disaggctl)
+// may only ask for MEM_INFO and STATUS; fs clients belong to disagg-stord.
+//
+// A swap client whose id already has a live connection replaces it: the
+// old connection is most likely dead but not yet detected. The old one is
+// closed, its keys withdrawn, and the client's slabs wait (with the grace
+// deadline) for the new connection to ask for their tags again.
+#include "service.hpp"
+
+#include "log.hpp"
+
+#include <sys/random.h>
+
+#include <cerrno>
+
+namespace disagg::memd {
+
+using namespace proto;
+
+namespace {
+
+const char *role_name(Role r)
+{
+	switch (r) {
+	case Role::kSwap: return "swap";
+	case Role::kFs: return "fs";
+	case Role::kCtl: return "ctl";
+	}
+	return "?";
+}
+
+}  // namespace
+
+void MemService::op_hello(Session &s, const Hdr &h, const Hello &hello)
+{
+	if (s.hello_done)
+		return reply_error(s, h.opcode, h.req_id, EPROTO);
+
+	const std::uint32_t ours = transport_.one_sided() ? kFeatRdma : 0;
+	Result<Negotiated> neg = negotiate(hello, kMinor, ours);
+	if (!neg || hello.major != h.major || hello.minor != h.minor) {
+		LOG_WARN("%s: hello with protocol %u.%u (header %u.%u), we speak %u.%u; closing",
+			 s.label().c_str(), hello.major, hello.minor, h.major, h.minor,
+			 kMajor, kMinor);
+		reply_error(s, h.opcode, h.req_id, neg ? EINVAL : EPROTONOSUPPORT);
+		return close(s);
+	}
+	if (hello.role == Role::kFs) {
+		LOG_WARN("%s: fs client at a memory node; closing", s.label().c_str());
+		reply_error(s, h.opcode, h.req_id, EPROTONOSUPPORT);
+		return close(s);
+	}
+	if (hello.role == Role::kSwap && hello.client_id == 0) {
+		LOG_WARN("%s: swap client without a client_id; closing", s.label().c_str());
+		reply_error(s, h.opcode, h.req_id, EINVAL);
+		return close(s);
+	}
+
+	s.hello_done = true;
+	s.role = hello.role;
+	s.client_id = hello.client_id;
+	s.name = hello.name;
+	s.neg = *neg;
+	if (s.role == Role::kSwap)
+		take_over(s);
+
+	HelloReply r;
+	r.major = kMajor;
+	r.minor = s.neg.minor;
+	r.features = s.neg.features;
+	r.server_id = server_id_;
+	if (::getrandom(r.nonce.data(), r.nonce.size(), 0) != static_cast<ssize_t>(r.nonce.size()))
+		r.nonce.fill(0);
+	reply(s, h, r);
+
+	std::size_t held = s.role == Role::kSwap ? pool_.slabs_of(s.client_id).size() : 0;
+	if (s.role == Role::kCtl)
+		LOG_DBG("%s: hello, role ctl", s.label().c_str());
+	else
+		LOG_INFO("%s: hello, role %s, protocol %u.%u, features %#x%s%s",
+			 s.label().c_str(), role_name(s.role), kMajor, s.neg.minor,
+			 s.neg.features, held ? ", returning with slabs held: " : "",
+			 held ? std::to_string(held).c_str() : "");
+}
+
+void MemService::take_over(Session &s)
+{
+	if (auto it = owners_.find(s.client_id); it != owners_.end()) {
+		auto old = sessions_.find(it->second);
+		if (old != sessions_.end()) {
+			Session &o = old->second;
+			LOG_INFO("%s: replaces %s of the same client", s.label().c_str(),
+				 o.label().c_str());
+			for (auto &[id, key] : o.slabs)
+				transport_.unexpose(o.conn, key);
+			o.slabs.clear();
+			o.owns_slabs = false;
+			close(o);
+		}
+		pool_.detach(s.client_id);
+	}
+	owners_[s.client_id] = s.conn;
+	s.owns_slabs = true;
+}
+
+}  // namespace disagg::memd

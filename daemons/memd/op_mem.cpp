@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+//
+// MEM_INFO, MEM_ALLOC, MEM_FREE, and BYE's release of a client's slabs.
+//
+// MEM_ALLOC is idempotent per (client_id, tag): a tag the client holds
+// (from this connection, or from one that vanished less than --grace ago)
+// returns the same slab with DG_SLAB_RESUMED and a key valid on this
+// connection; otherwise a new zero-filled slab. Sizes: a page multiple up
+// to the slab size MEM_INFO reports. Errors: EPERM (not a swap client),
+// EINVAL, EEXIST (tag held with another size), ENOSPC (capacity), ENOMEM.
+#include "service.hpp"
+
+#include "log.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+namespace disagg::memd {
+
+using namespace proto;
+
+MemInfo MemService::info() const
+{
+	MemInfo m;
+	m.capacity = pool_.capacity();
+	m.free = pool_.free_bytes();
+	m.slab_size = pool_.slab_size();
+	m.nr_clients = nr_clients();
+	return m;
+}
+
+void MemService::op_info(Session &s, const Hdr &h)
+{
+	reply(s, h, info());
+}
+
+Slab *MemService::session_slab(Session &s, std::uint64_t id)
+{
+	if (!s.owns_slabs || !s.slabs.contains(id))
+		return nullptr;
+	return pool_.find(s.client_id, id);
+}
+
+void MemService::op_alloc(Session &s, const Hdr &h, const MemAlloc &a)
+{
+	if (!s.owns_slabs)
+		return reply_error(s, h.opcode, h.req_id, EPERM);
+	AllocOutcome r = pool_.alloc(s.client_id, a.tag, a.size);
+	if (r.err) {
+		LOG_DBG("%s: alloc tag %llu size %llu: %s", s.label().c_str(),
+			static_cast<unsigned long long>(a.tag),
+			static_cast<unsigned long long>(a.size), std::strerror(r.err));
+		return reply_error(s, h.opcode, h.req_id, static_cast<std::uint32_t>(r.err));
+	}
+	Slab &slab = *r.slab;
+	auto known = s.slabs.find(slab.id);
+	if (known == s.slabs.end()) {
+		RemoteKey key;
+		if (int err = transport_.expose(s.conn, {slab.mem, slab.size}, key)) {
+			LOG_WARN("%s: cannot expose slab %llu: %s", s.label().c_str(),
+				 static_cast<unsigned long long>(slab.id), std::strerror(err));
+			if (!r.resumed)
+				(void)pool_.free(s.client_id, slab.id);
+			return reply_error(s, h.opcode, h.req_id, static_cast<std::uint32_t>(err));
+		}
+		known = s.slabs.emplace(slab.id, key).first;
+	}
+	MemSlab m;
+	m.slab_id = slab.id;
+	m.tag = slab.tag;
+	m.addr = known->second.addr;
+	m.size = slab.size;
+	m.rkey = known->second.rkey;
+	m.flags = r.resumed ? kSlabResumed : 0;
+	LOG_DBG("%s: slab %llu tag %llu %s", s.label().c_str(),
+		static_cast<unsigned long long>(slab.id),
+		static_cast<unsigned long long>(slab.tag), r.resumed ? "resumed" : "new");
+	reply(s, h, m);
+}
+
+void MemService::op_free(Session &s, const Hdr &h, const MemFree &f)
+{
+	if (!s.owns_slabs)
+		return reply_error(s, h.opcode, h.req_id, EPERM);
+	// A detached slab (not asked for since a reconnect) may be freed too.
+	if (!pool_.find(s.client_id, f.slab_id))
+		return reply_error(s, h.opcode, h.req_id, ENOENT);
+	// Withdraw the key before the memory goes back to the kernel.
+	if (auto it = s.slabs.find(f.slab_id); it != s.slabs.end()) {
+		transport_.unexpose(s.conn, it->second);
+		s.slabs.erase(it);
+	}
+	(void)pool_.free(s.client_id, f.slab_id);
+	reply(s, h, Empty{});
+}
+
+void MemService::drop_slabs(Session &s)
+{
+	if (!s.owns_slabs)
+		return;
+	for (auto &[id, key] : s.slabs)
+		transport_.unexpose(s.conn, key);
+	s.slabs.clear();
+	std::size_t n = pool_.release(s.client_id);
+	owners_.erase(s.client_id);
+	s.owns_slabs = false;
+	if (n)
+		LOG_INFO("%s: said bye; freed its %zu slabs", s.label().c_str(), n);
+}
+
+}  // namespace disagg::memd

@@ -1,0 +1,840 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "rdma_transport.hpp"
+
+#include "log.hpp"
+#include "tcp_transport.hpp"	// sockaddr_str()
+
+#include <fcntl.h>
+#include <infiniband/verbs.h>
+#include <netdb.h>
+#include <rdma/rdma_cma.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <vector>
+
+namespace disagg::memd {
+
+using namespace proto;
+
+namespace {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+constexpr std::chrono::seconds kDisconnectTimeout{3};
+constexpr std::chrono::seconds kConnectTimeout{30};
+constexpr std::uint64_t kRecvBit = 1ull << 32;	// in wr_id: a receive buffer
+
+bool set_nonblock(int fd)
+{
+	int fl = ::fcntl(fd, F_GETFL);
+	return fl >= 0 && ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
+}
+
+std::uint64_t le(const std::uint8_t *p, std::size_t n)
+{
+	std::uint64_t v = 0;
+	for (std::size_t i = 0; i < n; i++)
+		v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+	return v;
+}
+
+}  // namespace
+
+bool parse_cm_private(const void *data, std::size_t len, CmPrivate &out)
+{
+	static_assert(sizeof(dg_cm_private) == 24);
+	out = CmPrivate{};
+	if (!data || len < sizeof(dg_cm_private))
+		return true;
+	auto *p = static_cast<const std::uint8_t *>(data);
+	bool all_zero = true;
+	for (std::size_t i = 0; i < sizeof(dg_cm_private); i++)
+		all_zero &= p[i] == 0;
+	if (all_zero)
+		return true;	// rdma_cm pads absent private data with zeros
+	if (le(p + offsetof(dg_cm_private, magic), 4) != kMagic)
+		return false;
+	out.present = true;
+	out.major = p[offsetof(dg_cm_private, major)];
+	out.qid = static_cast<std::uint16_t>(le(p + offsetof(dg_cm_private, qid), 2));
+	out.nr_queues = static_cast<std::uint16_t>(le(p + offsetof(dg_cm_private, nr_queues), 2));
+	out.client_id = le(p + offsetof(dg_cm_private, client_id), 8);
+	for (std::size_t i = 0; i < sizeof(dg_cm_private::reserved); i++)
+		if (p[offsetof(dg_cm_private, reserved) + i])
+			return false;
+	return out.major == kMajor && out.nr_queues >= 1 && out.nr_queues <= kRdmaMaxQueues &&
+	       out.qid < out.nr_queues;
+}
+
+namespace {
+
+class RdmaTransport final : public Transport {
+public:
+	RdmaTransport(EventLoop &loop, unsigned max_conns) : loop_(loop), max_conns_(max_conns) {}
+	~RdmaTransport() override;
+
+	const char *name() const override { return "rdma"; }
+	bool one_sided() const override { return true; }
+	std::size_t max_frame() const override { return kRdmaMaxFrame; }
+	bool listen(const std::string &host, std::uint16_t port, TransportEvents *events,
+		    std::string &err) override;
+	void stop_listening() override;
+	std::string local_address() const override { return local_; }
+	std::uint16_t local_port() const override { return port_; }
+	bool send(ConnId c, Bytes frame) override;
+	void close(ConnId c) override;
+	std::size_t connections() const override { return conns_.size(); }
+	void close_all_now() override;
+	void tick() override;
+	int expose(ConnId c, std::span<std::byte> mem, RemoteKey &key) override;
+	void unexpose(ConnId c, const RemoteKey &key) override;
+
+private:
+	struct Device {
+		ibv_context *ctx = nullptr;
+		ibv_comp_channel *chan = nullptr;
+		ibv_device_attr attr{};
+	};
+	// One RC queue pair of a connection.
+	struct Queue {
+		unsigned qid = 0;
+		rdma_cm_id *cm = nullptr;
+		ibv_cq *cq = nullptr;
+		ibv_qp *qp = nullptr;
+		unsigned nr_recv = 0;
+		std::byte *bufs = nullptr;	// recv slots, then send slots
+		std::size_t bufs_len = 0;
+		ibv_mr *buf_mr = nullptr;
+		std::vector<unsigned> free_send;
+		bool established = false;
+		bool disconnect_sent = false;
+	};
+	enum class State { kOpen, kClosing, kDead };
+	// One client: its queues and its protection domain.
+	struct Conn {
+		ConnId id = 0;
+		State state = State::kOpen;
+		std::uint64_t client_id = 0;	// from the private data, 0 if none
+		unsigned nr_queues = 1;
+		Device *dev = nullptr;
+		ibv_pd *pd = nullptr;
+		std::vector<std::unique_ptr<Queue>> queues;	// by qid; null until it connects
+		unsigned reply_q = 0;		// queue of the last received frame
+		std::deque<Bytes> backlog;	// frames waiting for a send slot
+		std::map<std::uint64_t, ibv_mr *> mrs;	// exposed memory by handle
+		std::string peer;
+		bool announced = false;		// on_connect() was called
+		SteadyTime deadline{};		// connect or disconnect deadline
+	};
+
+	void on_cm_event();
+	void on_connect_request(rdma_cm_id *id, const rdma_conn_param &req, const CmPrivate &priv);
+	bool setup_queue(Conn &c, Queue &q, const rdma_conn_param &req, std::string &why);
+	Device *device_for(ibv_context *ctx);
+	void on_cq_event(Device &d);
+	void on_async_event(Device &d);
+	void poll_cq(Conn &c, Queue &q);
+	bool post_recv(Queue &q, unsigned slot);
+	bool post_send(Queue &q, unsigned slot, const Bytes &frame);
+	Queue *send_queue(Conn &c);
+	bool all_sent(const Conn &c) const;
+	void maybe_disconnect(Conn &c);
+	void fail(Conn &c, const char *why);	// abort now, teardown deferred
+	void teardown(ConnId id, bool notify);
+	void destroy_queue(Queue &q, bool reject);
+	Conn *find(ConnId id);
+
+	static std::byte *recv_slot(Queue &q, unsigned i) { return q.bufs + i * kRdmaMaxFrame; }
+	static std::byte *send_slot(Queue &q, unsigned i)
+	{
+		return q.bufs + (q.nr_recv + i) * kRdmaMaxFrame;
+	}
+
+	EventLoop &loop_;
+	const unsigned max_conns_;
+	TransportEvents *events_ = nullptr;
+	rdma_event_channel *cm_chan_ = nullptr;
+	rdma_cm_id *listen_id_ = nullptr;
+	std::string local_;
+	std::uint16_t port_ = 0;
+	ConnId next_id_ = 1;
+	std::uint64_t next_key_ = 1;
+	std::map<ConnId, std::unique_ptr<Conn>> conns_;
+	// Lookups from verbs and CM objects to (connection, queue).
+	std::map<ibv_cq *, std::pair<ConnId, unsigned>> by_cq_;
+	std::map<ibv_qp *, ConnId> by_qp_;
+	std::map<rdma_cm_id *, std::pair<ConnId, unsigned>> by_cm_;
+	// client_id -> connection still waiting for some of its queues.
+	std::map<std::uint64_t, ConnId> joining_;
+	std::map<ibv_context *, std::unique_ptr<Device>> devices_;
+};
+
+RdmaTransport::~RdmaTransport()
+{
+	std::vector<ConnId> ids;
+	for (auto &[id, c] : conns_)
+		ids.push_back(id);
+	for (ConnId id : ids)
+		teardown(id, false);
+	stop_listening();
+	for (auto &[ctx, d] : devices_) {
+		loop_.remove(ctx->async_fd);
+		if (d->chan) {
+			loop_.remove(d->chan->fd);
+			ibv_destroy_comp_channel(d->chan);
+		}
+	}
+	if (cm_chan_) {
+		loop_.remove(cm_chan_->fd);
+		rdma_destroy_event_channel(cm_chan_);
+	}
+}
+
+bool RdmaTransport::listen(const std::string &host, std::uint16_t port,
+			   TransportEvents *events, std::string &err)
+{
+	events_ = events;
+	if (!cm_chan_) {
+		cm_chan_ = rdma_create_event_channel();
+		if (!cm_chan_) {
+			err = std::string("rdma_create_event_channel: ") + std::strerror(errno) +
+			      " (is rdma_ucm loaded and an RDMA device present?)";
+			return false;
+		}
+		if (!set_nonblock(cm_chan_->fd) ||
+		    !loop_.add(cm_chan_->fd, EPOLLIN, [this](std::uint32_t) { on_cm_event(); })) {
+			err = "cannot watch the rdma_cm event channel";
+			return false;
+		}
+	}
+	addrinfo hints{}, *res = nullptr;
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	const std::string service = std::to_string(port);
+	if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res); rc != 0) {
+		err = "cannot resolve '" + host + "': " + ::gai_strerror(rc);
+		return false;
+	}
+	if (rdma_create_id(cm_chan_, &listen_id_, nullptr, RDMA_PS_TCP) != 0) {
+		err = std::string("rdma_create_id: ") + std::strerror(errno);
+		::freeaddrinfo(res);
+		return false;
+	}
+	int rc = rdma_bind_addr(listen_id_, res->ai_addr);
+	int saved = errno;
+	::freeaddrinfo(res);
+	if (rc == 0) {
+		rc = rdma_listen(listen_id_, 64);
+		saved = errno;
+	}
+	if (rc != 0) {
+		err = "cannot listen for RDMA on " + host + ":" + service + ": " +
+		      std::strerror(saved) +
+		      (saved == ENODEV || saved == EADDRNOTAVAIL
+			       ? " (no RDMA device has that address)" : "");
+		rdma_destroy_id(listen_id_);
+		listen_id_ = nullptr;
+		return false;
+	}
+	local_ = sockaddr_str(rdma_get_local_addr(listen_id_));
+	port_ = ntohs(rdma_get_src_port(listen_id_));
+	return true;
+}
+
+void RdmaTransport::stop_listening()
+{
+	if (listen_id_) {
+		rdma_destroy_id(listen_id_);
+		listen_id_ = nullptr;
+	}
+}
+
+RdmaTransport::Conn *RdmaTransport::find(ConnId id)
+{
+	auto it = conns_.find(id);
+	return it == conns_.end() ? nullptr : it->second.get();
+}
+
+void RdmaTransport::on_cm_event()
+{
+	for (;;) {
+		rdma_cm_event *ev = nullptr;
+		if (rdma_get_cm_event(cm_chan_, &ev) != 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				LOG_ERR("rdma: rdma_get_cm_event: %s", std::strerror(errno));
+			return;
+		}
+		// Copy what we need and acknowledge at once: rdma_destroy_id()
+		// waits for every event of its id to be acknowledged.
+		const rdma_cm_event_type type = ev->event;
+		rdma_cm_id *id = ev->id;
+		const int status = ev->status;
+		rdma_conn_param req{};
+		CmPrivate priv;
+		bool priv_ok = true;
+		if (type == RDMA_CM_EVENT_CONNECT_REQUEST) {
+			req = ev->param.conn;
+			priv_ok = parse_cm_private(req.private_data, req.private_data_len, priv);
+			req.private_data = nullptr;
+			req.private_data_len = 0;
+		}
+		rdma_ack_cm_event(ev);
+
+		if (type == RDMA_CM_EVENT_CONNECT_REQUEST) {
+			if (!priv_ok) {
+				LOG_WARN("rdma: %s refused: bad connect private data",
+					 sockaddr_str(rdma_get_peer_addr(id)).c_str());
+				rdma_reject(id, nullptr, 0);
+				rdma_destroy_id(id);
+				continue;
+			}
+			on_connect_request(id, req, priv);
+			continue;
+		}
+		if (id == listen_id_) {
+			if (type == RDMA_CM_EVENT_DEVICE_REMOVAL)
+				LOG_ERR("rdma: the listening device was removed");
+			continue;
+		}
+		auto where = by_cm_.find(id);
+		if (where == by_cm_.end())
+			continue;
+		Conn *c = find(where->second.first);
+		if (!c || c->state == State::kDead)
+			continue;
+		Queue *q = c->queues[where->second.second].get();
+		switch (type) {
+		case RDMA_CM_EVENT_ESTABLISHED:
+			q->established = true;
+			LOG_DBG("rdma: conn %llu (%s) queue %u established",
+				static_cast<unsigned long long>(c->id), c->peer.c_str(), q->qid);
+			break;
+		case RDMA_CM_EVENT_DISCONNECTED:
+			LOG_DBG("rdma: conn %llu (%s) queue %u disconnected",
+				static_cast<unsigned long long>(c->id), c->peer.c_str(), q->qid);
+			fail(*c, nullptr);
+			break;
+		case RDMA_CM_EVENT_CONNECT_ERROR:
+		case RDMA_CM_EVENT_UNREACHABLE:
+		case RDMA_CM_EVENT_REJECTED:
+		case RDMA_CM_EVENT_DEVICE_REMOVAL:
+			LOG_INFO("rdma: conn %llu (%s) queue %u: %s (status %d)",
+				 static_cast<unsigned long long>(c->id), c->peer.c_str(), q->qid,
+				 rdma_event_str(type), status);
+			fail(*c, nullptr);
+			break;
+		default:
+			LOG_DBG("rdma: conn %llu queue %u: %s",
+				static_cast<unsigned long long>(c->id), q->qid, rdma_event_str(type));
+			break;
+		}
+	}
+}
+
+RdmaTransport::Device *RdmaTransport::device_for(ibv_context *ctx)
+{
+	auto it = devices_.find(ctx);
+	if (it != devices_.end())
+		return it->second.get();
+	auto d = std::make_unique<Device>();
+	d->ctx = ctx;
+	if (ibv_query_device(ctx, &d->attr) != 0) {
+		LOG_ERR("rdma: ibv_query_device: %s", std::strerror(errno));
+		return nullptr;
+	}
+	d->chan = ibv_create_comp_channel(ctx);
+	if (!d->chan || !set_nonblock(d->chan->fd)) {
+		LOG_ERR("rdma: completion channel: %s", std::strerror(errno));
+		if (d->chan)
+			ibv_destroy_comp_channel(d->chan);
+		return nullptr;
+	}
+	Device *dp = d.get();
+	if (!loop_.add(d->chan->fd, EPOLLIN, [this, dp](std::uint32_t) { on_cq_event(*dp); })) {
+		ibv_destroy_comp_channel(d->chan);
+		return nullptr;
+	}
+	if (set_nonblock(ctx->async_fd))
+		loop_.add(ctx->async_fd, EPOLLIN, [this, dp](std::uint32_t) { on_async_event(*dp); });
+	LOG_INFO("rdma: using device %s", ibv_get_device_name(ctx->device));
+	devices_[ctx] = std::move(d);
+	return dp;
+}
+
+void RdmaTransport::on_connect_request(rdma_cm_id *id, const rdma_conn_param &req,
+				       const CmPrivate &priv)
+{
+	const std::string peer = sockaddr_str(rdma_get_peer_addr(id));
+	auto refuse = [id, &peer](const std::string &why) {
+		LOG_WARN("rdma: %s refused: %s", peer.c_str(), why.c_str());
+		rdma_reject(id, nullptr, 0);
+		rdma_destroy_id(id);
+	};
+
+	// A further queue of a client whose first queues are here already.
+	Conn *c = nullptr;
+	if (priv.present && priv.nr_queues > 1 && priv.client_id != 0) {
+		if (auto j = joining_.find(priv.client_id); j != joining_.end()) {
+			Conn *cand = find(j->second);
+			if (cand && cand->state == State::kOpen && cand->nr_queues == priv.nr_queues &&
+			    !cand->queues[priv.qid] && cand->dev && cand->dev->ctx == id->verbs)
+				c = cand;
+		}
+	}
+	bool fresh = false;
+	if (!c) {
+		if (conns_.size() >= max_conns_)
+			return refuse("already " + std::to_string(max_conns_) + " connections");
+		auto owned = std::make_unique<Conn>();
+		c = owned.get();
+		c->id = next_id_++;
+		c->client_id = priv.client_id;
+		c->nr_queues = priv.nr_queues;
+		c->queues.resize(c->nr_queues);
+		c->peer = peer;
+		c->deadline = std::chrono::steady_clock::now() + kConnectTimeout;
+		c->dev = device_for(id->verbs);
+		if (!c->dev)
+			return refuse("device setup failed");
+		c->pd = ibv_alloc_pd(id->verbs);
+		if (!c->pd)
+			return refuse(std::string("ibv_alloc_pd: ") + std::strerror(errno));
+		conns_[c->id] = std::move(owned);
+		if (c->nr_queues > 1 && c->client_id != 0)
+			joining_[c->client_id] = c->id;	// replaces an older one
+		fresh = true;
+	}
+
+	auto q = std::make_unique<Queue>();
+	q->qid = priv.qid;
+	q->cm = id;
+	Queue &qr = *q;
+	c->queues[priv.qid] = std::move(q);
+	by_cm_[id] = {c->id, priv.qid};
+	std::string why;
+	if (!setup_queue(*c, qr, req, why)) {
+		LOG_WARN("rdma: %s queue %u refused: %s", peer.c_str(), priv.qid, why.c_str());
+		rdma_reject(id, nullptr, 0);
+		fail(*c, nullptr);
+		return;
+	}
+	if (std::all_of(c->queues.begin(), c->queues.end(), [](auto &x) { return x != nullptr; }))
+		if (auto j = joining_.find(c->client_id); j != joining_.end() && j->second == c->id)
+			joining_.erase(j);
+	if (fresh) {
+		c->announced = true;
+		events_->on_connect(c->id, peer);
+	}
+}
+
+bool RdmaTransport::setup_queue(Conn &c, Queue &q, const rdma_conn_param &req, std::string &why)
+{
+	auto fail_with = [&why](const char *what) {
+		why = std::string(what) + ": " + std::strerror(errno);
+		return false;
+	};
+	q.nr_recv = q.qid == 0 ? kRdmaRecvDepth : kRdmaRecvDepthOther;
+	const int cqe = static_cast<int>(q.nr_recv + kRdmaSendDepth + 8);
+	q.cq = ibv_create_cq(q.cm->verbs, cqe, nullptr, c.dev->chan, 0);
+	if (!q.cq)
+		return fail_with("ibv_create_cq");
+	by_cq_[q.cq] = {c.id, q.qid};
+	if (ibv_req_notify_cq(q.cq, 0) != 0)
+		return fail_with("ibv_req_notify_cq");
+
+	ibv_qp_init_attr qa{};
+	qa.send_cq = q.cq;
+	qa.recv_cq = q.cq;
+	qa.qp_type = IBV_QPT_RC;
+	qa.cap.max_send_wr = kRdmaSendDepth;
+	qa.cap.max_recv_wr = q.nr_recv;
+	qa.cap.max_send_sge = 1;
+	qa.cap.max_recv_sge = 1;
+	// In the client's PD: its keys work on all of its queues.
+	if (rdma_create_qp(q.cm, c.pd, &qa) != 0)
+		return fail_with("rdma_create_qp");
+	q.qp = q.cm->qp;
+	by_qp_[q.qp] = c.id;
+
+	q.bufs_len = (q.nr_recv + kRdmaSendDepth) * kRdmaMaxFrame;
+	void *p = ::mmap(nullptr, q.bufs_len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return fail_with("mmap");
+	q.bufs = static_cast<std::byte *>(p);
+	q.buf_mr = ibv_reg_mr(c.pd, q.bufs, q.bufs_len, IBV_ACCESS_LOCAL_WRITE);
+	if (!q.buf_mr)
+		return fail_with("ibv_reg_mr");
+	for (unsigned i = 0; i < kRdmaSendDepth; i++)
+		q.free_send.push_back(kRdmaSendDepth - 1 - i);
+	for (unsigned i = 0; i < q.nr_recv; i++)
+		if (!post_recv(q, i))
+			return fail_with("ibv_post_recv");
+
+	rdma_conn_param cp{};
+	// The client reads our memory: we answer its RDMA READs. In a connect
+	// request the CM reports the peer's initiator depth as our
+	// responder_resources (the fields are from the receiver's view).
+	cp.responder_resources = static_cast<std::uint8_t>(
+		std::min<int>(req.responder_resources, c.dev->attr.max_qp_rd_atom));
+	cp.initiator_depth = 0;
+	cp.rnr_retry_count = 7;
+	if (rdma_accept(q.cm, &cp) != 0)
+		return fail_with("rdma_accept");
+	return true;
+}
+
+bool RdmaTransport::post_recv(Queue &q, unsigned slot)
+{
+	ibv_sge sge{};
+	sge.addr = reinterpret_cast<std::uintptr_t>(recv_slot(q, slot));
+	sge.length = kRdmaMaxFrame;
+	sge.lkey = q.buf_mr->lkey;
+	ibv_recv_wr wr{}, *bad = nullptr;
+	wr.wr_id = kRecvBit | slot;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	return ibv_post_recv(q.qp, &wr, &bad) == 0;
+}
+
+bool RdmaTransport::post_send(Queue &q, unsigned slot, const Bytes &frame)
+{
+	std::memcpy(send_slot(q, slot), frame.data(), frame.size());
+	ibv_sge sge{};
+	sge.addr = reinterpret_cast<std::uintptr_t>(send_slot(q, slot));
+	sge.length = static_cast<std::uint32_t>(frame.size());
+	sge.lkey = q.buf_mr->lkey;
+	ibv_send_wr wr{}, *bad = nullptr;
+	wr.wr_id = slot;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = IBV_WR_SEND;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	return ibv_post_send(q.qp, &wr, &bad) == 0;
+}
+
+RdmaTransport::Queue *RdmaTransport::send_queue(Conn &c)
+{
+	if (c.reply_q < c.queues.size() && c.queues[c.reply_q])
+		return c.queues[c.reply_q].get();
+	return c.queues[0].get();
+}
+
+bool RdmaTransport::send(ConnId id, Bytes frame)
+{
+	Conn *c = find(id);
+	if (!c || c->state != State::kOpen)
+		return false;
+	if (frame.size() > kRdmaMaxFrame) {
+		LOG_ERR("rdma: conn %llu: %zu-byte frame exceeds %zu",
+			static_cast<unsigned long long>(id), frame.size(), kRdmaMaxFrame);
+		fail(*c, nullptr);
+		return false;
+	}
+	Queue *q = send_queue(*c);
+	if (!q || q->free_send.empty() || !c->backlog.empty()) {
+		if (c->backlog.size() >= kRdmaMaxBacklog) {
+			fail(*c, "peer does not take its replies");
+			return false;
+		}
+		c->backlog.push_back(std::move(frame));
+		return true;
+	}
+	unsigned slot = q->free_send.back();
+	q->free_send.pop_back();
+	if (!post_send(*q, slot, frame)) {
+		fail(*c, "ibv_post_send failed");
+		return false;
+	}
+	return true;
+}
+
+void RdmaTransport::on_cq_event(Device &d)
+{
+	for (;;) {
+		ibv_cq *cq = nullptr;
+		void *ctx = nullptr;
+		if (ibv_get_cq_event(d.chan, &cq, &ctx) != 0)
+			return;	// EAGAIN: drained
+		ibv_ack_cq_events(cq, 1);
+		auto it = by_cq_.find(cq);
+		if (it == by_cq_.end())
+			continue;
+		Conn *c = find(it->second.first);
+		if (!c || c->state == State::kDead)
+			continue;
+		Queue &q = *c->queues[it->second.second];
+		if (ibv_req_notify_cq(cq, 0) != 0) {
+			fail(*c, "ibv_req_notify_cq failed");
+			continue;
+		}
+		poll_cq(*c, q);
+	}
+}
+
+void RdmaTransport::poll_cq(Conn &c, Queue &q)
+{
+	ibv_wc wc[16];
+	for (;;) {
+		if (c.state == State::kDead)
+			return;
+		int n = ibv_poll_cq(q.cq, 16, wc);
+		if (n <= 0) {
+			if (n < 0)
+				fail(c, "ibv_poll_cq failed");
+			return;
+		}
+		for (int i = 0; i < n && c.state != State::kDead; i++) {
+			const ibv_wc &w = wc[i];
+			if (w.status != IBV_WC_SUCCESS) {
+				fail(c, w.status == IBV_WC_WR_FLUSH_ERR ? nullptr
+									 : ibv_wc_status_str(w.status));
+				break;
+			}
+			if (w.wr_id & kRecvBit) {
+				const auto slot = static_cast<unsigned>(w.wr_id & 0xffffffffu);
+				if (slot >= q.nr_recv) {
+					fail(c, "bad wr_id");
+					break;
+				}
+				q.established = true;	// RECV may beat ESTABLISHED
+				if (c.state == State::kOpen) {
+					c.reply_q = q.qid;
+					events_->on_message(c.id, ByteSpan(recv_slot(q, slot), w.byte_len));
+				}
+				if (c.state != State::kDead && !post_recv(q, slot))
+					fail(c, "ibv_post_recv failed");
+			} else {
+				q.free_send.push_back(static_cast<unsigned>(w.wr_id));
+				Queue *sq = send_queue(c);
+				while (sq && !c.backlog.empty() && !sq->free_send.empty() &&
+				       c.state != State::kDead) {
+					unsigned s = sq->free_send.back();
+					sq->free_send.pop_back();
+					if (!post_send(*sq, s, c.backlog.front()))
+						fail(c, "ibv_post_send failed");
+					c.backlog.pop_front();
+				}
+				maybe_disconnect(c);
+			}
+		}
+	}
+}
+
+void RdmaTransport::on_async_event(Device &d)
+{
+	for (;;) {
+		ibv_async_event ev;
+		if (ibv_get_async_event(d.ctx, &ev) != 0)
+			return;
+		const ibv_event_type type = ev.event_type;
+		Conn *c = nullptr;
+		rdma_cm_id *cm = nullptr;
+		switch (type) {
+		case IBV_EVENT_QP_FATAL:
+		case IBV_EVENT_QP_REQ_ERR:
+		case IBV_EVENT_QP_ACCESS_ERR:
+		case IBV_EVENT_COMM_EST:
+		case IBV_EVENT_SQ_DRAINED:
+		case IBV_EVENT_PATH_MIG:
+		case IBV_EVENT_PATH_MIG_ERR:
+		case IBV_EVENT_QP_LAST_WQE_REACHED:
+			if (auto it = by_qp_.find(ev.element.qp); it != by_qp_.end()) {
+				c = find(it->second);
+				if (c)
+					for (auto &q : c->queues)
+						if (q && q->qp == ev.element.qp)
+							cm = q->cm;
+			}
+			break;
+		default:
+			break;
+		}
+		ibv_ack_async_event(&ev);
+		if (type == IBV_EVENT_COMM_EST) {
+			// Data arrived before the CM's ESTABLISHED: tell the CM.
+			if (c && cm && c->state != State::kDead)
+				rdma_notify(cm, IBV_EVENT_COMM_EST);
+		} else if (type == IBV_EVENT_QP_FATAL || type == IBV_EVENT_QP_REQ_ERR ||
+			   type == IBV_EVENT_QP_ACCESS_ERR) {
+			// E.g. a peer that used a key it does not hold.
+			if (c && c->state != State::kDead) {
+				LOG_INFO("rdma: conn %llu (%s): %s",
+					 static_cast<unsigned long long>(c->id), c->peer.c_str(),
+					 ibv_event_type_str(type));
+				fail(*c, nullptr);
+			}
+		} else if (type == IBV_EVENT_DEVICE_FATAL) {
+			LOG_ERR("rdma: device %s failed", ibv_get_device_name(d.ctx->device));
+		} else {
+			LOG_DBG("rdma: async event %s", ibv_event_type_str(type));
+		}
+	}
+}
+
+bool RdmaTransport::all_sent(const Conn &c) const
+{
+	if (!c.backlog.empty())
+		return false;
+	for (const auto &q : c.queues)
+		if (q && q->free_send.size() < kRdmaSendDepth)
+			return false;
+	return true;
+}
+
+void RdmaTransport::maybe_disconnect(Conn &c)
+{
+	if (c.state != State::kClosing || !all_sent(c))
+		return;
+	for (auto &q : c.queues) {
+		if (!q || q->disconnect_sent)
+			continue;
+		q->disconnect_sent = true;
+		(void)rdma_disconnect(q->cm);
+	}
+	// DISCONNECTED follows; tick() gives up after the deadline.
+}
+
+void RdmaTransport::close(ConnId id)
+{
+	Conn *c = find(id);
+	if (!c || c->state != State::kOpen)
+		return;
+	c->state = State::kClosing;
+	c->deadline = std::chrono::steady_clock::now() + kDisconnectTimeout;
+	maybe_disconnect(*c);
+}
+
+void RdmaTransport::fail(Conn &c, const char *why)
+{
+	if (c.state == State::kDead)
+		return;
+	if (why)
+		LOG_INFO("rdma: conn %llu (%s): %s; closing",
+			 static_cast<unsigned long long>(c.id), c.peer.c_str(), why);
+	c.state = State::kDead;
+	ConnId id = c.id;
+	loop_.defer([this, id] { teardown(id, true); });
+}
+
+void RdmaTransport::tick()
+{
+	const auto now = std::chrono::steady_clock::now();
+	for (auto &[id, c] : conns_) {
+		if (c->state == State::kDead || now < c->deadline)
+			continue;
+		if (c->state == State::kClosing) {
+			fail(*c, "disconnect timed out");
+			continue;
+		}
+		const bool complete = std::all_of(c->queues.begin(), c->queues.end(),
+						  [](auto &q) { return q && q->established; });
+		if (!complete)
+			fail(*c, "its queues did not all connect in time");
+		else
+			c->deadline = SteadyTime::max();
+	}
+}
+
+void RdmaTransport::close_all_now()
+{
+	for (auto &[id, c] : conns_)
+		fail(*c, nullptr);
+}
+
+void RdmaTransport::destroy_queue(Queue &q, bool reject)
+{
+	if (reject)
+		rdma_reject(q.cm, nullptr, 0);
+	if (q.qp) {
+		by_qp_.erase(q.qp);
+		rdma_destroy_qp(q.cm);
+		q.qp = nullptr;
+	}
+}
+
+void RdmaTransport::teardown(ConnId id, bool notify)
+{
+	auto it = conns_.find(id);
+	if (it == conns_.end())
+		return;
+	std::unique_ptr<Conn> owned = std::move(it->second);
+	conns_.erase(it);
+	Conn &c = *owned;
+	if (auto j = joining_.find(c.client_id); j != joining_.end() && j->second == id)
+		joining_.erase(j);
+	// Order matters: no QPs, then no remote access to anything; only then
+	// may the memory behind the MRs be freed by the service.
+	for (auto &q : c.queues)
+		if (q)
+			destroy_queue(*q, false);
+	for (auto &[h, mr] : c.mrs)
+		if (ibv_dereg_mr(mr) != 0)
+			LOG_ERR("rdma: ibv_dereg_mr: %s", std::strerror(errno));
+	c.mrs.clear();
+	for (auto &q : c.queues) {
+		if (!q)
+			continue;
+		if (q->buf_mr)
+			ibv_dereg_mr(q->buf_mr);
+		if (q->bufs)
+			::munmap(q->bufs, q->bufs_len);
+		if (q->cq) {
+			by_cq_.erase(q->cq);
+			if (ibv_destroy_cq(q->cq) != 0)
+				LOG_ERR("rdma: ibv_destroy_cq: %s", std::strerror(errno));
+		}
+		by_cm_.erase(q->cm);
+		rdma_destroy_id(q->cm);
+	}
+	if (c.pd && ibv_dealloc_pd(c.pd) != 0)
+		LOG_ERR("rdma: ibv_dealloc_pd: %s", std::strerror(errno));
+	if (notify && c.announced && events_)
+		events_->on_close(id);
+}
+
+int RdmaTransport::expose(ConnId id, std::span<std::byte> mem, RemoteKey &key)
+{
+	Conn *c = find(id);
+	if (!c || c->state != State::kOpen)
+		return ENOTCONN;
+	ibv_mr *mr = ibv_reg_mr(c->pd, mem.data(), mem.size(),
+				IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
+					IBV_ACCESS_REMOTE_WRITE);
+	if (!mr)
+		return errno ? errno : ENOMEM;
+	key.addr = reinterpret_cast<std::uintptr_t>(mem.data());
+	key.rkey = mr->rkey;
+	key.handle = next_key_++;
+	c->mrs[key.handle] = mr;
+	return 0;
+}
+
+void RdmaTransport::unexpose(ConnId id, const RemoteKey &key)
+{
+	Conn *c = find(id);
+	if (!c)
+		return;
+	auto it = c->mrs.find(key.handle);
+	if (it == c->mrs.end())
+		return;
+	if (ibv_dereg_mr(it->second) != 0)
+		LOG_ERR("rdma: ibv_dereg_mr: %s", std::strerror(errno));
+	c->mrs.erase(it);
+}
+
+}  // namespace
+
+std::unique_ptr<Transport> make_rdma_transport(EventLoop &loop, unsigned max_conns)
+{
+	return std::make_unique<RdmaTransport>(loop, max_conns);
+}
+
+}  // namespace disagg::memd

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+//
+// Frames over RDMA (librdmacm + libibverbs), with one-sided access to
+// exposed memory.
+//
+// A client connects one or more RC queue pairs, each its own rdma_cm
+// connection whose connect request carries a struct dg_cm_private (client
+// id, queue index, number of queues). The queues of one client form one
+// transport connection (one ConnId for the service) with one protection
+// domain: every queue pair of the client is created in it, and expose()
+// registers memory as a memory region of its own in it with
+// LOCAL_WRITE|REMOTE_READ|REMOTE_WRITE. So a key works on that client's
+// queues only, covers that memory only, and dies with the connection or
+// with unexpose(). A request without private data is a one-queue client.
+//
+// Frames travel as SEND/RECV, one frame (at most kRdmaMaxFrame bytes, the
+// kernel's DG_CALL_MAX) per message. Each queue keeps receive buffers
+// posted (queue 0, where the kernel client sends its calls, more); memd
+// sends only on the queue the last frame arrived on (queue 0 before any),
+// because the kernel posts receive buffers only there.
+//
+// Completions arrive on one completion channel per device and QP errors
+// on the device's async event fd, all on the event loop. A completion
+// error, a fatal QP event, a CM disconnect on any queue, a queue that does
+// not connect in time, or a peer that floods us with requests without
+// taking replies (more than kRdmaMaxBacklog queued) ends the whole
+// connection: QPs destroyed first (nothing reaches memory any more), then
+// the MRs deregistered, then on_close().
+#pragma once
+
+#include "event_loop.hpp"
+#include "transport.hpp"
+
+#include <memory>
+
+namespace disagg::memd {
+
+inline constexpr std::size_t kRdmaMaxFrame = 4096;	// header included
+inline constexpr unsigned kRdmaRecvDepth = 32;	// queue 0
+inline constexpr unsigned kRdmaRecvDepthOther = 4;	// queues 1..
+inline constexpr unsigned kRdmaSendDepth = 32;
+inline constexpr unsigned kRdmaMaxQueues = 64;	// per client
+inline constexpr std::size_t kRdmaMaxBacklog = 256;
+
+std::unique_ptr<Transport> make_rdma_transport(EventLoop &loop, unsigned max_conns);
+
+// struct dg_cm_private from a connect request, decoded.
+struct CmPrivate {
+	bool present = false;	// false: a one-queue client that sent none
+	std::uint8_t major = 0;
+	std::uint16_t qid = 0;
+	std::uint16_t nr_queues = 1;
+	std::uint64_t client_id = 0;
+};
+
+// Decode @len bytes of connect private data (rdma_cm pads it with zeros;
+// all zeros means none). False: malformed (bad magic, major, reserved
+// bytes, queue numbers), and the connection is refused.
+bool parse_cm_private(const void *data, std::size_t len, CmPrivate &out);
+
+}  // namespace disagg::memd

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+//
+// Frames over TCP stream sockets. Non-blocking sockets on the event loop;
+// each connection reads into a buffer that grows only up to one frame
+// (header + DG_MAX_PAYLOAD) and cuts frames by the header's length. Replies
+// are queued; a connection whose queue passes kOutHigh stops being read
+// until it drains below kOutLow (a client that sends requests but does not
+// read its replies only stalls itself). At most max_conns connections;
+// more are accepted and closed at once.
+#pragma once
+
+#include "event_loop.hpp"
+#include "transport.hpp"
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+
+namespace disagg::memd {
+
+class TcpTransport final : public Transport {
+public:
+	static constexpr std::size_t kReadChunk = 64 * 1024;
+	static constexpr std::size_t kOutHigh = 4u << 20;
+	static constexpr std::size_t kOutLow = 1u << 20;
+	// A close() waits this long for queued frames to go out.
+	static constexpr std::chrono::seconds kCloseTimeout{5};
+
+	TcpTransport(EventLoop &loop, unsigned max_conns);
+	~TcpTransport() override;
+
+	const char *name() const override { return "tcp"; }
+	bool one_sided() const override { return false; }
+	std::size_t max_frame() const override;
+	bool listen(const std::string &host, std::uint16_t port, TransportEvents *events,
+		    std::string &err) override;
+	void stop_listening() override;
+	std::string local_address() const override { return local_; }
+	std::uint16_t local_port() const override { return port_; }
+	bool send(ConnId c, proto::Bytes frame) override;
+	void close(ConnId c) override;
+	std::size_t connections() const override { return conns_.size(); }
+	void close_all_now() override;
+	void tick() override;
+	int expose(ConnId c, std::span<std::byte> mem, RemoteKey &key) override;
+	void unexpose(ConnId, const RemoteKey &) override {}
+
+private:
+	struct Conn;
+	void on_accept();
+	void on_event(ConnId c, std::uint32_t events);
+	void pump(Conn &c);	// parse buffered frames, read more
+	bool fill(Conn &c);	// one read(); false: EOF or error
+	void flush(Conn &c);
+	void update_events(Conn &c);
+	void destroy(ConnId c, const char *why);	// deferred teardown
+
+	EventLoop &loop_;
+	const unsigned max_conns_;
+	TransportEvents *events_ = nullptr;
+	int lfd_ = -1;
+	std::string local_;
+	std::uint16_t port_ = 0;
+	ConnId next_id_ = 1;
+	std::map<ConnId, std::unique_ptr<Conn>> conns_;
+};
+
+// "addr:port" of a socket address.
+std::string sockaddr_str(const ::sockaddr *sa);
+
+}  // namespace disagg::memd

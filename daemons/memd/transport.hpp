@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+//
+// What the protocol logic needs from a network: accept connections, deliver
+// each received frame, send frames, close, and (for one-sided transports)
+// let a connection's peer reach a piece of memory directly.
+//
+// Implementations: TcpTransport (stream sockets), RdmaTransport (rdma_cm, an
+// RC QP per connection, SEND/RECV for frames, one memory region per exposed
+// slab in the connection's own protection domain) and FakeTransport (in
+// process, for tests). All callbacks run on the daemon's one event-loop
+// thread, never from inside a Transport call the handler made: close() and
+// send() failures are reported later, through on_close().
+#pragma once
+
+#include "proto.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace disagg::memd {
+
+using ConnId = std::uint64_t;
+
+// How the peer of one connection reaches exposed memory.
+struct RemoteKey {
+	std::uint64_t addr = 0;	// remote address of the first byte (RDMA)
+	std::uint32_t rkey = 0;	// 0 on transports without one-sided access
+	std::uint64_t handle = 0;	// the transport's, for unexpose()
+};
+
+class TransportEvents {
+public:
+	virtual ~TransportEvents() = default;
+	// A new connection; @peer is "addr:port" for logs.
+	virtual void on_connect(ConnId c, const std::string &peer) = 0;
+	// One received frame as the transport found it: a stream transport
+	// cuts it by the header's length (a header that does not decode is
+	// delivered alone, and nothing more is read), a message transport
+	// delivers each message whole. Not validated: the handler decodes it.
+	virtual void on_message(ConnId c, proto::ByteSpan frame) = 0;
+	// The connection is gone (peer left, error, or close() finished).
+	// Its exposed memory is no longer reachable. Called once per
+	// on_connect(); the id is never used again.
+	virtual void on_close(ConnId c) = 0;
+};
+
+class Transport {
+public:
+	virtual ~Transport() = default;
+
+	virtual const char *name() const = 0;
+	// Peers read and write exposed memory themselves (RDMA).
+	virtual bool one_sided() const = 0;
+	// Largest frame send() takes.
+	virtual std::size_t max_frame() const = 0;
+
+	// Start accepting connections on host:port (port 0: any) and report
+	// them to @events. False and @err on failure.
+	virtual bool listen(const std::string &host, std::uint16_t port,
+			    TransportEvents *events, std::string &err) = 0;
+	// Stop accepting; existing connections stay.
+	virtual void stop_listening() = 0;
+	// "addr:port" actually bound.
+	virtual std::string local_address() const = 0;
+	virtual std::uint16_t local_port() const = 0;
+
+	// Queue a frame. A connection that cannot take it (closing, gone,
+	// too far behind) is closed; returns false then.
+	virtual bool send(ConnId c, proto::Bytes frame) = 0;
+	// Close after queued frames are sent (bounded by a timeout).
+	virtual void close(ConnId c) = 0;
+	// Open connections, closing ones included.
+	virtual std::size_t connections() const = 0;
+	// Give up on every connection now (shutdown's last step).
+	virtual void close_all_now() = 0;
+	// Called about once a second: enforce close timeouts.
+	virtual void tick() {}
+
+	// Let @c's peer read and write @mem. Returns 0 and the key, or a
+	// positive errno. Transports without one-sided access return a zero
+	// key. Everything exposed on a connection is withdrawn when it closes.
+	virtual int expose(ConnId c, std::span<std::byte> mem, RemoteKey &key) = 0;
+	virtual void unexpose(ConnId c, const RemoteKey &key) = 0;
+};
+
+}  // namespace disagg::memd

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+//
+// disagg-memd's command line: sizes, addresses, defaults, and the errors
+// that make it exit 2.
+#include "config.hpp"
+#include "proto.hpp"
+
+#include <gtest/gtest.h>
+
+namespace disagg::memd {
+namespace {
+
+TEST(MemdConfig, ParseSize)
+{
+	EXPECT_EQ(parse_size("4096"), 4096u);
+	EXPECT_EQ(parse_size("4K"), 4096u);
+	EXPECT_EQ(parse_size("64M"), 64ull << 20);
+	EXPECT_EQ(parse_size("64m"), 64ull << 20);
+	EXPECT_EQ(parse_size("2G"), 2ull << 30);
+	EXPECT_EQ(parse_size("1T"), 1ull << 40);
+	EXPECT_EQ(parse_size("1GiB"), 1ull << 30);
+	EXPECT_EQ(parse_size("1GB"), 1ull << 30);
+	EXPECT_EQ(parse_size("512B"), 512u);
+	EXPECT_EQ(parse_size("0"), 0u);
+	for (const char *bad : {"", "M", "-1", "1X", "1.5G", " 1G", "1G ", "1Gi", "1KK",
+				"99999999999999999999", "16777216T", "0x10"})
+		EXPECT_FALSE(parse_size(bad).has_value()) << bad;
+}
+
+TEST(MemdConfig, ParseHostPort)
+{
+	std::string h;
+	std::uint16_t p = 0;
+	ASSERT_TRUE(parse_host_port("10.0.0.2:7000", h, p, 7470));
+	EXPECT_EQ(h, "10.0.0.2");
+	EXPECT_EQ(p, 7000);
+	ASSERT_TRUE(parse_host_port("10.0.0.2", h, p, 7470));
+	EXPECT_EQ(p, 7470);
+	ASSERT_TRUE(parse_host_port(":0", h, p, 7470));
+	EXPECT_EQ(h, "0.0.0.0");
+	EXPECT_EQ(p, 0);
+	ASSERT_TRUE(parse_host_port("[::1]:9", h, p, 7470));
+	EXPECT_EQ(h, "::1");
+	EXPECT_EQ(p, 9);
+	for (const char *bad : {"1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:x", "::1", "[::1",
+				"[::1]x", "h:1:2", "1.2.3.4:-1"})
+		EXPECT_FALSE(parse_host_port(bad, h, p, 7470)) << bad;
+}
+
+ParseResult parse(std::initializer_list<const char *> args)
+{
+	std::vector<std::string> v;
+	for (const char *a : args)
+		v.emplace_back(a);
+	return parse_args(v);
+}
+
+TEST(MemdConfig, Defaults)
+{
+	ParseResult r = parse({"--capacity", "1G"});
+	ASSERT_EQ(r.error, "");
+	const Config &c = r.config;
+	EXPECT_EQ(c.capacity, 1ull << 30);
+	EXPECT_EQ(c.listen_host, "0.0.0.0");
+	EXPECT_EQ(c.listen_port, proto::kMemdPort);
+	EXPECT_EQ(c.transport, TransportKind::kRdma);
+	EXPECT_EQ(c.slab_size, 64ull << 20);
+	EXPECT_EQ(c.grace_sec, 30u);
+	EXPECT_EQ(c.heartbeat_sec, 15u);
+	EXPECT_EQ(c.log_level, log::Level::kInfo);
+}
+
+TEST(MemdConfig, AllOptions)
+{
+	ParseResult r = parse({"--listen", "198.18.1.2:7000", "--capacity=256M", "--transport",
+			       "tcp", "--slab-size", "16M", "--grace", "5", "--log-level", "debug",
+			       "--max-clients", "3", "--heartbeat", "0"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.listen_host, "198.18.1.2");
+	EXPECT_EQ(r.config.listen_port, 7000);
+	EXPECT_EQ(r.config.capacity, 256ull << 20);
+	EXPECT_EQ(r.config.transport, TransportKind::kTcp);
+	EXPECT_EQ(r.config.slab_size, 16ull << 20);
+	EXPECT_EQ(r.config.grace_sec, 5u);
+	EXPECT_EQ(r.config.log_level, log::Level::kDebug);
+	EXPECT_EQ(r.config.max_clients, 3u);
+	EXPECT_EQ(r.config.heartbeat_sec, 0u);
+}
+
+TEST(MemdConfig, Help)
+{
+	EXPECT_TRUE(parse({"--help"}).help);
+	EXPECT_TRUE(parse({"-h"}).help);
+}
+
+TEST(MemdConfig, Errors)
+{
+	const std::vector<std::vector<const char *>> bad = {
+		{},					// no capacity
+		{"--capacity"},				// no value
+		{"--capacity", "0"},
+		{"--capacity", "1000"},			// not a page multiple
+		{"--capacity", "lots"},
+		{"--capacity", "1G", "--transport", "udp"},
+		{"--capacity", "1G", "--slab-size", "6000"},
+		{"--capacity", "1G", "--slab-size", "0"},
+		{"--capacity", "64M", "--slab-size", "128M"},	// slab > capacity
+		{"--capacity", "1G", "--grace", "-1"},
+		{"--capacity", "1G", "--grace", "soon"},
+		{"--capacity", "1G", "--grace", "99999999"},
+		{"--capacity", "1G", "--log-level", "loud"},
+		{"--capacity", "1G", "--listen", "1.2.3.4:99999"},
+		{"--capacity", "1G", "--max-clients", "0"},
+		{"--capacity", "1G", "--bogus", "1"},
+		{"--capacity", "1G", "stray"},
+	};
+	for (const auto &args : bad) {
+		std::vector<std::string> v(args.begin(), args.end());
+		ParseResult r = parse_args(v);
+		EXPECT_FALSE(r.error.empty()) << testing::PrintToString(v);
+		EXPECT_FALSE(r.help);
+	}
+}
+
+}  // namespace
+}  // namespace disagg::memd

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+//
+// Helpers for memd's tests: a service over the fake transport with a fake
+// clock, and frame builders/decoders.
+#pragma once
+
+#include "clock.hpp"
+#include "fake_transport.hpp"
+#include "log.hpp"
+#include "proto.hpp"
+#include "service.hpp"
+#include "slab_pool.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace disagg::memd::test {
+
+using namespace proto;
+
+inline constexpr std::uint64_t kMiB = 1ull << 20;
+
+inline Bytes request(Op op, std::uint64_t req_id, const Body &body = Empty{})
+{
+	Result<Bytes> b = make_request(op, req_id, body);
+	EXPECT_TRUE(b.ok()) << to_string(b.error());
+	return b.ok() ? std::move(b).value() : Bytes{};
+}
+
+inline Hello hello_body(std::uint64_t client_id, Role role = Role::kSwap,
+			std::uint32_t features = kFeatRdma, const std::string &name = "test")
+{
+	Hello h;
+	h.role = role;
+	h.features = features;
+	h.client_id = client_id;
+	h.name = name;
+	return h;
+}
+
+// A decoded frame that owns its bytes.
+struct Got {
+	Bytes bytes;
+	Hdr hdr;
+	std::optional<Message> msg;	// points into bytes
+
+	std::uint32_t status() const { return hdr.status; }
+	template <class T>
+	T body() const
+	{
+		EXPECT_TRUE(msg && std::holds_alternative<T>(msg->body));
+		return msg && std::holds_alternative<T>(msg->body) ? std::get<T>(msg->body) : T{};
+	}
+};
+
+// A service on a FakeTransport, with a FakeClock.
+class Harness {
+public:
+	explicit Harness(bool one_sided = false, std::uint64_t capacity = 64 * kMiB,
+			 std::uint64_t slab = 4 * kMiB, unsigned grace_sec = 30,
+			 unsigned heartbeat_sec = 15)
+		: transport(one_sided),
+		  pool(capacity, slab, clock, std::chrono::seconds(grace_sec))
+	{
+		log::set_level(log::Level::kError);
+		ServiceOptions o;
+		o.heartbeat_sec = heartbeat_sec;
+		service = std::make_unique<MemService>(transport, pool, o);
+		std::string err;
+		transport.listen("fake", 0, service.get(), err);
+	}
+
+	// Deliver @frame on @c and return the next frame sent back, if any.
+	std::unique_ptr<Got> send(ConnId c, const Bytes &frame)
+	{
+		transport.deliver(c, frame);
+		return next(c);
+	}
+	std::unique_ptr<Got> next(ConnId c)
+	{
+		auto &q = transport.sent(c);
+		if (q.empty())
+			return nullptr;
+		auto g = std::make_unique<Got>();
+		g->bytes = std::move(q.front());
+		q.pop_front();
+		Result<Frame> f = decode_frame(g->bytes);
+		EXPECT_TRUE(f.ok()) << "service sent a bad frame: " << to_string(f.error());
+		if (!f)
+			return g;
+		g->hdr = f->hdr;
+		Result<Message> m = decode_message(*f);
+		EXPECT_TRUE(m.ok()) << "service sent a bad message: " << to_string(m.error());
+		if (m)
+			g->msg = std::move(m).value();
+		return g;
+	}
+	std::unique_ptr<Got> call(ConnId c, Op op, const Body &body = Empty{})
+	{
+		auto g = send(c, request(op, ++req_, body));
+		EXPECT_TRUE(g) << "no reply to opcode " << static_cast<unsigned>(op);
+		if (g) {
+			EXPECT_EQ(g->hdr.req_id, req_);
+			EXPECT_EQ(g->hdr.opcode, static_cast<std::uint16_t>(op) | kReplyBit);
+		}
+		return g;
+	}
+	// Connect and finish the handshake.
+	ConnId client(std::uint64_t client_id, Role role = Role::kSwap)
+	{
+		ConnId c = transport.connect();
+		auto g = call(c, Op::kHello, hello_body(client_id, role));
+		EXPECT_TRUE(g && g->status() == 0);
+		return c;
+	}
+	MemSlab alloc_ok(ConnId c, std::uint64_t size, std::uint64_t tag)
+	{
+		auto g = call(c, Op::kMemAlloc, MemAlloc{size, tag});
+		EXPECT_TRUE(g && g->status() == 0) << (g ? g->status() : 0);
+		return g && g->status() == 0 ? g->body<MemSlab>() : MemSlab{};
+	}
+	std::uint32_t alloc_err(ConnId c, std::uint64_t size, std::uint64_t tag)
+	{
+		auto g = call(c, Op::kMemAlloc, MemAlloc{size, tag});
+		return g ? g->status() : 0xffffffff;
+	}
+	MemInfo info(ConnId c)
+	{
+		auto g = call(c, Op::kMemInfo);
+		return g && g->status() == 0 ? g->body<MemInfo>() : MemInfo{};
+	}
+
+	FakeClock clock;
+	FakeTransport transport;
+	SlabPool pool;
+	std::unique_ptr<MemService> service;
+
+private:
+	std::uint64_t req_ = 0;
+};
+
+inline Bytes pattern(std::size_t n, unsigned seed)
+{
+	Bytes out(n);
+	for (std::size_t i = 0; i < n; i++)
+		out[i] = static_cast<std::byte>((i * 131 + seed * 7 + (i >> 12)) & 0xff);
+	return out;
+}
+
+}  // namespace disagg::memd::test

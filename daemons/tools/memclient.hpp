@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+//
+// A userspace client of disagg-memd, over TCP or RDMA: the handshake,
+// synchronous calls (one outstanding request), and page access to slabs:
+// RDMA READ/WRITE into the slab's own memory region on RDMA, MEM_READ/
+// MEM_WRITE messages on TCP. Server-initiated HEARTBEATs are answered
+// while waiting; a BYE from the server is remembered. Used by dg-memclient
+// and by the daemon's integration tests.
+#pragma once
+
+#include "proto.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace disagg::client {
+
+struct Options {
+	bool rdma = true;
+	std::string host = "127.0.0.1";
+	std::uint16_t port = proto::kMemdPort;
+	std::string bind;	// local address to connect from; empty: any
+	std::uint64_t client_id = 0;
+	std::string name = "dg-memclient";
+	proto::Role role = proto::Role::kSwap;
+	int timeout_ms = 10000;	// per call and for connecting
+	std::size_t data_buffer = 1u << 20;	// registered bytes for page I/O (RDMA)
+	// RDMA queue pairs, each its own rdma_cm connection announced with a
+	// struct dg_cm_private; frames go on queue 0, page I/O round-robin.
+	unsigned queues = 1;
+};
+
+// A reply, owning its bytes.
+struct Reply {
+	int err = 0;		// local failure (errno), the call did not complete
+	std::uint32_t status = 0;	// the server's status
+	proto::Bytes frame;
+
+	bool ok() const { return err == 0 && status == 0; }
+	// The decoded message; frame must outlive it.
+	proto::Result<proto::Message> message() const;
+};
+
+// One page-aligned piece of a slab: @buf lies in data_buffer().
+struct Io {
+	std::uint64_t offset = 0;
+	std::span<std::byte> buf;
+};
+
+class Conn {
+public:
+	virtual ~Conn() = default;
+
+	// Connect and say hello. nullptr and @err on failure.
+	static std::unique_ptr<Conn> open(const Options &opt, std::string &err);
+	// Connect without the handshake (for tests of the handshake itself).
+	static std::unique_ptr<Conn> connect(const Options &opt, std::string &err);
+
+	virtual bool rdma() const = 0;
+	// Send raw bytes as one message (tests). False when the link failed.
+	virtual bool send_raw(proto::ByteSpan frame) = 0;
+	// Next frame from the server that is not a server request; empty on
+	// timeout or a closed connection (err says which).
+	virtual proto::Bytes recv_frame(int timeout_ms, int &err) = 0;
+
+	// Request and its reply.
+	Reply call(proto::Op op, const proto::Body &body = proto::Empty{});
+	bool hello(std::string &err);
+	std::optional<proto::MemInfo> info(std::string &err);
+	// The slab, or nullopt with @status (server errno) or @err.
+	std::optional<proto::MemSlab> alloc(std::uint64_t size, std::uint64_t tag,
+					    std::uint32_t &status);
+	std::uint32_t free(std::uint64_t slab_id);	// server status, or EIO
+	std::optional<std::string> status(std::string &err);
+	void bye();
+
+	// Registered memory for Io buffers (RDMA); a plain buffer on TCP.
+	virtual std::span<std::byte> data_buffer() = 0;
+	// Write or read every Io of @slab. 0, or an errno / server status;
+	// error() says more.
+	virtual int write(const proto::MemSlab &slab, std::span<const Io> ios) = 0;
+	virtual int read(const proto::MemSlab &slab, std::span<const Io> ios) = 0;
+	// One RDMA READ of @len bytes at (@addr, @rkey) into data_buffer():
+	// returns the work completion status (IBV_WC_SUCCESS = 0), or -errno
+	// when it could not be posted. A failed READ breaks the connection.
+	virtual int raw_read(std::uint64_t addr, std::uint32_t rkey, std::uint32_t len) = 0;
+
+	const proto::HelloReply &server() const { return server_; }
+	const proto::Negotiated &negotiated() const { return neg_; }
+	bool got_bye() const { return got_bye_; }
+	const std::string &error() const { return error_; }
+
+protected:
+	explicit Conn(const Options &opt) : opt_(opt) {}
+	// A request from the server (heartbeat, bye) found while waiting.
+	void on_server_request(const proto::Message &m);
+	virtual bool send_frame(const proto::Bytes &frame) = 0;
+
+	Options opt_;
+	proto::HelloReply server_;
+	proto::Negotiated neg_;
+	std::uint64_t next_req_ = 1;
+	bool got_bye_ = false;
+	std::string error_;
+};
+
+std::unique_ptr<Conn> open_tcp(const Options &opt, std::string &err);
+std::unique_ptr<Conn> open_rdma(const Options &opt, std::string &err);
+
+}  // namespace disagg::client
