@@ -9,7 +9,7 @@
 
 #include <linux/module.h>
 #include <linux/kobject.h>
-#include <disagg/net.h>
+#include "internal.h"
 
 /* /sys/kernel/disagg; set in init, cleared in exit, never changes between. */
 static struct kobject *dg_root_kobj;
@@ -46,9 +46,14 @@ static int __init dg_net_init(void)
 	ret = sysfs_create_group(dg_root_kobj, &dg_root_group);
 	if (ret)
 		goto err_put;
+	ret = dg_rdma_init();
+	if (ret)
+		goto err_group;
 	pr_info("loaded, protocol %u.%u\n", DG_PROTO_MAJOR, DG_PROTO_MINOR);
 	return 0;
 
+err_group:
+	sysfs_remove_group(dg_root_kobj, &dg_root_group);
 err_put:
 	kobject_put(dg_root_kobj);
 	dg_root_kobj = NULL;
@@ -57,6 +62,7 @@ err_put:
 
 static void __exit dg_net_exit(void)
 {
+	dg_rdma_exit();
 	sysfs_remove_group(dg_root_kobj, &dg_root_group);
 	kobject_put(dg_root_kobj);
 	dg_root_kobj = NULL;

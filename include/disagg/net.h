@@ -9,7 +9,173 @@
 #define DISAGG_NET_H
 
 #include <linux/kobject.h>
+#include <linux/socket.h>
+#include <linux/mm_types.h>
 #include <disagg/proto.h>
+
+struct dg_conn;
+
+/**
+ * struct dg_conn_params - where and how to connect
+ * @addr: the node's address and port (IPv4 or IPv6)
+ * @src: local address to connect from; family 0 lets routing choose
+ * @role: &enum dg_role announced in the hello
+ * @client_id: kept across reconnects so the node hands our resources back
+ * @name: our name, for the node's logs (NUL-terminated)
+ * @nr_queues: RDMA queue pairs; 0 picks min(online CPUs, %DG_MAX_QUEUES)
+ * @timeout_ms: bound on connecting and on every wait; 0 picks
+ *	%DG_DEFAULT_TIMEOUT_MS
+ */
+struct dg_conn_params {
+	struct sockaddr_storage	addr;
+	struct sockaddr_storage	src;
+	u32			role;
+	u64			client_id;
+	char			name[DG_NAME_MAX + 1];
+	unsigned int		nr_queues;
+	unsigned int		timeout_ms;
+};
+
+#define DG_MAX_QUEUES		8
+#define DG_DEFAULT_TIMEOUT_MS	5000
+
+/**
+ * struct dg_region - remote memory a node gave us (from &struct dg_mem_slab)
+ * @slab_id: the node's handle
+ * @addr: remote address of the first byte
+ * @size: bytes
+ * @rkey: remote key, valid on the connection that allocated it
+ */
+struct dg_region {
+	u64	slab_id;
+	u64	addr;
+	u64	size;
+	u32	rkey;
+};
+
+/**
+ * dg_conn_open - connect to a node and complete the handshake
+ * @transport: "rdma" (the only one so far)
+ * @p: parameters, copied
+ *
+ * Context: process context, may sleep up to about 2 * @p->timeout_ms.
+ * Return: the connection, or an ERR_PTR(): -EPROTONOSUPPORT for an unknown
+ * transport or a node speaking another protocol major, -ETIMEDOUT,
+ * -ECONNREFUSED, -EHOSTUNREACH, -ENOMEM.
+ */
+struct dg_conn *dg_conn_open(const char *transport,
+			     const struct dg_conn_params *p);
+
+/**
+ * dg_conn_close - say goodbye, disconnect and free everything
+ * @c: connection; no call on it may be running or start afterwards
+ *
+ * Context: process context, may sleep.
+ */
+void dg_conn_close(struct dg_conn *c);
+
+/**
+ * dg_conn_server_id - the node's server id from the handshake
+ * @c: connection
+ *
+ * Context: any.
+ */
+u64 dg_conn_server_id(struct dg_conn *c);
+
+/**
+ * dg_conn_alive - whether the node answers
+ * @c: connection
+ *
+ * False once two heartbeats in a row went unanswered (the node died, the
+ * network broke, or a queue failed); true again when one is answered.
+ *
+ * Context: any.
+ */
+bool dg_conn_alive(struct dg_conn *c);
+
+/**
+ * dg_call - two-sided request and reply
+ * @c: connection
+ * @opcode: request opcode
+ * @req: request payload
+ * @req_len: its length, at most %DG_CALL_MAX - sizeof(struct dg_hdr)
+ * @rsp: buffer for the reply payload
+ * @rsp_size: its size
+ * @rsp_len: set to the reply's payload length
+ *
+ * Calls on one connection are serialised.
+ *
+ * Context: process context, may sleep up to the connection's timeout.
+ * Return: 0; the negated status of an error reply; -EBADMSG for a reply
+ * larger than @rsp_size or otherwise malformed; -ETIMEDOUT; -ENOTCONN when
+ * the connection is down.
+ */
+int dg_call(struct dg_conn *c, u16 opcode, const void *req, u32 req_len,
+	    void *rsp, u32 rsp_size, u32 *rsp_len);
+
+/* Largest message (header included) dg_call() sends or receives. */
+#define DG_CALL_MAX		4096u
+
+/**
+ * dg_page_read - read one page of remote memory, synchronously
+ * @c: connection
+ * @r: region
+ * @offset: byte offset in @r, page aligned, inside @r
+ * @page: destination, mapped for DMA in place
+ *
+ * One-sided RDMA READ; the caller polls the completion queue itself, so
+ * it returns as soon as the data is there.
+ *
+ * Context: process context, may sleep; bounded by the timeout.
+ * Return: 0, -EINVAL for an offset outside @r, -EIO, -ETIMEDOUT, -ENOTCONN.
+ */
+int dg_page_read(struct dg_conn *c, const struct dg_region *r, u64 offset,
+		 struct page *page);
+
+/**
+ * typedef dg_done_fn - completion of an asynchronous page write
+ * @ctx: the caller's pointer
+ * @err: 0, or -EIO, -ENOTCONN
+ *
+ * Context: softirq; must not sleep.
+ */
+typedef void (*dg_done_fn)(void *ctx, int err);
+
+/**
+ * dg_page_write_async - start writing one page to remote memory
+ * @c: connection
+ * @r: region
+ * @offset: byte offset in @r, page aligned, inside @r
+ * @page: source, mapped for DMA in place; must stay until @done runs
+ * @done: called once when the write completed or failed
+ * @ctx: passed to @done
+ *
+ * Writes go on queue pairs of their own, whose completions are reaped in
+ * softirq context, so many can be in flight at once. A write that the
+ * node never acknowledges fails when the queue pair's retries run out or
+ * the connection is closed.
+ *
+ * Context: process context, may sleep while the send queue is full
+ * (bounded by the timeout).
+ * Return: 0 when started (then @done runs exactly once); otherwise an
+ * error as dg_page_read() and @done does not run.
+ */
+int dg_page_write_async(struct dg_conn *c, const struct dg_region *r,
+			u64 offset, struct page *page, dg_done_fn done,
+			void *ctx);
+
+/**
+ * dg_page_write - write one page to remote memory, synchronously
+ * @c: connection
+ * @r: region
+ * @offset: byte offset in @r, page aligned, inside @r
+ * @page: source, mapped for DMA in place
+ *
+ * Context: process context, may sleep; bounded by the timeout.
+ * Return: as dg_page_read().
+ */
+int dg_page_write(struct dg_conn *c, const struct dg_region *r, u64 offset,
+		  struct page *page);
 
 /**
  * dg_sysfs_root - the /sys/kernel/disagg directory

@@ -1,0 +1,806 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * disagg_net RDMA backend: rdma_cm connections with RC queue pairs.
+ *
+ * A connection asks for nr_queues synchronous queue pairs and gets as many
+ * asynchronous ones after them, each its own rdma_cm id, all announced to
+ * the node in the connect request's private data so it can put them in one
+ * protection domain. Queue 0 also carries the two-sided messages of
+ * dg_call() (SEND/RECV). Pages move by one-sided RDMA READ/WRITE straight
+ * from and into the caller's page, on a queue chosen by the caller's CPU.
+ * On a synchronous queue the caller polls the send completion queue
+ * (IB_POLL_DIRECT) until its own work request completes or the timeout
+ * passes: busy for DG_RDMA_SPIN_US, then with short naps. Asynchronous
+ * queues (page writes) reap completions in softirq context and call the
+ * caller back. Receives complete in softirq context.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/semaphore.h>
+#include <linux/inet.h>
+#include <linux/delay.h>
+#include <linux/ktime.h>
+#include <rdma/ib_verbs.h>
+#include <rdma/rdma_cm.h>
+#include "internal.h"
+
+#define DG_RDMA_SQ_DEPTH	128	/* work requests in flight per queue */
+#define DG_RDMA_NR_RX		16	/* receive buffers on queue 0 */
+#define DG_RDMA_RD_ATOM		16	/* RDMA READs in flight per queue */
+#define DG_RDMA_SPIN_US		50	/* busy-poll this long, then nap */
+
+static_assert(PAGE_SIZE == DG_PAGE_SIZE);
+
+enum { DG_REQ_PENDING, DG_REQ_DONE, DG_REQ_ABANDONED };
+
+/*
+ * A work request on a send queue. Allocated per request so that one whose
+ * waiter gave up (ABANDONED) can complete later and free itself.
+ */
+struct dg_rdma_req {
+	struct ib_cqe		cqe;
+	struct dg_rdma_queue	*q;
+	dg_done_fn		done;	/* asynchronous requests only */
+	void			*ctx;
+	u64			dma;	/* 0: nothing to unmap */
+	u32			len;
+	enum dma_data_direction	dir;
+	enum ib_wc_status	status;
+	atomic_t		state;
+};
+
+struct dg_rdma_rx {
+	struct ib_cqe		cqe;
+	struct dg_rdma_queue	*q;
+	void			*buf;
+	u64			dma;
+};
+
+/**
+ * struct dg_rdma_queue - one RC queue pair to the node
+ * @conn: owner
+ * @qid: index in the connection
+ * @async: send completions reaped in softirq context, for write_async
+ * @cm_id: its rdma_cm id
+ * @dev: device the route resolved to
+ * @pd: protection domain (local_dma_lkey for our pages)
+ * @send_cq: polled directly by waiters, under @poll_lock
+ * @recv_cq: softirq
+ * @qp: the queue pair
+ * @poll_lock: serialises ib_process_cq_direct() on @send_cq
+ * @slots: free send-queue slots; a request takes one while posted
+ * @rx: receive ring (queue 0 only)
+ * @live: connected and not in error; cleared on disconnect or timeout
+ * @cm_done: completed when connecting ends, well or badly
+ * @cm_error: result of connecting
+ */
+struct dg_rdma_queue {
+	struct dg_conn		*conn;
+	unsigned int		qid;
+	bool			async;
+	struct rdma_cm_id	*cm_id;
+	struct ib_device	*dev;
+	struct ib_pd		*pd;
+	struct ib_cq		*send_cq;
+	struct ib_cq		*recv_cq;
+	struct ib_qp		*qp;
+	spinlock_t		poll_lock;
+	struct semaphore	slots;
+	struct dg_rdma_rx	*rx;
+	bool			live;
+	struct completion	cm_done;
+	int			cm_error;
+};
+
+/**
+ * struct dg_rdma_conn - the backend's state of a connection
+ * @io_sem: held for reading around every use of the queues' verbs objects,
+ *	for writing by device removal, which frees them
+ * @nr: queues in @q
+ * @nr_sync: synchronous queues, @q[0..nr_sync-1]; the rest are async
+ * @q: the queues
+ */
+struct dg_rdma_conn {
+	struct rw_semaphore	io_sem;
+	unsigned int		nr;
+	unsigned int		nr_sync;
+	struct dg_rdma_queue	q[];
+};
+
+static void dg_rdma_req_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct dg_rdma_req *req = container_of(wc->wr_cqe, struct dg_rdma_req, cqe);
+	struct dg_rdma_queue *q = req->q;
+
+	if (req->dma)
+		ib_dma_unmap_page(q->dev, req->dma, req->len, req->dir);
+	req->status = wc->status;
+	up(&q->slots);
+	if (req->done) {
+		int err = 0;
+
+		if (wc->status != IB_WC_SUCCESS) {
+			err = wc->status == IB_WC_WR_FLUSH_ERR ? -ENOTCONN : -EIO;
+			if (err == -EIO)
+				pr_err_ratelimited("%s: queue %u: write failed: %s\n",
+						   dg_conn_name(q->conn), q->qid,
+						   ib_wc_status_msg(wc->status));
+			WRITE_ONCE(q->live, false);
+		}
+		req->done(req->ctx, err);
+		kfree(req);
+		return;
+	}
+	/* The waiter frees a DONE request; an ABANDONED one is ours to free. */
+	if (atomic_xchg(&req->state, DG_REQ_DONE) == DG_REQ_ABANDONED)
+		kfree(req);
+}
+
+static void dg_rdma_poll(struct dg_rdma_queue *q)
+{
+	if (spin_trylock(&q->poll_lock)) {
+		ib_process_cq_direct(q->send_cq, 16);
+		spin_unlock(&q->poll_lock);
+	}
+}
+
+static void dg_rdma_queue_error(struct dg_rdma_queue *q)
+{
+	struct ib_qp_attr attr = { .qp_state = IB_QPS_ERR };
+
+	if (!xchg(&q->live, false))
+		return;
+	/* Flushes every outstanding work request; no more DMA after this. */
+	ib_modify_qp(q->qp, &attr, IB_QP_STATE);
+}
+
+/*
+ * Post @wr for @req and poll until it completes. On timeout the queue is
+ * put in the error state, which flushes the request; if even the flush
+ * does not come, the request is abandoned to complete (and free itself)
+ * whenever the device gets to it.
+ */
+static int dg_rdma_post_wait(struct dg_rdma_queue *q, struct dg_rdma_req *req,
+			     const struct ib_send_wr *wr)
+{
+	struct dg_conn *c = q->conn;
+	unsigned long deadline;
+	ktime_t spin_until;
+	bool timed_out = false;
+	int ret;
+
+	ret = ib_post_send(q->qp, wr, NULL);
+	if (ret) {
+		pr_err_ratelimited("%s: queue %u: post failed: %d\n",
+				   dg_conn_name(c), q->qid, ret);
+		if (req->dma)
+			ib_dma_unmap_page(q->dev, req->dma, req->len, req->dir);
+		up(&q->slots);
+		kfree(req);
+		return -EIO;
+	}
+
+	deadline = jiffies + c->timeout;
+	spin_until = ktime_add_us(ktime_get(), DG_RDMA_SPIN_US);
+	while (atomic_read(&req->state) == DG_REQ_PENDING) {
+		dg_rdma_poll(q);
+		if (atomic_read(&req->state) != DG_REQ_PENDING)
+			break;
+		/*
+		 * Spin for a real NIC's round trip; past that, nap between
+		 * polls so a software device (rxe) gets the CPU it needs.
+		 */
+		if (ktime_before(ktime_get(), spin_until))
+			cpu_relax();
+		else
+			usleep_range(10, 20);
+		if (time_after(jiffies, deadline)) {
+			if (timed_out)
+				break;
+			pr_err_ratelimited("%s: queue %u: no completion in %u ms, resetting the queue\n",
+					   dg_conn_name(c), q->qid,
+					   c->p.timeout_ms);
+			dg_rdma_queue_error(q);
+			timed_out = true;
+			deadline = jiffies + HZ;
+		}
+	}
+	if (atomic_cmpxchg(&req->state, DG_REQ_PENDING, DG_REQ_ABANDONED) ==
+	    DG_REQ_PENDING)
+		return -ETIMEDOUT;
+
+	if (timed_out)
+		ret = -ETIMEDOUT;
+	else if (req->status == IB_WC_SUCCESS)
+		ret = 0;
+	else if (req->status == IB_WC_WR_FLUSH_ERR)
+		ret = -ENOTCONN;
+	else
+		ret = -EIO;
+	if (ret && ret != -ENOTCONN)
+		pr_err_ratelimited("%s: queue %u: work request failed: %s\n",
+				   dg_conn_name(c), q->qid,
+				   ib_wc_status_msg(req->status));
+	if (req->status != IB_WC_SUCCESS)
+		dg_rdma_queue_error(q);
+	kfree(req);
+	return ret;
+}
+
+static struct dg_rdma_req *dg_rdma_req_get(struct dg_rdma_queue *q)
+{
+	struct dg_rdma_req *req;
+
+	if (!q->qp || !READ_ONCE(q->live))
+		return ERR_PTR(-ENOTCONN);
+	if (down_timeout(&q->slots, q->conn->timeout))
+		return ERR_PTR(-ETIMEDOUT);
+	req = kzalloc(sizeof(*req), GFP_NOIO);
+	if (!req) {
+		up(&q->slots);
+		return ERR_PTR(-ENOMEM);
+	}
+	req->q = q;
+	req->cqe.done = dg_rdma_req_done;
+	atomic_set(&req->state, DG_REQ_PENDING);
+	return req;
+}
+
+static int __dg_rdma_page_io(struct dg_rdma_queue *q, const struct dg_region *r,
+			     u64 offset, struct page *page, bool write)
+{
+	struct ib_rdma_wr wr = {};
+	struct dg_rdma_req *req;
+	struct ib_sge sge;
+
+	req = dg_rdma_req_get(q);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	req->len = PAGE_SIZE;
+	req->dir = write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	req->dma = ib_dma_map_page(q->dev, page, 0, PAGE_SIZE, req->dir);
+	if (ib_dma_mapping_error(q->dev, req->dma)) {
+		up(&q->slots);
+		kfree(req);
+		return -ENOMEM;
+	}
+
+	sge.addr = req->dma;
+	sge.length = PAGE_SIZE;
+	sge.lkey = q->pd->local_dma_lkey;
+	wr.wr.opcode = write ? IB_WR_RDMA_WRITE : IB_WR_RDMA_READ;
+	wr.wr.send_flags = IB_SEND_SIGNALED;
+	wr.wr.sg_list = &sge;
+	wr.wr.num_sge = 1;
+	wr.wr.wr_cqe = &req->cqe;
+	wr.remote_addr = r->addr + offset;
+	wr.rkey = r->rkey;
+	return dg_rdma_post_wait(q, req, &wr.wr);
+}
+
+static int dg_rdma_page_io(struct dg_conn *c, const struct dg_region *r,
+			   u64 offset, struct page *page, bool write)
+{
+	struct dg_rdma_conn *rc = c->priv;
+	int ret;
+
+	down_read(&rc->io_sem);
+	ret = __dg_rdma_page_io(&rc->q[raw_smp_processor_id() % rc->nr_sync],
+				r, offset, page, write);
+	up_read(&rc->io_sem);
+	return ret;
+}
+
+static int dg_rdma_write_async(struct dg_conn *c, const struct dg_region *r,
+			       u64 offset, struct page *page, dg_done_fn done,
+			       void *ctx)
+{
+	struct dg_rdma_conn *rc = c->priv;
+	struct dg_rdma_queue *q;
+	struct ib_rdma_wr wr = {};
+	struct dg_rdma_req *req;
+	struct ib_sge sge;
+	int ret;
+
+	down_read(&rc->io_sem);
+	q = &rc->q[rc->nr_sync + raw_smp_processor_id() % (rc->nr - rc->nr_sync)];
+	req = dg_rdma_req_get(q);
+	if (IS_ERR(req)) {
+		ret = PTR_ERR(req);
+		goto out;
+	}
+	req->done = done;
+	req->ctx = ctx;
+	req->len = PAGE_SIZE;
+	req->dir = DMA_TO_DEVICE;
+	req->dma = ib_dma_map_page(q->dev, page, 0, PAGE_SIZE, DMA_TO_DEVICE);
+	if (ib_dma_mapping_error(q->dev, req->dma)) {
+		up(&q->slots);
+		kfree(req);
+		ret = -ENOMEM;
+		goto out;
+	}
+	sge.addr = req->dma;
+	sge.length = PAGE_SIZE;
+	sge.lkey = q->pd->local_dma_lkey;
+	wr.wr.opcode = IB_WR_RDMA_WRITE;
+	wr.wr.send_flags = IB_SEND_SIGNALED;
+	wr.wr.sg_list = &sge;
+	wr.wr.num_sge = 1;
+	wr.wr.wr_cqe = &req->cqe;
+	wr.remote_addr = r->addr + offset;
+	wr.rkey = r->rkey;
+	ret = ib_post_send(q->qp, &wr.wr, NULL);
+	if (ret) {
+		pr_err_ratelimited("%s: queue %u: post failed: %d\n",
+				   dg_conn_name(c), q->qid, ret);
+		ib_dma_unmap_page(q->dev, req->dma, PAGE_SIZE, DMA_TO_DEVICE);
+		up(&q->slots);
+		kfree(req);
+		ret = -EIO;
+	}
+out:
+	up_read(&rc->io_sem);
+	return ret;
+}
+
+static int __dg_rdma_send(struct dg_rdma_queue *q, const void *msg, u32 len)
+{
+	struct ib_send_wr wr = {};
+	struct dg_rdma_req *req;
+	struct ib_sge sge;
+
+	req = dg_rdma_req_get(q);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	req->len = len;
+	req->dir = DMA_TO_DEVICE;
+	req->dma = ib_dma_map_single(q->dev, (void *)msg, len, DMA_TO_DEVICE);
+	if (ib_dma_mapping_error(q->dev, req->dma)) {
+		up(&q->slots);
+		kfree(req);
+		return -ENOMEM;
+	}
+	sge.addr = req->dma;
+	sge.length = len;
+	sge.lkey = q->pd->local_dma_lkey;
+	wr.opcode = IB_WR_SEND;
+	wr.send_flags = IB_SEND_SIGNALED;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.wr_cqe = &req->cqe;
+	return dg_rdma_post_wait(q, req, &wr);
+}
+
+static int dg_rdma_send(struct dg_conn *c, const void *msg, u32 len)
+{
+	struct dg_rdma_conn *rc = c->priv;
+	int ret;
+
+	down_read(&rc->io_sem);
+	ret = __dg_rdma_send(&rc->q[0], msg, len);
+	up_read(&rc->io_sem);
+	return ret;
+}
+
+static int dg_rdma_post_recv(struct dg_rdma_rx *rx)
+{
+	struct dg_rdma_queue *q = rx->q;
+	struct ib_recv_wr wr = {};
+	struct ib_sge sge;
+
+	sge.addr = rx->dma;
+	sge.length = DG_CALL_MAX;
+	sge.lkey = q->pd->local_dma_lkey;
+	wr.wr_cqe = &rx->cqe;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	return ib_post_recv(q->qp, &wr, NULL);
+}
+
+static void dg_rdma_recv_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct dg_rdma_rx *rx = container_of(wc->wr_cqe, struct dg_rdma_rx, cqe);
+	struct dg_rdma_queue *q = rx->q;
+
+	if (wc->status != IB_WC_SUCCESS) {
+		if (wc->status != IB_WC_WR_FLUSH_ERR)
+			pr_err_ratelimited("%s: receive failed: %s\n",
+					   dg_conn_name(q->conn),
+					   ib_wc_status_msg(wc->status));
+		return;
+	}
+	ib_dma_sync_single_for_cpu(q->dev, rx->dma, DG_CALL_MAX, DMA_FROM_DEVICE);
+	dg_conn_recv(q->conn, rx->buf, min_t(u32, wc->byte_len, DG_CALL_MAX));
+	ib_dma_sync_single_for_device(q->dev, rx->dma, DG_CALL_MAX,
+				      DMA_FROM_DEVICE);
+	if (READ_ONCE(q->live) && dg_rdma_post_recv(rx))
+		pr_err_ratelimited("%s: cannot repost a receive buffer\n",
+				   dg_conn_name(q->conn));
+}
+
+static void dg_rdma_free_rx(struct dg_rdma_queue *q)
+{
+	int i;
+
+	if (!q->rx)
+		return;
+	for (i = 0; i < DG_RDMA_NR_RX; i++) {
+		if (!q->rx[i].buf)
+			continue;
+		if (q->rx[i].dma)
+			ib_dma_unmap_single(q->dev, q->rx[i].dma, DG_CALL_MAX,
+					    DMA_FROM_DEVICE);
+		kfree(q->rx[i].buf);
+	}
+	kfree(q->rx);
+	q->rx = NULL;
+}
+
+static int dg_rdma_alloc_rx(struct dg_rdma_queue *q)
+{
+	int i, ret;
+
+	q->rx = kcalloc(DG_RDMA_NR_RX, sizeof(*q->rx), GFP_KERNEL);
+	if (!q->rx)
+		return -ENOMEM;
+	for (i = 0; i < DG_RDMA_NR_RX; i++) {
+		struct dg_rdma_rx *rx = &q->rx[i];
+
+		rx->q = q;
+		rx->cqe.done = dg_rdma_recv_done;
+		rx->buf = kmalloc(DG_CALL_MAX, GFP_KERNEL);
+		if (!rx->buf)
+			return -ENOMEM;
+		rx->dma = ib_dma_map_single(q->dev, rx->buf, DG_CALL_MAX,
+					    DMA_FROM_DEVICE);
+		if (ib_dma_mapping_error(q->dev, rx->dma)) {
+			rx->dma = 0;
+			return -ENOMEM;
+		}
+		ret = dg_rdma_post_recv(rx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Free the verbs resources of @q; the cm id must be gone or idle. */
+static void dg_rdma_free_ib(struct dg_rdma_queue *q)
+{
+	if (q->qp) {
+		ib_destroy_qp(q->qp);
+		q->qp = NULL;
+	}
+	dg_rdma_free_rx(q);
+	if (q->recv_cq) {
+		ib_free_cq(q->recv_cq);
+		q->recv_cq = NULL;
+	}
+	if (q->send_cq) {
+		ib_free_cq(q->send_cq);
+		q->send_cq = NULL;
+	}
+	if (q->pd) {
+		ib_dealloc_pd(q->pd);
+		q->pd = NULL;
+	}
+}
+
+static void dg_rdma_qp_event(struct ib_event *ev, void *ctx)
+{
+	struct dg_rdma_queue *q = ctx;
+
+	pr_warn_ratelimited("%s: queue %u: %s\n", dg_conn_name(q->conn),
+			    q->qid, ib_event_msg(ev->event));
+}
+
+/* Route resolved: build the queue's verbs resources and connect. */
+static int dg_rdma_route_resolved(struct dg_rdma_queue *q)
+{
+	struct dg_conn *c = q->conn;
+	struct rdma_cm_id *id = q->cm_id;
+	struct ib_device *dev = id->device;
+	struct ib_qp_init_attr init = {};
+	struct rdma_conn_param param = {};
+	struct dg_cm_private priv = {};
+	int vec = q->qid % dev->num_comp_vectors;
+	int nr_rx = q->qid == 0 ? DG_RDMA_NR_RX : 1;
+	int ret;
+
+	q->dev = dev;
+	q->pd = ib_alloc_pd(dev, 0);
+	if (IS_ERR(q->pd)) {
+		ret = PTR_ERR(q->pd);
+		q->pd = NULL;
+		return ret;
+	}
+	q->send_cq = ib_alloc_cq(dev, q, DG_RDMA_SQ_DEPTH + 1, vec,
+				 q->async ? IB_POLL_SOFTIRQ : IB_POLL_DIRECT);
+	if (IS_ERR(q->send_cq)) {
+		ret = PTR_ERR(q->send_cq);
+		q->send_cq = NULL;
+		return ret;
+	}
+	q->recv_cq = ib_alloc_cq(dev, q, nr_rx + 1, vec, IB_POLL_SOFTIRQ);
+	if (IS_ERR(q->recv_cq)) {
+		ret = PTR_ERR(q->recv_cq);
+		q->recv_cq = NULL;
+		return ret;
+	}
+
+	init.event_handler = dg_rdma_qp_event;
+	init.qp_context = q;
+	init.send_cq = q->send_cq;
+	init.recv_cq = q->recv_cq;
+	init.cap.max_send_wr = DG_RDMA_SQ_DEPTH;
+	init.cap.max_recv_wr = nr_rx;
+	init.cap.max_send_sge = 1;
+	init.cap.max_recv_sge = 1;
+	init.sq_sig_type = IB_SIGNAL_REQ_WR;
+	init.qp_type = IB_QPT_RC;
+	ret = rdma_create_qp(id, q->pd, &init);
+	if (ret)
+		return ret;
+	q->qp = id->qp;
+
+	if (q->qid == 0) {
+		ret = dg_rdma_alloc_rx(q);
+		if (ret)
+			return ret;
+	}
+
+	priv.magic = cpu_to_le32(DG_PROTO_MAGIC);
+	priv.major = DG_PROTO_MAJOR;
+	priv.minor = DG_PROTO_MINOR;
+	priv.qid = cpu_to_le16(q->qid);
+	priv.nr_queues = cpu_to_le16(((struct dg_rdma_conn *)c->priv)->nr);
+	priv.client_id = cpu_to_le64(c->p.client_id);
+	param.private_data = &priv;
+	param.private_data_len = sizeof(priv);
+	param.responder_resources = 0;
+	param.initiator_depth = min_t(int, DG_RDMA_RD_ATOM,
+				      dev->attrs.max_qp_init_rd_atom);
+	param.retry_count = 7;
+	param.rnr_retry_count = 7;
+	return rdma_connect_locked(id, &param);
+}
+
+static void dg_rdma_cm_finish(struct dg_rdma_queue *q, int error)
+{
+	q->cm_error = error;
+	complete(&q->cm_done);
+}
+
+static int dg_rdma_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
+{
+	struct dg_rdma_queue *q = id->context;
+	const char *name = dg_conn_name(q->conn);
+	int ret;
+
+	switch (ev->event) {
+	case RDMA_CM_EVENT_ADDR_RESOLVED:
+		ret = rdma_resolve_route(id, q->conn->p.timeout_ms);
+		if (ret)
+			dg_rdma_cm_finish(q, ret);
+		break;
+	case RDMA_CM_EVENT_ROUTE_RESOLVED:
+		ret = dg_rdma_route_resolved(q);
+		if (ret)
+			dg_rdma_cm_finish(q, ret);
+		break;
+	case RDMA_CM_EVENT_ESTABLISHED:
+		WRITE_ONCE(q->live, true);
+		dg_rdma_cm_finish(q, 0);
+		break;
+	case RDMA_CM_EVENT_REJECTED:
+		pr_err("%s: queue %u: connection rejected: %s\n", name, q->qid,
+		       rdma_reject_msg(id, ev->status));
+		dg_rdma_cm_finish(q, -ECONNREFUSED);
+		break;
+	case RDMA_CM_EVENT_ADDR_ERROR:
+	case RDMA_CM_EVENT_ROUTE_ERROR:
+	case RDMA_CM_EVENT_UNREACHABLE:
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+		pr_err("%s: queue %u: %s (%d)\n", name, q->qid,
+		       rdma_event_msg(ev->event), ev->status);
+		dg_rdma_cm_finish(q, -EHOSTUNREACH);
+		break;
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_ADDR_CHANGE:
+	case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+		if (READ_ONCE(q->live))
+			pr_warn("%s: queue %u: %s\n", name, q->qid,
+				rdma_event_msg(ev->event));
+		WRITE_ONCE(q->live, false);
+		break;
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		/* Handled by dg_rdma_remove_one(), which tears us down. */
+		WRITE_ONCE(q->live, false);
+		break;
+	default:
+		pr_debug("%s: queue %u: unexpected %s\n", name, q->qid,
+			 rdma_event_msg(ev->event));
+		break;
+	}
+	return 0;
+}
+
+static int dg_rdma_queue_connect(struct dg_rdma_queue *q)
+{
+	struct dg_conn *c = q->conn;
+	struct sockaddr *src = NULL;
+	int ret;
+
+	init_completion(&q->cm_done);
+	spin_lock_init(&q->poll_lock);
+	sema_init(&q->slots, DG_RDMA_SQ_DEPTH);
+	q->cm_id = rdma_create_id(&init_net, dg_rdma_cm_handler, q,
+				  RDMA_PS_TCP, IB_QPT_RC);
+	if (IS_ERR(q->cm_id)) {
+		ret = PTR_ERR(q->cm_id);
+		q->cm_id = NULL;
+		return ret;
+	}
+	if (c->p.src.ss_family)
+		src = (struct sockaddr *)&c->p.src;
+	ret = rdma_resolve_addr(q->cm_id, src, (struct sockaddr *)&c->p.addr,
+				c->p.timeout_ms);
+	if (!ret) {
+		/* Address, route and connect each have the timeout. */
+		if (!wait_for_completion_timeout(&q->cm_done, 3 * c->timeout))
+			ret = -ETIMEDOUT;
+		else
+			ret = q->cm_error;
+	}
+	if (ret) {
+		/* Waits for a running handler; none runs after it. */
+		rdma_destroy_id(q->cm_id);
+		q->cm_id = NULL;
+		dg_rdma_free_ib(q);
+		WRITE_ONCE(q->live, false);
+	}
+	return ret;
+}
+
+static void dg_rdma_queue_close(struct dg_rdma_queue *q)
+{
+	if (!q->cm_id)
+		return;
+	WRITE_ONCE(q->live, false);
+	rdma_disconnect(q->cm_id);
+	if (q->qp)
+		ib_drain_qp(q->qp);	/* completes (frees) abandoned requests */
+	if (q->qp) {
+		rdma_destroy_qp(q->cm_id);
+		q->qp = NULL;
+	}
+	rdma_destroy_id(q->cm_id);
+	q->cm_id = NULL;
+	dg_rdma_free_ib(q);
+}
+
+static LIST_HEAD(dg_rdma_conns);
+static DEFINE_MUTEX(dg_rdma_lock);	/* protects dg_rdma_conns */
+
+struct dg_rdma_entry {
+	struct list_head	node;
+	struct dg_conn		*conn;
+};
+
+static void dg_rdma_close(struct dg_conn *c)
+{
+	struct dg_rdma_conn *rc = c->priv;
+	struct dg_rdma_entry *e, *tmp;
+	unsigned int i;
+
+	mutex_lock(&dg_rdma_lock);
+	list_for_each_entry_safe(e, tmp, &dg_rdma_conns, node) {
+		if (e->conn == c) {
+			list_del(&e->node);
+			kfree(e);
+		}
+	}
+	for (i = 0; i < rc->nr; i++)
+		dg_rdma_queue_close(&rc->q[i]);
+	mutex_unlock(&dg_rdma_lock);
+	kfree(rc);
+	c->priv = NULL;
+}
+
+static int dg_rdma_open(struct dg_conn *c)
+{
+	struct dg_rdma_entry *e;
+	struct dg_rdma_conn *rc;
+	unsigned int i;
+	int ret;
+
+	rc = kzalloc(struct_size(rc, q, 2 * c->p.nr_queues), GFP_KERNEL);
+	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	if (!rc || !e) {
+		kfree(rc);
+		kfree(e);
+		return -ENOMEM;
+	}
+	init_rwsem(&rc->io_sem);
+	rc->nr_sync = c->p.nr_queues;
+	rc->nr = 2 * c->p.nr_queues;
+	c->priv = rc;
+	e->conn = c;
+	mutex_lock(&dg_rdma_lock);
+	list_add(&e->node, &dg_rdma_conns);
+	mutex_unlock(&dg_rdma_lock);
+
+	for (i = 0; i < rc->nr; i++) {
+		rc->q[i].conn = c;
+		rc->q[i].qid = i;
+		rc->q[i].async = i >= rc->nr_sync;
+		ret = dg_rdma_queue_connect(&rc->q[i]);
+		if (ret) {
+			pr_err("%s: queue %u: cannot connect to %pISpc: %d\n",
+			       dg_conn_name(c), i, &c->p.addr, ret);
+			dg_rdma_close(c);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+const struct dg_transport dg_rdma_transport = {
+	.name		= "rdma",
+	.open		= dg_rdma_open,
+	.close		= dg_rdma_close,
+	.send		= dg_rdma_send,
+	.page_io	= dg_rdma_page_io,
+	.write_async	= dg_rdma_write_async,
+};
+
+/*
+ * An RDMA device is going away: tear down the queues on it now, since the
+ * device waits for us. Their connections fail every call from then on with
+ * -ENOTCONN; their owners close them as usual.
+ */
+static void dg_rdma_remove_one(struct ib_device *dev, void *client_data)
+{
+	struct dg_rdma_entry *e;
+	unsigned int i;
+
+	mutex_lock(&dg_rdma_lock);
+	list_for_each_entry(e, &dg_rdma_conns, node) {
+		struct dg_rdma_conn *rc = e->conn->priv;
+
+		down_write(&rc->io_sem);
+		for (i = 0; i < rc->nr; i++) {
+			if (rc->q[i].dev != dev || !rc->q[i].cm_id)
+				continue;
+			pr_warn("%s: queue %u: device %s removed\n",
+				dg_conn_name(e->conn), i, dev_name(&dev->dev));
+			dg_rdma_queue_close(&rc->q[i]);
+		}
+		up_write(&rc->io_sem);
+	}
+	mutex_unlock(&dg_rdma_lock);
+}
+
+static int dg_rdma_add_one(struct ib_device *dev)
+{
+	return 0;
+}
+
+static struct ib_client dg_rdma_client = {
+	.name	= "disagg_net",
+	.add	= dg_rdma_add_one,
+	.remove	= dg_rdma_remove_one,
+};
+
+int dg_rdma_init(void)
+{
+	return ib_register_client(&dg_rdma_client);
+}
+
+void dg_rdma_exit(void)
+{
+	ib_unregister_client(&dg_rdma_client);
+}
