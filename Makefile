@@ -6,6 +6,7 @@
 #   make modules          kernel modules only; KDIR=/lib/modules/REL/build
 #   make modules-all      kernel modules for every installed Debian kernel
 #   make daemons          daemons and their unit tests (CMake)
+#   make selftests        programs the selftests run in the guest
 #   make check            unit tests on the host, selftests in QEMU guests
 #   make demo             the main job, shown in a guest
 #   make clean
@@ -23,9 +24,9 @@ MODDIR = $(TOP)/build/modules/$(KREL)
 KSRC := Kbuild drivers mm fs include
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all modules modules-all daemons check demo clean
+.PHONY: all modules modules-all daemons selftests check demo clean
 
-all: modules daemons
+all: modules daemons selftests
 
 modules:
 	@if [ -z "$(KREL)" ]; then \
@@ -42,10 +43,18 @@ daemons:
 	cmake -S daemons -B build/daemons -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) >/dev/null
 	cmake --build build/daemons -j$$(nproc)
 
-check: modules-all daemons
+# Programs the selftests run in the guest.
+SELFTEST_BINS := build/selftests/memcheck
+selftests: $(SELFTEST_BINS)
+
+build/selftests/memcheck: selftests/swap/memcheck.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+check: modules-all daemons selftests
 	scripts/check
 
-demo: modules daemons
+demo: modules daemons selftests
 	scripts/demo
 
 clean:

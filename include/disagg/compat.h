@@ -50,6 +50,7 @@ static inline struct gendisk *dg_alloc_disk(const struct dg_disk_limits *l,
 		.io_opt			= l->block_size,
 		.max_hw_sectors		= l->max_sectors,
 		.max_hw_discard_sectors	= l->max_discard_sectors,
+		.discard_granularity	= l->max_discard_sectors ? l->block_size : 0,
 	};
 
 	if (l->synchronous)
@@ -68,8 +69,10 @@ static inline struct gendisk *dg_alloc_disk(const struct dg_disk_limits *l,
 	blk_queue_io_opt(q, l->block_size);
 	if (l->max_sectors)
 		blk_queue_max_hw_sectors(q, l->max_sectors);
-	if (l->max_discard_sectors)
+	if (l->max_discard_sectors) {
 		blk_queue_max_discard_sectors(q, l->max_discard_sectors);
+		q->limits.discard_granularity = l->block_size;
+	}
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
 	if (l->synchronous)
 		blk_queue_flag_set(QUEUE_FLAG_SYNCHRONOUS, q);
@@ -77,5 +80,14 @@ static inline struct gendisk *dg_alloc_disk(const struct dg_disk_limits *l,
 	return disk;
 #endif
 }
+
+/*
+ * Before 6.3 swap uses the synchronous path only for disks with ->rw_page
+ * (zram's way); from 6.3 ->rw_page is gone and the queue's synchronous
+ * flag or feature decides.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#define DG_HAVE_RW_PAGE	1
+#endif
 
 #endif /* DISAGG_COMPAT_H */

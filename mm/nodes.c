@@ -1,0 +1,501 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory nodes of disagg_swap: /sys/kernel/disagg/memory_nodes/{add,remove}
+ * and one directory per node with its state and counters; choosing a node
+ * for a new slab by power-of-two choices over free capacity.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/ctype.h>
+#include <linux/inet.h>
+#include <linux/random.h>
+#include <linux/parser.h>
+#include "dswap.h"
+
+DEFINE_MUTEX(dswap_nodes_lock);
+static LIST_HEAD(dswap_nodes);
+static struct kobject *dswap_nodes_kobj;
+static u64 dswap_client_id;		/* one per module load */
+
+static const char * const dswap_state_names[] = {
+	[DSWAP_NODE_CONNECTING]	= "connecting",
+	[DSWAP_NODE_UP]		= "up",
+	[DSWAP_NODE_DRAINING]	= "draining",
+	[DSWAP_NODE_DOWN]	= "down",
+};
+
+#define to_node(k) container_of(k, struct dswap_node, kobj)
+
+/* A node that stopped answering heartbeats is down until it answers. */
+static int dswap_node_state(struct dswap_node *n)
+{
+	int state = READ_ONCE(n->state);
+
+	if (!n->conn)
+		return DSWAP_NODE_DOWN;
+	if (state == DSWAP_NODE_UP && !dg_conn_alive(n->conn))
+		return DSWAP_NODE_DOWN;
+	return state;
+}
+
+static ssize_t state_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	struct dswap_node *n = to_node(kobj);
+	int state;
+
+	mutex_lock(&dswap_nodes_lock);
+	state = dswap_node_state(n);
+	mutex_unlock(&dswap_nodes_lock);
+	return sysfs_emit(buf, "%s\n", dswap_state_names[state]);
+}
+static struct kobj_attribute state_attr = __ATTR_RO(state);
+
+/* One line: slabs reads writes errors free_bytes (see the ABI document). */
+static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	struct dswap_node *n = to_node(kobj);
+	unsigned int slabs;
+	u64 free;
+
+	mutex_lock(&dswap_nodes_lock);
+	slabs = n->nr_slabs;
+	free = n->free;
+	mutex_unlock(&dswap_nodes_lock);
+	return sysfs_emit(buf, "%8u %8llu %8llu %8llu %12llu\n", slabs,
+			  (u64)atomic64_read(&n->reads),
+			  (u64)atomic64_read(&n->writes),
+			  (u64)atomic64_read(&n->errors), free);
+}
+static struct kobj_attribute stat_attr = __ATTR_RO(stat);
+
+static struct attribute *dswap_node_attrs[] = {
+	&state_attr.attr,
+	&stat_attr.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(dswap_node);
+
+static void dswap_node_release(struct kobject *kobj)
+{
+	kfree(to_node(kobj));
+}
+
+static const struct kobj_type dswap_node_ktype = {
+	.release	= dswap_node_release,
+	.sysfs_ops	= &kobj_sysfs_ops,
+	.default_groups	= dswap_node_groups,
+};
+
+static struct dswap_node *dswap_node_find(const char *name)
+{
+	struct dswap_node *n;
+
+	lockdep_assert_held(&dswap_nodes_lock);
+	list_for_each_entry(n, &dswap_nodes, list)
+		if (!strcmp(n->name, name))
+			return n;
+	return NULL;
+}
+
+static bool dswap_name_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (!len || len > DSWAP_NODE_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum(*s) && *s != '_' && *s != '-' && *s != '.')
+			return false;
+	return true;
+}
+
+enum {
+	Opt_name, Opt_transport, Opt_addr, Opt_port, Opt_src, Opt_queues,
+	Opt_timeout, Opt_err,
+};
+
+static const match_table_t dswap_add_tokens = {
+	{ Opt_name,	"name=%s" },
+	{ Opt_transport, "transport=%s" },
+	{ Opt_addr,	"addr=%s" },
+	{ Opt_port,	"port=%u" },
+	{ Opt_src,	"src=%s" },
+	{ Opt_queues,	"queues=%u" },
+	{ Opt_timeout,	"timeout_ms=%u" },
+	{ Opt_err,	NULL },
+};
+
+/*
+ * Parse "name=N transport=T addr=A port=P [src=S] [queues=Q]
+ * [timeout_ms=MS]" into @n and @p. Logs and returns -EINVAL on bad input.
+ */
+static int dswap_parse_add(char *opts, struct dswap_node *n,
+			   struct dg_conn_params *p)
+{
+	substring_t args[MAX_OPT_ARGS];
+	char addr[64] = "", src[64] = "", port[8] = "";
+	char *o;
+	int v, ret;
+
+	strscpy(n->transport, "rdma", sizeof(n->transport));
+	while ((o = strsep(&opts, " \t\n")) != NULL) {
+		if (!*o)
+			continue;
+		switch (match_token(o, dswap_add_tokens, args)) {
+		case Opt_name:
+			if (match_strlcpy(n->name, &args[0], sizeof(n->name)) >=
+			    sizeof(n->name) || !dswap_name_ok(n->name))
+				goto bad;
+			break;
+		case Opt_transport:
+			if (match_strlcpy(n->transport, &args[0],
+					  sizeof(n->transport)) >=
+			    sizeof(n->transport))
+				goto bad;
+			break;
+		case Opt_addr:
+			if (match_strlcpy(addr, &args[0], sizeof(addr)) >=
+			    sizeof(addr))
+				goto bad;
+			break;
+		case Opt_src:
+			if (match_strlcpy(src, &args[0], sizeof(src)) >=
+			    sizeof(src))
+				goto bad;
+			break;
+		case Opt_port:
+			if (match_int(&args[0], &v) || v < 1 || v > 65535)
+				goto bad;
+			snprintf(port, sizeof(port), "%d", v);
+			break;
+		case Opt_queues:
+			if (match_int(&args[0], &v) || v < 1 ||
+			    v > DG_MAX_QUEUES)
+				goto bad;
+			p->nr_queues = v;
+			break;
+		case Opt_timeout:
+			if (match_int(&args[0], &v) || v < 100 || v > 600000)
+				goto bad;
+			p->timeout_ms = v;
+			break;
+		default:
+			goto bad;
+		}
+	}
+	if (!n->name[0] || !addr[0] || !port[0]) {
+		pr_err("memory_nodes/add: name=, addr= and port= are required\n");
+		return -EINVAL;
+	}
+	if (strcmp(n->transport, "rdma")) {
+		pr_err("memory_nodes/add: transport '%s' is not available (rdma is)\n",
+		       n->transport);
+		return -EINVAL;
+	}
+	ret = inet_pton_with_scope(&init_net, AF_UNSPEC, addr, port, &p->addr);
+	if (ret) {
+		pr_err("memory_nodes/add: bad address '%s'\n", addr);
+		return -EINVAL;
+	}
+	if (src[0] && inet_pton_with_scope(&init_net, AF_UNSPEC, src, NULL,
+					   &p->src)) {
+		pr_err("memory_nodes/add: bad source address '%s'\n", src);
+		return -EINVAL;
+	}
+	return 0;
+bad:
+	pr_err("memory_nodes/add: bad option '%.32s'\n", o);
+	return -EINVAL;
+}
+
+/* Ask @n for its free capacity. */
+static int dswap_node_info(struct dswap_node *n)
+{
+	struct dg_mem_info info;
+	u32 len;
+	int ret;
+
+	ret = dg_call(n->conn, DG_OP_MEM_INFO, NULL, 0, &info, sizeof(info),
+		      &len);
+	if (!ret && len != sizeof(info))
+		ret = -EBADMSG;
+	if (ret) {
+		atomic64_inc(&n->errors);
+		return ret;
+	}
+	n->free = le64_to_cpu(info.free);
+	return 0;
+}
+
+static ssize_t add_store(struct kobject *kobj, struct kobj_attribute *attr,
+			 const char *buf, size_t count)
+{
+	struct dg_conn_params *p;
+	struct dswap_node *n;
+	char *opts;
+	int ret;
+
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	n = kzalloc(sizeof(*n), GFP_KERNEL);
+	opts = kstrndup(buf, count, GFP_KERNEL);
+	ret = -ENOMEM;
+	if (!p || !n || !opts)
+		goto out_free;
+	ret = dswap_parse_add(opts, n, p);
+	if (ret)
+		goto out_free;
+
+	p->role = DG_ROLE_SWAP;
+	p->client_id = dswap_client_id;
+	snprintf(p->name, sizeof(p->name), "dswap-%s", n->name);
+	kobject_init(&n->kobj, &dswap_node_ktype);
+	atomic64_set(&n->reads, 0);
+	atomic64_set(&n->writes, 0);
+	atomic64_set(&n->errors, 0);
+	n->state = DSWAP_NODE_CONNECTING;
+
+	mutex_lock(&dswap_nodes_lock);
+	ret = dswap_node_find(n->name) ? -EEXIST : 0;
+	mutex_unlock(&dswap_nodes_lock);
+	if (ret) {
+		pr_err("memory_nodes/add: node '%s' exists\n", n->name);
+		goto out_put;
+	}
+	/* Bounded by the timeout; I/O to other nodes goes on meanwhile. */
+	n->conn = dg_conn_open(n->transport, p);
+	if (IS_ERR(n->conn)) {
+		ret = PTR_ERR(n->conn);
+		n->conn = NULL;
+		pr_err("memory_nodes/add: cannot connect to node '%s' at %pISpc: %d\n",
+		       n->name, &p->addr, ret);
+		goto out_put;
+	}
+	mutex_lock(&dswap_nodes_lock);
+	ret = dswap_node_find(n->name) ? -EEXIST : 0;
+	ret = ret ?: dswap_node_info(n);
+	ret = ret ?: kobject_add(&n->kobj, dswap_nodes_kobj, "%s", n->name);
+	if (ret) {
+		mutex_unlock(&dswap_nodes_lock);
+		dg_conn_close(n->conn);
+		n->conn = NULL;
+		pr_err("memory_nodes/add: node '%s': %d\n", n->name, ret);
+		goto out_put;
+	}
+	n->state = DSWAP_NODE_UP;
+	list_add_tail(&n->list, &dswap_nodes);
+	mutex_unlock(&dswap_nodes_lock);
+	pr_info("memory node %s up at %pISpc, %llu MiB free\n", n->name,
+		&p->addr, n->free >> 20);
+	kfree(opts);
+	kfree(p);
+	return count;
+
+out_put:
+	kfree(opts);
+	kfree(p);
+	kobject_put(&n->kobj);
+	return ret;
+out_free:
+	kfree(opts);
+	kfree(p);
+	kfree(n);
+	return ret;
+}
+static struct kobj_attribute add_attr = __ATTR_WO(add);
+
+static void dswap_node_destroy(struct dswap_node *n)
+{
+	/* Waits for readers of the node's files, which use the connection. */
+	kobject_del(&n->kobj);
+	dg_conn_close(n->conn);
+	n->conn = NULL;
+	kobject_put(&n->kobj);
+}
+
+static ssize_t remove_store(struct kobject *kobj, struct kobj_attribute *attr,
+			    const char *buf, size_t count)
+{
+	char name[DSWAP_NODE_NAME_MAX + 2];
+	struct dswap_node *n;
+
+	if (count > DSWAP_NODE_NAME_MAX + 1 || !count) {
+		pr_err("memory_nodes/remove: bad node name\n");
+		return -EINVAL;
+	}
+	memcpy(name, buf, count);
+	name[count] = '\0';
+	strim(name);
+
+	mutex_lock(&dswap_nodes_lock);
+	n = dswap_node_find(name);
+	if (!n) {
+		mutex_unlock(&dswap_nodes_lock);
+		pr_err("memory_nodes/remove: no node '%s'\n", name);
+		return -ENOENT;
+	}
+	if (n->nr_slabs) {
+		mutex_unlock(&dswap_nodes_lock);
+		pr_err("memory_nodes/remove: node '%s' holds %u slabs; reset or swapoff the device first\n",
+		       name, n->nr_slabs);
+		return -EBUSY;
+	}
+	list_del(&n->list);
+	mutex_unlock(&dswap_nodes_lock);
+	dswap_node_destroy(n);
+	pr_info("memory node %s removed\n", name);
+	return count;
+}
+static struct kobj_attribute remove_attr = __ATTR_WO(remove);
+
+static struct attribute *dswap_nodes_attrs[] = {
+	&add_attr.attr,
+	&remove_attr.attr,
+	NULL,
+};
+
+static const struct attribute_group dswap_nodes_group = {
+	.attrs = dswap_nodes_attrs,
+};
+
+/**
+ * dswap_node_pick - choose the node for a new slab
+ *
+ * Power of two choices: of two nodes drawn at random among those up, the
+ * one that reported more free memory.
+ *
+ * Context: process context; takes dswap_nodes_lock.
+ * Return: the node, or NULL when no node is up.
+ */
+struct dswap_node *dswap_node_pick(void)
+{
+	struct dswap_node *n, *a = NULL, *b = NULL;
+	unsigned int up = 0, ia, ib, i = 0;
+
+	lockdep_assert_held(&dswap_nodes_lock);
+	list_for_each_entry(n, &dswap_nodes, list)
+		if (dswap_node_state(n) == DSWAP_NODE_UP)
+			up++;
+	if (!up)
+		return NULL;
+	ia = get_random_u32_below(up);
+	ib = get_random_u32_below(up);
+	list_for_each_entry(n, &dswap_nodes, list) {
+		if (dswap_node_state(n) != DSWAP_NODE_UP)
+			continue;
+		if (i == ia)
+			a = n;
+		if (i == ib)
+			b = n;
+		i++;
+	}
+	if (a != b) {
+		dswap_node_info(a);
+		dswap_node_info(b);
+	}
+	return a->free >= b->free ? a : b;
+}
+
+/**
+ * dswap_node_alloc - get a slab of @size bytes on @n
+ * @n: node
+ * @size: bytes
+ * @tag: our number for the slab
+ * @r: filled in
+ *
+ * Context: process context, under dswap_nodes_lock.
+ * Return: 0 or a negative errno (-ENOSPC when the node is full).
+ */
+int dswap_node_alloc(struct dswap_node *n, u64 size, u64 tag,
+		     struct dg_region *r)
+{
+	struct dg_mem_alloc req = {
+		.size = cpu_to_le64(size),
+		.tag = cpu_to_le64(tag),
+	};
+	struct dg_mem_slab slab;
+	u32 len;
+	int ret;
+
+	lockdep_assert_held(&dswap_nodes_lock);
+	ret = dg_call(n->conn, DG_OP_MEM_ALLOC, &req, sizeof(req), &slab,
+		      sizeof(slab), &len);
+	if (!ret && (len != sizeof(slab) || le64_to_cpu(slab.size) != size))
+		ret = -EBADMSG;
+	if (ret) {
+		if (ret != -ENOSPC)
+			atomic64_inc(&n->errors);
+		return ret;
+	}
+	r->slab_id = le64_to_cpu(slab.slab_id);
+	r->addr = le64_to_cpu(slab.addr);
+	r->size = size;
+	r->rkey = le32_to_cpu(slab.rkey);
+	n->nr_slabs++;
+	n->free = n->free > size ? n->free - size : 0;
+	return 0;
+}
+
+/**
+ * dswap_node_free - give a slab back to @n
+ * @n: node
+ * @r: the slab
+ *
+ * Context: process context, under dswap_nodes_lock.
+ */
+void dswap_node_free(struct dswap_node *n, const struct dg_region *r)
+{
+	struct dg_mem_free req = { .slab_id = cpu_to_le64(r->slab_id) };
+	int ret;
+
+	lockdep_assert_held(&dswap_nodes_lock);
+	ret = dg_call(n->conn, DG_OP_MEM_FREE, &req, sizeof(req), NULL, 0,
+		      NULL);
+	if (ret) {
+		/* The node frees it when our connection goes. */
+		atomic64_inc(&n->errors);
+		pr_warn_ratelimited("node %s: freeing slab %llu: %d\n",
+				    n->name, r->slab_id, ret);
+	}
+	n->nr_slabs--;
+	n->free += r->size;
+}
+
+int dswap_nodes_init(void)
+{
+	int ret;
+
+	get_random_bytes(&dswap_client_id, sizeof(dswap_client_id));
+	dswap_nodes_kobj = kobject_create_and_add("memory_nodes",
+						  dg_sysfs_root());
+	if (!dswap_nodes_kobj)
+		return -ENOMEM;
+	ret = sysfs_create_group(dswap_nodes_kobj, &dswap_nodes_group);
+	if (ret)
+		kobject_put(dswap_nodes_kobj);
+	return ret;
+}
+
+/* Devices are gone by now, so no node holds slabs. */
+void dswap_nodes_exit(void)
+{
+	struct dswap_node *n, *tmp;
+
+	LIST_HEAD(gone);
+
+	sysfs_remove_group(dswap_nodes_kobj, &dswap_nodes_group);
+	/* Destroy outside the lock: the nodes' sysfs readers take it. */
+	mutex_lock(&dswap_nodes_lock);
+	list_splice_init(&dswap_nodes, &gone);
+	mutex_unlock(&dswap_nodes_lock);
+	list_for_each_entry_safe(n, tmp, &gone, list) {
+		WARN_ON_ONCE(n->nr_slabs);
+		list_del(&n->list);
+		dswap_node_destroy(n);
+	}
+	kobject_put(dswap_nodes_kobj);
+}

@@ -1,0 +1,23 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# fio writes the raw /dev/dswap0 at random with crc32c checksums in every
+# block and verifies them all by reading back over RDMA.
+. "$(dirname "$0")/../lib/common.sh"
+dg_require_vm
+command -v fio >/dev/null || skip "fio not installed (run scripts/setup)"
+. "$DG_SELFTESTS/swap/setup.sh"
+swap_setup
+echo 32M >/sys/block/dswap0/disksize || fail "setting disksize"
+
+out=$(cd /tmp && timeout 240 fio --name=verify --filename=/dev/dswap0 --rw=randwrite \
+	--bs=4k --size=32M --ioengine=psync --direct=1 --verify=crc32c \
+	--do_verify=1 --verify_fatal=1 --verify_state_save=0 2>&1)
+rc=$?
+echo "$out" | grep -E 'err=|verify|WRITE:|READ:' | sed 's/^/  fio: /'
+[ $rc = 0 ] || fail "fio verify failed ($rc)"
+echo "$out" | grep -q 'err= 0' || fail "fio reported errors"
+read -r reads writes _ fr fw _ slabs pages </sys/block/dswap0/remote_stat
+log "remote_stat: reads $reads writes $writes failed $fr/$fw slabs $slabs pages $pages"
+[ "$writes" -ge 8192 ] || fail "only $writes pages written remotely"
+[ "$fr" = 0 ] && [ "$fw" = 0 ] || fail "failed I/O counted"
+[ "$pages" = 8192 ] || fail "$pages pages remote, want 8192"

@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A memory node dies (SIGKILL): its pages read back as I/O errors within
+# the timeout, never as wrong data and never as a hang; pages on the other
+# node still read back intact; the dead node's state turns to down and new
+# slabs go to the node that is left.
+. "$(dirname "$0")/../lib/common.sh"
+dg_require_vm
+. "$DG_SELFTESTS/swap/setup.sh"
+swap_setup 128M
+dev=/sys/block/dswap0
+echo 48M >$dev/disksize || fail "disksize"
+
+dir=$(mktemp -d)
+dg_cleanup_push "rm -rf $dir"
+head -c 32M /dev/urandom >"$dir/data"
+dd if="$dir/data" of=/dev/dswap0 bs=1M oflag=direct status=none || fail "writing 32 MiB"
+for n in m1 m2; do
+	read -r s _ < <(swap_node_stat $n)
+	log "node $n holds $s slabs"
+	[ "$s" -gt 0 ] || skip "all slabs landed on one node; nothing to compare"
+done
+
+kill -KILL "$(cat "$HOSTS_STATE/memd1.pid")"
+log "killed memd on host 1"
+for ((t = 0; t < 30; t++)); do
+	[ "$(cat /sys/kernel/disagg/memory_nodes/m1/state)" = down ] && break
+	sleep 1
+done
+[ "$(cat /sys/kernel/disagg/memory_nodes/m1/state)" = down ] ||
+	fail "m1 still '$(cat /sys/kernel/disagg/memory_nodes/m1/state)' 30 s after its daemon died"
+log "m1 is down after $t s; m2 is $(cat /sys/kernel/disagg/memory_nodes/m2/state)"
+
+# Every 4 MiB slab either fails with EIO or reads back exactly.
+good=0 lost=0
+for ((i = 0; i < 8; i++)); do
+	start=$SECONDS
+	if timeout 60 dd if=/dev/dswap0 of="$dir/out" bs=4M skip=$i count=1 iflag=direct \
+		status=none 2>"$dir/err"; then
+		cmp -s "$dir/out" <(dd if="$dir/data" bs=4M skip=$i count=1 status=none) ||
+			fail "slab $i read back WRONG data after the node died"
+		good=$((good + 1))
+	else
+		rc=$?
+		[ $rc = 124 ] && fail "reading slab $i hung"
+		grep -q 'Input/output error' "$dir/err" || fail "slab $i: $(cat "$dir/err")"
+		lost=$((lost + 1))
+	fi
+	[ $((SECONDS - start)) -le 30 ] || fail "reading slab $i took $((SECONDS - start)) s"
+done
+log "slabs intact: $good, lost with EIO: $lost"
+[ $good -gt 0 ] && [ $lost -gt 0 ] || fail "expected intact and lost slabs, got $good and $lost"
+
+# New slabs go to the node that is up.
+head -c 16M /dev/urandom >"$dir/new"
+dd if="$dir/new" of=/dev/dswap0 bs=1M seek=32 oflag=direct status=none ||
+	fail "writing new slabs with one node left"
+dd if=/dev/dswap0 bs=1M skip=32 count=16 iflag=direct status=none | cmp -s - "$dir/new" ||
+	fail "new slabs read back wrong"
+log "16 MiB of new slabs went to m2 and read back intact"
