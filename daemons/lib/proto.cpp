@@ -668,4 +668,14 @@ Result<Negotiated> check_hello_reply(const Hello &sent, const HelloReply &reply)
 #undef DG_PUT
 #undef DG_ZERO
 
+const char *role_name(Role r)
+{
+	switch (r) {
+	case Role::kSwap: return "swap";
+	case Role::kFs: return "fs";
+	case Role::kCtl: return "ctl";
+	}
+	return "?";
+}
+
 }  // namespace disagg::proto

@@ -97,6 +97,9 @@ enum class Role : std::uint32_t {
 	kCtl = DG_ROLE_CTL,
 };
 
+// "swap", "fs", "ctl" (for logs and status output).
+const char *role_name(Role r);
+
 enum class Errc : std::uint8_t {
 	kOk = 0,
 	// Framing errors: close the connection.

@@ -25,20 +25,6 @@ namespace disagg::memd {
 
 using namespace proto;
 
-namespace {
-
-const char *role_name(Role r)
-{
-	switch (r) {
-	case Role::kSwap: return "swap";
-	case Role::kFs: return "fs";
-	case Role::kCtl: return "ctl";
-	}
-	return "?";
-}
-
-}  // namespace
-
 void MemService::op_hello(Session &s, const Hdr &h, const Hello &hello)
 {
 	if (s.hello_done)

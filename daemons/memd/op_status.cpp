@@ -34,16 +34,6 @@ std::string hex64(std::uint64_t v)
 	return buf;
 }
 
-const char *role_str(Role r)
-{
-	switch (r) {
-	case Role::kSwap: return "swap";
-	case Role::kFs: return "fs";
-	case Role::kCtl: return "ctl";
-	}
-	return "?";
-}
-
 }  // namespace
 
 std::string MemService::status_json(std::size_t max_bytes) const
@@ -86,7 +76,7 @@ std::string MemService::status_json(std::size_t max_bytes) const
 			j.begin_object();
 			j.str("client_id", hex64(s.client_id));
 			j.str("name", s.name);
-			j.str("role", role_str(s.role));
+			j.str("role", role_name(s.role));
 			j.boolean("connected", true);
 			j.num("conn", s.conn);
 			j.str("peer", s.peer);
