@@ -45,6 +45,7 @@ struct dg_rdma_req {
 	dg_done_fn		done;	/* asynchronous requests only */
 	void			*ctx;
 	u64			dma;	/* 0: nothing to unmap */
+	bool			single;	/* mapped with ib_dma_map_single() */
 	u32			len;
 	enum dma_data_direction	dir;
 	enum ib_wc_status	status;
@@ -109,13 +110,31 @@ struct dg_rdma_conn {
 	struct dg_rdma_queue	q[];
 };
 
+static void dg_rdma_req_unmap(struct dg_rdma_queue *q, struct dg_rdma_req *req)
+{
+	if (!req->dma)
+		return;
+	if (req->single)
+		ib_dma_unmap_single(q->dev, req->dma, req->len, req->dir);
+	else
+		ib_dma_unmap_page(q->dev, req->dma, req->len, req->dir);
+	req->dma = 0;
+}
+
+/* Give back a request that was never posted. */
+static void dg_rdma_req_drop(struct dg_rdma_queue *q, struct dg_rdma_req *req)
+{
+	dg_rdma_req_unmap(q, req);
+	up(&q->slots);
+	kfree(req);
+}
+
 static void dg_rdma_req_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct dg_rdma_req *req = container_of(wc->wr_cqe, struct dg_rdma_req, cqe);
 	struct dg_rdma_queue *q = req->q;
 
-	if (req->dma)
-		ib_dma_unmap_page(q->dev, req->dma, req->len, req->dir);
+	dg_rdma_req_unmap(q, req);
 	req->status = wc->status;
 	up(&q->slots);
 	if (req->done) {
@@ -175,10 +194,7 @@ static int dg_rdma_post_wait(struct dg_rdma_queue *q, struct dg_rdma_req *req,
 	if (ret) {
 		pr_err_ratelimited("%s: queue %u: post failed: %d\n",
 				   dg_conn_name(c), q->qid, ret);
-		if (req->dma)
-			ib_dma_unmap_page(q->dev, req->dma, req->len, req->dir);
-		up(&q->slots);
-		kfree(req);
+		dg_rdma_req_drop(q, req);
 		return -EIO;
 	}
 
@@ -248,47 +264,57 @@ static struct dg_rdma_req *dg_rdma_req_get(struct dg_rdma_queue *q)
 	return req;
 }
 
-static int __dg_rdma_page_io(struct dg_rdma_queue *q, const struct dg_region *r,
-			     u64 offset, struct page *page, bool write)
+/*
+ * A request for one page at @offset of @r, mapped in place, and its work
+ * request in @wr/@sge (which must outlive the post).
+ */
+static struct dg_rdma_req *dg_rdma_page_req(struct dg_rdma_queue *q,
+					    const struct dg_region *r,
+					    u64 offset, struct page *page,
+					    bool write, struct ib_rdma_wr *wr,
+					    struct ib_sge *sge)
 {
-	struct ib_rdma_wr wr = {};
 	struct dg_rdma_req *req;
-	struct ib_sge sge;
 
 	req = dg_rdma_req_get(q);
 	if (IS_ERR(req))
-		return PTR_ERR(req);
+		return req;
 	req->len = PAGE_SIZE;
 	req->dir = write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
 	req->dma = ib_dma_map_page(q->dev, page, 0, PAGE_SIZE, req->dir);
 	if (ib_dma_mapping_error(q->dev, req->dma)) {
-		up(&q->slots);
-		kfree(req);
-		return -ENOMEM;
+		req->dma = 0;
+		dg_rdma_req_drop(q, req);
+		return ERR_PTR(-ENOMEM);
 	}
-
-	sge.addr = req->dma;
-	sge.length = PAGE_SIZE;
-	sge.lkey = q->pd->local_dma_lkey;
-	wr.wr.opcode = write ? IB_WR_RDMA_WRITE : IB_WR_RDMA_READ;
-	wr.wr.send_flags = IB_SEND_SIGNALED;
-	wr.wr.sg_list = &sge;
-	wr.wr.num_sge = 1;
-	wr.wr.wr_cqe = &req->cqe;
-	wr.remote_addr = r->addr + offset;
-	wr.rkey = r->rkey;
-	return dg_rdma_post_wait(q, req, &wr.wr);
+	sge->addr = req->dma;
+	sge->length = PAGE_SIZE;
+	sge->lkey = q->pd->local_dma_lkey;
+	memset(wr, 0, sizeof(*wr));
+	wr->wr.opcode = write ? IB_WR_RDMA_WRITE : IB_WR_RDMA_READ;
+	wr->wr.send_flags = IB_SEND_SIGNALED;
+	wr->wr.sg_list = sge;
+	wr->wr.num_sge = 1;
+	wr->wr.wr_cqe = &req->cqe;
+	wr->remote_addr = r->addr + offset;
+	wr->rkey = r->rkey;
+	return req;
 }
 
 static int dg_rdma_page_io(struct dg_conn *c, const struct dg_region *r,
 			   u64 offset, struct page *page, bool write)
 {
 	struct dg_rdma_conn *rc = c->priv;
+	struct dg_rdma_queue *q;
+	struct dg_rdma_req *req;
+	struct ib_rdma_wr wr;
+	struct ib_sge sge;
 	int ret;
 
 	down_read(&rc->io_sem);
-	ret = __dg_rdma_page_io(&rc->q[raw_smp_processor_id() % rc->nr_sync],
-				r, offset, page, write);
+	q = &rc->q[raw_smp_processor_id() % rc->nr_sync];
+	req = dg_rdma_page_req(q, r, offset, page, write, &wr, &sge);
+	ret = IS_ERR(req) ? PTR_ERR(req) : dg_rdma_post_wait(q, req, &wr.wr);
 	up_read(&rc->io_sem);
 	return ret;
 }
@@ -299,46 +325,24 @@ static int dg_rdma_write_async(struct dg_conn *c, const struct dg_region *r,
 {
 	struct dg_rdma_conn *rc = c->priv;
 	struct dg_rdma_queue *q;
-	struct ib_rdma_wr wr = {};
 	struct dg_rdma_req *req;
+	struct ib_rdma_wr wr;
 	struct ib_sge sge;
-	int ret;
+	int ret = 0;
 
 	down_read(&rc->io_sem);
 	q = &rc->q[rc->nr_sync + raw_smp_processor_id() % (rc->nr - rc->nr_sync)];
-	req = dg_rdma_req_get(q);
+	req = dg_rdma_page_req(q, r, offset, page, true, &wr, &sge);
 	if (IS_ERR(req)) {
 		ret = PTR_ERR(req);
 		goto out;
 	}
 	req->done = done;
 	req->ctx = ctx;
-	req->len = PAGE_SIZE;
-	req->dir = DMA_TO_DEVICE;
-	req->dma = ib_dma_map_page(q->dev, page, 0, PAGE_SIZE, DMA_TO_DEVICE);
-	if (ib_dma_mapping_error(q->dev, req->dma)) {
-		up(&q->slots);
-		kfree(req);
-		ret = -ENOMEM;
-		goto out;
-	}
-	sge.addr = req->dma;
-	sge.length = PAGE_SIZE;
-	sge.lkey = q->pd->local_dma_lkey;
-	wr.wr.opcode = IB_WR_RDMA_WRITE;
-	wr.wr.send_flags = IB_SEND_SIGNALED;
-	wr.wr.sg_list = &sge;
-	wr.wr.num_sge = 1;
-	wr.wr.wr_cqe = &req->cqe;
-	wr.remote_addr = r->addr + offset;
-	wr.rkey = r->rkey;
-	ret = ib_post_send(q->qp, &wr.wr, NULL);
-	if (ret) {
-		pr_err_ratelimited("%s: queue %u: post failed: %d\n",
-				   dg_conn_name(c), q->qid, ret);
-		ib_dma_unmap_page(q->dev, req->dma, PAGE_SIZE, DMA_TO_DEVICE);
-		up(&q->slots);
-		kfree(req);
+	if (ib_post_send(q->qp, &wr.wr, NULL)) {
+		pr_err_ratelimited("%s: queue %u: post failed\n",
+				   dg_conn_name(c), q->qid);
+		dg_rdma_req_drop(q, req);
 		ret = -EIO;
 	}
 out:
@@ -357,10 +361,11 @@ static int __dg_rdma_send(struct dg_rdma_queue *q, const void *msg, u32 len)
 		return PTR_ERR(req);
 	req->len = len;
 	req->dir = DMA_TO_DEVICE;
+	req->single = true;
 	req->dma = ib_dma_map_single(q->dev, (void *)msg, len, DMA_TO_DEVICE);
 	if (ib_dma_mapping_error(q->dev, req->dma)) {
-		up(&q->slots);
-		kfree(req);
+		req->dma = 0;
+		dg_rdma_req_drop(q, req);
 		return -ENOMEM;
 	}
 	sge.addr = req->dma;
