@@ -24,6 +24,7 @@
 #   host_start I NAME CMD...   start a daemon for host I, log in $HOSTS_LOGDIR/NAME.log
 #   host_stop NAME             SIGTERM it (SIGKILL after 5 s); returns its status
 #   host_wait_port I PORT [S]  wait until something listens on host I's PORT
+#   host_wait_log NAME PAT [S] wait until daemon NAME's log shows PAT
 #   host_link_bytes I          "tx rx" byte counters of the host end of link I
 #   hosts_down                 stop every daemon and remove everything
 #   hosts_dump_logs            print every daemon log (for failures)
@@ -132,6 +133,11 @@ host_stop() { # name
 host_wait_port() { # i port [seconds]
 	_hosts_wait "${3:-10}" bash -c "ss -Hltn 'src $(host_addr "$1"):$2' | grep -q ." ||
 		{ _hosts_err "nothing listens on $(host_addr "$1"):$2"; return 1; }
+}
+
+host_wait_log() { # name pattern [seconds]
+	_hosts_wait "${3:-30}" grep -q -- "$2" "$HOSTS_LOGDIR/$1.log" ||
+		{ _hosts_err "daemon $1 never logged '$2'"; return 1; }
 }
 
 host_link_bytes() { # i

@@ -33,7 +33,9 @@ swap_setup() {
 		host_start "$i" "memd$i" "$MEMD" --listen "$(host_addr "$i"):7470" \
 			--transport rdma --capacity "$cap" --slab-size "$SWAP_SLAB"
 	done
-	sleep 2
+	for i in 1 2; do
+		host_wait_log "memd$i" "listening on" || fail "disagg-memd on host $i did not start"
+	done
 	for i in 1 2; do
 		echo "name=m$i transport=rdma addr=$(host_addr "$i") port=7470 src=$(local_addr "$i") queues=$SWAP_QUEUES" \
 			>/sys/kernel/disagg/memory_nodes/add || fail "adding memory node m$i failed"

@@ -20,7 +20,7 @@ insmod "$net" || fail "insmod disagg_net"
 
 host_start 1 memd "$memd" --listen "$(host_addr 1):7470" --transport rdma \
 	--capacity 64M --slab-size 4M
-sleep 2
+host_wait_log memd "listening on" || fail "disagg-memd did not start"
 
 # 1. A full round: 256 pages over 2 queue pairs.
 dmesg -C
