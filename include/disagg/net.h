@@ -10,10 +10,39 @@
 
 #include <linux/kobject.h>
 #include <linux/socket.h>
+#include <linux/uio.h>
 #include <linux/mm_types.h>
 #include <disagg/proto.h>
 
 struct dg_conn;
+
+/**
+ * enum dg_conn_event - what a connection tells its user
+ * @DG_CONN_DOWN: the connection failed (the node died, restarted, or the
+ *	network broke); calls in flight failed with -ENOTCONN, new ones fail
+ *	the same way until it is back. disagg_net reconnects by itself.
+ * @DG_CONN_UP: reconnected to the same node instance (same server id):
+ *	its state for our client id is still there, but remote keys changed
+ * @DG_CONN_RESTARTED: reconnected, but the node restarted (a new server
+ *	id): everything it held for us is gone
+ */
+enum dg_conn_event {
+	DG_CONN_DOWN,
+	DG_CONN_UP,
+	DG_CONN_RESTARTED,
+};
+
+/**
+ * typedef dg_event_fn - a connection's state changed
+ * @c: the connection
+ * @ctx: &dg_conn_params.ctx
+ * @ev: what happened
+ *
+ * Context: process context (a workqueue); may sleep and make calls on @c.
+ * Never runs after dg_conn_close() returned.
+ */
+typedef void (*dg_event_fn)(struct dg_conn *c, void *ctx,
+			    enum dg_conn_event ev);
 
 /**
  * struct dg_conn_params - where and how to connect
@@ -25,6 +54,11 @@ struct dg_conn;
  * @nr_queues: RDMA queue pairs; 0 picks min(online CPUs, %DG_MAX_QUEUES)
  * @timeout_ms: bound on connecting and on every wait; 0 picks
  *	%DG_DEFAULT_TIMEOUT_MS
+ * @max_msg: largest message, header included, either side sends on this
+ *	connection (both sides must agree: %DG_FS_MSG_MAX for the storage
+ *	role); 0 picks %DG_CALL_MAX
+ * @event: told when the connection goes down and comes back, or NULL
+ * @ctx: passed to @event
  */
 struct dg_conn_params {
 	struct sockaddr_storage	addr;
@@ -34,6 +68,9 @@ struct dg_conn_params {
 	char			name[DG_NAME_MAX + 1];
 	unsigned int		nr_queues;
 	unsigned int		timeout_ms;
+	u32			max_msg;
+	dg_event_fn		event;
+	void			*ctx;
 };
 
 #define DG_MAX_QUEUES		8
@@ -55,8 +92,12 @@ struct dg_region {
 
 /**
  * dg_conn_open - connect to a node and complete the handshake
- * @transport: "rdma" (the only one so far)
+ * @transport: "rdma" or "tcp"
  * @p: parameters, copied
+ *
+ * The first connection must succeed; once up, a connection that fails is
+ * re-established in the background, with the same client id, until
+ * dg_conn_close() (see &enum dg_conn_event).
  *
  * Context: process context, may sleep up to about 2 * @p->timeout_ms.
  * Return: the connection, or an ERR_PTR(): -EPROTONOSUPPORT for an unknown
@@ -94,6 +135,41 @@ u64 dg_conn_server_id(struct dg_conn *c);
 bool dg_conn_alive(struct dg_conn *c);
 
 /**
+ * dg_conn_wait_up - wait until a connection that is down is back
+ * @c: connection
+ * @timeout: in jiffies; MAX_SCHEDULE_TIMEOUT waits for ever
+ *
+ * Context: process context; sleeps killably.
+ * Return: 0 when up; -ETIMEDOUT; -EINTR when a fatal signal arrived.
+ */
+int dg_conn_wait_up(struct dg_conn *c, unsigned long timeout);
+
+/**
+ * dg_callv - two-sided request and reply, gathered and scattered
+ * @c: connection
+ * @opcode: request opcode
+ * @req: request payload pieces, sent one after the other
+ * @nr_req: number of @req pieces
+ * @rsp: where the reply payload goes, filled one piece after the other
+ * @nr_rsp: number of @rsp pieces
+ * @rsp_len: set to the reply's payload length (may be less than the room
+ *	in @rsp)
+ *
+ * Calls on one connection run concurrently; each waits for its own reply,
+ * at most the connection's timeout.
+ *
+ * Context: process context, may sleep.
+ * Return: 0; the negated status of an error reply; -EMSGSIZE when the
+ * request does not fit the connection's largest message; -EBADMSG for a
+ * reply larger than @rsp or otherwise malformed; -ETIMEDOUT; -ENOTCONN
+ * when the connection is down or went down during the call (the request
+ * may or may not have been carried out).
+ */
+int dg_callv(struct dg_conn *c, u16 opcode, const struct kvec *req,
+	     unsigned int nr_req, const struct kvec *rsp, unsigned int nr_rsp,
+	     u32 *rsp_len);
+
+/**
  * dg_call - two-sided request and reply
  * @c: connection
  * @opcode: request opcode
@@ -103,17 +179,15 @@ bool dg_conn_alive(struct dg_conn *c);
  * @rsp_size: its size
  * @rsp_len: set to the reply's payload length
  *
- * Calls on one connection are serialised.
+ * dg_callv() with one piece each way.
  *
  * Context: process context, may sleep up to the connection's timeout.
- * Return: 0; the negated status of an error reply; -EBADMSG for a reply
- * larger than @rsp_size or otherwise malformed; -ETIMEDOUT; -ENOTCONN when
- * the connection is down.
+ * Return: as dg_callv().
  */
 int dg_call(struct dg_conn *c, u16 opcode, const void *req, u32 req_len,
 	    void *rsp, u32 rsp_size, u32 *rsp_len);
 
-/* Largest message (header included) dg_call() sends or receives. */
+/* Default largest message (header included) of a connection. */
 #define DG_CALL_MAX		4096u
 
 /**

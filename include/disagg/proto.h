@@ -71,7 +71,27 @@ enum dg_opcode {
 	DG_OP_MEM_WRITE		= 0x0104, /* struct dg_mem_rw + data / empty (TCP) */
 	DG_OP_MEM_EVICT		= 0x0105, /* server->client: struct dg_mem_free */
 
-	/* storage node: 0x02xx, defined with the filesystem */
+	/* storage node: 0x02xx; struct dg_fs_req, see below */
+	DG_OP_FS_GETATTR	= 0x0200, /* path / dg_fs_attr */
+	DG_OP_FS_SETATTR	= 0x0201, /* path / dg_fs_attr */
+	DG_OP_FS_READ		= 0x0202, /* path, offset, count / data */
+	DG_OP_FS_WRITE		= 0x0203, /* path, offset, data / dg_fs_write_reply */
+	DG_OP_FS_CREATE		= 0x0204, /* path, mode, flags / dg_fs_attr */
+	DG_OP_FS_MKDIR		= 0x0205, /* path, mode / dg_fs_attr */
+	DG_OP_FS_MKNOD		= 0x0206, /* path, mode, rdev / dg_fs_attr */
+	DG_OP_FS_SYMLINK	= 0x0207, /* path, name2 = target / dg_fs_attr */
+	DG_OP_FS_LINK		= 0x0208, /* path = existing, name2 = new / dg_fs_attr */
+	DG_OP_FS_UNLINK		= 0x0209, /* path / empty */
+	DG_OP_FS_RMDIR		= 0x020a, /* path / empty */
+	DG_OP_FS_RENAME		= 0x020b, /* path = old, name2 = new, flags / empty */
+	DG_OP_FS_READLINK	= 0x020c, /* path / target bytes */
+	DG_OP_FS_READDIR	= 0x020d, /* path, offset = cookie, count / dirents */
+	DG_OP_FS_STATFS		= 0x020e, /* path / dg_fs_statfs */
+	DG_OP_FS_FSYNC		= 0x020f, /* path, flags / empty */
+	DG_OP_FS_GETXATTR	= 0x0210, /* path, name2 = name, count / dg_fs_xattr_reply */
+	DG_OP_FS_SETXATTR	= 0x0211, /* path, name2 = name, flags, value / empty */
+	DG_OP_FS_LISTXATTR	= 0x0212, /* path, count / dg_fs_xattr_reply */
+	DG_OP_FS_REMOVEXATTR	= 0x0213, /* path, name2 = name / empty */
 
 	DG_OP_REPLY		= 0x8000,
 };
@@ -280,5 +300,232 @@ DG_STATIC_ASSERT(sizeof(struct dg_mem_rw) == 24, "dg_mem_rw is 24 bytes");
 
 /* Largest page-aligned transfer that fits one payload with its dg_mem_rw. */
 #define DG_MEM_RW_MAX	((DG_MAX_PAYLOAD - sizeof(struct dg_mem_rw)) & ~(DG_PAGE_SIZE - 1))
+
+/*
+ * Storage-node messages.
+ *
+ * Every request is one struct dg_fs_req, then @path_len bytes of path, then
+ * @name2_len bytes of a second string (a rename's or link's new path, a
+ * symlink's target, an xattr name), then @data_len bytes of data (a write's
+ * or setxattr's bytes). Strings are not NUL-terminated and may not contain
+ * NUL bytes.
+ *
+ * A path is relative to the exported root: components separated by single
+ * '/', no leading or trailing '/', no empty, "." or ".." component; the
+ * root itself is ".". The server resolves every path beneath its root only
+ * (no absolute paths, no "..", no symlink leading out, no magic links) and
+ * answers a path it refuses with EXDEV, a malformed one with EINVAL. Paths
+ * of the final component (create, unlink, rename...) are resolved as the
+ * parent directory plus one name; symlinks in the final component are not
+ * followed except by READ, WRITE, SETATTR's truncate, FSYNC and STATFS.
+ * GETATTR describes the final component itself (lstat).
+ *
+ * The server keeps no state a client's correctness depends on: any request
+ * can be sent again to a restarted server and means the same thing.
+ * Permission checks are the client's (the mounting host's); the server acts
+ * with its own credentials and gives new files the owner in @uid/@gid.
+ */
+
+/* Longest path or second string, in bytes (PATH_MAX without the NUL). */
+#define DG_FS_PATH_MAX		4095u
+/* Longest xattr name and value (XATTR_NAME_MAX, XATTR_SIZE_MAX). */
+#define DG_FS_XATTR_NAME_MAX	255u
+#define DG_FS_XATTR_SIZE_MAX	65536u
+/* Most data bytes one READ or WRITE carries. */
+#define DG_FS_IO_MAX		65536u
+/* Largest fs message, header included: what both sides must accept. */
+#define DG_FS_MSG_MAX		(80u * 1024)
+
+/* dg_fs_req.valid bits for SETATTR (like the kernel's ATTR_*). */
+#define DG_FS_SET_MODE		(1u << 0)
+#define DG_FS_SET_UID		(1u << 1)
+#define DG_FS_SET_GID		(1u << 2)
+#define DG_FS_SET_SIZE		(1u << 3)
+#define DG_FS_SET_ATIME		(1u << 4)	/* to @atime */
+#define DG_FS_SET_MTIME		(1u << 5)	/* to @mtime */
+#define DG_FS_SET_ATIME_NOW	(1u << 6)	/* to the server's clock */
+#define DG_FS_SET_MTIME_NOW	(1u << 7)
+#define DG_FS_SET_KNOWN		0xffu
+
+/* dg_fs_req.flags: CREATE */
+#define DG_FS_CREATE_EXCL	(1u << 0)	/* EEXIST if it exists */
+/* RENAME (as renameat2) */
+#define DG_FS_RENAME_NOREPLACE	(1u << 0)
+#define DG_FS_RENAME_EXCHANGE	(1u << 1)
+/* FSYNC */
+#define DG_FS_FSYNC_DATA	(1u << 0)	/* fdatasync */
+/* SETXATTR (as setxattr(2)) */
+#define DG_FS_XATTR_CREATE	(1u << 0)
+#define DG_FS_XATTR_REPLACE	(1u << 1)
+/* WRITE */
+#define DG_FS_WRITE_SYNC	(1u << 0)	/* durable before the reply */
+
+/**
+ * struct dg_fs_req - every storage-node request
+ * @path_len: bytes of path following this structure, 1..%DG_FS_PATH_MAX
+ * @name2_len: bytes of the second string after the path, or 0
+ * @data_len: bytes of data after the second string, or 0
+ * @flags: DG_FS_* flags of the opcode
+ * @valid: SETATTR: DG_FS_SET_* bits; else 0
+ * @mode: CREATE, MKDIR, MKNOD: type and permission bits; SETATTR: new mode
+ * @uid: owner of a new file, or SETATTR's new owner
+ * @gid: group of a new file, or SETATTR's new group
+ * @rdev: MKNOD: device number (Linux new_encode_dev)
+ * @count: READ, READDIR: most bytes wanted; GETXATTR, LISTXATTR: the
+ *	caller's buffer size (0: only the size is wanted)
+ * @reserved: zero
+ * @offset: READ, WRITE: file offset; READDIR: cookie from the previous
+ *	entry (0 at the start); SETATTR: new size
+ * @atime_sec: SETATTR times (seconds since the epoch, nanoseconds)
+ * @mtime_sec: see @atime_sec
+ * @atime_nsec: see @atime_sec
+ * @mtime_nsec: see @atime_sec
+ */
+struct dg_fs_req {
+	__le32	path_len;
+	__le32	name2_len;
+	__le32	data_len;
+	__le32	flags;
+	__le32	valid;
+	__le32	mode;
+	__le32	uid;
+	__le32	gid;
+	__le32	rdev;
+	__le32	count;
+	__le64	offset;
+	__le64	atime_sec;
+	__le64	mtime_sec;
+	__le32	atime_nsec;
+	__le32	mtime_nsec;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_fs_req) == 72, "dg_fs_req is 72 bytes");
+
+/**
+ * struct dg_fs_attr - a file's attributes (from lstat)
+ * @ino: inode number on the server
+ * @dev: device of the server's filesystem; (@dev, @ino) is unique
+ * @size: bytes
+ * @blocks: 512-byte blocks allocated
+ * @atime_sec: times, seconds since the epoch and nanoseconds
+ * @mtime_sec: see @atime_sec
+ * @ctime_sec: see @atime_sec
+ * @atime_nsec: see @atime_sec
+ * @mtime_nsec: see @atime_sec
+ * @ctime_nsec: see @atime_sec
+ * @mode: type and permission bits
+ * @nlink: links
+ * @uid: owner
+ * @gid: group
+ * @rdev: device number of a device file (new_encode_dev)
+ * @blksize: preferred I/O size
+ * @reserved: zero
+ */
+struct dg_fs_attr {
+	__le64	ino;
+	__le64	dev;
+	__le64	size;
+	__le64	blocks;
+	__le64	atime_sec;
+	__le64	mtime_sec;
+	__le64	ctime_sec;
+	__le32	atime_nsec;
+	__le32	mtime_nsec;
+	__le32	ctime_nsec;
+	__le32	mode;
+	__le32	nlink;
+	__le32	uid;
+	__le32	gid;
+	__le32	rdev;
+	__le32	blksize;
+	__le32	reserved;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_fs_attr) == 96, "dg_fs_attr is 96 bytes");
+
+/**
+ * struct dg_fs_write_reply - answer to a write
+ * @count: bytes written
+ * @reserved: zero
+ * @attr: the file's attributes after the write
+ */
+struct dg_fs_write_reply {
+	__le32			count;
+	__le32			reserved;
+	struct dg_fs_attr	attr;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_fs_write_reply) == 104,
+		 "dg_fs_write_reply is 104 bytes");
+
+/**
+ * struct dg_fs_dirent - one directory entry in a READDIR reply
+ * @ino: inode number
+ * @cookie: pass as the next READDIR's offset to continue after this entry
+ * @name_len: bytes of name that follow, 1..255
+ * @type: DT_* value
+ * @reserved: zero
+ *
+ * The name follows, then zero padding to a multiple of 8 bytes. A READDIR
+ * reply is a struct dg_fs_readdir_reply and then @nr entries; "." and ".."
+ * are not sent. It holds at most @count bytes in all.
+ */
+struct dg_fs_dirent {
+	__le64	ino;
+	__le64	cookie;
+	__le16	name_len;
+	__u8	type;
+	__u8	reserved[5];
+};
+DG_STATIC_ASSERT(sizeof(struct dg_fs_dirent) == 24, "dg_fs_dirent is 24 bytes");
+
+/**
+ * struct dg_fs_readdir_reply - head of a READDIR reply
+ * @nr: entries that follow
+ * @eof: 1 when the last entry of the directory is in this reply
+ */
+struct dg_fs_readdir_reply {
+	__le32	nr;
+	__le32	eof;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_fs_readdir_reply) == 8,
+		 "dg_fs_readdir_reply is 8 bytes");
+
+/**
+ * struct dg_fs_statfs - answer to STATFS (from statvfs)
+ * @blocks: total blocks of @frsize bytes
+ * @bfree: free blocks
+ * @bavail: blocks free for unprivileged users
+ * @files: inodes
+ * @ffree: free inodes
+ * @bsize: preferred block size
+ * @frsize: fragment size (unit of the block counts)
+ * @namelen: longest name
+ * @reserved: zero
+ */
+struct dg_fs_statfs {
+	__le64	blocks;
+	__le64	bfree;
+	__le64	bavail;
+	__le64	files;
+	__le64	ffree;
+	__le32	bsize;
+	__le32	frsize;
+	__le32	namelen;
+	__le32	reserved;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_fs_statfs) == 56, "dg_fs_statfs is 56 bytes");
+
+/**
+ * struct dg_fs_xattr_reply - answer to GETXATTR and LISTXATTR
+ * @size: bytes of the value (or of the NUL-separated name list)
+ * @reserved: zero
+ *
+ * With a request @count of 0 only this structure is sent; otherwise the
+ * value follows (ERANGE when it is longer than @count).
+ */
+struct dg_fs_xattr_reply {
+	__le32	size;
+	__le32	reserved;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_fs_xattr_reply) == 8,
+		 "dg_fs_xattr_reply is 8 bytes");
 
 #endif /* DISAGG_PROTO_H */
