@@ -68,7 +68,7 @@ int main(int argc, char **argv)
 	});
 	LOG_INFO("listening on %s (%s), capacity %llu MiB, slab size %llu MiB, grace %u s, "
 		 "at most %u clients",
-		 server.address().c_str(), memd::to_string(cfg.transport),
+		 server.address().c_str(), to_string(cfg.transport),
 		 static_cast<unsigned long long>(cfg.capacity >> 20),
 		 static_cast<unsigned long long>(cfg.slab_size >> 20), cfg.grace_sec,
 		 cfg.max_clients);

@@ -17,8 +17,6 @@
 
 #include "log.hpp"
 
-#include <sys/random.h>
-
 #include <cerrno>
 
 namespace disagg::memd {
@@ -30,13 +28,13 @@ void MemService::op_hello(Session &s, const Hdr &h, const Hello &hello)
 	if (s.hello_done)
 		return reply_error(s, h.opcode, h.req_id, EPROTO);
 
-	const std::uint32_t ours = transport_.one_sided() ? kFeatRdma : 0;
-	Result<Negotiated> neg = negotiate(hello, kMinor, ours);
-	if (!neg || hello.major != h.major || hello.minor != h.minor) {
+	std::uint32_t status = 0;
+	Result<Negotiated> neg = check_hello(h, hello, transport_.one_sided(), status);
+	if (!neg) {
 		LOG_WARN("%s: hello with protocol %u.%u (header %u.%u), we speak %u.%u; closing",
 			 s.label().c_str(), hello.major, hello.minor, h.major, h.minor,
 			 kMajor, kMinor);
-		reply_error(s, h.opcode, h.req_id, neg ? EINVAL : EPROTONOSUPPORT);
+		reply_error(s, h.opcode, h.req_id, status);
 		return close(s);
 	}
 	if (hello.role == Role::kFs) {
@@ -58,14 +56,7 @@ void MemService::op_hello(Session &s, const Hdr &h, const Hello &hello)
 	if (s.role == Role::kSwap)
 		take_over(s);
 
-	HelloReply r;
-	r.major = kMajor;
-	r.minor = s.neg.minor;
-	r.features = s.neg.features;
-	r.server_id = server_id_;
-	if (::getrandom(r.nonce.data(), r.nonce.size(), 0) != static_cast<ssize_t>(r.nonce.size()))
-		r.nonce.fill(0);
-	reply(s, h, r);
+	reply(s, h, hello_reply(s.neg, server_id_));
 
 	std::size_t held = s.role == Role::kSwap ? pool_.slabs_of(s.client_id).size() : 0;
 	if (s.role == Role::kCtl)

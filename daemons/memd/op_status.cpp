@@ -25,17 +25,6 @@ namespace disagg::memd {
 
 using namespace proto;
 
-namespace {
-
-std::string hex64(std::uint64_t v)
-{
-	char buf[20];
-	std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
-	return buf;
-}
-
-}  // namespace
-
 std::string MemService::status_json(std::size_t max_bytes) const
 {
 	const TimePoint now = pool_.clock().now();

@@ -5,8 +5,6 @@
 
 #include "log.hpp"
 
-#include <sys/random.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -15,30 +13,6 @@
 namespace disagg::memd {
 
 using namespace proto;
-
-std::uint32_t errno_of(Errc e)
-{
-	switch (e) {
-	case Errc::kOk:
-		return 0;
-	case Errc::kBadOpcode:
-		return EOPNOTSUPP;
-	case Errc::kBadMajor:
-		return EPROTONOSUPPORT;
-	default:
-		return EINVAL;
-	}
-}
-
-std::uint64_t random_u64()
-{
-	std::uint64_t v = 0;
-	if (::getrandom(&v, sizeof(v), 0) != sizeof(v))
-		v = static_cast<std::uint64_t>(
-			std::chrono::steady_clock::now().time_since_epoch().count()) *
-			0x9e3779b97f4a7c15ull;
-	return v ? v : 1;
-}
 
 std::string Session::label() const
 {
@@ -129,17 +103,10 @@ void MemService::on_message(ConnId c, ByteSpan frame)
 void MemService::framing_error(Session &s, ByteSpan frame, Errc e)
 {
 	LOG_WARN("%s: %s; closing", s.label().c_str(), std::string(to_string(e)).c_str());
-	if (e == Errc::kBadMajor && frame.size() >= kHdrSize) {
-		// Answer in our major so the peer learns why. The header layout
-		// is the one thing all majors share.
-		Bytes hdr(frame.begin(), frame.begin() + kHdrSize);
-		hdr[offsetof(dg_hdr, major)] = static_cast<std::byte>(kMajor);
-		Result<Hdr> h = decode_hdr(hdr);
-		std::uint16_t opcode = h ? h->opcode : static_cast<std::uint16_t>(Op::kHello);
-		std::uint64_t req_id = h ? h->req_id : 0;
-		if (!(opcode & kReplyBit))
-			reply_error(s, opcode, req_id, EPROTONOSUPPORT);
-	}
+	// Answer another major in ours so the peer learns why.
+	if (e == Errc::kBadMajor)
+		if (std::optional<Bytes> r = bad_major_reply(frame))
+			transport_.send(s.conn, std::move(*r));
 	close(s);
 }
 

@@ -19,6 +19,7 @@
 
 #include "clock.hpp"
 #include "proto.hpp"
+#include "service_util.hpp"
 #include "session.hpp"
 #include "slab_pool.hpp"
 #include "transport.hpp"
@@ -103,9 +104,5 @@ private:
 	std::map<std::uint64_t, ConnId> owners_;
 };
 
-// Positive errno for a codec error in a message whose framing is intact.
-std::uint32_t errno_of(proto::Errc e);
-// Random 64 bits from getrandom(2).
-std::uint64_t random_u64();
 
 }  // namespace disagg::memd
