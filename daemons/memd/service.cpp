@@ -88,8 +88,10 @@ void MemService::on_message(ConnId c, ByteSpan frame)
 	if (!m) {
 		LOG_DBG("%s: bad message (opcode %#x): %s", s.label().c_str(),
 			f->hdr.opcode, std::string(to_string(m.error())).c_str());
+		// Storage-node opcodes are not ours, whatever their payload.
 		if (!f->hdr.is_reply())
-			reply_error(s, f->hdr.opcode, f->hdr.req_id, errno_of(m.error()));
+			reply_error(s, f->hdr.opcode, f->hdr.req_id,
+				    is_fs_op(f->hdr.opcode) ? EOPNOTSUPP : errno_of(m.error()));
 		return;
 	}
 	if (m->hdr.is_reply()) {
@@ -145,6 +147,8 @@ void MemService::dispatch(Session &s, const Message &m)
 		return op_write(s, h, std::get<MemWrite>(m.body));
 	case Op::kAuth:		// DG_FEAT_AUTH is not offered yet
 	case Op::kMemEvict:	// server to client only
+		break;
+	default:		// storage-node opcodes are disagg-stord's
 		break;
 	}
 	reply_error(s, h.opcode, h.req_id, EOPNOTSUPP);
