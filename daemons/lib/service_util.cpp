@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "service_util.hpp"
 
+#include "log.hpp"
+#include "session.hpp"
+
 #include <sys/random.h>
 
 #include <cerrno>
@@ -39,6 +42,20 @@ std::string hex64(std::uint64_t v)
 {
 	char buf[20];
 	std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
+	return buf;
+}
+
+std::string SessionBase::label() const
+{
+	char buf[160];
+	if (hello_done)
+		std::snprintf(buf, sizeof(buf), "conn %llu (%s, client %016llx \"%s\")",
+			      static_cast<unsigned long long>(conn), peer.c_str(),
+			      static_cast<unsigned long long>(client_id),
+			      log::escape(name).c_str());
+	else
+		std::snprintf(buf, sizeof(buf), "conn %llu (%s)",
+			      static_cast<unsigned long long>(conn), peer.c_str());
 	return buf;
 }
 
