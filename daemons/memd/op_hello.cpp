@@ -23,41 +23,23 @@ namespace disagg::memd {
 
 using namespace proto;
 
-void MemService::op_hello(Session &s, const Hdr &h, const Hello &hello)
+std::uint32_t MemService::admit(Session &s, const Hello &hello)
 {
-	if (s.hello_done)
-		return reply_error(s, h.opcode, h.req_id, EPROTO);
-
-	std::uint32_t status = 0;
-	Result<Negotiated> neg = check_hello(h, hello, transport_.one_sided(), status);
-	if (!neg) {
-		LOG_WARN("%s: hello with protocol %u.%u (header %u.%u), we speak %u.%u; closing",
-			 s.label().c_str(), hello.major, hello.minor, h.major, h.minor,
-			 kMajor, kMinor);
-		reply_error(s, h.opcode, h.req_id, status);
-		return close(s);
-	}
 	if (hello.role == Role::kFs) {
 		LOG_WARN("%s: fs client at a memory node; closing", s.label().c_str());
-		reply_error(s, h.opcode, h.req_id, EPROTONOSUPPORT);
-		return close(s);
+		return EPROTONOSUPPORT;
 	}
 	if (hello.role == Role::kSwap && hello.client_id == 0) {
 		LOG_WARN("%s: swap client without a client_id; closing", s.label().c_str());
-		reply_error(s, h.opcode, h.req_id, EINVAL);
-		return close(s);
+		return EINVAL;
 	}
+	return 0;
+}
 
-	s.hello_done = true;
-	s.role = hello.role;
-	s.client_id = hello.client_id;
-	s.name = hello.name;
-	s.neg = *neg;
+void MemService::welcomed(Session &s)
+{
 	if (s.role == Role::kSwap)
 		take_over(s);
-
-	reply(s, h, hello_reply(s.neg, server_id_));
-
 	std::size_t held = s.role == Role::kSwap ? pool_.slabs_of(s.client_id).size() : 0;
 	if (s.role == Role::kCtl)
 		LOG_DBG("%s: hello, role ctl", s.label().c_str());

@@ -109,11 +109,4 @@ std::string MemService::status_json(std::size_t max_bytes) const
 	return build(false);
 }
 
-void MemService::op_status(Session &s, const Hdr &h)
-{
-	const std::size_t max = transport_.max_frame() - kHdrSize;
-	std::string text = status_json(max < kMaxPayload ? max : kMaxPayload);
-	reply(s, h, Data{std::as_bytes(std::span(text.data(), text.size()))});
-}
-
 }  // namespace disagg::memd
