@@ -123,7 +123,7 @@ suite() {
 	[ "$before" = "$after" ] || fail "$t: files outside the root changed or were read:
 $(diff <(echo "$before") <(echo "$after"))"
 	[ -L "$ROOT/abs" ] && [ -L "$ROOT/magic" ] || fail "$t: planted links are gone"
-	fsc "$t" status | grep -q '"errors":' || fail "$t: no status"
+	fsc "$t" status | grep -q 'requests.x22:' || fail "$t: no status"
 	host_stop "$name" || fail "$name did not exit on SIGTERM"
 	grep -q "served .* requests" "$HOSTS_LOGDIR/$name.log" || fail "$name did not exit cleanly"
 	if grep -E ': error: ' "$HOSTS_LOGDIR/$name.log" | grep -q .; then
