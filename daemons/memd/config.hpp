@@ -3,6 +3,7 @@
 // disagg-memd's command line.
 #pragma once
 
+#include "cli.hpp"
 #include "log.hpp"
 
 #include <cstdint>
@@ -13,8 +14,6 @@
 #include <vector>
 
 namespace disagg::memd {
-
-enum class TransportKind { kRdma, kTcp };
 
 inline constexpr std::uint64_t kDefaultSlabSize = 64ull << 20;
 inline constexpr unsigned kDefaultGraceSec = 30;
@@ -37,20 +36,6 @@ struct Config {
 	log::Level log_level = log::Level::kInfo;
 };
 
-// "64M", "1G", "4096", "2t": bytes. Suffixes K/M/G/T are powers of 1024,
-// either case, optionally followed by "iB" or "B". nullopt on anything
-// else or on overflow.
-std::optional<std::uint64_t> parse_size(std::string_view s);
-
-// "ADDR", "ADDR:PORT", "[V6ADDR]:PORT", ":PORT". Port 0 is allowed (an
-// ephemeral port, for tests).
-bool parse_host_port(std::string_view s, std::string &host, std::uint16_t &port,
-		     std::uint16_t default_port);
-
-// Unsigned decimal in [lo, hi].
-std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t lo,
-					std::uint64_t hi);
-
 // Parsed command line, or why not. help: --help was given.
 struct ParseResult {
 	Config config;
@@ -60,6 +45,5 @@ struct ParseResult {
 
 ParseResult parse_args(const std::vector<std::string> &args);
 std::string usage(std::string_view prog);
-const char *to_string(TransportKind t);
 
 }  // namespace disagg::memd

@@ -4,15 +4,11 @@
 // server.hpp for how the parts fit together.
 #include "config.hpp"
 #include "log.hpp"
+#include "serve.hpp"
 #include "server.hpp"
 
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <csignal>
-#include <cstring>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -36,39 +32,20 @@ int main(int argc, char **argv)
 	log::set_ident("memd");
 	log::set_level(cfg.log_level);
 
-	// SIGTERM/SIGINT arrive through a signalfd on the event loop.
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) {
-		LOG_ERR("sigprocmask: %s", std::strerror(errno));
-		return 1;
-	}
-	std::signal(SIGPIPE, SIG_IGN);
-	const int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (sfd < 0) {
-		LOG_ERR("signalfd: %s", std::strerror(errno));
-		return 1;
-	}
-
 	memd::Server server(cfg);
+	// SIGTERM/SIGINT arrive through a signalfd on the event loop.
+	const int sfd = watch_stop_signals(server.loop(), [&server] { server.request_stop(); });
+	if (sfd < 0)
+		return 1;
 	std::string err;
 	if (!server.start(err)) {
 		LOG_ERR("%s", err.c_str());
 		close(sfd);
 		return 1;
 	}
-	server.loop().add(sfd, EPOLLIN, [&server, sfd](std::uint32_t) {
-		signalfd_siginfo si;
-		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-			LOG_INFO("signal %u received", si.ssi_signo);
-			server.request_stop();
-		}
-	});
 	LOG_INFO("listening on %s (%s), capacity %llu MiB, slab size %llu MiB, grace %u s, "
 		 "at most %u clients",
-		 server.address().c_str(), memd::to_string(cfg.transport),
+		 server.address().c_str(), to_string(cfg.transport),
 		 static_cast<unsigned long long>(cfg.capacity >> 20),
 		 static_cast<unsigned long long>(cfg.slab_size >> 20), cfg.grace_sec,
 		 cfg.max_clients);

@@ -25,17 +25,6 @@ namespace disagg::memd {
 
 using namespace proto;
 
-namespace {
-
-std::string hex64(std::uint64_t v)
-{
-	char buf[20];
-	std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
-	return buf;
-}
-
-}  // namespace
-
 std::string MemService::status_json(std::size_t max_bytes) const
 {
 	const TimePoint now = pool_.clock().now();
@@ -118,13 +107,6 @@ std::string MemService::status_json(std::size_t max_bytes) const
 	if (full.size() <= max_bytes)
 		return full;
 	return build(false);
-}
-
-void MemService::op_status(Session &s, const Hdr &h)
-{
-	const std::size_t max = transport_.max_frame() - kHdrSize;
-	std::string text = status_json(max < kMaxPayload ? max : kMaxPayload);
-	reply(s, h, Data{std::as_bytes(std::span(text.data(), text.size()))});
 }
 
 }  // namespace disagg::memd

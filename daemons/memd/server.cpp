@@ -3,9 +3,9 @@
 
 #include "log.hpp"
 #include "rdma_transport.hpp"
+#include "serve.hpp"
 #include "tcp_transport.hpp"
 
-#include <algorithm>
 
 namespace disagg::memd {
 
@@ -58,42 +58,14 @@ void Server::request_stop()
 	loop_.wake();
 }
 
-void Server::tick()
-{
-	service_->tick();
-	transport_->tick();
-}
-
 void Server::run()
 {
-	auto next_tick = std::chrono::steady_clock::now();
-	auto wait_ms = [&next_tick] {
-		auto d = next_tick - std::chrono::steady_clock::now();
-		auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-		return static_cast<int>(std::clamp<long long>(ms, 0, 1000));
-	};
-	auto step = [&] {
-		loop_.run_once(wait_ms());
-		if (std::chrono::steady_clock::now() >= next_tick) {
-			tick();
-			next_tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-		}
-	};
-	while (stop_requests_ == 0)
-		step();
-
-	LOG_INFO("shutting down: saying bye to %zu connections", transport_->connections());
-	transport_->stop_listening();
-	service_->shutdown();
-	const auto deadline = std::chrono::steady_clock::now() + kDrainTimeout;
-	while (transport_->connections() > 0 && stop_requests_ < 2 &&
-	       std::chrono::steady_clock::now() < deadline)
-		step();
-	if (std::size_t n = transport_->connections(); n > 0) {
-		LOG_WARN("%zu connections did not close in time; dropping them", n);
-		transport_->close_all_now();
-		loop_.run_once(0);
-	}
+	serve(loop_, *transport_, stop_requests_,
+	      [this] {
+		      service_->tick();
+		      transport_->tick();
+	      },
+	      [this] { service_->shutdown(); }, kDrainTimeout);
 	const std::size_t slabs = pool_->slab_count();
 	const std::uint64_t bytes = pool_->used();
 	// Every key is withdrawn (the connections are gone); free the memory.

@@ -41,7 +41,6 @@ public:
 	static const Clock &default_clock();
 
 private:
-	void tick();
 
 	const Config cfg_;
 	const Clock &clock_;

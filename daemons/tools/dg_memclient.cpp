@@ -390,7 +390,7 @@ bool parse(int argc, char **argv, Args &a, std::string &err)
 			}
 		}
 		auto num = [&](std::uint64_t lo, std::uint64_t hi) {
-			auto n = memd::parse_uint(val, lo, hi);
+			auto n = parse_uint(val, lo, hi);
 			if (!n)
 				err = "invalid " + name + " '" + val + "'";
 			return n.value_or(0);
@@ -399,7 +399,7 @@ bool parse(int argc, char **argv, Args &a, std::string &err)
 			std::fputs(kUsage, stdout);
 			std::exit(0);
 		} else if (name == "--connect") {
-			if (!memd::parse_host_port(val, a.conn.host, a.conn.port, kMemdPort)) {
+			if (!parse_host_port(val, a.conn.host, a.conn.port, kMemdPort)) {
 				err = "invalid --connect '" + val + "'";
 				return false;
 			}
@@ -417,7 +417,7 @@ bool parse(int argc, char **argv, Args &a, std::string &err)
 		} else if (name == "--slabs") {
 			a.slabs = static_cast<unsigned>(num(0, 4096));
 		} else if (name == "--slab-size") {
-			auto n = memd::parse_size(val);
+			auto n = parse_size(val);
 			if (!n || *n == 0 || *n % kPageSize) {
 				err = "invalid --slab-size '" + val + "'";
 				return false;

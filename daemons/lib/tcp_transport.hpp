@@ -19,7 +19,7 @@
 #include <map>
 #include <memory>
 
-namespace disagg::memd {
+namespace disagg {
 
 class TcpTransport final : public Transport {
 public:
@@ -71,4 +71,4 @@ private:
 // "addr:port" of a socket address.
 std::string sockaddr_str(const ::sockaddr *sa);
 
-}  // namespace disagg::memd
+}  // namespace disagg

@@ -15,7 +15,7 @@
 #include <cstring>
 #include <vector>
 
-namespace disagg::memd {
+namespace disagg {
 
 using namespace proto;
 
@@ -404,4 +404,4 @@ int TcpTransport::expose(ConnId c, std::span<std::byte>, RemoteKey &key)
 	return conns_.contains(c) ? 0 : ENOTCONN;
 }
 
-}  // namespace disagg::memd
+}  // namespace disagg
