@@ -51,6 +51,12 @@ build/selftests/memcheck: selftests/swap/memcheck.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 
+# scripts/bench-fs's metadata benchmark (not a test).
+selftests: build/selftests/fsmeta
+build/selftests/fsmeta: scripts/lib/fsmeta.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
 check: modules-all daemons selftests
 	scripts/check
 
