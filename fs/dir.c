@@ -282,7 +282,9 @@ static int dg_unlink(struct inode *dir, struct dentry *dentry)
 	struct dg_fs_call call = {};
 	int err;
 
-	if (S_ISREG(inode->i_mode) && atomic_read(&DG_I(inode)->open_count))
+	/* Open files hold a reference to their dentry besides ours. */
+	if (S_ISREG(inode->i_mode) && atomic_read(&DG_I(inode)->open_count) &&
+	    d_count(dentry) > 1)
 		return dg_sillyrename(dir, dentry);
 	err = dg_simple(dentry, DG_OP_FS_UNLINK, &call);
 	/* A lost reply: the first attempt removed it. */
@@ -323,6 +325,9 @@ static int dg_rename(DG_IDMAP *idmap, struct inode *old_dir,
 
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return -EINVAL;
+	/* A silly-renamed file keeps its hidden name until it is closed. */
+	if (dg_is_silly(old_dentry) || dg_is_silly(new_dentry))
+		return -EBUSY;
 	if (new_dentry->d_name.len > NAME_MAX)
 		return -ENAMETOOLONG;
 	if (flags & RENAME_NOREPLACE)

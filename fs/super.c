@@ -106,7 +106,14 @@ static int dg_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	opt = fs_parse(fc, dg_fs_params, param, &r);
 	if (opt < 0)
 		return opt;
-	secs = min(r.uint_32, DG_AC_MAX_SEC) * HZ;
+	switch (opt) {
+	case Opt_acregmin: case Opt_acregmax: case Opt_acdirmin:
+	case Opt_acdirmax: case Opt_actimeo:
+		secs = min(r.uint_32, DG_AC_MAX_SEC) * HZ;
+		break;
+	default:
+		secs = 0;
+	}
 	switch (opt) {
 	case Opt_transport:
 		strscpy(o->transport, r.uint_32 ? "rdma" : "tcp",
