@@ -11,6 +11,11 @@
 
 /* Most request pieces: header struct, path, name2, data. */
 #define DG_REQ_KVECS	(3 + DG_FS_IO_PAGES + 1)
+/*
+ * disagg_net sends at most this many request pieces in one call (its
+ * DG_CALL_MAX_VEC); with more, the data pieces are copied into one.
+ */
+#define DG_NET_MAX_VEC	8
 
 static bool dg_conn_error(int err)
 {
@@ -67,6 +72,7 @@ int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call)
 	struct kvec iov[DG_REQ_KVECS];
 	unsigned long deadline = jiffies + sbi->opts.timeo;
 	int gen = atomic_read(&sbi->abort_gen);
+	char *bounce = NULL;
 	unsigned int n = 0, i;
 	size_t data_len = 0;
 	int err;
@@ -93,8 +99,23 @@ int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call)
 		iov[n].iov_base = (void *)call->name2;
 		iov[n++].iov_len = call->name2_len;
 	}
-	for (i = 0; i < call->nr_data; i++)
-		iov[n++] = call->data[i];
+	if (n + call->nr_data <= DG_NET_MAX_VEC) {
+		for (i = 0; i < call->nr_data; i++)
+			iov[n++] = call->data[i];
+	} else {
+		size_t off = 0;
+
+		bounce = kvmalloc(data_len, GFP_KERNEL);
+		if (!bounce)
+			return -ENOMEM;
+		for (i = 0; i < call->nr_data; i++) {
+			memcpy(bounce + off, call->data[i].iov_base,
+			       call->data[i].iov_len);
+			off += call->data[i].iov_len;
+		}
+		iov[n].iov_base = bounce;
+		iov[n++].iov_len = data_len;
+	}
 
 	call->retried = false;
 	for (;;) {
@@ -105,7 +126,7 @@ int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call)
 			break;
 		err = dg_wait_conn(sbi, deadline, gen);
 		if (err)
-			return err;
+			goto out;
 		call->retried = true;
 	}
 	switch (err) {
@@ -114,8 +135,10 @@ int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call)
 	case -EPROTO:
 		pr_warn_ratelimited("mount %u: bad reply to opcode %#x (%d)\n",
 				    sbi->id, call->op, err);
-		return -EIO;
+		err = -EIO;
 	}
+out:
+	kvfree(bounce);
 	return err;
 }
 

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
 
-STORD=$DG_BINDIR/stord/disagg-stord
+STORD=${DG_FS_STORD:-$DG_BINDIR/stord/disagg-stord}
 PROBE=$DG_PROJ/build/selftests/fsprobe
 [ -x "$STORD" ] || skip "disagg-stord not built (run 'make daemons')"
 [ -x "$PROBE" ] || skip "fsprobe not built (run 'make selftests')"
