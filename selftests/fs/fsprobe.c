@@ -9,7 +9,8 @@
  *   fsprobe write FILE SIZE SEED        the pattern by write(2)
  *   fsprobe direct FILE SIZE SEED       O_DIRECT write, then O_DIRECT read back
  *   fsprobe unlinked FILE               open, unlink, still readable, gone after close
- *   fsprobe xattr FILE                  user.* set/get/list/remove; security.* refused
+ *   fsprobe xattr FILE [NS]             NS.* (user) set/get/list/remove; security.* refused
+ *   fsprobe xattr-ok FILE NS            exit 0 if FILE's filesystem takes NS.* xattrs
  *   fsprobe bigdir DIR N                N files, readdir sees all exactly once
  */
 #define _GNU_SOURCE
@@ -177,33 +178,45 @@ static int cmd_unlinked(const char *f)
 	return 0;
 }
 
-static int cmd_xattr(const char *f)
+static int cmd_xattr(const char *f, const char *ns)
 {
-	char val[64], list[256];
+	char val[64], list[256], name[64];
 	ssize_t n;
 
-	if (setxattr(f, "user.dg", "value1", 6, XATTR_CREATE))
-		die("setxattr user.dg");
-	if (setxattr(f, "user.dg", "v", 1, XATTR_CREATE) == 0 || errno != EEXIST)
+	snprintf(name, sizeof(name), "%s.dg", ns);
+	if (setxattr(f, name, "value1", 6, XATTR_CREATE))
+		die("setxattr %s", name);
+	if (setxattr(f, name, "v", 1, XATTR_CREATE) == 0 || errno != EEXIST)
 		die("XATTR_CREATE on an existing xattr did not fail with EEXIST");
-	n = getxattr(f, "user.dg", NULL, 0);
+	n = getxattr(f, name, NULL, 0);
 	if (n != 6)
 		die("getxattr size %zd", n);
-	n = getxattr(f, "user.dg", val, sizeof(val));
+	n = getxattr(f, name, val, sizeof(val));
 	if (n != 6 || memcmp(val, "value1", 6))
 		die("getxattr value");
-	if (getxattr(f, "user.dg", val, 2) >= 0 || errno != ERANGE)
+	if (getxattr(f, name, val, 2) >= 0 || errno != ERANGE)
 		die("small buffer did not give ERANGE");
 	n = listxattr(f, list, sizeof(list));
-	if (n < 8 || !memmem(list, n, "user.dg", 8))
+	if (n < (ssize_t)strlen(name) + 1 || !memmem(list, n, name, strlen(name) + 1))
 		die("listxattr (%zd)", n);
-	if (removexattr(f, "user.dg"))
+	if (removexattr(f, name))
 		die("removexattr");
-	if (getxattr(f, "user.dg", val, sizeof(val)) >= 0 || errno != ENODATA)
+	if (getxattr(f, name, val, sizeof(val)) >= 0 || errno != ENODATA)
 		die("removed xattr still there");
 	if (setxattr(f, "security.dg", "x", 1, 0) == 0 || errno != EOPNOTSUPP)
 		die("security.* not refused with EOPNOTSUPP");
-	printf("user.* xattrs: set, get, list, remove; security.* EOPNOTSUPP\n");
+	printf("%s.* xattrs: set, get, list, remove; security.* EOPNOTSUPP\n", ns);
+	return 0;
+}
+
+static int cmd_xattr_ok(const char *f, const char *ns)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s.dg-probe", ns);
+	if (setxattr(f, name, "x", 1, 0))
+		return 1;
+	removexattr(f, name);
 	return 0;
 }
 
@@ -274,8 +287,10 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "unlinked"))
 		return cmd_unlinked(argv[2]);
-	if (argc == 3 && !strcmp(argv[1], "xattr"))
-		return cmd_xattr(argv[2]);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "xattr"))
+		return cmd_xattr(argv[2], argc == 4 ? argv[3] : "user");
+	if (argc == 4 && !strcmp(argv[1], "xattr-ok"))
+		return cmd_xattr_ok(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "bigdir"))
 		return cmd_bigdir(argv[2], strtol(argv[3], NULL, 0));
 	fprintf(stderr, "usage: see the comment at the top of fsprobe.c\n");
