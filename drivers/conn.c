@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * disagg_net connections: opening one with its handshake, and two-sided
- * calls matched to their replies by request id. The transport backends
- * move the bytes.
+ * disagg_net connections: opening one with its handshake, two-sided calls
+ * matched to their replies by request id (many in flight at once),
+ * heartbeats, and reconnecting a connection that failed. The transport
+ * backends move the bytes.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include "internal.h"
@@ -16,8 +18,17 @@ module_param(heartbeat_ms, uint, 0644);
 MODULE_PARM_DESC(heartbeat_ms,
 		 "Interval of heartbeats to every node, in ms (0: none; default 5000)");
 
+static unsigned int reconnect_max_ms = 5000;
+module_param(reconnect_max_ms, uint, 0644);
+MODULE_PARM_DESC(reconnect_max_ms,
+		 "Longest wait between two reconnect attempts, in ms (default 5000)");
+
+/* Pieces of one request, header not counted. */
+#define DG_CALL_MAX_VEC		8
+
 static const struct dg_transport *dg_transports[] = {
 	&dg_rdma_transport,
+	&dg_tcp_transport,
 };
 
 const char *dg_conn_name(const struct dg_conn *c)
@@ -25,14 +36,92 @@ const char *dg_conn_name(const struct dg_conn *c)
 	return c->p.name;
 }
 
+static size_t dg_kvec_len(const struct kvec *v, unsigned int nr)
+{
+	size_t len = 0;
+
+	while (nr--)
+		len += v++->iov_len;
+	return len;
+}
+
+static void dg_kvec_fill(const struct kvec *v, unsigned int nr,
+			 const u8 *src, size_t len)
+{
+	for (; nr && len; v++, nr--) {
+		size_t n = min(len, v->iov_len);
+
+		memcpy(v->iov_base, src, n);
+		src += n;
+		len -= n;
+	}
+}
+
 /*
- * Hand a received message to the waiting call. Runs in the backend's
- * receive context (softirq for RDMA). Nothing in @msg is trusted.
+ * Take @r off the pending list and give its slot back; false if somebody
+ * else did already. Called under c->lock.
+ */
+static bool dg_req_unlink(struct dg_conn *c, struct dg_call_req *r)
+{
+	if (list_empty(&r->node))
+		return false;
+	list_del_init(&r->node);
+	up(&c->slots);
+	return true;
+}
+
+/*
+ * @r left the pending list with its status set: wake its waiter (under
+ * c->lock, so a waiter that gave up cannot return before) or, for an
+ * asynchronous call, hand it to dg_req_done_async() once unlocked.
+ */
+static void dg_req_finish_locked(struct dg_call_req *r)
+{
+	if (!r->async_done)
+		complete(&r->done);
+}
+
+static void dg_req_done_async(struct dg_call_req *r)
+{
+	if (r->async_done) {
+		r->async_done(r->ctx, r->status);
+		kfree(r);
+	}
+}
+
+/* Fail every call waiting for a reply with @err. */
+static void dg_conn_fail_all(struct dg_conn *c, int err)
+{
+	struct dg_call_req *r, *tmp;
+	LIST_HEAD(async);
+
+	spin_lock_bh(&c->lock);
+	list_for_each_entry_safe(r, tmp, &c->pending, node) {
+		dg_req_unlink(c, r);
+		r->status = err;
+		if (r->async_done)
+			list_add_tail(&r->node, &async);
+		else
+			dg_req_finish_locked(r);
+	}
+	spin_unlock_bh(&c->lock);
+	list_for_each_entry_safe(r, tmp, &async, node) {
+		list_del_init(&r->node);
+		dg_req_done_async(r);
+	}
+}
+
+/*
+ * Hand a received message to the call waiting for it. Runs in the
+ * backend's receive context (softirq for RDMA). Nothing in @msg is trusted.
  */
 void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len)
 {
 	const struct dg_hdr *h = msg;
+	struct dg_call_req *r, *found = NULL;
+	bool async;
 	u32 plen, status;
+	u64 id;
 	u16 op;
 	int ret;
 
@@ -49,14 +138,15 @@ void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len)
 	}
 	op = le16_to_cpu(h->opcode);
 	plen = le32_to_cpu(h->length);
+	id = le64_to_cpu(h->req_id);
 	if (!(op & DG_OP_REPLY)) {
 		if (op == DG_OP_HEARTBEAT) {
 			/* Replying may sleep: not here. */
-			spin_lock(&c->call_lock);
-			c->probe_req_id = le64_to_cpu(h->req_id);
-			if (!c->closing)
-				schedule_work(&c->probe_work);
-			spin_unlock(&c->call_lock);
+			spin_lock_bh(&c->lock);
+			c->probe_req_id = id;
+			if (c->state != DG_STATE_CLOSING)
+				queue_work(dg_wq, &c->probe_work);
+			spin_unlock_bh(&c->lock);
 			return;
 		}
 		/* Other node-initiated messages come with later changes. */
@@ -64,99 +154,205 @@ void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len)
 		return;
 	}
 
-	spin_lock(&c->call_lock);
-	if (!c->call_waiting || le64_to_cpu(h->req_id) != c->call_req_id) {
-		spin_unlock(&c->call_lock);
+	spin_lock_bh(&c->lock);
+	list_for_each_entry(r, &c->pending, node) {
+		if (r->id == id) {
+			found = r;
+			break;
+		}
+	}
+	if (!found) {
+		spin_unlock_bh(&c->lock);
 		pr_warn_ratelimited("%s: dropped a reply nobody waits for\n",
 				    dg_conn_name(c));
 		return;
 	}
+	r = found;
+	dg_req_unlink(c, r);
 	status = le32_to_cpu(h->status);
 	if (status > MAX_ERRNO || (status && plen)) {
-		c->call_status = -EBADMSG;
+		r->status = -EBADMSG;
 	} else if (status) {
-		c->call_status = -(int)status;
-	} else if (plen > c->call_rsp_size) {
-		c->call_status = -EBADMSG;
+		r->status = -(int)status;
+	} else if (plen > dg_kvec_len(r->rsp, r->nr_rsp)) {
+		r->status = -EBADMSG;
 	} else {
-		memcpy(c->call_rsp, h + 1, plen);
-		c->call_rsp_len = plen;
-		c->call_status = 0;
+		/* The caller's buffers live while the call is pending. */
+		dg_kvec_fill(r->rsp, r->nr_rsp, (const u8 *)(h + 1), plen);
+		r->rsp_len = plen;
+		r->status = 0;
 	}
-	c->call_waiting = false;
-	complete(&c->call_done);
-	spin_unlock(&c->call_lock);
+	async = r->async_done;
+	dg_req_finish_locked(r);
+	spin_unlock_bh(&c->lock);
+	/* A synchronous @r may be gone now. */
+	if (async)
+		dg_req_done_async(r);
 }
+
+/* Calls may run while connecting, resuming and up. */
+static bool dg_state_calls_ok(int state)
+{
+	return state == DG_STATE_CONNECTING || state == DG_STATE_UP ||
+	       state == DG_STATE_RESUMING;
+}
+
+/*
+ * Put @r on the pending list and send its request. On success the reply
+ * (or a failure) finishes @r; on error @r never went out, or was already
+ * finished: then 0 is returned and its status tells.
+ */
+static int dg_call_send(struct dg_conn *c, struct dg_call_req *r, u16 opcode,
+			const struct kvec *req, unsigned int nr_req)
+{
+	struct kvec vec[DG_CALL_MAX_VEC + 1];
+	struct dg_hdr h;
+	size_t len;
+	bool mine;
+	int ret;
+
+	if (nr_req > DG_CALL_MAX_VEC)
+		return -EINVAL;
+	len = dg_kvec_len(req, nr_req);
+	if (len > c->max_msg - sizeof(h))
+		return -EMSGSIZE;
+	if (!dg_state_calls_ok(READ_ONCE(c->state)))
+		return -ENOTCONN;
+	if (down_timeout(&c->slots, c->timeout))
+		return -ETIMEDOUT;
+
+	/* Fails only while recovery rebuilds the backend. */
+	if (!down_read_trylock(&c->io_sem)) {
+		up(&c->slots);
+		return -ENOTCONN;
+	}
+	spin_lock_bh(&c->lock);
+	if (!dg_state_calls_ok(c->state) || !c->priv) {
+		spin_unlock_bh(&c->lock);
+		up_read(&c->io_sem);
+		up(&c->slots);
+		return -ENOTCONN;
+	}
+	r->id = c->next_req_id++;
+	r->deadline = jiffies + c->timeout;
+	list_add_tail(&r->node, &c->pending);
+	spin_unlock_bh(&c->lock);
+
+	dg_hdr_init(&h, opcode, len, 0, r->id);
+	vec[0].iov_base = &h;
+	vec[0].iov_len = sizeof(h);
+	memcpy(&vec[1], req, nr_req * sizeof(*req));
+	ret = c->t->send(c, vec, nr_req + 1, sizeof(h) + len);
+	up_read(&c->io_sem);
+	if (!ret)
+		return 0;
+
+	spin_lock_bh(&c->lock);
+	mine = dg_req_unlink(c, r);
+	spin_unlock_bh(&c->lock);
+	/* Not ours: the reply beat the send's completion, or a failure. */
+	return mine ? ret : 0;
+}
+
+int dg_callv(struct dg_conn *c, u16 opcode, const struct kvec *req,
+	     unsigned int nr_req, const struct kvec *rsp, unsigned int nr_rsp,
+	     u32 *rsp_len)
+{
+	struct dg_call_req r = {
+		.rsp = rsp,
+		.nr_rsp = nr_rsp,
+		.status = -ETIMEDOUT,
+	};
+	int ret;
+
+	INIT_LIST_HEAD(&r.node);
+	init_completion(&r.done);
+	ret = dg_call_send(c, &r, opcode, req, nr_req);
+	if (ret)
+		return ret;
+	if (!wait_for_completion_timeout(&r.done, c->timeout)) {
+		spin_lock_bh(&c->lock);
+		if (dg_req_unlink(c, &r))
+			r.status = -ETIMEDOUT;
+		spin_unlock_bh(&c->lock);
+		if (r.status == -ETIMEDOUT)
+			pr_warn_ratelimited("%s: call 0x%x timed out\n",
+					    dg_conn_name(c), opcode);
+	}
+	if (!r.status && rsp_len)
+		*rsp_len = r.rsp_len;
+	return r.status;
+}
+EXPORT_SYMBOL_GPL(dg_callv);
 
 int dg_call(struct dg_conn *c, u16 opcode, const void *req, u32 req_len,
 	    void *rsp, u32 rsp_size, u32 *rsp_len)
 {
-	struct dg_hdr *h;
-	u64 id;
-	int ret;
+	struct kvec q = { .iov_base = (void *)req, .iov_len = req_len };
+	struct kvec a = { .iov_base = rsp, .iov_len = rsp_size };
 
-	if (req_len > DG_CALL_MAX - sizeof(*h))
-		return -EMSGSIZE;
-	h = kmalloc(sizeof(*h) + req_len, GFP_NOIO);
-	if (!h)
-		return -ENOMEM;
-
-	mutex_lock(&c->call_mutex);
-	id = c->next_req_id++;
-	dg_hdr_init(h, opcode, req_len, 0, id);
-	if (req_len)
-		memcpy(h + 1, req, req_len);
-
-	spin_lock_bh(&c->call_lock);
-	reinit_completion(&c->call_done);
-	c->call_waiting = true;
-	c->call_req_id = id;
-	c->call_rsp = rsp;
-	c->call_rsp_size = rsp_size;
-	c->call_rsp_len = 0;
-	c->call_status = -ETIMEDOUT;
-	spin_unlock_bh(&c->call_lock);
-
-	ret = c->t->send(c, h, sizeof(*h) + req_len);
-	if (!ret && !wait_for_completion_timeout(&c->call_done, c->timeout))
-		ret = -ETIMEDOUT;
-
-	spin_lock_bh(&c->call_lock);
-	if (!ret)
-		ret = c->call_status;
-	if (!ret && rsp_len)
-		*rsp_len = c->call_rsp_len;
-	/* A reply arriving from now on finds nobody waiting. */
-	c->call_waiting = false;
-	c->call_rsp = NULL;
-	spin_unlock_bh(&c->call_lock);
-	mutex_unlock(&c->call_mutex);
-
-	kfree(h);
-	if (ret == -ETIMEDOUT)
-		pr_warn_ratelimited("%s: call 0x%x timed out\n",
-				    dg_conn_name(c), opcode);
-	return ret;
+	return dg_callv(c, opcode, &q, req_len ? 1 : 0, &a, rsp_size ? 1 : 0,
+			rsp_len);
 }
 EXPORT_SYMBOL_GPL(dg_call);
+
+/**
+ * dg_call_async - start a call whose reply nobody waits for
+ * @c: connection
+ * @opcode: request opcode
+ * @req: request payload pieces
+ * @nr_req: their number
+ * @rsp: where the reply payload goes; must live until @done
+ * @nr_rsp: pieces in @rsp
+ * @done: called once with 0 or a negative errno when the reply came or
+ *	the call failed (in the backend's receive context, or from the
+ *	heartbeat or recovery work)
+ * @ctx: passed to @done
+ *
+ * A call without a reply within the timeout fails the connection (see
+ * dg_conn_hb_work()), which fails the call.
+ *
+ * Return: 0 when started (then @done runs once), else a negative errno.
+ */
+int dg_call_async(struct dg_conn *c, u16 opcode, const struct kvec *req,
+		  unsigned int nr_req, const struct kvec *rsp,
+		  unsigned int nr_rsp, dg_done_fn done, void *ctx)
+{
+	struct dg_call_req *r;
+	int ret;
+
+	r = kzalloc(sizeof(*r), GFP_NOIO);
+	if (!r)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&r->node);
+	r->rsp = rsp;
+	r->nr_rsp = nr_rsp;
+	r->async_done = done;
+	r->ctx = ctx;
+	ret = dg_call_send(c, r, opcode, req, nr_req);
+	if (ret)
+		kfree(r);
+	return ret;
+}
 
 static int dg_conn_hello(struct dg_conn *c)
 {
 	struct dg_hello_reply rep;
 	struct dg_hello *hello;
 	size_t nlen = strnlen(c->p.name, DG_NAME_MAX);
+	u32 offer = c->t == &dg_rdma_transport ? DG_FEAT_RDMA : 0;
 	u32 len;
 	u16 major, minor;
 	u32 feat;
 	int ret;
 
-	hello = kzalloc(sizeof(*hello), GFP_KERNEL);
+	hello = kzalloc(sizeof(*hello), GFP_NOIO);
 	if (!hello)
 		return -ENOMEM;
 	hello->major = cpu_to_le16(DG_PROTO_MAJOR);
 	hello->minor = cpu_to_le16(DG_PROTO_MINOR);
 	hello->role = cpu_to_le32(c->p.role);
-	hello->features = cpu_to_le32(DG_FEAT_RDMA);
+	hello->features = cpu_to_le32(offer);
 	hello->client_id = cpu_to_le64(c->p.client_id);
 	get_random_bytes(hello->nonce, sizeof(hello->nonce));
 	hello->name_len = cpu_to_le16(nlen);
@@ -174,7 +370,7 @@ static int dg_conn_hello(struct dg_conn *c)
 	feat = le32_to_cpu(rep.features);
 	if (major != DG_PROTO_MAJOR)
 		return -EPROTONOSUPPORT;
-	if (minor > DG_PROTO_MINOR || (feat & ~(u32)DG_FEAT_RDMA))
+	if (minor > DG_PROTO_MINOR || (feat & ~offer))
 		return -EBADMSG;
 	c->minor = minor;
 	c->features = feat;
@@ -186,8 +382,50 @@ static void dg_conn_hb_arm(struct dg_conn *c)
 {
 	unsigned int ms = READ_ONCE(heartbeat_ms);
 
-	if (ms)
-		schedule_delayed_work(&c->hb_work, msecs_to_jiffies(ms));
+	/* Checked every second while heartbeats are off. */
+	queue_delayed_work(dg_wq, &c->hb_work, msecs_to_jiffies(ms ?: 1000));
+}
+
+/**
+ * dg_conn_failed - a backend lost the connection, or it stopped answering
+ * @c: connection
+ * @why: for the log
+ *
+ * Fails what is in flight (from the recovery work) and reconnects in the
+ * background. Does nothing unless the connection is up or resuming.
+ *
+ * Context: any but hard irq.
+ */
+void dg_conn_failed(struct dg_conn *c, const char *why)
+{
+	bool queued = false;
+
+	spin_lock_bh(&c->lock);
+	if (c->state == DG_STATE_UP || c->state == DG_STATE_RESUMING) {
+		c->state = DG_STATE_DOWN;
+		queued = true;
+		queue_work(dg_wq, &c->recover_work);
+	}
+	spin_unlock_bh(&c->lock);
+	if (queued) {
+		pr_warn("%s: connection lost (%s), reconnecting\n",
+			dg_conn_name(c), why);
+		wake_up_all(&c->state_wq);
+	}
+}
+
+/* Whether a call in flight has waited past its deadline. */
+static bool dg_conn_overdue(struct dg_conn *c)
+{
+	struct dg_call_req *r;
+	bool late = false;
+
+	spin_lock_bh(&c->lock);
+	r = list_first_entry_or_null(&c->pending, struct dg_call_req, node);
+	if (r && time_after(jiffies, r->deadline + c->timeout))
+		late = true;
+	spin_unlock_bh(&c->lock);
+	return late;
 }
 
 static void dg_conn_hb_work(struct work_struct *work)
@@ -196,19 +434,28 @@ static void dg_conn_hb_work(struct work_struct *work)
 					 hb_work);
 	int ret;
 
-	ret = dg_call(c, DG_OP_HEARTBEAT, NULL, 0, NULL, 0, NULL);
-	if (ret) {
-		if (c->hb_missed == 1)
-			pr_warn("%s: node does not answer heartbeats (%d)\n",
-				dg_conn_name(c), ret);
-		if (c->hb_missed < UINT_MAX)
-			WRITE_ONCE(c->hb_missed, c->hb_missed + 1);
-	} else {
-		if (c->hb_missed >= 2)
-			pr_info("%s: node answers heartbeats again\n",
-				dg_conn_name(c));
-		WRITE_ONCE(c->hb_missed, 0);
+	if (READ_ONCE(c->state) == DG_STATE_CLOSING)
+		return;
+	if (READ_ONCE(c->state) != DG_STATE_UP || !READ_ONCE(heartbeat_ms))
+		goto out;
+	/* Asynchronous calls have no timer of their own. */
+	if (dg_conn_overdue(c)) {
+		dg_conn_failed(c, "a request got no reply in time");
+		goto out;
 	}
+	ret = dg_call(c, DG_OP_HEARTBEAT, NULL, 0, NULL, 0, NULL);
+	if (!ret) {
+		WRITE_ONCE(c->hb_missed, 0);
+		goto out;
+	}
+	if (c->hb_missed < UINT_MAX)
+		WRITE_ONCE(c->hb_missed, c->hb_missed + 1);
+	if (c->hb_missed >= 2)
+		dg_conn_failed(c, "no answer to two heartbeats");
+	else
+		pr_warn("%s: node did not answer a heartbeat (%d)\n",
+			dg_conn_name(c), ret);
+out:
 	dg_conn_hb_arm(c);
 }
 
@@ -216,15 +463,113 @@ static void dg_conn_probe_work(struct work_struct *work)
 {
 	struct dg_conn *c = container_of(work, struct dg_conn, probe_work);
 	struct dg_hdr h;
+	struct kvec v = { .iov_base = &h, .iov_len = sizeof(h) };
+	int ret = -ENOTCONN;
 	u64 id;
 
-	spin_lock_bh(&c->call_lock);
+	spin_lock_bh(&c->lock);
 	id = c->probe_req_id;
-	spin_unlock_bh(&c->call_lock);
+	spin_unlock_bh(&c->lock);
 	dg_hdr_init(&h, DG_OP_HEARTBEAT | DG_OP_REPLY, 0, 0, id);
-	if (c->t->send(c, &h, sizeof(h)))
+	if (down_read_trylock(&c->io_sem)) {
+		if (c->priv && dg_state_calls_ok(READ_ONCE(c->state)))
+			ret = c->t->send(c, &v, 1, sizeof(h));
+		up_read(&c->io_sem);
+	}
+	if (ret)
 		pr_warn_ratelimited("%s: cannot answer the node's heartbeat\n",
 				    dg_conn_name(c));
+}
+
+static void dg_conn_event(struct dg_conn *c, enum dg_conn_event ev)
+{
+	if (c->p.event)
+		c->p.event(c, c->p.ctx, ev);
+}
+
+/* Sleep @ms unless the connection is being closed; false if it is. */
+static bool dg_conn_backoff(struct dg_conn *c, unsigned int ms)
+{
+	wait_event_timeout(c->state_wq,
+			   READ_ONCE(c->state) == DG_STATE_CLOSING,
+			   msecs_to_jiffies(ms));
+	return READ_ONCE(c->state) != DG_STATE_CLOSING;
+}
+
+/* Set @c's state from @from to @to; false if it was not @from. */
+static bool dg_conn_move(struct dg_conn *c, int from, int to)
+{
+	bool ok;
+
+	spin_lock_bh(&c->lock);
+	ok = c->state == from;
+	if (ok)
+		c->state = to;
+	spin_unlock_bh(&c->lock);
+	if (ok)
+		wake_up_all(&c->state_wq);
+	return ok;
+}
+
+/*
+ * Reconnect a failed connection: stop what is in flight, tell the user,
+ * then tear the backend down and build it again, with backoff, until it
+ * works or the connection is closed. The user hears how it went (with
+ * calls working but page I/O still refused) before page I/O resumes.
+ */
+static void dg_conn_recover_work(struct work_struct *work)
+{
+	struct dg_conn *c = container_of(work, struct dg_conn, recover_work);
+	unsigned int delay = 0, tries = 0;
+	u64 old_id = c->server_id;
+	int ret;
+
+	if (READ_ONCE(c->state) != DG_STATE_DOWN)
+		return;
+	down_read(&c->io_sem);
+	if (c->priv)
+		c->t->abort(c);
+	up_read(&c->io_sem);
+	dg_conn_fail_all(c, -ENOTCONN);
+	dg_conn_event(c, DG_CONN_DOWN);
+
+	for (;;) {
+		down_write(&c->io_sem);
+		if (c->priv)
+			c->t->close(c);
+		dg_conn_fail_all(c, -ENOTCONN);
+		ret = -ESHUTDOWN;
+		if (READ_ONCE(c->state) == DG_STATE_DOWN)
+			ret = c->t->open(c);
+		up_write(&c->io_sem);
+		tries++;
+		if (!ret) {
+			if (!dg_conn_move(c, DG_STATE_DOWN, DG_STATE_RESUMING))
+				return;	/* closing */
+			ret = dg_conn_hello(c);
+			if (!ret)
+				break;
+			if (!dg_conn_move(c, DG_STATE_RESUMING, DG_STATE_DOWN) &&
+			    READ_ONCE(c->state) == DG_STATE_CLOSING)
+				return;
+		}
+		if (READ_ONCE(c->state) == DG_STATE_CLOSING)
+			return;
+		delay = clamp(delay * 2, 100U, max(READ_ONCE(reconnect_max_ms), 100U));
+		if (tries == 1 || !(tries % 10))
+			pr_info("%s: reconnect attempt %u failed (%d), next in %u ms\n",
+				dg_conn_name(c), tries, ret, delay);
+		if (!dg_conn_backoff(c, delay))
+			return;
+	}
+
+	c->reconnects++;
+	WRITE_ONCE(c->hb_missed, 0);
+	pr_info("%s: reconnected after %u attempts%s\n", dg_conn_name(c), tries,
+		c->server_id != old_id ? "; the node restarted" : "");
+	dg_conn_event(c, c->server_id != old_id ? DG_CONN_RESTARTED : DG_CONN_UP);
+	/* Unless it failed again meanwhile: then this work runs again. */
+	dg_conn_move(c, DG_STATE_RESUMING, DG_STATE_UP);
 }
 
 struct dg_conn *dg_conn_open(const char *transport,
@@ -239,6 +584,9 @@ struct dg_conn *dg_conn_open(const char *transport,
 			t = dg_transports[i];
 	if (!t)
 		return ERR_PTR(-EPROTONOSUPPORT);
+	if (p->max_msg && (p->max_msg < DG_CALL_MAX ||
+			   p->max_msg > sizeof(struct dg_hdr) + DG_MAX_PAYLOAD))
+		return ERR_PTR(-EINVAL);
 
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c)
@@ -251,12 +599,17 @@ struct dg_conn *dg_conn_open(const char *transport,
 		c->p.nr_queues = min_t(unsigned int, num_online_cpus(),
 				       DG_MAX_QUEUES);
 	c->p.nr_queues = min_t(unsigned int, c->p.nr_queues, DG_MAX_QUEUES);
+	c->max_msg = max(c->p.max_msg ?: DG_CALL_MAX, t->min_msg);
 	c->timeout = msecs_to_jiffies(c->p.timeout_ms);
 	c->t = t;
 	c->next_req_id = 1;
-	mutex_init(&c->call_mutex);
-	spin_lock_init(&c->call_lock);
-	init_completion(&c->call_done);
+	c->state = DG_STATE_CONNECTING;
+	init_rwsem(&c->io_sem);
+	sema_init(&c->slots, t->depth);
+	spin_lock_init(&c->lock);
+	INIT_LIST_HEAD(&c->pending);
+	init_waitqueue_head(&c->state_wq);
+	INIT_WORK(&c->recover_work, dg_conn_recover_work);
 	INIT_DELAYED_WORK(&c->hb_work, dg_conn_hb_work);
 	INIT_WORK(&c->probe_work, dg_conn_probe_work);
 
@@ -268,6 +621,10 @@ struct dg_conn *dg_conn_open(const char *transport,
 		pr_err("%s: handshake failed: %d\n", dg_conn_name(c), ret);
 		goto err_close;
 	}
+	if (!dg_conn_move(c, DG_STATE_CONNECTING, DG_STATE_UP)) {
+		ret = -ENOTCONN;
+		goto err_close;
+	}
 	pr_info("%s: connected over %s, %u queues, protocol %u.%u\n",
 		dg_conn_name(c), t->name, c->p.nr_queues, DG_PROTO_MAJOR,
 		c->minor);
@@ -275,11 +632,12 @@ struct dg_conn *dg_conn_open(const char *transport,
 	return c;
 
 err_close:
-	spin_lock_bh(&c->call_lock);
-	c->closing = true;
-	spin_unlock_bh(&c->call_lock);
+	spin_lock_bh(&c->lock);
+	c->state = DG_STATE_CLOSING;
+	spin_unlock_bh(&c->lock);
 	cancel_work_sync(&c->probe_work);
 	t->close(c);
+	dg_conn_fail_all(c, -ENOTCONN);
 err_free:
 	kfree(c);
 	return ERR_PTR(ret);
@@ -289,16 +647,27 @@ EXPORT_SYMBOL_GPL(dg_conn_open);
 void dg_conn_close(struct dg_conn *c)
 {
 	struct dg_hdr bye;
+	struct kvec v = { .iov_base = &bye, .iov_len = sizeof(bye) };
+	bool was_up;
 
-	spin_lock_bh(&c->call_lock);
-	c->closing = true;
-	spin_unlock_bh(&c->call_lock);
-	cancel_work_sync(&c->probe_work);
-	/* The work re-arms itself; the _sync variant stops that too. */
+	spin_lock_bh(&c->lock);
+	was_up = c->state == DG_STATE_UP;
+	c->state = DG_STATE_CLOSING;
+	spin_unlock_bh(&c->lock);
+	wake_up_all(&c->state_wq);
+	/* Recovery sees CLOSING at its next step and stops. */
+	cancel_work_sync(&c->recover_work);
+	/* The heartbeat work re-arms itself; the _sync variant stops that. */
 	cancel_delayed_work_sync(&c->hb_work);
-	dg_hdr_init(&bye, DG_OP_BYE, 0, 0, 0);
-	c->t->send(c, &bye, sizeof(bye));
-	c->t->close(c);
+	cancel_work_sync(&c->probe_work);
+	if (c->priv) {
+		if (was_up) {
+			dg_hdr_init(&bye, DG_OP_BYE, 0, 0, 0);
+			c->t->send(c, &v, 1, sizeof(bye));
+		}
+		c->t->close(c);
+	}
+	dg_conn_fail_all(c, -ENOTCONN);
 	pr_info("%s: closed\n", dg_conn_name(c));
 	kfree(c);
 }
@@ -312,9 +681,25 @@ EXPORT_SYMBOL_GPL(dg_conn_server_id);
 
 bool dg_conn_alive(struct dg_conn *c)
 {
-	return READ_ONCE(c->hb_missed) < 2;
+	return READ_ONCE(c->state) == DG_STATE_UP &&
+	       READ_ONCE(c->hb_missed) < 2;
 }
 EXPORT_SYMBOL_GPL(dg_conn_alive);
+
+int dg_conn_wait_up(struct dg_conn *c, unsigned long timeout)
+{
+	long ret;
+
+	ret = wait_event_killable_timeout(c->state_wq,
+		READ_ONCE(c->state) == DG_STATE_UP ||
+		READ_ONCE(c->state) == DG_STATE_CLOSING, timeout);
+	if (ret < 0)
+		return -EINTR;
+	if (READ_ONCE(c->state) == DG_STATE_UP)
+		return 0;
+	return ret ? -ESHUTDOWN : -ETIMEDOUT;
+}
+EXPORT_SYMBOL_GPL(dg_conn_wait_up);
 
 static int dg_check_io(const struct dg_region *r, u64 offset)
 {
@@ -324,25 +709,53 @@ static int dg_check_io(const struct dg_region *r, u64 offset)
 	return 0;
 }
 
+static int dg_page_io(struct dg_conn *c, const struct dg_region *r,
+		      u64 offset, struct page *page, bool write)
+{
+	int ret = dg_check_io(r, offset);
+
+	if (ret)
+		return ret;
+	/* A connection being rebuilt fails at once instead of waiting. */
+	if (!down_read_trylock(&c->io_sem))
+		return -ENOTCONN;
+	if (READ_ONCE(c->state) == DG_STATE_UP && c->priv)
+		ret = c->t->page_io(c, r, offset, page, write);
+	else
+		ret = -ENOTCONN;
+	up_read(&c->io_sem);
+	return ret;
+}
+
 int dg_page_read(struct dg_conn *c, const struct dg_region *r, u64 offset,
 		 struct page *page)
 {
-	return dg_check_io(r, offset) ?: c->t->page_io(c, r, offset, page, false);
+	return dg_page_io(c, r, offset, page, false);
 }
 EXPORT_SYMBOL_GPL(dg_page_read);
+
+int dg_page_write(struct dg_conn *c, const struct dg_region *r, u64 offset,
+		  struct page *page)
+{
+	return dg_page_io(c, r, offset, page, true);
+}
+EXPORT_SYMBOL_GPL(dg_page_write);
 
 int dg_page_write_async(struct dg_conn *c, const struct dg_region *r,
 			u64 offset, struct page *page, dg_done_fn done,
 			void *ctx)
 {
-	return dg_check_io(r, offset) ?:
-	       c->t->write_async(c, r, offset, page, done, ctx);
+	int ret = dg_check_io(r, offset);
+
+	if (ret)
+		return ret;
+	if (!down_read_trylock(&c->io_sem))
+		return -ENOTCONN;
+	if (READ_ONCE(c->state) == DG_STATE_UP && c->priv)
+		ret = c->t->write_async(c, r, offset, page, done, ctx);
+	else
+		ret = -ENOTCONN;
+	up_read(&c->io_sem);
+	return ret;
 }
 EXPORT_SYMBOL_GPL(dg_page_write_async);
-
-int dg_page_write(struct dg_conn *c, const struct dg_region *r, u64 offset,
-		  struct page *page)
-{
-	return dg_check_io(r, offset) ?: c->t->page_io(c, r, offset, page, true);
-}
-EXPORT_SYMBOL_GPL(dg_page_write);

@@ -11,6 +11,12 @@
 #include <linux/kobject.h>
 #include "internal.h"
 
+/*
+ * Heartbeats, reconnects and answers to the node's heartbeats. Swap-out
+ * can wait on a reconnect, so it must make progress under memory pressure.
+ */
+struct workqueue_struct *dg_wq;
+
 /* /sys/kernel/disagg; set in init, cleared in exit, never changes between. */
 static struct kobject *dg_root_kobj;
 
@@ -40,9 +46,14 @@ static int __init dg_net_init(void)
 {
 	int ret;
 
-	dg_root_kobj = kobject_create_and_add("disagg", kernel_kobj);
-	if (!dg_root_kobj)
+	dg_wq = alloc_workqueue("disagg_net", WQ_MEM_RECLAIM, 0);
+	if (!dg_wq)
 		return -ENOMEM;
+	dg_root_kobj = kobject_create_and_add("disagg", kernel_kobj);
+	if (!dg_root_kobj) {
+		ret = -ENOMEM;
+		goto err_wq;
+	}
 	ret = sysfs_create_group(dg_root_kobj, &dg_root_group);
 	if (ret)
 		goto err_put;
@@ -57,6 +68,8 @@ err_group:
 err_put:
 	kobject_put(dg_root_kobj);
 	dg_root_kobj = NULL;
+err_wq:
+	destroy_workqueue(dg_wq);
 	return ret;
 }
 
@@ -66,6 +79,7 @@ static void __exit dg_net_exit(void)
 	sysfs_remove_group(dg_root_kobj, &dg_root_group);
 	kobject_put(dg_root_kobj);
 	dg_root_kobj = NULL;
+	destroy_workqueue(dg_wq);
 	pr_info("unloaded\n");
 }
 

@@ -7,10 +7,15 @@
  *   insmod disagg_net_test.ko addr=198.18.1.2:7470 src=198.18.1.1 pages=256
  *
  * It connects, asks the node for its capacity and one slab, writes @pages
- * pages with a pattern by one-sided RDMA WRITE, reads them back by RDMA
- * READ and compares every byte, checks that a page never written reads as
- * zeros and that an offset outside the slab is refused, frees the slab and
- * disconnects.
+ * pages with a pattern (half synchronously, half with many asynchronous
+ * writes in flight), reads them back and compares every byte, checks that
+ * a page never written reads as zeros and that an offset outside the slab
+ * is refused, frees the slab and disconnects. Over RDMA the pages move by
+ * one-sided RDMA WRITE and READ, over TCP as messages.
+ *
+ * With restart=1 it then waits (logging "waiting for the node to
+ * restart") until the connection fails and comes back by itself, checks
+ * that it was told the node restarted, and runs the round again.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -18,6 +23,7 @@
 #include <linux/inet.h>
 #include <linux/mm.h>
 #include <linux/random.h>
+#include <linux/completion.h>
 #include <disagg/net.h>
 
 static char *addr;
@@ -28,7 +34,7 @@ module_param(src, charp, 0444);
 MODULE_PARM_DESC(src, "local address to connect from (optional)");
 static char *transport = "rdma";
 module_param(transport, charp, 0444);
-MODULE_PARM_DESC(transport, "transport (rdma)");
+MODULE_PARM_DESC(transport, "transport (rdma or tcp)");
 static unsigned int pages = 256;
 module_param(pages, uint, 0444);
 MODULE_PARM_DESC(pages, "pages to write and read back");
@@ -38,6 +44,42 @@ MODULE_PARM_DESC(queues, "queue pairs (0: one per CPU)");
 static unsigned int timeout_ms = 5000;
 module_param(timeout_ms, uint, 0444);
 MODULE_PARM_DESC(timeout_ms, "connect and I/O timeout");
+static bool restart;
+module_param(restart, bool, 0444);
+MODULE_PARM_DESC(restart, "after the first round, wait for the node to restart and run again");
+
+/* Connection events seen, for restart=1. */
+static DECLARE_COMPLETION(went_down);
+static DECLARE_COMPLETION(came_back);
+static int back_event = -1;
+
+static void on_event(struct dg_conn *c, void *ctx, enum dg_conn_event ev)
+{
+	pr_info("connection event %d\n", ev);
+	if (ev == DG_CONN_DOWN) {
+		complete(&went_down);
+	} else {
+		WRITE_ONCE(back_event, ev);
+		complete(&came_back);
+	}
+}
+
+/* Asynchronous writes in flight. */
+struct async_ctl {
+	atomic_t		left;
+	atomic_t		errors;
+	struct completion	done;
+};
+
+static void async_done(void *ctx, int err)
+{
+	struct async_ctl *a = ctx;
+
+	if (err)
+		atomic_inc(&a->errors);
+	if (atomic_dec_and_test(&a->left))
+		complete(&a->done);
+}
 
 static void fill(struct page *page, u64 seed, u64 idx)
 {
@@ -90,7 +132,49 @@ static int parse_params(struct dg_conn_params *p)
 	strscpy(p->name, "net-test", sizeof(p->name));
 	p->nr_queues = queues;
 	p->timeout_ms = timeout_ms;
+	p->event = on_event;
 	return 0;
+}
+
+/* Write pages [from, n) of @r asynchronously, one source page each. */
+static int write_async_all(struct dg_conn *c, const struct dg_region *r,
+			   u64 seed, u64 from, u64 n)
+{
+	struct async_ctl a;
+	struct page **src;
+	u64 i;
+	int ret = 0;
+
+	src = kcalloc(n - from, sizeof(*src), GFP_KERNEL);
+	if (!src)
+		return -ENOMEM;
+	atomic_set(&a.left, 1);
+	atomic_set(&a.errors, 0);
+	init_completion(&a.done);
+	for (i = from; i < n; i++) {
+		src[i - from] = alloc_page(GFP_KERNEL);
+		if (!src[i - from]) {
+			ret = -ENOMEM;
+			break;
+		}
+		fill(src[i - from], seed, i);
+		atomic_inc(&a.left);
+		ret = dg_page_write_async(c, r, i * PAGE_SIZE, src[i - from],
+					  async_done, &a);
+		if (ret) {
+			atomic_dec(&a.left);
+			break;
+		}
+	}
+	if (!atomic_dec_and_test(&a.left))
+		wait_for_completion(&a.done);
+	if (!ret && atomic_read(&a.errors))
+		ret = -EIO;
+	for (i = 0; i < n - from; i++)
+		if (src[i])
+			__free_page(src[i]);
+	kfree(src);
+	return ret;
 }
 
 static int run(struct dg_conn *c, struct page *wpage, struct page *rpage)
@@ -132,12 +216,17 @@ static int run(struct dg_conn *c, struct page *wpage, struct page *rpage)
 
 	n = min_t(u64, pages, r.size / PAGE_SIZE - 1);
 	get_random_bytes(&seed, sizeof(seed));
-	for (i = 0; i < n && !ret; i++) {
+	for (i = 0; i < n / 2 && !ret; i++) {
 		fill(wpage, seed, i);
 		ret = dg_page_write(c, &r, i * PAGE_SIZE, wpage);
 	}
 	if (ret) {
 		pr_err("write of page %llu: %d\n", i - 1, ret);
+		goto free;
+	}
+	ret = write_async_all(c, &r, seed, n / 2, n);
+	if (ret) {
+		pr_err("asynchronous writes: %d\n", ret);
 		goto free;
 	}
 	for (i = 0; i < n && !ret; i++) {
@@ -201,6 +290,23 @@ static int __init dg_net_test_init(void)
 		goto out;
 	}
 	ret = run(c, wpage, rpage);
+	if (!ret && restart) {
+		pr_info("waiting for the node to restart\n");
+		if (!wait_for_completion_timeout(&went_down, 120 * HZ) ||
+		    !wait_for_completion_timeout(&came_back, 120 * HZ)) {
+			pr_err("the connection did not fail and come back\n");
+			ret = -ETIMEDOUT;
+		} else if (READ_ONCE(back_event) != DG_CONN_RESTARTED) {
+			pr_err("not told that the node restarted (event %d)\n",
+			       back_event);
+			ret = -EPROTO;
+		} else {
+			ret = dg_conn_wait_up(c, 30 * HZ);
+			if (!ret)
+				pr_info("reconnected to the restarted node\n");
+			ret = ret ?: run(c, wpage, rpage);
+		}
+	}
 	dg_conn_close(c);
 	pr_info("%s\n", ret ? "FAILED" : "passed");
 out:

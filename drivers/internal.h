@@ -6,9 +6,12 @@
 #define DG_NET_INTERNAL_H
 
 #include <linux/completion.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
+#include <linux/semaphore.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <disagg/net.h>
 
@@ -17,19 +20,32 @@ struct dg_conn;
 /**
  * struct dg_transport - a backend
  * @name: as given to dg_conn_open()
+ * @depth: calls in flight per connection (what the peer can take)
+ * @min_msg: largest message the backend itself needs (page transfers as
+ *	messages); a connection's largest message is at least this
  * @open: connect every queue of @c; on failure leave nothing behind
+ * @abort: make every transfer in flight fail soon; any context but hard
+ *	irq, may run concurrently with everything but @open and @close
  * @close: disconnect and free what @open built
- * @send: send one message (header included) of at most %DG_CALL_MAX bytes
+ * @send: send one message, header included, gathered from @vec (@len
+ *	bytes in all, at most the connection's largest message)
  * @page_io: one page to or from remote memory, synchronously
  * @write_async: one page to remote memory; @done runs when it completed
  *
- * Backends hand every message they receive to dg_conn_recv().
+ * Backends hand every message they receive to dg_conn_recv() and report a
+ * broken connection with dg_conn_failed(). The core holds &dg_conn.io_sem
+ * for reading around @send, @page_io and @write_async and for writing
+ * around @open and @close after the first open.
  */
 struct dg_transport {
 	const char	*name;
+	unsigned int	depth;
+	u32		min_msg;
 	int		(*open)(struct dg_conn *c);
+	void		(*abort)(struct dg_conn *c);
 	void		(*close)(struct dg_conn *c);
-	int		(*send)(struct dg_conn *c, const void *msg, u32 len);
+	int		(*send)(struct dg_conn *c, const struct kvec *vec,
+				unsigned int nr, u32 len);
 	int		(*page_io)(struct dg_conn *c, const struct dg_region *r,
 				   u64 offset, struct page *page, bool write);
 	int		(*write_async)(struct dg_conn *c,
@@ -38,67 +54,121 @@ struct dg_transport {
 				       void *ctx);
 };
 
+/* enum dg_conn_state - where a connection is in its life */
+enum dg_conn_state {
+	DG_STATE_CONNECTING,	/* first open */
+	DG_STATE_UP,		/* everything works */
+	DG_STATE_DOWN,		/* failed; recovery reconnects */
+	DG_STATE_RESUMING,	/* reconnected; the user's event runs: calls only */
+	DG_STATE_CLOSING,	/* dg_conn_close() started */
+};
+
+/**
+ * struct dg_call_req - a call waiting for its reply
+ * @node: in &dg_conn.pending
+ * @id: request id
+ * @rsp: where the reply payload goes
+ * @nr_rsp: pieces in @rsp
+ * @rsp_len: payload bytes received
+ * @status: 0 or a negative errno, set when the reply came or the call failed
+ * @deadline: jiffies after which the call counts as lost
+ * @done: completed for a synchronous call
+ * @async_done: called instead for an asynchronous one
+ * @ctx: passed to @async_done
+ */
+struct dg_call_req {
+	struct list_head	node;
+	u64			id;
+	const struct kvec	*rsp;
+	unsigned int		nr_rsp;
+	u32			rsp_len;
+	int			status;
+	unsigned long		deadline;
+	struct completion	done;
+	dg_done_fn		async_done;
+	void			*ctx;
+};
+
 /**
  * struct dg_conn - a connection to one node
  * @p: parameters from dg_conn_open()
  * @t: the backend
  * @priv: the backend's state
  * @timeout: @p.timeout_ms in jiffies
+ * @max_msg: largest message on this connection, header included
  * @server_id: from the hello reply
  * @minor: protocol minor in use
  * @features: DG_FEAT_* in use
- * @call_mutex: serialises dg_call(); protects @next_req_id
+ * @io_sem: read around every transfer, written by recovery while it
+ *	replaces the backend's state
+ * @slots: calls in flight, at most the backend's depth
+ * @lock: protects @state, @pending, @next_req_id, @probe_req_id; taken
+ *	in the backend's receive context (softirq for RDMA), so _bh
+ * @state: &enum dg_conn_state
+ * @pending: &struct dg_call_req waiting for replies
  * @next_req_id: id of the next request
- * @call_lock: protects the call_* fields, which dg_conn_recv() fills in
- *	from the backend's receive context
- * @call_waiting: a call waits for the reply with @call_req_id
- * @call_req_id: id of that call
- * @call_rsp: where its reply payload goes
- * @call_rsp_size: size of @call_rsp
- * @call_rsp_len: length of the reply payload received
- * @call_status: 0, or the negated errno of the reply
- * @call_done: completed when the reply arrived
+ * @state_wq: woken when @state changes
+ * @recover_work: reconnects a failed connection
  * @hb_work: sends a heartbeat every dg_heartbeat_ms, so the node knows we
  *	are alive while pages move by one-sided RDMA it never sees, and we
- *	learn when it stops answering
+ *	learn when it stops answering; also fails calls past their deadline
  * @hb_missed: heartbeats in a row without an answer (heartbeat work only)
  * @probe_work: answers the node's own heartbeat, from process context
- * @probe_req_id: request id of the node's last heartbeat (under @call_lock)
- * @closing: set under @call_lock when closing starts: no more @probe_work
+ * @probe_req_id: request id of the node's last heartbeat
+ * @reconnects: successful reconnects, for logs
  */
 struct dg_conn {
 	struct dg_conn_params		p;
 	const struct dg_transport	*t;
 	void				*priv;
 	unsigned long			timeout;
+	u32				max_msg;
 	u64				server_id;
 	u16				minor;
 	u32				features;
 
-	struct mutex			call_mutex;
+	struct rw_semaphore		io_sem;
+	struct semaphore		slots;
+
+	spinlock_t			lock;
+	int				state;
+	struct list_head		pending;
 	u64				next_req_id;
+	wait_queue_head_t		state_wq;
 
-	spinlock_t			call_lock;
-	bool				call_waiting;
-	u64				call_req_id;
-	void				*call_rsp;
-	u32				call_rsp_size;
-	u32				call_rsp_len;
-	int				call_status;
-	struct completion		call_done;
-
+	struct work_struct		recover_work;
 	struct delayed_work		hb_work;
 	unsigned int			hb_missed;
 	struct work_struct		probe_work;
 	u64				probe_req_id;
-	bool				closing;
+	unsigned int			reconnects;
 };
 
+/*
+ * Errors of the first connect are the user's to see; while reconnecting,
+ * dg_conn_recover_work() reports each attempt itself.
+ */
+#define dg_conn_err(c, fmt, ...)					\
+do {									\
+	if (READ_ONCE((c)->state) == DG_STATE_CONNECTING)		\
+		pr_err("%s: " fmt, dg_conn_name(c), ##__VA_ARGS__);	\
+	else								\
+		pr_debug("%s: " fmt, dg_conn_name(c), ##__VA_ARGS__);	\
+} while (0)
+
 void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len);
+void dg_conn_failed(struct dg_conn *c, const char *why);
 const char *dg_conn_name(const struct dg_conn *c);
+int dg_call_async(struct dg_conn *c, u16 opcode, const struct kvec *req,
+		  unsigned int nr_req, const struct kvec *rsp,
+		  unsigned int nr_rsp, dg_done_fn done, void *ctx);
+
+extern struct workqueue_struct *dg_wq;
 
 extern const struct dg_transport dg_rdma_transport;
 int dg_rdma_init(void);
 void dg_rdma_exit(void);
+
+extern const struct dg_transport dg_tcp_transport;
 
 #endif /* DG_NET_INTERNAL_H */

@@ -27,7 +27,8 @@
 #include "internal.h"
 
 #define DG_RDMA_SQ_DEPTH	128	/* work requests in flight per queue */
-#define DG_RDMA_NR_RX		16	/* receive buffers on queue 0 */
+#define DG_RDMA_DEPTH		16	/* calls in flight per connection */
+#define DG_RDMA_NR_RX		(DG_RDMA_DEPTH + 4) /* receive buffers, queue 0 */
 #define DG_RDMA_RD_ATOM		16	/* RDMA READs in flight per queue */
 #define DG_RDMA_SPIN_US		50	/* busy-poll this long, then nap */
 
@@ -44,6 +45,7 @@ struct dg_rdma_req {
 	struct dg_rdma_queue	*q;
 	dg_done_fn		done;	/* asynchronous requests only */
 	void			*ctx;
+	void			*buf;	/* a message's bounce buffer, or NULL */
 	u64			dma;	/* 0: nothing to unmap */
 	bool			single;	/* mapped with ib_dma_map_single() */
 	u32			len;
@@ -73,6 +75,7 @@ struct dg_rdma_rx {
  * @poll_lock: serialises ib_process_cq_direct() on @send_cq
  * @slots: free send-queue slots; a request takes one while posted
  * @rx: receive ring (queue 0 only)
+ * @rx_size: bytes per receive buffer: the connection's largest message
  * @live: connected and not in error; cleared on disconnect or timeout
  * @cm_done: completed when connecting ends, well or badly
  * @cm_error: result of connecting
@@ -90,6 +93,7 @@ struct dg_rdma_queue {
 	spinlock_t		poll_lock;
 	struct semaphore	slots;
 	struct dg_rdma_rx	*rx;
+	u32			rx_size;
 	bool			live;
 	struct completion	cm_done;
 	int			cm_error;
@@ -121,12 +125,18 @@ static void dg_rdma_req_unmap(struct dg_rdma_queue *q, struct dg_rdma_req *req)
 	req->dma = 0;
 }
 
+static void dg_rdma_req_free(struct dg_rdma_req *req)
+{
+	kfree(req->buf);
+	kfree(req);
+}
+
 /* Give back a request that was never posted. */
 static void dg_rdma_req_drop(struct dg_rdma_queue *q, struct dg_rdma_req *req)
 {
 	dg_rdma_req_unmap(q, req);
 	up(&q->slots);
-	kfree(req);
+	dg_rdma_req_free(req);
 }
 
 static void dg_rdma_req_done(struct ib_cq *cq, struct ib_wc *wc)
@@ -147,14 +157,15 @@ static void dg_rdma_req_done(struct ib_cq *cq, struct ib_wc *wc)
 						   dg_conn_name(q->conn), q->qid,
 						   ib_wc_status_msg(wc->status));
 			WRITE_ONCE(q->live, false);
+			dg_conn_failed(q->conn, "a page write failed");
 		}
 		req->done(req->ctx, err);
-		kfree(req);
+		dg_rdma_req_free(req);
 		return;
 	}
 	/* The waiter frees a DONE request; an ABANDONED one is ours to free. */
 	if (atomic_xchg(&req->state, DG_REQ_DONE) == DG_REQ_ABANDONED)
-		kfree(req);
+		dg_rdma_req_free(req);
 }
 
 static void dg_rdma_poll(struct dg_rdma_queue *q)
@@ -173,6 +184,7 @@ static void dg_rdma_queue_error(struct dg_rdma_queue *q)
 		return;
 	/* Flushes every outstanding work request; no more DMA after this. */
 	ib_modify_qp(q->qp, &attr, IB_QP_STATE);
+	dg_conn_failed(q->conn, "a queue failed");
 }
 
 /*
@@ -241,7 +253,7 @@ static int dg_rdma_post_wait(struct dg_rdma_queue *q, struct dg_rdma_req *req,
 				   ib_wc_status_msg(req->status));
 	if (req->status != IB_WC_SUCCESS)
 		dg_rdma_queue_error(q);
-	kfree(req);
+	dg_rdma_req_free(req);
 	return ret;
 }
 
@@ -350,19 +362,30 @@ out:
 	return ret;
 }
 
-static int __dg_rdma_send(struct dg_rdma_queue *q, const void *msg, u32 len)
+static int __dg_rdma_send(struct dg_rdma_queue *q, const struct kvec *vec,
+			  unsigned int nr, u32 len)
 {
 	struct ib_send_wr wr = {};
 	struct dg_rdma_req *req;
 	struct ib_sge sge;
+	unsigned int i;
+	u8 *p;
 
 	req = dg_rdma_req_get(q);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
+	/* One buffer the device can read, alive until the send completes. */
+	req->buf = kmalloc(len, GFP_NOIO);
+	if (!req->buf) {
+		dg_rdma_req_drop(q, req);
+		return -ENOMEM;
+	}
+	for (i = 0, p = req->buf; i < nr; p += vec[i].iov_len, i++)
+		memcpy(p, vec[i].iov_base, vec[i].iov_len);
 	req->len = len;
 	req->dir = DMA_TO_DEVICE;
 	req->single = true;
-	req->dma = ib_dma_map_single(q->dev, (void *)msg, len, DMA_TO_DEVICE);
+	req->dma = ib_dma_map_single(q->dev, req->buf, len, DMA_TO_DEVICE);
 	if (ib_dma_mapping_error(q->dev, req->dma)) {
 		req->dma = 0;
 		dg_rdma_req_drop(q, req);
@@ -379,13 +402,14 @@ static int __dg_rdma_send(struct dg_rdma_queue *q, const void *msg, u32 len)
 	return dg_rdma_post_wait(q, req, &wr);
 }
 
-static int dg_rdma_send(struct dg_conn *c, const void *msg, u32 len)
+static int dg_rdma_send(struct dg_conn *c, const struct kvec *vec,
+			unsigned int nr, u32 len)
 {
 	struct dg_rdma_conn *rc = c->priv;
 	int ret;
 
 	down_read(&rc->io_sem);
-	ret = __dg_rdma_send(&rc->q[0], msg, len);
+	ret = __dg_rdma_send(&rc->q[0], vec, nr, len);
 	up_read(&rc->io_sem);
 	return ret;
 }
@@ -397,7 +421,7 @@ static int dg_rdma_post_recv(struct dg_rdma_rx *rx)
 	struct ib_sge sge;
 
 	sge.addr = rx->dma;
-	sge.length = DG_CALL_MAX;
+	sge.length = q->rx_size;
 	sge.lkey = q->pd->local_dma_lkey;
 	wr.wr_cqe = &rx->cqe;
 	wr.sg_list = &sge;
@@ -411,15 +435,18 @@ static void dg_rdma_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct dg_rdma_queue *q = rx->q;
 
 	if (wc->status != IB_WC_SUCCESS) {
-		if (wc->status != IB_WC_WR_FLUSH_ERR)
+		if (wc->status != IB_WC_WR_FLUSH_ERR) {
 			pr_err_ratelimited("%s: receive failed: %s\n",
 					   dg_conn_name(q->conn),
 					   ib_wc_status_msg(wc->status));
+			dg_conn_failed(q->conn, "a receive failed");
+		}
 		return;
 	}
-	ib_dma_sync_single_for_cpu(q->dev, rx->dma, DG_CALL_MAX, DMA_FROM_DEVICE);
-	dg_conn_recv(q->conn, rx->buf, min_t(u32, wc->byte_len, DG_CALL_MAX));
-	ib_dma_sync_single_for_device(q->dev, rx->dma, DG_CALL_MAX,
+	ib_dma_sync_single_for_cpu(q->dev, rx->dma, q->rx_size,
+				   DMA_FROM_DEVICE);
+	dg_conn_recv(q->conn, rx->buf, min(wc->byte_len, q->rx_size));
+	ib_dma_sync_single_for_device(q->dev, rx->dma, q->rx_size,
 				      DMA_FROM_DEVICE);
 	if (READ_ONCE(q->live) && dg_rdma_post_recv(rx))
 		pr_err_ratelimited("%s: cannot repost a receive buffer\n",
@@ -436,7 +463,7 @@ static void dg_rdma_free_rx(struct dg_rdma_queue *q)
 		if (!q->rx[i].buf)
 			continue;
 		if (q->rx[i].dma)
-			ib_dma_unmap_single(q->dev, q->rx[i].dma, DG_CALL_MAX,
+			ib_dma_unmap_single(q->dev, q->rx[i].dma, q->rx_size,
 					    DMA_FROM_DEVICE);
 		kfree(q->rx[i].buf);
 	}
@@ -448,6 +475,7 @@ static int dg_rdma_alloc_rx(struct dg_rdma_queue *q)
 {
 	int i, ret;
 
+	q->rx_size = q->conn->max_msg;
 	q->rx = kcalloc(DG_RDMA_NR_RX, sizeof(*q->rx), GFP_KERNEL);
 	if (!q->rx)
 		return -ENOMEM;
@@ -456,10 +484,10 @@ static int dg_rdma_alloc_rx(struct dg_rdma_queue *q)
 
 		rx->q = q;
 		rx->cqe.done = dg_rdma_recv_done;
-		rx->buf = kmalloc(DG_CALL_MAX, GFP_KERNEL);
+		rx->buf = kmalloc(q->rx_size, GFP_KERNEL);
 		if (!rx->buf)
 			return -ENOMEM;
-		rx->dma = ib_dma_map_single(q->dev, rx->buf, DG_CALL_MAX,
+		rx->dma = ib_dma_map_single(q->dev, rx->buf, q->rx_size,
 					    DMA_FROM_DEVICE);
 		if (ib_dma_mapping_error(q->dev, rx->dma)) {
 			rx->dma = 0;
@@ -601,25 +629,26 @@ static int dg_rdma_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 		dg_rdma_cm_finish(q, 0);
 		break;
 	case RDMA_CM_EVENT_REJECTED:
-		pr_err("%s: queue %u: connection rejected: %s\n", name, q->qid,
-		       rdma_reject_msg(id, ev->status));
+		dg_conn_err(q->conn, "queue %u: connection rejected: %s\n",
+			    q->qid, rdma_reject_msg(id, ev->status));
 		dg_rdma_cm_finish(q, -ECONNREFUSED);
 		break;
 	case RDMA_CM_EVENT_ADDR_ERROR:
 	case RDMA_CM_EVENT_ROUTE_ERROR:
 	case RDMA_CM_EVENT_UNREACHABLE:
 	case RDMA_CM_EVENT_CONNECT_ERROR:
-		pr_err("%s: queue %u: %s (%d)\n", name, q->qid,
-		       rdma_event_msg(ev->event), ev->status);
+		dg_conn_err(q->conn, "queue %u: %s (%d)\n", q->qid,
+			    rdma_event_msg(ev->event), ev->status);
 		dg_rdma_cm_finish(q, -EHOSTUNREACH);
 		break;
 	case RDMA_CM_EVENT_DISCONNECTED:
 	case RDMA_CM_EVENT_ADDR_CHANGE:
 	case RDMA_CM_EVENT_TIMEWAIT_EXIT:
-		if (READ_ONCE(q->live))
+		if (xchg(&q->live, false)) {
 			pr_warn("%s: queue %u: %s\n", name, q->qid,
 				rdma_event_msg(ev->event));
-		WRITE_ONCE(q->live, false);
+			dg_conn_failed(q->conn, rdma_event_msg(ev->event));
+		}
 		break;
 	case RDMA_CM_EVENT_DEVICE_REMOVAL:
 		/* Handled by dg_rdma_remove_one(), which tears us down. */
@@ -687,6 +716,19 @@ static void dg_rdma_queue_close(struct dg_rdma_queue *q)
 	dg_rdma_free_ib(q);
 }
 
+/* Make every transfer in flight fail now: recovery is about to close. */
+static void dg_rdma_abort(struct dg_conn *c)
+{
+	struct dg_rdma_conn *rc = c->priv;
+	unsigned int i;
+
+	down_read(&rc->io_sem);
+	for (i = 0; i < rc->nr; i++)
+		if (rc->q[i].qp)
+			dg_rdma_queue_error(&rc->q[i]);
+	up_read(&rc->io_sem);
+}
+
 static LIST_HEAD(dg_rdma_conns);
 static DEFINE_MUTEX(dg_rdma_lock);	/* protects dg_rdma_conns */
 
@@ -744,8 +786,8 @@ static int dg_rdma_open(struct dg_conn *c)
 		rc->q[i].async = i >= rc->nr_sync;
 		ret = dg_rdma_queue_connect(&rc->q[i]);
 		if (ret) {
-			pr_err("%s: queue %u: cannot connect to %pISpc: %d\n",
-			       dg_conn_name(c), i, &c->p.addr, ret);
+			dg_conn_err(c, "queue %u: cannot connect to %pISpc: %d\n",
+				    i, &c->p.addr, ret);
 			dg_rdma_close(c);
 			return ret;
 		}
@@ -755,7 +797,9 @@ static int dg_rdma_open(struct dg_conn *c)
 
 const struct dg_transport dg_rdma_transport = {
 	.name		= "rdma",
+	.depth		= DG_RDMA_DEPTH,
 	.open		= dg_rdma_open,
+	.abort		= dg_rdma_abort,
 	.close		= dg_rdma_close,
 	.send		= dg_rdma_send,
 	.page_io	= dg_rdma_page_io,
@@ -764,8 +808,8 @@ const struct dg_transport dg_rdma_transport = {
 
 /*
  * An RDMA device is going away: tear down the queues on it now, since the
- * device waits for us. Their connections fail every call from then on with
- * -ENOTCONN; their owners close them as usual.
+ * device waits for us. Their connections fail and try to reconnect (over
+ * another device, if the route leads to one).
  */
 static void dg_rdma_remove_one(struct ib_device *dev, void *client_data)
 {
@@ -785,6 +829,7 @@ static void dg_rdma_remove_one(struct ib_device *dev, void *client_data)
 			dg_rdma_queue_close(&rc->q[i]);
 		}
 		up_write(&rc->io_sem);
+		dg_conn_failed(e->conn, "RDMA device removed");
 	}
 	mutex_unlock(&dg_rdma_lock);
 }

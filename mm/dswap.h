@@ -32,6 +32,8 @@ enum dswap_node_state {
  * @reads, @writes: pages moved
  * @errors: failed page transfers and calls
  * @free: free bytes the node last reported
+ * @timeout_ms: the connection's timeout; a read waits this long for a
+ *	node that is reconnecting
  */
 struct dswap_node {
 	struct kobject		kobj;
@@ -45,6 +47,7 @@ struct dswap_node {
 	atomic64_t		writes;
 	atomic64_t		errors;
 	u64			free;
+	unsigned int		timeout_ms;
 };
 
 /* Protects dswap_nodes, every node's list entry and nr_slabs. */
@@ -55,6 +58,9 @@ void dswap_nodes_exit(void);
 struct dswap_node *dswap_node_pick(void);
 int dswap_node_alloc(struct dswap_node *n, u64 size, u64 tag,
 		     struct dg_region *r);
+int dswap_node_realloc(struct dswap_node *n, u64 size, u64 tag,
+		       struct dg_region *r, bool *resumed);
 void dswap_node_free(struct dswap_node *n, const struct dg_region *r);
+void dswap_node_resume(struct dswap_node *n, bool restarted);
 
 #endif /* DSWAP_H */

@@ -192,8 +192,8 @@ static int dswap_parse_add(char *opts, struct dswap_node *n,
 		pr_err("memory_nodes/add: name=, addr= and port= are required\n");
 		return -EINVAL;
 	}
-	if (strcmp(n->transport, "rdma")) {
-		pr_err("memory_nodes/add: transport '%s' is not available (rdma is)\n",
+	if (strcmp(n->transport, "rdma") && strcmp(n->transport, "tcp")) {
+		pr_err("memory_nodes/add: transport '%s' is not available (rdma or tcp)\n",
 		       n->transport);
 		return -EINVAL;
 	}
@@ -232,6 +232,29 @@ static int dswap_node_info(struct dswap_node *n)
 	return 0;
 }
 
+/* The node's connection failed or came back (disagg_net's work). */
+static void dswap_node_event(struct dg_conn *c, void *ctx,
+			     enum dg_conn_event ev)
+{
+	struct dswap_node *n = ctx;
+
+	switch (ev) {
+	case DG_CONN_DOWN:
+		pr_warn("memory node %s: connection lost; reconnecting\n",
+			n->name);
+		break;
+	case DG_CONN_UP:
+	case DG_CONN_RESTARTED:
+		pr_info("memory node %s: reconnected%s\n", n->name,
+			ev == DG_CONN_RESTARTED ? "; it restarted" : "");
+		dswap_node_resume(n, ev == DG_CONN_RESTARTED);
+		mutex_lock(&dswap_nodes_lock);
+		dswap_node_info(n);
+		mutex_unlock(&dswap_nodes_lock);
+		break;
+	}
+}
+
 static ssize_t add_store(struct kobject *kobj, struct kobj_attribute *attr,
 			 const char *buf, size_t count)
 {
@@ -252,6 +275,9 @@ static ssize_t add_store(struct kobject *kobj, struct kobj_attribute *attr,
 
 	p->role = DG_ROLE_SWAP;
 	p->client_id = dswap_client_id;
+	p->event = dswap_node_event;
+	p->ctx = n;
+	n->timeout_ms = p->timeout_ms ?: DG_DEFAULT_TIMEOUT_MS;
 	snprintf(p->name, sizeof(p->name), "dswap-%s", n->name);
 	kobject_init(&n->kobj, &dswap_node_ktype);
 	atomic64_set(&n->reads, 0);
@@ -413,6 +439,34 @@ struct dswap_node *dswap_node_pick(void)
 int dswap_node_alloc(struct dswap_node *n, u64 size, u64 tag,
 		     struct dg_region *r)
 {
+	bool resumed;
+	int ret;
+
+	ret = dswap_node_realloc(n, size, tag, r, &resumed);
+	if (ret)
+		return ret;
+	n->nr_slabs++;
+	n->free = n->free > size ? n->free - size : 0;
+	return 0;
+}
+
+/**
+ * dswap_node_realloc - ask @n for the slab with @tag, which we may hold
+ * @n: node
+ * @size: bytes
+ * @tag: our number for the slab
+ * @r: filled in
+ * @resumed: set when the node still had the slab and kept its contents
+ *
+ * Like dswap_node_alloc() but without counting the slab as new: used
+ * after a reconnect, when keys changed.
+ *
+ * Context: process context, under dswap_nodes_lock.
+ * Return: 0 or a negative errno (-ENOSPC when the node is full).
+ */
+int dswap_node_realloc(struct dswap_node *n, u64 size, u64 tag,
+		       struct dg_region *r, bool *resumed)
+{
 	struct dg_mem_alloc req = {
 		.size = cpu_to_le64(size),
 		.tag = cpu_to_le64(tag),
@@ -424,7 +478,8 @@ int dswap_node_alloc(struct dswap_node *n, u64 size, u64 tag,
 	lockdep_assert_held(&dswap_nodes_lock);
 	ret = dg_call(n->conn, DG_OP_MEM_ALLOC, &req, sizeof(req), &slab,
 		      sizeof(slab), &len);
-	if (!ret && (len != sizeof(slab) || le64_to_cpu(slab.size) != size))
+	if (!ret && (len != sizeof(slab) || le64_to_cpu(slab.size) != size ||
+		     le64_to_cpu(slab.tag) != tag))
 		ret = -EBADMSG;
 	if (ret) {
 		if (ret != -ENOSPC)
@@ -435,8 +490,7 @@ int dswap_node_alloc(struct dswap_node *n, u64 size, u64 tag,
 	r->addr = le64_to_cpu(slab.addr);
 	r->size = size;
 	r->rkey = le32_to_cpu(slab.rkey);
-	n->nr_slabs++;
-	n->free = n->free > size ? n->free - size : 0;
+	*resumed = le32_to_cpu(slab.flags) & DG_SLAB_RESUMED;
 	return 0;
 }
 

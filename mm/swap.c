@@ -81,6 +81,9 @@ struct dswap_dev {
 
 static int dswap_major;
 static struct dswap_dev *dswap_devs;
+/* Serialises dswap_node_resume() with unloading; dswap_devs_gone under it. */
+static DEFINE_MUTEX(dswap_resume_lock);
+static bool dswap_devs_gone;
 
 /* Give @s remote memory if it has none; returns its node or an ERR_PTR. */
 static struct dswap_node *dswap_slab_get(struct dswap_dev *d, unsigned long idx)
@@ -150,10 +153,17 @@ static int dswap_page_io(struct dswap_dev *d, struct page *page,
 			clear_highpage(io);
 		} else {
 			ret = dg_page_read(n->conn, &s->r, soff, io);
+			/* A node reconnecting gets one timeout to come back. */
+			if (ret == -ENOTCONN &&
+			    !dg_conn_wait_up(n->conn, msecs_to_jiffies(n->timeout_ms)))
+				ret = dg_page_read(n->conn, &s->r, soff, io);
 			if (ret)
 				atomic64_inc(&n->errors);
 			else
 				atomic64_inc(&n->reads);
+			/* Lost while we waited (the node restarted)? */
+			if (!ret && test_bit(pidx, d->lost))
+				ret = -EIO;
 		}
 		if (!ret && io != page)
 			memcpy_page(page, off, io, 0, len);
@@ -715,9 +725,98 @@ static void dswap_dev_destroy(struct dswap_dev *d)
 	d->disk = NULL;
 }
 
+/*
+ * Slab @idx of @d lost its contents: every page written there reads as
+ * an I/O error from now on (until written again). Returns the pages.
+ */
+static unsigned long dswap_slab_lose(struct dswap_dev *d, unsigned long idx)
+{
+	unsigned long pps = d->slab_size >> PAGE_SHIFT;
+	unsigned long p, lost = 0;
+
+	for (p = idx * pps; p < (idx + 1) * pps && p < d->disksize >> PAGE_SHIFT; p++) {
+		if (test_bit(p, d->written)) {
+			set_bit(p, d->lost);
+			clear_bit(p, d->written);
+			lost++;
+		}
+	}
+	return lost;
+}
+
+/* dswap_node_resume() for one device. */
+static void dswap_dev_resume(struct dswap_dev *d, struct dswap_node *n,
+			     bool restarted)
+{
+	unsigned long idx, slabs = 0, gone = 0, pages = 0;
+	struct dg_region r;
+	bool resumed;
+	int ret;
+
+	down_read(&d->init_lock);
+	mutex_lock(&dswap_nodes_lock);
+	for (idx = 0; d->slabs && idx < d->nr_slabs; idx++) {
+		struct dswap_slab *s = &d->slabs[idx];
+
+		if (s->node != n)
+			continue;
+		slabs++;
+		ret = dswap_node_realloc(n, d->slab_size,
+					 ((u64)d->id << 48) | idx, &r, &resumed);
+		if (!ret && resumed && !restarted) {
+			s->r = r;
+			continue;
+		}
+		/* Mark the pages before a reader can see the new slab. */
+		pages += dswap_slab_lose(d, idx);
+		gone++;
+		if (!ret) {
+			s->r = r;
+			continue;
+		}
+		/* No memory there any more: the next write picks a node. */
+		n->nr_slabs--;
+		smp_store_release(&s->node, NULL);
+	}
+	mutex_unlock(&dswap_nodes_lock);
+	up_read(&d->init_lock);
+	if (gone)
+		pr_err("dswap%d: node %s lost %lu of our %lu slabs there: %lu pages now read as I/O errors\n",
+		       d->id, n->name, gone, slabs, pages);
+	else if (slabs)
+		pr_info("dswap%d: node %s kept all %lu of our slabs\n", d->id,
+			n->name, slabs);
+}
+
+/**
+ * dswap_node_resume - a node's connection came back
+ * @n: the node
+ * @restarted: it restarted, so it kept nothing of ours
+ *
+ * Asks again for every slab our devices held there (the keys changed
+ * with the connection). A slab the node kept keeps its pages; a slab it
+ * lost has every page written there read as -EIO, never as other data.
+ *
+ * Context: process context, from the connection's event (before page I/O
+ * on it resumes).
+ */
+void dswap_node_resume(struct dswap_node *n, bool restarted)
+{
+	unsigned int i;
+
+	mutex_lock(&dswap_resume_lock);
+	for (i = 0; !dswap_devs_gone && i < num_devices; i++)
+		dswap_dev_resume(&dswap_devs[i], n, restarted);
+	mutex_unlock(&dswap_resume_lock);
+}
+
 static void dswap_destroy_all(void)
 {
 	unsigned int i;
+
+	mutex_lock(&dswap_resume_lock);
+	dswap_devs_gone = true;
+	mutex_unlock(&dswap_resume_lock);
 
 	for (i = 0; i < num_devices; i++)
 		dswap_dev_destroy(&dswap_devs[i]);

@@ -58,3 +58,35 @@ dd if="$dir/new" of=/dev/dswap0 bs=1M seek=32 oflag=direct status=none ||
 dd if=/dev/dswap0 bs=1M skip=32 count=16 iflag=direct status=none | cmp -s - "$dir/new" ||
 	fail "new slabs read back wrong"
 log "16 MiB of new slabs went to m2 and read back intact"
+
+# The node comes back empty (a restarted daemon): disagg_net reconnects by
+# itself, the node is up again, and the pages it lost still read as I/O
+# errors, never as the zeros of its fresh memory, until written again.
+dmesg -C
+host_start 1 memd1 "$MEMD" --listen "$(host_addr 1):7470" --transport rdma \
+	--capacity 128M --slab-size "$SWAP_SLAB"
+host_wait_log memd1 "listening on" || fail "disagg-memd on host 1 did not restart"
+for ((t = 0; t < 60; t++)); do
+	[ "$(cat /sys/kernel/disagg/memory_nodes/m1/state)" = up ] && break
+	sleep 1
+done
+[ "$(cat /sys/kernel/disagg/memory_nodes/m1/state)" = up ] ||
+	fail "m1 not up again 60 s after its daemon restarted"
+dmesg | grep -q 'dswap0: node m1 lost' || fail "no log line about the lost slabs"
+log "m1 up again after $t s: $(dmesg | grep -o 'node m1 lost.*')"
+relost=0
+for ((i = 0; i < 8; i++)); do
+	if dd if=/dev/dswap0 of="$dir/out" bs=4M skip=$i count=1 iflag=direct \
+		status=none 2>/dev/null; then
+		cmp -s "$dir/out" <(dd if="$dir/data" bs=4M skip=$i count=1 status=none) ||
+			fail "slab $i read back WRONG data after the node restarted"
+	else
+		relost=$((relost + 1))
+	fi
+done
+[ $relost = $lost ] || fail "$lost slabs were lost, now $relost read as errors"
+dd if="$dir/data" of=/dev/dswap0 bs=1M count=32 oflag=direct status=none ||
+	fail "rewriting the lost slabs"
+dd if=/dev/dswap0 bs=1M count=32 iflag=direct status=none | cmp -s - "$dir/data" ||
+	fail "rewritten slabs read back wrong"
+log "lost slabs still fail until rewritten; rewritten, all 32 MiB read back intact"
