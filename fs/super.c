@@ -170,14 +170,20 @@ static int dg_parse_param(struct fs_context *fc, struct fs_parameter *param)
 static void dg_conn_event(struct dg_conn *c, void *ctx, enum dg_conn_event ev)
 {
 	struct dg_sb_info *sbi = ctx;
-	static const char * const what[] = {
-		[DG_CONN_DOWN] = "lost the storage node; requests wait for it",
-		[DG_CONN_UP] = "storage node back",
-		[DG_CONN_RESTARTED] = "storage node restarted; requests go on",
-	};
-
-	if (ev <= DG_CONN_RESTARTED)
-		pr_info("mount %u: %s\n", sbi->id, what[ev]);
+	switch (ev) {
+	case DG_CONN_DOWN:
+		pr_info("mount %u: lost the storage node; requests %s\n",
+			sbi->id, sbi->opts.soft ? "fail after timeo" :
+			"wait for it");
+		break;
+	case DG_CONN_UP:
+		pr_info("mount %u: storage node back\n", sbi->id);
+		break;
+	case DG_CONN_RESTARTED:
+		pr_info("mount %u: storage node restarted; requests go on\n",
+			sbi->id);
+		break;
+	}
 }
 
 static struct inode *dg_alloc_inode(struct super_block *sb)
