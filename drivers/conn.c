@@ -23,8 +23,8 @@ module_param(reconnect_max_ms, uint, 0644);
 MODULE_PARM_DESC(reconnect_max_ms,
 		 "Longest wait between two reconnect attempts, in ms (default 5000)");
 
-/* Pieces of one request, header not counted. */
-#define DG_CALL_MAX_VEC		8
+/* Pieces of one request, header not counted: a batch of pages and more. */
+#define DG_CALL_MAX_VEC		(DG_WRITE_BATCH_MAX + 4)
 
 static const struct dg_transport *dg_transports[] = {
 	&dg_rdma_transport,
@@ -701,10 +701,13 @@ int dg_conn_wait_up(struct dg_conn *c, unsigned long timeout)
 }
 EXPORT_SYMBOL_GPL(dg_conn_wait_up);
 
-static int dg_check_io(const struct dg_region *r, u64 offset)
+static int dg_check_io(const struct dg_region *r, u64 offset,
+		       unsigned int nr)
 {
+	u64 len = (u64)nr * DG_PAGE_SIZE;
+
 	if (!IS_ALIGNED(offset, DG_PAGE_SIZE) || offset >= r->size ||
-	    r->size - offset < DG_PAGE_SIZE)
+	    r->size - offset < len)
 		return -EINVAL;
 	return 0;
 }
@@ -712,7 +715,7 @@ static int dg_check_io(const struct dg_region *r, u64 offset)
 static int dg_page_io(struct dg_conn *c, const struct dg_region *r,
 		      u64 offset, struct page *page, bool write)
 {
-	int ret = dg_check_io(r, offset);
+	int ret = dg_check_io(r, offset, 1);
 
 	if (ret)
 		return ret;
@@ -741,21 +744,32 @@ int dg_page_write(struct dg_conn *c, const struct dg_region *r, u64 offset,
 }
 EXPORT_SYMBOL_GPL(dg_page_write);
 
-int dg_page_write_async(struct dg_conn *c, const struct dg_region *r,
-			u64 offset, struct page *page, dg_done_fn done,
-			void *ctx)
+int dg_pages_write_async(struct dg_conn *c, const struct dg_region *r,
+			 u64 offset, struct page **pages, unsigned int nr,
+			 dg_done_fn done, void *ctx)
 {
-	int ret = dg_check_io(r, offset);
+	int ret;
 
+	if (!nr || nr > DG_WRITE_BATCH_MAX)
+		return -EINVAL;
+	ret = dg_check_io(r, offset, nr);
 	if (ret)
 		return ret;
 	if (!down_read_trylock(&c->io_sem))
 		return -ENOTCONN;
 	if (READ_ONCE(c->state) == DG_STATE_UP && c->priv)
-		ret = c->t->write_async(c, r, offset, page, done, ctx);
+		ret = c->t->write_async(c, r, offset, pages, nr, done, ctx);
 	else
 		ret = -ENOTCONN;
 	up_read(&c->io_sem);
 	return ret;
+}
+EXPORT_SYMBOL_GPL(dg_pages_write_async);
+
+int dg_page_write_async(struct dg_conn *c, const struct dg_region *r,
+			u64 offset, struct page *page, dg_done_fn done,
+			void *ctx)
+{
+	return dg_pages_write_async(c, r, offset, &page, 1, done, ctx);
 }
 EXPORT_SYMBOL_GPL(dg_page_write_async);

@@ -30,7 +30,8 @@ struct dg_conn;
  * @send: send one message, header included, gathered from @vec (@len
  *	bytes in all, at most the connection's largest message)
  * @page_io: one page to or from remote memory, synchronously
- * @write_async: one page to remote memory; @done runs when it completed
+ * @write_async: @nr consecutive pages to remote memory; @done runs once
+ *	when all completed
  *
  * Backends hand every message they receive to dg_conn_recv() and report a
  * broken connection with dg_conn_failed(). The core holds &dg_conn.io_sem
@@ -50,8 +51,8 @@ struct dg_transport {
 				   u64 offset, struct page *page, bool write);
 	int		(*write_async)(struct dg_conn *c,
 				       const struct dg_region *r, u64 offset,
-				       struct page *page, dg_done_fn done,
-				       void *ctx);
+				       struct page **pages, unsigned int nr,
+				       dg_done_fn done, void *ctx);
 };
 
 /* enum dg_conn_state - where a connection is in its life */

@@ -46,12 +46,22 @@ struct dg_rdma_req {
 	dg_done_fn		done;	/* asynchronous requests only */
 	void			*ctx;
 	void			*buf;	/* a message's bounce buffer, or NULL */
-	u64			dma;	/* 0: nothing to unmap */
-	bool			single;	/* mapped with ib_dma_map_single() */
+	u64			dma;	/* the buffer's mapping; 0: none */
 	u32			len;
 	enum dma_data_direction	dir;
 	enum ib_wc_status	status;
 	atomic_t		state;
+	unsigned int		nr_pages;	/* pages mapped in @sge */
+	struct ib_rdma_wr	wr;
+	struct ib_sge		sge[DG_WRITE_BATCH_MAX];
+};
+
+/* Pages of one dg_pages_write_async() split over several work requests. */
+struct dg_rdma_batch {
+	atomic_t	left;
+	int		err;
+	dg_done_fn	done;
+	void		*ctx;
 };
 
 struct dg_rdma_rx {
@@ -76,6 +86,8 @@ struct dg_rdma_rx {
  * @slots: free send-queue slots; a request takes one while posted
  * @rx: receive ring (queue 0 only)
  * @rx_size: bytes per receive buffer: the connection's largest message
+ * @max_sge: pages one work request gathers (async queues: up to
+ *	%DG_WRITE_BATCH_MAX, as the device allows)
  * @live: connected and not in error; cleared on disconnect or timeout
  * @cm_done: completed when connecting ends, well or badly
  * @cm_error: result of connecting
@@ -94,6 +106,7 @@ struct dg_rdma_queue {
 	struct semaphore	slots;
 	struct dg_rdma_rx	*rx;
 	u32			rx_size;
+	u32			max_sge;
 	bool			live;
 	struct completion	cm_done;
 	int			cm_error;
@@ -116,12 +129,13 @@ struct dg_rdma_conn {
 
 static void dg_rdma_req_unmap(struct dg_rdma_queue *q, struct dg_rdma_req *req)
 {
-	if (!req->dma)
-		return;
-	if (req->single)
+	while (req->nr_pages) {
+		req->nr_pages--;
+		ib_dma_unmap_page(q->dev, req->sge[req->nr_pages].addr,
+				  PAGE_SIZE, req->dir);
+	}
+	if (req->dma)
 		ib_dma_unmap_single(q->dev, req->dma, req->len, req->dir);
-	else
-		ib_dma_unmap_page(q->dev, req->dma, req->len, req->dir);
 	req->dma = 0;
 }
 
@@ -277,39 +291,41 @@ static struct dg_rdma_req *dg_rdma_req_get(struct dg_rdma_queue *q)
 }
 
 /*
- * A request for one page at @offset of @r, mapped in place, and its work
- * request in @wr/@sge (which must outlive the post).
+ * A request moving @nr pages to or from @r at @offset (consecutive there),
+ * each mapped in place, with its work request built in req->wr.
  */
-static struct dg_rdma_req *dg_rdma_page_req(struct dg_rdma_queue *q,
-					    const struct dg_region *r,
-					    u64 offset, struct page *page,
-					    bool write, struct ib_rdma_wr *wr,
-					    struct ib_sge *sge)
+static struct dg_rdma_req *dg_rdma_pages_req(struct dg_rdma_queue *q,
+					     const struct dg_region *r,
+					     u64 offset, struct page **pages,
+					     unsigned int nr, bool write)
 {
 	struct dg_rdma_req *req;
+	u64 dma;
 
 	req = dg_rdma_req_get(q);
 	if (IS_ERR(req))
 		return req;
-	req->len = PAGE_SIZE;
 	req->dir = write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
-	req->dma = ib_dma_map_page(q->dev, page, 0, PAGE_SIZE, req->dir);
-	if (ib_dma_mapping_error(q->dev, req->dma)) {
-		req->dma = 0;
-		dg_rdma_req_drop(q, req);
-		return ERR_PTR(-ENOMEM);
+	for (; req->nr_pages < nr; req->nr_pages++) {
+		struct ib_sge *sge = &req->sge[req->nr_pages];
+
+		dma = ib_dma_map_page(q->dev, pages[req->nr_pages], 0,
+				      PAGE_SIZE, req->dir);
+		if (ib_dma_mapping_error(q->dev, dma)) {
+			dg_rdma_req_drop(q, req);
+			return ERR_PTR(-ENOMEM);
+		}
+		sge->addr = dma;
+		sge->length = PAGE_SIZE;
+		sge->lkey = q->pd->local_dma_lkey;
 	}
-	sge->addr = req->dma;
-	sge->length = PAGE_SIZE;
-	sge->lkey = q->pd->local_dma_lkey;
-	memset(wr, 0, sizeof(*wr));
-	wr->wr.opcode = write ? IB_WR_RDMA_WRITE : IB_WR_RDMA_READ;
-	wr->wr.send_flags = IB_SEND_SIGNALED;
-	wr->wr.sg_list = sge;
-	wr->wr.num_sge = 1;
-	wr->wr.wr_cqe = &req->cqe;
-	wr->remote_addr = r->addr + offset;
-	wr->rkey = r->rkey;
+	req->wr.wr.opcode = write ? IB_WR_RDMA_WRITE : IB_WR_RDMA_READ;
+	req->wr.wr.send_flags = IB_SEND_SIGNALED;
+	req->wr.wr.sg_list = req->sge;
+	req->wr.wr.num_sge = nr;
+	req->wr.wr.wr_cqe = &req->cqe;
+	req->wr.remote_addr = r->addr + offset;
+	req->wr.rkey = r->rkey;
 	return req;
 }
 
@@ -319,43 +335,92 @@ static int dg_rdma_page_io(struct dg_conn *c, const struct dg_region *r,
 	struct dg_rdma_conn *rc = c->priv;
 	struct dg_rdma_queue *q;
 	struct dg_rdma_req *req;
-	struct ib_rdma_wr wr;
-	struct ib_sge sge;
 	int ret;
 
 	down_read(&rc->io_sem);
 	q = &rc->q[raw_smp_processor_id() % rc->nr_sync];
-	req = dg_rdma_page_req(q, r, offset, page, write, &wr, &sge);
-	ret = IS_ERR(req) ? PTR_ERR(req) : dg_rdma_post_wait(q, req, &wr.wr);
+	req = dg_rdma_pages_req(q, r, offset, &page, 1, write);
+	ret = IS_ERR(req) ? PTR_ERR(req) : dg_rdma_post_wait(q, req, &req->wr.wr);
 	up_read(&rc->io_sem);
 	return ret;
 }
 
+static void dg_rdma_batch_done(void *ctx, int err)
+{
+	struct dg_rdma_batch *b = ctx;
+
+	if (err)
+		cmpxchg(&b->err, 0, err);
+	if (atomic_dec_and_test(&b->left)) {
+		b->done(b->ctx, b->err);
+		kfree(b);
+	}
+}
+
+/*
+ * Writes go on the asynchronous queues, as few work requests as the
+ * device's scatter limit allows, posted with one call.
+ */
 static int dg_rdma_write_async(struct dg_conn *c, const struct dg_region *r,
-			       u64 offset, struct page *page, dg_done_fn done,
-			       void *ctx)
+			       u64 offset, struct page **pages, unsigned int nr,
+			       dg_done_fn done, void *ctx)
 {
 	struct dg_rdma_conn *rc = c->priv;
+	struct dg_rdma_req *reqs[DG_WRITE_BATCH_MAX], *req;
+	const struct ib_send_wr *bad = NULL;
+	struct dg_rdma_batch *b = NULL;
 	struct dg_rdma_queue *q;
-	struct dg_rdma_req *req;
-	struct ib_rdma_wr wr;
-	struct ib_sge sge;
+	unsigned int i, n, per, nwr = 0, posted;
 	int ret = 0;
 
 	down_read(&rc->io_sem);
 	q = &rc->q[rc->nr_sync + raw_smp_processor_id() % (rc->nr - rc->nr_sync)];
-	req = dg_rdma_page_req(q, r, offset, page, true, &wr, &sge);
-	if (IS_ERR(req)) {
-		ret = PTR_ERR(req);
-		goto out;
+	per = q->max_sge;
+	if (nr > per) {
+		b = kmalloc(sizeof(*b), GFP_NOIO);
+		if (!b) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		atomic_set(&b->left, DIV_ROUND_UP(nr, per));
+		b->err = 0;
+		b->done = done;
+		b->ctx = ctx;
 	}
-	req->done = done;
-	req->ctx = ctx;
-	if (ib_post_send(q->qp, &wr.wr, NULL)) {
-		pr_err_ratelimited("%s: queue %u: post failed\n",
-				   dg_conn_name(c), q->qid);
-		dg_rdma_req_drop(q, req);
+	for (i = 0; i < nr; i += n, nwr++) {
+		n = min(per, nr - i);
+		req = dg_rdma_pages_req(q, r, offset + (u64)i * PAGE_SIZE,
+					pages + i, n, true);
+		if (IS_ERR(req)) {
+			ret = PTR_ERR(req);
+			while (nwr--)
+				dg_rdma_req_drop(q, reqs[nwr]);
+			kfree(b);
+			goto out;
+		}
+		req->done = b ? dg_rdma_batch_done : done;
+		req->ctx = b ? (void *)b : ctx;
+		if (nwr)
+			reqs[nwr - 1]->wr.wr.next = &req->wr.wr;
+		reqs[nwr] = req;
+	}
+
+	if (!ib_post_send(q->qp, &reqs[0]->wr.wr, &bad))
+		goto out;
+	/* Requests from @bad on were not posted: they will not complete. */
+	for (posted = 0; posted < nwr && &reqs[posted]->wr.wr != bad; posted++)
+		;
+	pr_err_ratelimited("%s: queue %u: post failed\n", dg_conn_name(c),
+			   q->qid);
+	for (i = posted; i < nwr; i++)
+		dg_rdma_req_drop(q, reqs[i]);
+	if (!posted) {
+		kfree(b);
 		ret = -EIO;
+	} else {
+		/* Some are on their way: the batch ends with an error. */
+		for (i = posted; i < nwr; i++)
+			dg_rdma_batch_done(b, -EIO);
 	}
 out:
 	up_read(&rc->io_sem);
@@ -384,7 +449,6 @@ static int __dg_rdma_send(struct dg_rdma_queue *q, const struct kvec *vec,
 		memcpy(p, vec[i].iov_base, vec[i].iov_len);
 	req->len = len;
 	req->dir = DMA_TO_DEVICE;
-	req->single = true;
 	req->dma = ib_dma_map_single(q->dev, req->buf, len, DMA_TO_DEVICE);
 	if (ib_dma_mapping_error(q->dev, req->dma)) {
 		req->dma = 0;
@@ -570,7 +634,9 @@ static int dg_rdma_route_resolved(struct dg_rdma_queue *q)
 	init.recv_cq = q->recv_cq;
 	init.cap.max_send_wr = DG_RDMA_SQ_DEPTH;
 	init.cap.max_recv_wr = nr_rx;
-	init.cap.max_send_sge = 1;
+	q->max_sge = q->async ? min_t(u32, DG_WRITE_BATCH_MAX,
+				      dev->attrs.max_send_sge) : 1;
+	init.cap.max_send_sge = q->max_sge;
 	init.cap.max_recv_sge = 1;
 	init.sq_sig_type = IB_SIGNAL_REQ_WR;
 	init.qp_type = IB_QPT_RC;

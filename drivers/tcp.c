@@ -136,12 +136,12 @@ static int dg_tcp_page_err(int ret)
 }
 
 static void dg_tcp_rw_init(struct dg_mem_rw *rw, const struct dg_region *r,
-			   u64 offset)
+			   u64 offset, unsigned int nr)
 {
 	memset(rw, 0, sizeof(*rw));
 	rw->slab_id = cpu_to_le64(r->slab_id);
 	rw->offset = cpu_to_le64(offset);
-	rw->len = cpu_to_le32(DG_PAGE_SIZE);
+	rw->len = cpu_to_le32(nr * DG_PAGE_SIZE);
 }
 
 static int dg_tcp_page_io(struct dg_conn *c, const struct dg_region *r,
@@ -155,7 +155,7 @@ static int dg_tcp_page_io(struct dg_conn *c, const struct dg_region *r,
 	u32 len = 0;
 	int ret;
 
-	dg_tcp_rw_init(&rw, r, offset);
+	dg_tcp_rw_init(&rw, r, offset, 1);
 	if (write)
 		return dg_tcp_page_err(dg_callv(c, DG_OP_MEM_WRITE, req, 2,
 						NULL, 0, NULL));
@@ -166,19 +166,23 @@ static int dg_tcp_page_io(struct dg_conn *c, const struct dg_region *r,
 }
 
 static int dg_tcp_write_async(struct dg_conn *c, const struct dg_region *r,
-			      u64 offset, struct page *page, dg_done_fn done,
-			      void *ctx)
+			      u64 offset, struct page **pages, unsigned int nr,
+			      dg_done_fn done, void *ctx)
 {
+	struct kvec req[DG_WRITE_BATCH_MAX + 1];
 	struct dg_mem_rw rw;
-	struct kvec req[2] = {
-		{ .iov_base = &rw, .iov_len = sizeof(rw) },
-		{ .iov_base = page_address(page), .iov_len = DG_PAGE_SIZE },
-	};
+	unsigned int i;
 
-	/* The request is on the wire (copied) when this returns. */
-	dg_tcp_rw_init(&rw, r, offset);
-	return dg_tcp_page_err(dg_call_async(c, DG_OP_MEM_WRITE, req, 2, NULL,
-					     0, done, ctx));
+	/* One message; it is on the wire (copied) when this returns. */
+	dg_tcp_rw_init(&rw, r, offset, nr);
+	req[0].iov_base = &rw;
+	req[0].iov_len = sizeof(rw);
+	for (i = 0; i < nr; i++) {
+		req[i + 1].iov_base = page_address(pages[i]);
+		req[i + 1].iov_len = DG_PAGE_SIZE;
+	}
+	return dg_tcp_page_err(dg_call_async(c, DG_OP_MEM_WRITE, req, nr + 1,
+					     NULL, 0, done, ctx));
 }
 
 static void dg_tcp_abort(struct dg_conn *c)
@@ -272,7 +276,7 @@ const struct dg_transport dg_tcp_transport = {
 	.name		= "tcp",
 	.depth		= DG_TCP_DEPTH,
 	.min_msg	= sizeof(struct dg_hdr) + sizeof(struct dg_mem_rw) +
-			  DG_PAGE_SIZE,
+			  DG_WRITE_BATCH_MAX * DG_PAGE_SIZE,
 	.open		= dg_tcp_open,
 	.abort		= dg_tcp_abort,
 	.close		= dg_tcp_close,

@@ -8,7 +8,10 @@
  * one-sided RDMA through disagg_net, straight from and into the caller's
  * page. Reads are synchronous and page-granular: the disk is marked
  * synchronous (->rw_page before 6.3), so the kernel swaps in by calling
- * us directly on a fault. Pages never written read as zeros without a
+ * us directly on a fault. Writes are asynchronous and batched: the bios
+ * of one plug (reclaim plugs around swap-out) are held until it is
+ * flushed, and consecutive pages go out as one transfer of up to
+ * DG_WRITE_BATCH_MAX pages. Pages never written read as zeros without a
  * network round trip; a page whose write failed reads as -EIO, never as
  * stale data. Discards give whole slabs back to their node.
  */
@@ -76,11 +79,14 @@ struct dswap_dev {
 		atomic64_t	failed_reads;
 		atomic64_t	failed_writes;
 		atomic64_t	discards;
+		atomic64_t	write_xfers;
 	} stats;
 };
 
 static int dswap_major;
 static struct dswap_dev *dswap_devs;
+/* Writes of plugs flushed from inside schedule(). */
+static struct workqueue_struct *dswap_wq;
 /* Serialises dswap_node_resume() with unloading; dswap_devs_gone under it. */
 static DEFINE_MUTEX(dswap_resume_lock);
 static bool dswap_devs_gone;
@@ -208,11 +214,18 @@ struct dswap_wbio {
 	blk_status_t		status;
 };
 
-/* One page of it. */
-struct dswap_wpage {
-	struct dswap_wbio	*w;
+/*
+ * A run of consecutive whole pages in one slab, perhaps from several bios,
+ * written with one dg_pages_write_async(); each page holds a reference on
+ * its bio.
+ */
+struct dswap_wrun {
+	struct dswap_dev	*d;
 	struct dswap_node	*node;
-	unsigned long		pidx;
+	unsigned long		pidx;		/* first page's index */
+	unsigned int		nr;
+	struct page		*pages[DG_WRITE_BATCH_MAX];
+	struct dswap_wbio	*w[DG_WRITE_BATCH_MAX];
 };
 
 static void dswap_wbio_put(struct dswap_wbio *w)
@@ -229,104 +242,203 @@ static void dswap_wbio_put(struct dswap_wbio *w)
 		wake_up_all(&d->inflight_wq);
 }
 
-/* Completion of one page write; softirq context. */
-static void dswap_write_done(void *ctx, int err)
+/* Every page of @run is written (@err 0) or failed; any context. */
+static void dswap_wrun_end(struct dswap_wrun *run, int err)
 {
-	struct dswap_wpage *wp = ctx;
-	struct dswap_wbio *w = wp->w;
-	struct dswap_dev *d = w->d;
+	struct dswap_dev *d = run->d;
+	unsigned int i;
 
-	if (err) {
-		set_bit(wp->pidx, d->lost);
-		atomic64_inc(&wp->node->errors);
-		atomic64_inc(&d->stats.failed_writes);
-		w->status = BLK_STS_IOERR;
-	} else {
-		set_bit(wp->pidx, d->written);
-		clear_bit(wp->pidx, d->lost);
-		atomic64_inc(&wp->node->writes);
-		atomic64_inc(&d->stats.writes);
+	for (i = 0; i < run->nr; i++) {
+		if (err) {
+			set_bit(run->pidx + i, d->lost);
+			atomic64_inc(&d->stats.failed_writes);
+			run->w[i]->status = BLK_STS_IOERR;
+		} else {
+			set_bit(run->pidx + i, d->written);
+			clear_bit(run->pidx + i, d->lost);
+			atomic64_inc(&d->stats.writes);
+		}
+		dswap_wbio_put(run->w[i]);
 	}
-	kfree(wp);
-	dswap_wbio_put(w);
+	if (run->node) {
+		if (err)
+			atomic64_inc(&run->node->errors);
+		else
+			atomic64_add(run->nr, &run->node->writes);
+	}
+	kfree(run);
 }
 
-/* Start the write of one whole page; 0 or an error (then nothing runs). */
-static int dswap_write_start(struct dswap_wbio *w, struct page *page, u64 pos)
+/* Completion of a run's write; softirq or the transport's receive thread. */
+static void dswap_wrun_done(void *ctx, int err)
 {
-	struct dswap_dev *d = w->d;
+	dswap_wrun_end(ctx, err);
+}
+
+/* Start the write of @run; it ends, well or not, through dswap_wrun_end(). */
+static void dswap_wrun_start(struct dswap_wrun *run)
+{
+	struct dswap_dev *d = run->d;
+	u64 pos = (u64)run->pidx << PAGE_SHIFT;
 	unsigned long sidx = pos >> ilog2(d->slab_size);
 	struct dswap_slab *s = &d->slabs[sidx];
 	struct dswap_node *n = smp_load_acquire(&s->node);
-	struct dswap_wpage *wp;
 	int ret;
 
 	if (!n)
 		n = dswap_slab_get(d, sidx);
 	if (IS_ERR(n))
-		return PTR_ERR(n);
-	wp = kmalloc(sizeof(*wp), GFP_NOIO);
-	if (!wp)
-		return -ENOMEM;
-	wp->w = w;
-	wp->node = n;
-	wp->pidx = pos >> PAGE_SHIFT;
-	atomic_inc(&w->pending);
-	ret = dg_page_write_async(n->conn, &s->r,
-				  (pos & (d->slab_size - 1)) & PAGE_MASK, page,
-				  dswap_write_done, wp);
-	if (ret) {
-		atomic_dec(&w->pending);
-		atomic64_inc(&n->errors);
-		kfree(wp);
-	}
-	return ret;
+		return dswap_wrun_end(run, PTR_ERR(n));
+	run->node = n;
+	atomic64_inc(&d->stats.write_xfers);
+	ret = dg_pages_write_async(n->conn, &s->r, pos & (d->slab_size - 1),
+				   run->pages, run->nr, dswap_wrun_done, run);
+	if (ret)
+		dswap_wrun_end(run, ret);
 }
 
 /*
- * Writes are asynchronous: every page of the bio is posted at once and the
- * bio ends when the last completes. Partial pages (not seen from swap) go
- * the synchronous way, read-modify-write.
+ * Add the whole page at byte @pos of @w's bio to *@runp, starting the run
+ * first if the page does not continue it. Returns -ENOMEM when no run can
+ * be had (the page is then failed).
+ */
+static int dswap_wrun_add(struct dswap_wrun **runp, struct dswap_wbio *w,
+			  struct page *page, u64 pos)
+{
+	struct dswap_dev *d = w->d;
+	struct dswap_wrun *run = *runp;
+	unsigned long pidx = pos >> PAGE_SHIFT;
+
+	if (run && (run->nr == DG_WRITE_BATCH_MAX ||
+		    run->pidx + run->nr != pidx ||
+		    (pos & (d->slab_size - 1)) == 0)) {
+		dswap_wrun_start(run);
+		run = NULL;
+	}
+	if (!run) {
+		run = kzalloc(sizeof(*run), GFP_NOIO);
+		*runp = run;
+		if (!run) {
+			set_bit(pidx, d->lost);
+			atomic64_inc(&d->stats.failed_writes);
+			w->status = BLK_STS_RESOURCE;
+			return -ENOMEM;
+		}
+		run->d = d;
+		run->pidx = pidx;
+	}
+	atomic_inc(&w->pending);
+	run->pages[run->nr] = page;
+	run->w[run->nr++] = w;
+	return 0;
+}
+
+/*
+ * Writes are asynchronous and batched: consecutive whole pages of the
+ * bios in @list (of one plug, or a single bio) go out as runs of up to
+ * DG_WRITE_BATCH_MAX pages, one transfer each, and every bio ends when
+ * its last page completed. Partial pages (not seen from swap) go the
+ * synchronous way, read-modify-write. Each bio was counted in
+ * d->inflight by its submitter, which keeps the tables alive.
+ */
+static void dswap_write_bios(struct dswap_dev *d, struct bio_list *list)
+{
+	struct dswap_wrun *run = NULL;
+	struct bvec_iter iter;
+	struct bio_vec bv;
+	struct bio *bio;
+	int ret;
+
+	while ((bio = bio_list_pop(list))) {
+		struct dswap_wbio *w = kmalloc(sizeof(*w), GFP_NOIO);
+
+		if (!w) {
+			bio_io_error(bio);
+			if (atomic_dec_and_test(&d->inflight))
+				wake_up_all(&d->inflight_wq);
+			continue;
+		}
+		w->d = d;
+		w->bio = bio;
+		w->status = BLK_STS_OK;
+		atomic_set(&w->pending, 1);
+		bio_for_each_segment(bv, bio, iter) {
+			u64 pos = (u64)iter.bi_sector << SECTOR_SHIFT;
+
+			if (bv.bv_offset || bv.bv_len != PAGE_SIZE) {
+				ret = dswap_page_io(d, bv.bv_page, bv.bv_offset,
+						    bv.bv_len, pos, true);
+				atomic64_inc(ret ? &d->stats.failed_writes :
+					     &d->stats.writes);
+				if (ret)
+					w->status = errno_to_blk_status(ret);
+				continue;
+			}
+			dswap_wrun_add(&run, w, bv.bv_page, pos);
+		}
+		dswap_wbio_put(w);
+	}
+	if (run)
+		dswap_wrun_start(run);
+}
+
+/*
+ * Write bios submitted under one plug (swap-out from reclaim plugs), held
+ * until it is flushed so their pages can be batched.
+ */
+struct dswap_plug {
+	struct blk_plug_cb	cb;
+	struct dswap_dev	*d;
+	struct bio_list		bios;
+	struct work_struct	work;
+};
+
+static void dswap_plug_work(struct work_struct *work)
+{
+	struct dswap_plug *plug = container_of(work, struct dswap_plug, work);
+
+	dswap_write_bios(plug->d, &plug->bios);
+	kfree(plug);
+}
+
+static void dswap_unplug(struct blk_plug_cb *cb, bool from_schedule)
+{
+	struct dswap_plug *plug = container_of(cb, struct dswap_plug, cb);
+
+	/* From inside schedule() we must not sleep: hand the bios on. */
+	if (from_schedule) {
+		INIT_WORK(&plug->work, dswap_plug_work);
+		queue_work(dswap_wq, &plug->work);
+		return;
+	}
+	dswap_write_bios(plug->d, &plug->bios);
+	kfree(plug);
+}
+
+/*
+ * Queue @bio on the current plug, or write it now if there is none or
+ * somebody waits for it (REQ_SYNC: submit_bio_wait(), which is how 6.12
+ * swaps out to a synchronous device, one page at a time).
  */
 static void dswap_write_bio(struct dswap_dev *d, struct bio *bio)
 {
-	struct dswap_wbio *w;
-	struct bvec_iter iter;
-	struct bio_vec bv;
-	int ret = 0;
+	struct blk_plug_cb *cb = NULL;
+	struct bio_list one;
 
-	w = kmalloc(sizeof(*w), GFP_NOIO);
-	if (!w) {
-		bio_io_error(bio);
+	atomic_inc(&d->inflight);
+	if (!(bio->bi_opf & REQ_SYNC))
+		cb = blk_check_plugged(dswap_unplug, d,
+				       sizeof(struct dswap_plug));
+	if (cb) {
+		struct dswap_plug *plug = container_of(cb, struct dswap_plug, cb);
+
+		plug->d = d;
+		bio_list_add(&plug->bios, bio);
 		return;
 	}
-	w->d = d;
-	w->bio = bio;
-	w->status = BLK_STS_OK;
-	atomic_set(&w->pending, 1);
-	atomic_inc(&d->inflight);
-
-	bio_for_each_segment(bv, bio, iter) {
-		u64 pos = (u64)iter.bi_sector << SECTOR_SHIFT;
-
-		if (bv.bv_offset || bv.bv_len != PAGE_SIZE) {
-			ret = dswap_page_io(d, bv.bv_page, bv.bv_offset,
-					    bv.bv_len, pos, true);
-			atomic64_inc(ret ? &d->stats.failed_writes :
-				     &d->stats.writes);
-		} else {
-			ret = dswap_write_start(w, bv.bv_page, pos);
-			if (ret) {
-				set_bit(pos >> PAGE_SHIFT, d->lost);
-				atomic64_inc(&d->stats.failed_writes);
-			}
-		}
-		if (ret) {
-			w->status = errno_to_blk_status(ret);
-			break;
-		}
-	}
-	dswap_wbio_put(w);
+	bio_list_init(&one);
+	bio_list_add(&one, bio);
+	dswap_write_bios(d, &one);
 }
 
 static int dswap_read_bio(struct dswap_dev *d, struct bio *bio)
@@ -599,7 +711,7 @@ static DEVICE_ATTR_RW(replicas);
 /*
  * One line of counters, in this order (Documentation/ABI):
  * reads writes zero_reads failed_reads failed_writes discards
- * remote_slabs remote_pages
+ * remote_slabs remote_pages write_transfers
  */
 static ssize_t remote_stat_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
@@ -614,13 +726,14 @@ static ssize_t remote_stat_show(struct device *dev,
 			slabs++;
 	if (d->written)
 		pages = bitmap_weight(d->written, d->disksize >> PAGE_SHIFT);
-	ret = sysfs_emit(buf, "%8llu %8llu %8llu %8llu %8llu %8llu %8lu %8lu\n",
+	ret = sysfs_emit(buf, "%8llu %8llu %8llu %8llu %8llu %8llu %8lu %8lu %8llu\n",
 			 (u64)atomic64_read(&d->stats.reads),
 			 (u64)atomic64_read(&d->stats.writes),
 			 (u64)atomic64_read(&d->stats.zero_reads),
 			 (u64)atomic64_read(&d->stats.failed_reads),
 			 (u64)atomic64_read(&d->stats.failed_writes),
-			 (u64)atomic64_read(&d->stats.discards), slabs, pages);
+			 (u64)atomic64_read(&d->stats.discards), slabs, pages,
+			 (u64)atomic64_read(&d->stats.write_xfers));
 	up_read(&d->init_lock);
 	return ret;
 }
@@ -835,9 +948,12 @@ static int __init dswap_init(void)
 		pr_err("num_devices=%u: must be 1 to 16\n", num_devices);
 		return -EINVAL;
 	}
+	dswap_wq = alloc_workqueue("dswap", WQ_MEM_RECLAIM, 0);
+	if (!dswap_wq)
+		return -ENOMEM;
 	ret = dswap_nodes_init();
 	if (ret)
-		return ret;
+		goto err_wq;
 	dswap_major = register_blkdev(0, "dswap");
 	if (dswap_major < 0) {
 		ret = dswap_major;
@@ -861,6 +977,8 @@ static int __init dswap_init(void)
 
 err_nodes:
 	dswap_nodes_exit();
+err_wq:
+	destroy_workqueue(dswap_wq);
 	return ret;
 }
 
@@ -868,6 +986,7 @@ static void __exit dswap_exit(void)
 {
 	dswap_destroy_all();
 	dswap_nodes_exit();
+	destroy_workqueue(dswap_wq);
 	pr_info("unloaded\n");
 }
 

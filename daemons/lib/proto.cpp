@@ -159,6 +159,43 @@ Errc check_one(const Data &d)
 	return d.bytes.size() <= kMaxPayload ? Errc::kOk : Errc::kTooLong;
 }
 
+bool has_nul(std::string_view s)
+{
+	return s.find('\0') != std::string_view::npos;
+}
+
+Errc check_one(const FsReq &r)
+{
+	if (r.path.empty() || r.path.size() > kFsPathMax || r.name2.size() > kFsPathMax ||
+	    r.data.size() > kFsIoMax)
+		return Errc::kBadSize;
+	if (has_nul(r.path) || has_nul(r.name2))
+		return Errc::kBadValue;
+	return Errc::kOk;
+}
+
+Errc check_one(const FsAttr &) { return Errc::kOk; }
+Errc check_one(const FsWriteReply &) { return Errc::kOk; }
+Errc check_one(const FsStatfs &) { return Errc::kOk; }
+
+Errc check_one(const FsReaddir &r)
+{
+	for (const FsDirent &e : r.entries)
+		if (e.name.empty() || e.name.size() > kFsNameMax || has_nul(e.name) ||
+		    e.name.find('/') != std::string::npos)
+			return Errc::kBadValue;
+	return Errc::kOk;
+}
+
+Errc check_one(const FsXattr &x)
+{
+	if (x.size > kFsXattrSizeMax)
+		return Errc::kBadValue;
+	if (!x.value.empty() && x.value.size() != x.size)
+		return Errc::kBadSize;
+	return Errc::kOk;
+}
+
 // Encoders, one per payload type, into a zeroed buffer of payload_size().
 
 void put(const Empty &, std::span<std::byte>) {}
@@ -238,6 +275,101 @@ void put(const Data &d, std::span<std::byte> out)
 	put_bytes(out, 0, d.bytes);
 }
 
+ByteSpan bytes_of(std::string_view s)
+{
+	return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+void put(const FsReq &r, std::span<std::byte> out)
+{
+	DG_PUT(out, dg_fs_req, path_len, static_cast<std::uint32_t>(r.path.size()));
+	DG_PUT(out, dg_fs_req, name2_len, static_cast<std::uint32_t>(r.name2.size()));
+	DG_PUT(out, dg_fs_req, data_len, static_cast<std::uint32_t>(r.data.size()));
+	DG_PUT(out, dg_fs_req, flags, r.flags);
+	DG_PUT(out, dg_fs_req, valid, r.valid);
+	DG_PUT(out, dg_fs_req, mode, r.mode);
+	DG_PUT(out, dg_fs_req, uid, r.uid);
+	DG_PUT(out, dg_fs_req, gid, r.gid);
+	DG_PUT(out, dg_fs_req, rdev, r.rdev);
+	DG_PUT(out, dg_fs_req, count, r.count);
+	DG_PUT(out, dg_fs_req, offset, r.offset);
+	DG_PUT(out, dg_fs_req, atime_sec, r.atime_sec);
+	DG_PUT(out, dg_fs_req, mtime_sec, r.mtime_sec);
+	DG_PUT(out, dg_fs_req, atime_nsec, r.atime_nsec);
+	DG_PUT(out, dg_fs_req, mtime_nsec, r.mtime_nsec);
+	put_bytes(out, kFsReqSize, bytes_of(r.path));
+	put_bytes(out, kFsReqSize + r.path.size(), bytes_of(r.name2));
+	put_bytes(out, kFsReqSize + r.path.size() + r.name2.size(), r.data);
+}
+
+void put(const FsAttr &a, std::span<std::byte> out)
+{
+	DG_PUT(out, dg_fs_attr, ino, a.ino);
+	DG_PUT(out, dg_fs_attr, dev, a.dev);
+	DG_PUT(out, dg_fs_attr, size, a.size);
+	DG_PUT(out, dg_fs_attr, blocks, a.blocks);
+	DG_PUT(out, dg_fs_attr, atime_sec, a.atime_sec);
+	DG_PUT(out, dg_fs_attr, mtime_sec, a.mtime_sec);
+	DG_PUT(out, dg_fs_attr, ctime_sec, a.ctime_sec);
+	DG_PUT(out, dg_fs_attr, atime_nsec, a.atime_nsec);
+	DG_PUT(out, dg_fs_attr, mtime_nsec, a.mtime_nsec);
+	DG_PUT(out, dg_fs_attr, ctime_nsec, a.ctime_nsec);
+	DG_PUT(out, dg_fs_attr, mode, a.mode);
+	DG_PUT(out, dg_fs_attr, nlink, a.nlink);
+	DG_PUT(out, dg_fs_attr, uid, a.uid);
+	DG_PUT(out, dg_fs_attr, gid, a.gid);
+	DG_PUT(out, dg_fs_attr, rdev, a.rdev);
+	DG_PUT(out, dg_fs_attr, blksize, a.blksize);
+}
+
+void put(const FsWriteReply &w, std::span<std::byte> out)
+{
+	DG_PUT(out, dg_fs_write_reply, count, w.count);
+	put(w.attr, out.subspan(offsetof(dg_fs_write_reply, attr), kFsAttrSize));
+}
+
+void put(const FsReaddir &r, std::span<std::byte> out)
+{
+	DG_PUT(out, dg_fs_readdir_reply, nr, static_cast<std::uint32_t>(r.entries.size()));
+	DG_PUT(out, dg_fs_readdir_reply, eof, std::uint32_t{r.eof});
+	std::size_t off = kFsReaddirReplySize;
+	for (const FsDirent &e : r.entries) {
+		std::span<std::byte> d = out.subspan(off, fs_dirent_size(e.name.size()));
+		DG_PUT(d, dg_fs_dirent, ino, e.ino);
+		DG_PUT(d, dg_fs_dirent, cookie, e.cookie);
+		DG_PUT(d, dg_fs_dirent, name_len, static_cast<std::uint16_t>(e.name.size()));
+		DG_PUT(d, dg_fs_dirent, type, e.type);
+		put_bytes(d, kFsDirentSize, bytes_of(e.name));
+		off += d.size();
+	}
+}
+
+void put(const FsStatfs &f, std::span<std::byte> out)
+{
+	DG_PUT(out, dg_fs_statfs, blocks, f.blocks);
+	DG_PUT(out, dg_fs_statfs, bfree, f.bfree);
+	DG_PUT(out, dg_fs_statfs, bavail, f.bavail);
+	DG_PUT(out, dg_fs_statfs, files, f.files);
+	DG_PUT(out, dg_fs_statfs, ffree, f.ffree);
+	DG_PUT(out, dg_fs_statfs, bsize, f.bsize);
+	DG_PUT(out, dg_fs_statfs, frsize, f.frsize);
+	DG_PUT(out, dg_fs_statfs, namelen, f.namelen);
+}
+
+void put(const FsXattr &x, std::span<std::byte> out)
+{
+	DG_PUT(out, dg_fs_xattr_reply, size, x.size);
+	put_bytes(out, kFsXattrReplySize, x.value);
+}
+
+std::size_t readdir_size(const FsReaddir &r)
+{
+	std::size_t n = kFsReaddirReplySize;
+	for (const FsDirent &e : r.entries)
+		n += fs_dirent_size(e.name.size());
+	return n;
+}
+
 std::size_t payload_size(const Body &body)
 {
 	struct {
@@ -252,6 +384,15 @@ std::size_t payload_size(const Body &body)
 		std::size_t operator()(const MemRw &) { return kMemRwSize; }
 		std::size_t operator()(const MemWrite &m) { return kMemRwSize + m.data.size(); }
 		std::size_t operator()(const Data &d) { return d.bytes.size(); }
+		std::size_t operator()(const FsReq &r)
+		{
+			return kFsReqSize + r.path.size() + r.name2.size() + r.data.size();
+		}
+		std::size_t operator()(const FsAttr &) { return kFsAttrSize; }
+		std::size_t operator()(const FsWriteReply &) { return kFsWriteReplySize; }
+		std::size_t operator()(const FsReaddir &r) { return readdir_size(r); }
+		std::size_t operator()(const FsStatfs &) { return kFsStatfsSize; }
+		std::size_t operator()(const FsXattr &x) { return kFsXattrReplySize + x.value.size(); }
 	} size;
 	return std::visit(size, body);
 }
@@ -295,6 +436,18 @@ Result<Body> decode_body(Kind kind, ByteSpan p)
 		return to_body(decode_mem_write(p));
 	case Kind::kData:
 		return Body{Data{p}};
+	case Kind::kFsReq:
+		return to_body(decode_fs_req(p));
+	case Kind::kFsAttr:
+		return to_body(decode_fs_attr(p));
+	case Kind::kFsWriteReply:
+		return to_body(decode_fs_write_reply(p));
+	case Kind::kFsReaddir:
+		return to_body(decode_fs_readdir(p));
+	case Kind::kFsStatfs:
+		return to_body(decode_fs_statfs(p));
+	case Kind::kFsXattr:
+		return to_body(decode_fs_xattr(p));
 	}
 	return Errc::kBadOpcode;
 }
@@ -317,6 +470,20 @@ bool MemWrite::operator==(const MemWrite &o) const
 bool Data::operator==(const Data &o) const
 {
 	return std::ranges::equal(bytes, o.bytes);
+}
+
+bool FsReq::operator==(const FsReq &o) const
+{
+	return flags == o.flags && valid == o.valid && mode == o.mode && uid == o.uid &&
+	       gid == o.gid && rdev == o.rdev && count == o.count && offset == o.offset &&
+	       atime_sec == o.atime_sec && mtime_sec == o.mtime_sec &&
+	       atime_nsec == o.atime_nsec && mtime_nsec == o.mtime_nsec && path == o.path &&
+	       name2 == o.name2 && std::ranges::equal(data, o.data);
+}
+
+bool FsXattr::operator==(const FsXattr &o) const
+{
+	return size == o.size && std::ranges::equal(value, o.value);
 }
 
 std::string_view to_string(Errc e)
@@ -367,6 +534,33 @@ Kind payload_kind(std::uint16_t opcode)
 		return reply ? Kind::kData : Kind::kMemRw;
 	case Op::kMemWrite:
 		return reply ? Kind::kEmpty : Kind::kMemWrite;
+	case Op::kFsGetattr:
+	case Op::kFsSetattr:
+	case Op::kFsCreate:
+	case Op::kFsMkdir:
+	case Op::kFsMknod:
+	case Op::kFsSymlink:
+	case Op::kFsLink:
+		return reply ? Kind::kFsAttr : Kind::kFsReq;
+	case Op::kFsRead:
+	case Op::kFsReadlink:
+		return reply ? Kind::kData : Kind::kFsReq;
+	case Op::kFsWrite:
+		return reply ? Kind::kFsWriteReply : Kind::kFsReq;
+	case Op::kFsUnlink:
+	case Op::kFsRmdir:
+	case Op::kFsRename:
+	case Op::kFsFsync:
+	case Op::kFsSetxattr:
+	case Op::kFsRemovexattr:
+		return reply ? Kind::kEmpty : Kind::kFsReq;
+	case Op::kFsReaddir:
+		return reply ? Kind::kFsReaddir : Kind::kFsReq;
+	case Op::kFsStatfs:
+		return reply ? Kind::kFsStatfs : Kind::kFsReq;
+	case Op::kFsGetxattr:
+	case Op::kFsListxattr:
+		return reply ? Kind::kFsXattr : Kind::kFsReq;
 	}
 	return Kind::kNone;
 }
@@ -385,6 +579,12 @@ Kind kind_of(const Body &body)
 		Kind operator()(const MemRw &) { return Kind::kMemRw; }
 		Kind operator()(const MemWrite &) { return Kind::kMemWrite; }
 		Kind operator()(const Data &) { return Kind::kData; }
+		Kind operator()(const FsReq &) { return Kind::kFsReq; }
+		Kind operator()(const FsAttr &) { return Kind::kFsAttr; }
+		Kind operator()(const FsWriteReply &) { return Kind::kFsWriteReply; }
+		Kind operator()(const FsReaddir &) { return Kind::kFsReaddir; }
+		Kind operator()(const FsStatfs &) { return Kind::kFsStatfs; }
+		Kind operator()(const FsXattr &) { return Kind::kFsXattr; }
 	} kind;
 	return std::visit(kind, body);
 }
@@ -564,6 +764,157 @@ Result<MemWrite> decode_mem_write(ByteSpan p)
 	if (Errc e = check_one(m); e != Errc::kOk)
 		return e;
 	return m;
+}
+
+Result<FsReq> decode_fs_req(ByteSpan p)
+{
+	if (p.size() < kFsReqSize)
+		return Errc::kBadSize;
+	std::uint32_t path_len, name2_len, data_len;
+	DG_GET(path_len, p, dg_fs_req, path_len);
+	DG_GET(name2_len, p, dg_fs_req, name2_len);
+	DG_GET(data_len, p, dg_fs_req, data_len);
+	// 64-bit sum: three 32-bit lengths cannot overflow it.
+	const std::uint64_t total = std::uint64_t{kFsReqSize} + path_len + name2_len + data_len;
+	if (total != p.size())
+		return Errc::kBadSize;
+	FsReq r;
+	DG_GET(r.flags, p, dg_fs_req, flags);
+	DG_GET(r.valid, p, dg_fs_req, valid);
+	DG_GET(r.mode, p, dg_fs_req, mode);
+	DG_GET(r.uid, p, dg_fs_req, uid);
+	DG_GET(r.gid, p, dg_fs_req, gid);
+	DG_GET(r.rdev, p, dg_fs_req, rdev);
+	DG_GET(r.count, p, dg_fs_req, count);
+	DG_GET(r.offset, p, dg_fs_req, offset);
+	DG_GET(r.atime_sec, p, dg_fs_req, atime_sec);
+	DG_GET(r.mtime_sec, p, dg_fs_req, mtime_sec);
+	DG_GET(r.atime_nsec, p, dg_fs_req, atime_nsec);
+	DG_GET(r.mtime_nsec, p, dg_fs_req, mtime_nsec);
+	const char *base = reinterpret_cast<const char *>(p.data());
+	r.path = std::string_view(base + kFsReqSize, path_len);
+	r.name2 = std::string_view(base + kFsReqSize + path_len, name2_len);
+	r.data = p.subspan(kFsReqSize + path_len + name2_len, data_len);
+	if (Errc e = check_one(r); e != Errc::kOk)
+		return e;
+	return r;
+}
+
+Result<FsAttr> decode_fs_attr(ByteSpan p)
+{
+	if (p.size() != kFsAttrSize)
+		return Errc::kBadSize;
+	if (!DG_ZERO(p, dg_fs_attr, reserved))
+		return Errc::kBadReserved;
+	FsAttr a;
+	DG_GET(a.ino, p, dg_fs_attr, ino);
+	DG_GET(a.dev, p, dg_fs_attr, dev);
+	DG_GET(a.size, p, dg_fs_attr, size);
+	DG_GET(a.blocks, p, dg_fs_attr, blocks);
+	DG_GET(a.atime_sec, p, dg_fs_attr, atime_sec);
+	DG_GET(a.mtime_sec, p, dg_fs_attr, mtime_sec);
+	DG_GET(a.ctime_sec, p, dg_fs_attr, ctime_sec);
+	DG_GET(a.atime_nsec, p, dg_fs_attr, atime_nsec);
+	DG_GET(a.mtime_nsec, p, dg_fs_attr, mtime_nsec);
+	DG_GET(a.ctime_nsec, p, dg_fs_attr, ctime_nsec);
+	DG_GET(a.mode, p, dg_fs_attr, mode);
+	DG_GET(a.nlink, p, dg_fs_attr, nlink);
+	DG_GET(a.uid, p, dg_fs_attr, uid);
+	DG_GET(a.gid, p, dg_fs_attr, gid);
+	DG_GET(a.rdev, p, dg_fs_attr, rdev);
+	DG_GET(a.blksize, p, dg_fs_attr, blksize);
+	return a;
+}
+
+Result<FsWriteReply> decode_fs_write_reply(ByteSpan p)
+{
+	if (p.size() != kFsWriteReplySize)
+		return Errc::kBadSize;
+	if (!DG_ZERO(p, dg_fs_write_reply, reserved))
+		return Errc::kBadReserved;
+	Result<FsAttr> a = decode_fs_attr(p.subspan(offsetof(dg_fs_write_reply, attr)));
+	if (!a)
+		return a.error();
+	FsWriteReply w;
+	DG_GET(w.count, p, dg_fs_write_reply, count);
+	w.attr = *a;
+	return w;
+}
+
+Result<FsReaddir> decode_fs_readdir(ByteSpan p)
+{
+	if (p.size() < kFsReaddirReplySize)
+		return Errc::kBadSize;
+	std::uint32_t nr, eof;
+	DG_GET(nr, p, dg_fs_readdir_reply, nr);
+	DG_GET(eof, p, dg_fs_readdir_reply, eof);
+	if (eof > 1)
+		return Errc::kBadValue;
+	// Each entry takes at least 32 bytes: bound nr before reserving.
+	if (nr > (p.size() - kFsReaddirReplySize) / fs_dirent_size(1))
+		return Errc::kBadSize;
+	FsReaddir r;
+	r.eof = eof;
+	r.entries.reserve(nr);
+	std::size_t off = kFsReaddirReplySize;
+	for (std::uint32_t i = 0; i < nr; i++) {
+		if (p.size() - off < kFsDirentSize)
+			return Errc::kBadSize;
+		ByteSpan d = p.subspan(off);
+		FsDirent e;
+		std::uint16_t name_len;
+		DG_GET(e.ino, d, dg_fs_dirent, ino);
+		DG_GET(e.cookie, d, dg_fs_dirent, cookie);
+		DG_GET(name_len, d, dg_fs_dirent, name_len);
+		DG_GET(e.type, d, dg_fs_dirent, type);
+		if (!DG_ZERO(d, dg_fs_dirent, reserved))
+			return Errc::kBadReserved;
+		const std::size_t len = fs_dirent_size(name_len);
+		if (d.size() < len)
+			return Errc::kBadSize;
+		e.name.assign(reinterpret_cast<const char *>(d.data()) + kFsDirentSize, name_len);
+		if (!all_zero(d, kFsDirentSize + name_len, len - kFsDirentSize - name_len))
+			return Errc::kBadReserved;
+		r.entries.push_back(std::move(e));
+		off += len;
+	}
+	if (off != p.size())
+		return Errc::kBadSize;
+	if (Errc e = check_one(r); e != Errc::kOk)
+		return e;
+	return r;
+}
+
+Result<FsStatfs> decode_fs_statfs(ByteSpan p)
+{
+	if (p.size() != kFsStatfsSize)
+		return Errc::kBadSize;
+	if (!DG_ZERO(p, dg_fs_statfs, reserved))
+		return Errc::kBadReserved;
+	FsStatfs f;
+	DG_GET(f.blocks, p, dg_fs_statfs, blocks);
+	DG_GET(f.bfree, p, dg_fs_statfs, bfree);
+	DG_GET(f.bavail, p, dg_fs_statfs, bavail);
+	DG_GET(f.files, p, dg_fs_statfs, files);
+	DG_GET(f.ffree, p, dg_fs_statfs, ffree);
+	DG_GET(f.bsize, p, dg_fs_statfs, bsize);
+	DG_GET(f.frsize, p, dg_fs_statfs, frsize);
+	DG_GET(f.namelen, p, dg_fs_statfs, namelen);
+	return f;
+}
+
+Result<FsXattr> decode_fs_xattr(ByteSpan p)
+{
+	if (p.size() < kFsXattrReplySize)
+		return Errc::kBadSize;
+	if (!DG_ZERO(p, dg_fs_xattr_reply, reserved))
+		return Errc::kBadReserved;
+	FsXattr x;
+	DG_GET(x.size, p, dg_fs_xattr_reply, size);
+	x.value = p.subspan(kFsXattrReplySize);
+	if (Errc e = check_one(x); e != Errc::kOk)
+		return e;
+	return x;
 }
 
 Result<Message> decode_message(const Frame &f)

@@ -47,6 +47,12 @@ inline constexpr std::uint32_t kFeatAuth = DG_FEAT_AUTH;
 inline constexpr std::uint32_t kFeatKnown = DG_FEAT_KNOWN;
 inline constexpr std::uint32_t kSlabResumed = DG_SLAB_RESUMED;
 inline constexpr std::uint16_t kReplyBit = DG_OP_REPLY;
+inline constexpr std::uint32_t kFsPathMax = DG_FS_PATH_MAX;
+inline constexpr std::uint32_t kFsXattrNameMax = DG_FS_XATTR_NAME_MAX;
+inline constexpr std::uint32_t kFsXattrSizeMax = DG_FS_XATTR_SIZE_MAX;
+inline constexpr std::uint32_t kFsIoMax = DG_FS_IO_MAX;
+inline constexpr std::size_t kFsMsgMax = DG_FS_MSG_MAX;
+inline constexpr std::size_t kFsNameMax = 255;	// of one directory entry
 
 // Wire sizes, checked against proto.h.
 inline constexpr std::size_t kHdrSize = 24;
@@ -67,6 +73,24 @@ static_assert(sizeof(dg_mem_alloc) == kMemAllocSize);
 static_assert(sizeof(dg_mem_slab) == kMemSlabSize);
 static_assert(sizeof(dg_mem_free) == kMemFreeSize);
 static_assert(sizeof(dg_mem_rw) == kMemRwSize);
+inline constexpr std::size_t kFsReqSize = 72;
+inline constexpr std::size_t kFsAttrSize = 96;
+inline constexpr std::size_t kFsWriteReplySize = 104;
+inline constexpr std::size_t kFsDirentSize = 24;
+inline constexpr std::size_t kFsReaddirReplySize = 8;
+inline constexpr std::size_t kFsStatfsSize = 56;
+inline constexpr std::size_t kFsXattrReplySize = 8;
+static_assert(sizeof(dg_fs_req) == kFsReqSize);
+static_assert(sizeof(dg_fs_attr) == kFsAttrSize);
+static_assert(sizeof(dg_fs_write_reply) == kFsWriteReplySize);
+static_assert(sizeof(dg_fs_dirent) == kFsDirentSize);
+static_assert(sizeof(dg_fs_readdir_reply) == kFsReaddirReplySize);
+static_assert(sizeof(dg_fs_statfs) == kFsStatfsSize);
+static_assert(sizeof(dg_fs_xattr_reply) == kFsXattrReplySize);
+// The largest request (all strings and data at their limits) fits the
+// message size both sides accept.
+static_assert(kHdrSize + kFsReqSize + 2 * kFsPathMax + kFsIoMax <= kFsMsgMax);
+static_assert(kHdrSize + kFsXattrReplySize + kFsXattrSizeMax <= kFsMsgMax);
 
 // Largest dg_mem_rw.len: a page multiple such that a write (the dg_mem_rw
 // plus its data) fits in one payload. 255 pages, not 256.
@@ -89,7 +113,34 @@ enum class Op : std::uint16_t {
 	kMemRead = DG_OP_MEM_READ,
 	kMemWrite = DG_OP_MEM_WRITE,
 	kMemEvict = DG_OP_MEM_EVICT,
+	kFsGetattr = DG_OP_FS_GETATTR,
+	kFsSetattr = DG_OP_FS_SETATTR,
+	kFsRead = DG_OP_FS_READ,
+	kFsWrite = DG_OP_FS_WRITE,
+	kFsCreate = DG_OP_FS_CREATE,
+	kFsMkdir = DG_OP_FS_MKDIR,
+	kFsMknod = DG_OP_FS_MKNOD,
+	kFsSymlink = DG_OP_FS_SYMLINK,
+	kFsLink = DG_OP_FS_LINK,
+	kFsUnlink = DG_OP_FS_UNLINK,
+	kFsRmdir = DG_OP_FS_RMDIR,
+	kFsRename = DG_OP_FS_RENAME,
+	kFsReadlink = DG_OP_FS_READLINK,
+	kFsReaddir = DG_OP_FS_READDIR,
+	kFsStatfs = DG_OP_FS_STATFS,
+	kFsFsync = DG_OP_FS_FSYNC,
+	kFsGetxattr = DG_OP_FS_GETXATTR,
+	kFsSetxattr = DG_OP_FS_SETXATTR,
+	kFsListxattr = DG_OP_FS_LISTXATTR,
+	kFsRemovexattr = DG_OP_FS_REMOVEXATTR,
 };
+
+// Storage-node opcode (DG_OP_FS_*), reply bit ignored.
+constexpr bool is_fs_op(std::uint16_t opcode)
+{
+	const auto op = static_cast<std::uint16_t>(opcode & ~kReplyBit);
+	return op >= DG_OP_FS_GETATTR && op <= DG_OP_FS_REMOVEXATTR;
+}
 
 enum class Role : std::uint32_t {
 	kSwap = DG_ROLE_SWAP,
@@ -256,6 +307,106 @@ struct MemWrite {
 	bool operator==(const MemWrite &o) const;
 };
 
+// Storage-node request: dg_fs_req, then path, name2 and data. The codec
+// checks lengths (path 1..kFsPathMax, name2 at most kFsPathMax, data at
+// most kFsIoMax, their sum exactly the payload), reserved bytes and NULs in
+// the strings; what each opcode does with the fields is the server's.
+struct FsReq {
+	std::uint32_t flags = 0;
+	std::uint32_t valid = 0;
+	std::uint32_t mode = 0;
+	std::uint32_t uid = 0;
+	std::uint32_t gid = 0;
+	std::uint32_t rdev = 0;
+	std::uint32_t count = 0;
+	std::uint64_t offset = 0;
+	std::uint64_t atime_sec = 0;
+	std::uint64_t mtime_sec = 0;
+	std::uint32_t atime_nsec = 0;
+	std::uint32_t mtime_nsec = 0;
+	std::string_view path;
+	std::string_view name2;
+	ByteSpan data;
+
+	bool operator==(const FsReq &o) const;
+};
+
+// dg_fs_attr.
+struct FsAttr {
+	std::uint64_t ino = 0;
+	std::uint64_t dev = 0;
+	std::uint64_t size = 0;
+	std::uint64_t blocks = 0;
+	std::uint64_t atime_sec = 0;
+	std::uint64_t mtime_sec = 0;
+	std::uint64_t ctime_sec = 0;
+	std::uint32_t atime_nsec = 0;
+	std::uint32_t mtime_nsec = 0;
+	std::uint32_t ctime_nsec = 0;
+	std::uint32_t mode = 0;
+	std::uint32_t nlink = 0;
+	std::uint32_t uid = 0;
+	std::uint32_t gid = 0;
+	std::uint32_t rdev = 0;
+	std::uint32_t blksize = 0;
+
+	bool operator==(const FsAttr &) const = default;
+};
+
+// dg_fs_write_reply.
+struct FsWriteReply {
+	std::uint32_t count = 0;
+	FsAttr attr;
+
+	bool operator==(const FsWriteReply &) const = default;
+};
+
+// One dg_fs_dirent and its name (1..kFsNameMax bytes, no NUL or '/').
+struct FsDirent {
+	std::uint64_t ino = 0;
+	std::uint64_t cookie = 0;
+	std::uint8_t type = 0;
+	std::string name;
+
+	bool operator==(const FsDirent &) const = default;
+};
+
+// READDIR reply: dg_fs_readdir_reply and its entries, each padded to 8.
+struct FsReaddir {
+	bool eof = false;
+	std::vector<FsDirent> entries;
+
+	bool operator==(const FsReaddir &) const = default;
+};
+// Wire bytes of one entry with a @name_len-byte name.
+constexpr std::size_t fs_dirent_size(std::size_t name_len)
+{
+	return kFsDirentSize + ((name_len + 7) & ~std::size_t{7});
+}
+
+// dg_fs_statfs.
+struct FsStatfs {
+	std::uint64_t blocks = 0;
+	std::uint64_t bfree = 0;
+	std::uint64_t bavail = 0;
+	std::uint64_t files = 0;
+	std::uint64_t ffree = 0;
+	std::uint32_t bsize = 0;
+	std::uint32_t frsize = 0;
+	std::uint32_t namelen = 0;
+
+	bool operator==(const FsStatfs &) const = default;
+};
+
+// GETXATTR, LISTXATTR reply: dg_fs_xattr_reply and, unless only the size
+// was asked for, exactly @size bytes of value.
+struct FsXattr {
+	std::uint32_t size = 0;
+	ByteSpan value;
+
+	bool operator==(const FsXattr &o) const;
+};
+
 // Unstructured payload: DG_OP_STATUS reply (JSON), DG_OP_MEM_READ reply
 // (page data; its size is checked against the request by the caller).
 struct Data {
@@ -265,7 +416,8 @@ struct Data {
 };
 
 using Body = std::variant<Empty, Hello, HelloReply, Auth, MemInfo, MemAlloc,
-			  MemSlab, MemFree, MemRw, MemWrite, Data>;
+			  MemSlab, MemFree, MemRw, MemWrite, Data, FsReq, FsAttr,
+			  FsWriteReply, FsReaddir, FsStatfs, FsXattr>;
 
 // Which payload a message carries, from its raw opcode (reply bit included).
 enum class Kind : std::uint8_t {
@@ -281,6 +433,12 @@ enum class Kind : std::uint8_t {
 	kMemRw,
 	kMemWrite,
 	kData,
+	kFsReq,
+	kFsAttr,
+	kFsWriteReply,
+	kFsReaddir,
+	kFsStatfs,
+	kFsXattr,
 };
 
 Kind payload_kind(std::uint16_t opcode);
@@ -321,6 +479,12 @@ Result<MemSlab> decode_mem_slab(ByteSpan p);
 Result<MemFree> decode_mem_free(ByteSpan p);
 Result<MemRw> decode_mem_rw(ByteSpan p);
 Result<MemWrite> decode_mem_write(ByteSpan p);
+Result<FsReq> decode_fs_req(ByteSpan p);
+Result<FsAttr> decode_fs_attr(ByteSpan p);
+Result<FsWriteReply> decode_fs_write_reply(ByteSpan p);
+Result<FsReaddir> decode_fs_readdir(ByteSpan p);
+Result<FsStatfs> decode_fs_statfs(ByteSpan p);
+Result<FsXattr> decode_fs_xattr(ByteSpan p);
 
 // Typed message from a frame: checks the status (0 on requests, at most
 // kMaxErrno on replies), the opcode and the payload. An error reply (status

@@ -17,56 +17,29 @@
 
 #include "log.hpp"
 
-#include <sys/random.h>
-
 #include <cerrno>
 
 namespace disagg::memd {
 
 using namespace proto;
 
-void MemService::op_hello(Session &s, const Hdr &h, const Hello &hello)
+std::uint32_t MemService::admit(Session &s, const Hello &hello)
 {
-	if (s.hello_done)
-		return reply_error(s, h.opcode, h.req_id, EPROTO);
-
-	const std::uint32_t ours = transport_.one_sided() ? kFeatRdma : 0;
-	Result<Negotiated> neg = negotiate(hello, kMinor, ours);
-	if (!neg || hello.major != h.major || hello.minor != h.minor) {
-		LOG_WARN("%s: hello with protocol %u.%u (header %u.%u), we speak %u.%u; closing",
-			 s.label().c_str(), hello.major, hello.minor, h.major, h.minor,
-			 kMajor, kMinor);
-		reply_error(s, h.opcode, h.req_id, neg ? EINVAL : EPROTONOSUPPORT);
-		return close(s);
-	}
 	if (hello.role == Role::kFs) {
 		LOG_WARN("%s: fs client at a memory node; closing", s.label().c_str());
-		reply_error(s, h.opcode, h.req_id, EPROTONOSUPPORT);
-		return close(s);
+		return EPROTONOSUPPORT;
 	}
 	if (hello.role == Role::kSwap && hello.client_id == 0) {
 		LOG_WARN("%s: swap client without a client_id; closing", s.label().c_str());
-		reply_error(s, h.opcode, h.req_id, EINVAL);
-		return close(s);
+		return EINVAL;
 	}
+	return 0;
+}
 
-	s.hello_done = true;
-	s.role = hello.role;
-	s.client_id = hello.client_id;
-	s.name = hello.name;
-	s.neg = *neg;
+void MemService::welcomed(Session &s)
+{
 	if (s.role == Role::kSwap)
 		take_over(s);
-
-	HelloReply r;
-	r.major = kMajor;
-	r.minor = s.neg.minor;
-	r.features = s.neg.features;
-	r.server_id = server_id_;
-	if (::getrandom(r.nonce.data(), r.nonce.size(), 0) != static_cast<ssize_t>(r.nonce.size()))
-		r.nonce.fill(0);
-	reply(s, h, r);
-
 	std::size_t held = s.role == Role::kSwap ? pool_.slabs_of(s.client_id).size() : 0;
 	if (s.role == Role::kCtl)
 		LOG_DBG("%s: hello, role ctl", s.label().c_str());

@@ -1,171 +1,50 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 //
-// Connections, framing checks, dispatch, timers and shutdown.
+// Dispatch, disconnects and grace-period expiry.
 #include "service.hpp"
 
 #include "log.hpp"
 
-#include <sys/random.h>
-
 #include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <vector>
 
 namespace disagg::memd {
 
 using namespace proto;
 
-std::uint32_t errno_of(Errc e)
-{
-	switch (e) {
-	case Errc::kOk:
-		return 0;
-	case Errc::kBadOpcode:
-		return EOPNOTSUPP;
-	case Errc::kBadMajor:
-		return EPROTONOSUPPORT;
-	default:
-		return EINVAL;
-	}
-}
-
-std::uint64_t random_u64()
-{
-	std::uint64_t v = 0;
-	if (::getrandom(&v, sizeof(v), 0) != sizeof(v))
-		v = static_cast<std::uint64_t>(
-			std::chrono::steady_clock::now().time_since_epoch().count()) *
-			0x9e3779b97f4a7c15ull;
-	return v ? v : 1;
-}
-
-std::string Session::label() const
-{
-	char buf[160];
-	if (hello_done)
-		std::snprintf(buf, sizeof(buf), "conn %llu (%s, client %016llx \"%s\")",
-			      static_cast<unsigned long long>(conn), peer.c_str(),
-			      static_cast<unsigned long long>(client_id),
-			      log::escape(name).c_str());
-	else
-		std::snprintf(buf, sizeof(buf), "conn %llu (%s)",
-			      static_cast<unsigned long long>(conn), peer.c_str());
-	return buf;
-}
-
 MemService::MemService(Transport &transport, SlabPool &pool, ServiceOptions opt)
-	: transport_(transport), pool_(pool), opt_(std::move(opt)),
-	  server_id_(opt_.server_id ? opt_.server_id : random_u64())
+	: ServiceBase(transport, pool.clock(), opt), pool_(pool)
 {
 }
 
-void MemService::on_connect(ConnId c, const std::string &peer)
+std::uint32_t MemService::bad_message(const Hdr &h, Errc e)
 {
-	Session &s = sessions_[c];
-	s.conn = c;
-	s.peer = peer;
-	s.connected_at = s.last_rx = pool_.clock().now();
-	LOG_DBG("%s: connected", s.label().c_str());
+	return is_fs_op(h.opcode) ? EOPNOTSUPP : errno_of(e);
 }
 
-void MemService::on_close(ConnId c)
+void MemService::closed(Session &s)
 {
-	auto it = sessions_.find(c);
-	if (it == sessions_.end())
-		return;
-	Session &s = it->second;
 	// The transport has withdrawn every key of this connection.
 	s.slabs.clear();
-	if (s.owns_slabs) {
-		owners_.erase(s.client_id);
-		pool_.detach(s.client_id);
-		std::size_t n = pool_.slabs_of(s.client_id).size();
-		if (n)
-			LOG_INFO("%s: disconnected; its %zu slabs are kept for %lld s",
-				 s.label().c_str(), n,
-				 static_cast<long long>(std::chrono::duration_cast<
-					std::chrono::seconds>(pool_.grace()).count()));
-		else
-			LOG_INFO("%s: disconnected", s.label().c_str());
-		pool_.expire();
-	} else if (s.hello_done) {
+	if (!s.owns_slabs)
+		return ServiceBase::closed(s);
+	owners_.erase(s.client_id);
+	pool_.detach(s.client_id);
+	std::size_t n = pool_.slabs_of(s.client_id).size();
+	if (n)
+		LOG_INFO("%s: disconnected; its %zu slabs are kept for %lld s",
+			 s.label().c_str(), n,
+			 static_cast<long long>(std::chrono::duration_cast<
+				std::chrono::seconds>(pool_.grace()).count()));
+	else
 		LOG_INFO("%s: disconnected", s.label().c_str());
-	} else {
-		LOG_DBG("%s: disconnected before hello", s.label().c_str());
-	}
-	sessions_.erase(it);
-}
-
-void MemService::on_message(ConnId c, ByteSpan frame)
-{
-	auto it = sessions_.find(c);
-	if (it == sessions_.end() || it->second.closing)
-		return;
-	Session &s = it->second;
-	s.last_rx = pool_.clock().now();
-
-	Result<Frame> f = decode_frame(frame);
-	if (!f)
-		return framing_error(s, frame, f.error());
-	if (f->wire_size() != frame.size())
-		return framing_error(s, frame, Errc::kTruncated);	// trailing bytes
-	Result<Message> m = decode_message(*f);
-	if (!m) {
-		LOG_DBG("%s: bad message (opcode %#x): %s", s.label().c_str(),
-			f->hdr.opcode, std::string(to_string(m.error())).c_str());
-		if (!f->hdr.is_reply())
-			reply_error(s, f->hdr.opcode, f->hdr.req_id, errno_of(m.error()));
-		return;
-	}
-	if (m->hdr.is_reply()) {
-		// Answers to our heartbeats; nothing else is expected.
-		LOG_DBG("%s: reply %#x ignored", s.label().c_str(), m->hdr.opcode);
-		return;
-	}
-	dispatch(s, *m);
-}
-
-void MemService::framing_error(Session &s, ByteSpan frame, Errc e)
-{
-	LOG_WARN("%s: %s; closing", s.label().c_str(), std::string(to_string(e)).c_str());
-	if (e == Errc::kBadMajor && frame.size() >= kHdrSize) {
-		// Answer in our major so the peer learns why. The header layout
-		// is the one thing all majors share.
-		Bytes hdr(frame.begin(), frame.begin() + kHdrSize);
-		hdr[offsetof(dg_hdr, major)] = static_cast<std::byte>(kMajor);
-		Result<Hdr> h = decode_hdr(hdr);
-		std::uint16_t opcode = h ? h->opcode : static_cast<std::uint16_t>(Op::kHello);
-		std::uint64_t req_id = h ? h->req_id : 0;
-		if (!(opcode & kReplyBit))
-			reply_error(s, opcode, req_id, EPROTONOSUPPORT);
-	}
-	close(s);
+	pool_.expire();
 }
 
 void MemService::dispatch(Session &s, const Message &m)
 {
 	const Hdr &h = m.hdr;
-	const auto op = static_cast<Op>(h.opcode);
-	if (!s.hello_done && op != Op::kHello) {
-		LOG_WARN("%s: opcode %#x before hello; closing", s.label().c_str(), h.opcode);
-		if (op != Op::kBye)
-			reply_error(s, h.opcode, h.req_id, EPROTO);
-		close(s);
-		return;
-	}
-	switch (op) {
-	case Op::kHello:
-		return op_hello(s, h, std::get<Hello>(m.body));
-	case Op::kHeartbeat:
-		return reply(s, h, Empty{});
-	case Op::kBye:
-		LOG_DBG("%s: bye", s.label().c_str());
-		drop_slabs(s);
-		close(s);
-		return;
-	case Op::kStatus:
-		return op_status(s, h);
+	switch (static_cast<Op>(h.opcode)) {
 	case Op::kMemInfo:
 		return op_info(s, h);
 	case Op::kMemAlloc:
@@ -176,96 +55,18 @@ void MemService::dispatch(Session &s, const Message &m)
 		return op_read(s, h, std::get<MemRw>(m.body));
 	case Op::kMemWrite:
 		return op_write(s, h, std::get<MemWrite>(m.body));
-	case Op::kAuth:		// DG_FEAT_AUTH is not offered yet
-	case Op::kMemEvict:	// server to client only
-		break;
+	default:	// AUTH (not offered yet), MEM_EVICT (server to client),
+		break;	// storage-node opcodes
 	}
 	reply_error(s, h.opcode, h.req_id, EOPNOTSUPP);
 }
 
-void MemService::reply(Session &s, const Hdr &req, const Body &body)
-{
-	Hdr h;
-	h.minor = static_cast<std::uint8_t>(s.hello_done ? s.neg.minor : kMinor);
-	h.opcode = req.opcode | kReplyBit;
-	h.req_id = req.req_id;
-	Result<Bytes> out = encode_message(Message{h, body});
-	if (!out) {
-		// Our own bug: answer something rather than nothing.
-		LOG_ERR("%s: cannot encode reply %#x: %s", s.label().c_str(), h.opcode,
-			std::string(to_string(out.error())).c_str());
-		return reply_error(s, req.opcode, req.req_id, EIO);
-	}
-	transport_.send(s.conn, std::move(out).value());
-}
-
-void MemService::reply_error(Session &s, std::uint16_t opcode, std::uint64_t req_id,
-			     std::uint32_t status)
-{
-	Result<Bytes> out = make_error_reply(opcode, req_id, status);
-	if (out)
-		transport_.send(s.conn, std::move(out).value());
-}
-
-void MemService::request(Session &s, Op op)
-{
-	Result<Bytes> out = make_request(op, next_req_id_++);
-	if (out)
-		transport_.send(s.conn, std::move(out).value());
-}
-
-void MemService::close(Session &s)
-{
-	if (s.closing)
-		return;
-	s.closing = true;
-	transport_.close(s.conn);
-}
-
-void MemService::tick()
+void MemService::on_tick()
 {
 	const std::uint64_t before = pool_.used();
 	if (std::size_t n = pool_.expire(); n)
 		LOG_INFO("grace period over: freed %zu slabs (%llu MiB) of clients that did not return",
 			 n, static_cast<unsigned long long>((before - pool_.used()) >> 20));
-	const TimePoint now = pool_.clock().now();
-	const auto period = std::chrono::seconds(opt_.heartbeat_sec);
-	for (auto &[c, s] : sessions_) {
-		if (s.closing)
-			continue;
-		if (!s.hello_done) {
-			if (now - s.connected_at >= kHelloTimeout) {
-				LOG_WARN("%s: no hello in %lld s; closing", s.label().c_str(),
-					 static_cast<long long>(kHelloTimeout.count()));
-				close(s);
-			}
-			continue;
-		}
-		if (opt_.heartbeat_sec && now - s.last_rx >= period &&
-		    now - s.last_probe >= period) {
-			s.last_probe = now;
-			request(s, Op::kHeartbeat);
-		}
-	}
-}
-
-void MemService::shutdown()
-{
-	for (auto &[c, s] : sessions_) {
-		if (s.closing)
-			continue;
-		if (s.hello_done)
-			request(s, Op::kBye);
-		close(s);
-	}
-}
-
-std::uint32_t MemService::nr_clients() const
-{
-	std::uint32_t n = 0;
-	for (const auto &[c, s] : sessions_)
-		n += s.hello_done && !s.closing;
-	return n;
 }
 
 }  // namespace disagg::memd

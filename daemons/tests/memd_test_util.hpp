@@ -7,6 +7,7 @@
 #include "clock.hpp"
 #include "fake_transport.hpp"
 #include "log.hpp"
+#include "frame_util.hpp"
 #include "proto.hpp"
 #include "service.hpp"
 #include "slab_pool.hpp"
@@ -25,38 +26,9 @@ using namespace proto;
 
 inline constexpr std::uint64_t kMiB = 1ull << 20;
 
-inline Bytes request(Op op, std::uint64_t req_id, const Body &body = Empty{})
-{
-	Result<Bytes> b = make_request(op, req_id, body);
-	EXPECT_TRUE(b.ok()) << to_string(b.error());
-	return b.ok() ? std::move(b).value() : Bytes{};
-}
-
-inline Hello hello_body(std::uint64_t client_id, Role role = Role::kSwap,
-			std::uint32_t features = kFeatRdma, const std::string &name = "test")
-{
-	Hello h;
-	h.role = role;
-	h.features = features;
-	h.client_id = client_id;
-	h.name = name;
-	return h;
-}
-
-// A decoded frame that owns its bytes.
-struct Got {
-	Bytes bytes;
-	Hdr hdr;
-	std::optional<Message> msg;	// points into bytes
-
-	std::uint32_t status() const { return hdr.status; }
-	template <class T>
-	T body() const
-	{
-		EXPECT_TRUE(msg && std::holds_alternative<T>(msg->body));
-		return msg && std::holds_alternative<T>(msg->body) ? std::get<T>(msg->body) : T{};
-	}
-};
+using disagg::test::Got;
+using disagg::test::hello_body;
+using disagg::test::request;
 
 // A service on a FakeTransport, with a FakeClock.
 class Harness {
@@ -86,19 +58,9 @@ public:
 		auto &q = transport.sent(c);
 		if (q.empty())
 			return nullptr;
-		auto g = std::make_unique<Got>();
-		g->bytes = std::move(q.front());
+		Bytes b = std::move(q.front());
 		q.pop_front();
-		Result<Frame> f = decode_frame(g->bytes);
-		EXPECT_TRUE(f.ok()) << "service sent a bad frame: " << to_string(f.error());
-		if (!f)
-			return g;
-		g->hdr = f->hdr;
-		Result<Message> m = decode_message(*f);
-		EXPECT_TRUE(m.ok()) << "service sent a bad message: " << to_string(m.error());
-		if (m)
-			g->msg = std::move(m).value();
-		return g;
+		return disagg::test::got(std::move(b));
 	}
 	std::unique_ptr<Got> call(ConnId c, Op op, const Body &body = Empty{})
 	{

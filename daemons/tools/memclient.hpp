@@ -32,6 +32,9 @@ struct Options {
 	// RDMA queue pairs, each its own rdma_cm connection announced with a
 	// struct dg_cm_private; frames go on queue 0, page I/O round-robin.
 	unsigned queues = 1;
+	// Largest frame either way over RDMA (receive buffer size): memd's
+	// 4096, or DG_FS_MSG_MAX for a storage node.
+	std::size_t max_frame = 4096;
 };
 
 // A reply, owning its bytes.

@@ -23,7 +23,6 @@ using namespace proto;
 
 namespace {
 
-constexpr std::size_t kFrame = 4096;	// memd's kRdmaMaxFrame
 constexpr unsigned kRecvDepth = 16;
 constexpr unsigned kSendDepth = 8;
 constexpr unsigned kIoDepth = 16;	// RDMA READ/WRITE in flight
@@ -65,8 +64,8 @@ private:
 	void handle(const ibv_wc &wc);
 	int io(const MemSlab &slab, std::span<const Io> ios, ibv_wr_opcode op);
 	bool post_recv(unsigned slot);
-	std::byte *recv_slot(unsigned i) { return msgs_ + i * kFrame; }
-	std::byte *send_slot(unsigned i) { return msgs_ + (kRecvDepth + i) * kFrame; }
+	std::byte *recv_slot(unsigned i) { return msgs_ + i * opt_.max_frame; }
+	std::byte *send_slot(unsigned i) { return msgs_ + (kRecvDepth + i) * opt_.max_frame; }
 
 	bool connect_queue(unsigned qid, std::string &err);
 	ibv_qp *qp0() const { return ids_[0]->qp; }
@@ -113,7 +112,7 @@ RdmaConn::~RdmaConn()
 	if (ch_)
 		rdma_destroy_event_channel(ch_);
 	if (msgs_)
-		::munmap(msgs_, (kRecvDepth + kSendDepth) * kFrame);
+		::munmap(msgs_, (kRecvDepth + kSendDepth) * opt_.max_frame);
 	if (data_)
 		::munmap(data_, opt_.data_buffer);
 }
@@ -219,7 +218,7 @@ bool RdmaConn::connect_queue(unsigned qid, std::string &err)
 				    nullptr, cc_, 0);
 		if (!cq_)
 			return fail("ibv_create_cq");
-		const std::size_t msgs_len = (kRecvDepth + kSendDepth) * kFrame;
+		const std::size_t msgs_len = (kRecvDepth + kSendDepth) * opt_.max_frame;
 		void *p = ::mmap(nullptr, msgs_len, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
@@ -286,7 +285,7 @@ bool RdmaConn::connect_queue(unsigned qid, std::string &err)
 bool RdmaConn::post_recv(unsigned slot)
 {
 	ibv_sge sge{reinterpret_cast<std::uintptr_t>(recv_slot(slot)),
-		    static_cast<std::uint32_t>(kFrame), msgs_mr_->lkey};
+		    static_cast<std::uint32_t>(opt_.max_frame), msgs_mr_->lkey};
 	ibv_recv_wr wr{}, *bad = nullptr;
 	wr.wr_id = (kRecv << kKindShift) | slot;
 	wr.sg_list = &sge;
@@ -365,7 +364,7 @@ bool RdmaConn::wait(Pred done, Clock::time_point deadline)
 
 bool RdmaConn::send_raw(ByteSpan frame)
 {
-	if (broken_ || frame.size() > kFrame) {
+	if (broken_ || frame.size() > opt_.max_frame) {
 		error_ = broken_ ? error_ : "frame too large for RDMA";
 		return false;
 	}

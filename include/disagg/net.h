@@ -238,6 +238,29 @@ int dg_page_write_async(struct dg_conn *c, const struct dg_region *r,
 			u64 offset, struct page *page, dg_done_fn done,
 			void *ctx);
 
+/* Most pages one dg_pages_write_async() takes. */
+#define DG_WRITE_BATCH_MAX	16
+
+/**
+ * dg_pages_write_async - start writing consecutive pages to remote memory
+ * @c: connection
+ * @r: region
+ * @offset: byte offset in @r of the first page, page aligned; the pages
+ *	go to @offset, @offset + %DG_PAGE_SIZE, ..., all inside @r
+ * @pages: the sources, mapped for DMA in place; must stay until @done
+ * @nr: number of @pages, 1 to %DG_WRITE_BATCH_MAX
+ * @done: called once when every page was written, or with the first error
+ * @ctx: passed to @done
+ *
+ * One work request (RDMA: one RDMA WRITE gathering every page, split only
+ * if the device takes fewer scatter entries) or one message (TCP).
+ *
+ * Context and return: as dg_page_write_async().
+ */
+int dg_pages_write_async(struct dg_conn *c, const struct dg_region *r,
+			 u64 offset, struct page **pages, unsigned int nr,
+			 dg_done_fn done, void *ctx);
+
 /**
  * dg_page_write - write one page to remote memory, synchronously
  * @c: connection

@@ -373,7 +373,6 @@ DG_STATIC_ASSERT(sizeof(struct dg_mem_rw) == 24, "dg_mem_rw is 24 bytes");
  * @rdev: MKNOD: device number (Linux new_encode_dev)
  * @count: READ, READDIR: most bytes wanted; GETXATTR, LISTXATTR: the
  *	caller's buffer size (0: only the size is wanted)
- * @reserved: zero
  * @offset: READ, WRITE: file offset; READDIR: cookie from the previous
  *	entry (0 at the start); SETATTR: new size
  * @atime_sec: SETATTR times (seconds since the epoch, nanoseconds)

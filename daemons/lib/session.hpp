@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 //
-// State of one client connection.
+// What every daemon knows about one client connection. Daemons derive
+// their own session types from it.
 #pragma once
 
 #include "clock.hpp"
@@ -8,12 +9,11 @@
 #include "transport.hpp"
 
 #include <cstdint>
-#include <map>
 #include <string>
 
-namespace disagg::memd {
+namespace disagg {
 
-struct Session {
+struct SessionBase {
 	ConnId conn = 0;
 	std::string peer;	// "addr:port"
 	TimePoint connected_at{};
@@ -27,15 +27,8 @@ struct Session {
 	std::uint64_t client_id = 0;
 	std::string name;	// raw bytes from the network: escape to log
 	proto::Negotiated neg;
-	// This session speaks for client_id's slabs (swap role, not
-	// superseded by a newer connection with the same id, no BYE yet).
-	bool owns_slabs = false;
-
-	// Slabs attached to this connection, with their keys on it. Only
-	// these may be read or written through it.
-	std::map<std::uint64_t, RemoteKey> slabs;
 
 	std::string label() const;	// for logs
 };
 
-}  // namespace disagg::memd
+}  // namespace disagg

@@ -19,7 +19,7 @@
 #include <span>
 #include <string>
 
-namespace disagg::memd {
+namespace disagg {
 
 using ConnId = std::uint64_t;
 
@@ -85,4 +85,4 @@ public:
 	virtual void unexpose(ConnId c, const RemoteKey &key) = 0;
 };
 
-}  // namespace disagg::memd
+}  // namespace disagg

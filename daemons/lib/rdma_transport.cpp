@@ -18,7 +18,7 @@
 #include <map>
 #include <vector>
 
-namespace disagg::memd {
+namespace disagg {
 
 using namespace proto;
 
@@ -76,12 +76,13 @@ namespace {
 
 class RdmaTransport final : public Transport {
 public:
-	RdmaTransport(EventLoop &loop, unsigned max_conns) : loop_(loop), max_conns_(max_conns) {}
+	RdmaTransport(EventLoop &loop, unsigned max_conns, std::size_t max_frame)
+		: loop_(loop), max_conns_(max_conns), frame_(max_frame) {}
 	~RdmaTransport() override;
 
 	const char *name() const override { return "rdma"; }
 	bool one_sided() const override { return true; }
-	std::size_t max_frame() const override { return kRdmaMaxFrame; }
+	std::size_t max_frame() const override { return frame_; }
 	bool listen(const std::string &host, std::uint16_t port, TransportEvents *events,
 		    std::string &err) override;
 	void stop_listening() override;
@@ -150,14 +151,15 @@ private:
 	void destroy_queue(Queue &q, bool reject);
 	Conn *find(ConnId id);
 
-	static std::byte *recv_slot(Queue &q, unsigned i) { return q.bufs + i * kRdmaMaxFrame; }
-	static std::byte *send_slot(Queue &q, unsigned i)
+	std::byte *recv_slot(Queue &q, unsigned i) const { return q.bufs + i * frame_; }
+	std::byte *send_slot(Queue &q, unsigned i) const
 	{
-		return q.bufs + (q.nr_recv + i) * kRdmaMaxFrame;
+		return q.bufs + (q.nr_recv + i) * frame_;
 	}
 
 	EventLoop &loop_;
 	const unsigned max_conns_;
+	const std::size_t frame_;	// largest frame, size of every buffer slot
 	TransportEvents *events_ = nullptr;
 	rdma_event_channel *cm_chan_ = nullptr;
 	rdma_cm_id *listen_id_ = nullptr;
@@ -213,15 +215,10 @@ bool RdmaTransport::listen(const std::string &host, std::uint16_t port,
 			return false;
 		}
 	}
-	addrinfo hints{}, *res = nullptr;
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	const std::string service = std::to_string(port);
-	if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res); rc != 0) {
-		err = "cannot resolve '" + host + "': " + ::gai_strerror(rc);
+	addrinfo *res = nullptr;
+	if (!resolve_listen(host, port, &res, err))
 		return false;
-	}
+	const std::string service = std::to_string(port);
 	if (rdma_create_id(cm_chan_, &listen_id_, nullptr, RDMA_PS_TCP) != 0) {
 		err = std::string("rdma_create_id: ") + std::strerror(errno);
 		::freeaddrinfo(res);
@@ -463,7 +460,7 @@ bool RdmaTransport::setup_queue(Conn &c, Queue &q, const rdma_conn_param &req, s
 	q.qp = q.cm->qp;
 	by_qp_[q.qp] = c.id;
 
-	q.bufs_len = (q.nr_recv + kRdmaSendDepth) * kRdmaMaxFrame;
+	q.bufs_len = (q.nr_recv + kRdmaSendDepth) * frame_;
 	void *p = ::mmap(nullptr, q.bufs_len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
@@ -495,7 +492,7 @@ bool RdmaTransport::post_recv(Queue &q, unsigned slot)
 {
 	ibv_sge sge{};
 	sge.addr = reinterpret_cast<std::uintptr_t>(recv_slot(q, slot));
-	sge.length = kRdmaMaxFrame;
+	sge.length = static_cast<std::uint32_t>(frame_);
 	sge.lkey = q.buf_mr->lkey;
 	ibv_recv_wr wr{}, *bad = nullptr;
 	wr.wr_id = kRecvBit | slot;
@@ -532,9 +529,9 @@ bool RdmaTransport::send(ConnId id, Bytes frame)
 	Conn *c = find(id);
 	if (!c || c->state != State::kOpen)
 		return false;
-	if (frame.size() > kRdmaMaxFrame) {
+	if (frame.size() > frame_) {
 		LOG_ERR("rdma: conn %llu: %zu-byte frame exceeds %zu",
-			static_cast<unsigned long long>(id), frame.size(), kRdmaMaxFrame);
+			static_cast<unsigned long long>(id), frame.size(), frame_);
 		fail(*c, nullptr);
 		return false;
 	}
@@ -832,9 +829,10 @@ void RdmaTransport::unexpose(ConnId id, const RemoteKey &key)
 
 }  // namespace
 
-std::unique_ptr<Transport> make_rdma_transport(EventLoop &loop, unsigned max_conns)
+std::unique_ptr<Transport> make_rdma_transport(EventLoop &loop, unsigned max_conns,
+					       std::size_t max_frame)
 {
-	return std::make_unique<RdmaTransport>(loop, max_conns);
+	return std::make_unique<RdmaTransport>(loop, max_conns, max_frame);
 }
 
-}  // namespace disagg::memd
+}  // namespace disagg

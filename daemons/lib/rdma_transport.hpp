@@ -13,11 +13,13 @@
 // queues only, covers that memory only, and dies with the connection or
 // with unexpose(). A request without private data is a one-queue client.
 //
-// Frames travel as SEND/RECV, one frame (at most kRdmaMaxFrame bytes, the
-// kernel's DG_CALL_MAX) per message. Each queue keeps receive buffers
-// posted (queue 0, where the kernel client sends its calls, more); memd
-// sends only on the queue the last frame arrived on (queue 0 before any),
-// because the kernel posts receive buffers only there.
+// Frames travel as SEND/RECV, one frame per message, at most max_frame
+// bytes: kRdmaMaxFrame (the kernel's DG_CALL_MAX) for memd, DG_FS_MSG_MAX
+// for stord; receive buffers are that size, so the peer must never send a
+// bigger frame. Each queue keeps receive buffers posted (queue 0, where the
+// kernel client sends its calls, more); the transport sends only on the
+// queue the last frame arrived on (queue 0 before any), because the kernel
+// posts receive buffers only there.
 //
 // Completions arrive on one completion channel per device and QP errors
 // on the device's async event fd, all on the event loop. A completion
@@ -33,16 +35,19 @@
 
 #include <memory>
 
-namespace disagg::memd {
+namespace disagg {
 
-inline constexpr std::size_t kRdmaMaxFrame = 4096;	// header included
+inline constexpr std::size_t kRdmaMaxFrame = 4096;	// memd's, header included
 inline constexpr unsigned kRdmaRecvDepth = 32;	// queue 0
 inline constexpr unsigned kRdmaRecvDepthOther = 4;	// queues 1..
 inline constexpr unsigned kRdmaSendDepth = 32;
 inline constexpr unsigned kRdmaMaxQueues = 64;	// per client
 inline constexpr std::size_t kRdmaMaxBacklog = 256;
 
-std::unique_ptr<Transport> make_rdma_transport(EventLoop &loop, unsigned max_conns);
+// @max_frame: largest frame either way, header included (receive buffers
+// are this size).
+std::unique_ptr<Transport> make_rdma_transport(EventLoop &loop, unsigned max_conns,
+					       std::size_t max_frame = kRdmaMaxFrame);
 
 // struct dg_cm_private from a connect request, decoded.
 struct CmPrivate {
@@ -58,4 +63,4 @@ struct CmPrivate {
 // bytes, queue numbers), and the connection is refused.
 bool parse_cm_private(const void *data, std::size_t len, CmPrivate &out);
 
-}  // namespace disagg::memd
+}  // namespace disagg

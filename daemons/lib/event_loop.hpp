@@ -10,7 +10,7 @@
 #include <memory>
 #include <vector>
 
-namespace disagg::memd {
+namespace disagg {
 
 class EventLoop {
 public:
@@ -55,4 +55,4 @@ private:
 	std::vector<std::function<void()>> deferred_;
 };
 
-}  // namespace disagg::memd
+}  // namespace disagg

@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-namespace disagg::memd {
+namespace disagg {
 
 std::string JsonWriter::quote(std::string_view bytes)
 {
@@ -101,4 +101,4 @@ JsonWriter &JsonWriter::null(std::string_view k)
 	return *this;
 }
 
-}  // namespace disagg::memd
+}  // namespace disagg

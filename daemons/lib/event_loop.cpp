@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace disagg::memd {
+namespace disagg {
 
 namespace {
 constexpr int kWakeFd = -1;	// key of the wake-up eventfd in epoll data
@@ -128,4 +128,4 @@ bool EventLoop::woken()
 	return w;
 }
 
-}  // namespace disagg::memd
+}  // namespace disagg

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace disagg::memd {
+namespace disagg {
 
 class JsonWriter {
 public:
@@ -33,4 +33,4 @@ private:
 	std::vector<bool> first_{true};	// per open container: nothing in it yet
 };
 
-}  // namespace disagg::memd
+}  // namespace disagg

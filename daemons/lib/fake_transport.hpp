@@ -15,7 +15,7 @@
 #include <set>
 #include <string>
 
-namespace disagg::memd {
+namespace disagg {
 
 class FakeTransport final : public Transport {
 public:
@@ -150,4 +150,4 @@ private:
 	std::map<ConnId, std::deque<proto::Bytes>> outbox_;
 };
 
-}  // namespace disagg::memd
+}  // namespace disagg

@@ -6,7 +6,7 @@
 #include <atomic>
 #include <chrono>
 
-namespace disagg::memd {
+namespace disagg {
 
 using Duration = std::chrono::steady_clock::duration;
 using TimePoint = std::chrono::steady_clock::time_point;
@@ -32,4 +32,4 @@ private:
 	std::atomic<Duration::rep> ticks_{Duration(std::chrono::hours(1)).count()};
 };
 
-}  // namespace disagg::memd
+}  // namespace disagg

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+//
+// The storage node's file operations: one request in, one reply frame out.
+// Thread-safe (the worker threads call run() concurrently); every syscall
+// goes through FsRoot, so nothing outside the root is ever reached.
+//   fs_ops.cpp     run(): field checks, dispatch, reply encoding, helpers
+//   ops_names.cpp  GETATTR SETATTR CREATE MKDIR MKNOD SYMLINK LINK UNLINK
+//                  RMDIR RENAME READLINK (the final component is not
+//                  followed: parent directory plus one name)
+//   ops_data.cpp   READ WRITE FSYNC STATFS READDIR
+//   ops_xattr.cpp  GETXATTR SETXATTR LISTXATTR REMOVEXATTR
+//
+// The process umask is set to 0 by the constructor: modes in requests are
+// applied exactly (the client has applied its own umask).
+#pragma once
+
+#include "fd_cache.hpp"
+#include "fs_root.hpp"
+#include "proto.hpp"
+
+#include <sys/stat.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace disagg::stord {
+
+struct FsDone {
+	std::uint32_t status = 0;	// 0 or the errno in the reply
+	proto::Bytes frame;		// the reply
+};
+
+class FsOps {
+public:
+	FsOps(const FsRoot &root, FdCache &cache);
+
+	// Execute @r (opcode and req_id from @h) and build the reply, in
+	// protocol minor @minor.
+	FsDone run(const proto::Hdr &h, std::uint8_t minor, const proto::FsReq &r);
+
+	// Tests: called at the start of every run() on the worker thread.
+	std::function<void(const proto::Hdr &)> test_hook;
+
+private:
+	// A reply body and the bytes its spans point into.
+	struct Out {
+		proto::Body body = proto::Empty{};
+		proto::Bytes buf;
+	};
+	int execute(proto::Op op, const proto::FsReq &r, Out &out);
+
+	// ops_names.cpp
+	int getattr(const proto::FsReq &r, Out &out);
+	int setattr(const proto::FsReq &r, Out &out);
+	int create(const proto::FsReq &r, Out &out);
+	int mkdir(const proto::FsReq &r, Out &out);
+	int mknod(const proto::FsReq &r, Out &out);
+	int symlink(const proto::FsReq &r, Out &out);
+	int link(const proto::FsReq &r, Out &out);
+	int unlink(const proto::FsReq &r, bool dir);
+	int rename(const proto::FsReq &r);
+	int readlink(const proto::FsReq &r, Out &out);
+	// ops_data.cpp
+	int read(const proto::FsReq &r, Out &out);
+	int write(const proto::FsReq &r, Out &out);
+	int fsync(const proto::FsReq &r);
+	int statfs(const proto::FsReq &r, Out &out);
+	int readdir(const proto::FsReq &r, Out &out);
+	// ops_xattr.cpp
+	int getxattr(const proto::FsReq &r, Out &out, bool list);
+	int setxattr(const proto::FsReq &r);
+	int removexattr(const proto::FsReq &r);
+
+	// The regular file at @path (symlinks followed, beneath the root),
+	// opened read-write if possible (@write: must be), from the cache or
+	// put there. nullptr and @err on failure: EISDIR for a directory,
+	// EINVAL for anything else that is not a regular file.
+	std::shared_ptr<CachedFd> open_file(std::string_view path, bool write, int &err);
+	// Give a new object @name in @dirfd the request's owner. 0 or errno.
+	int chown_new(int dirfd, const std::string &name, const proto::FsReq &r);
+
+	const FsRoot &root_;
+	FdCache &cache_;
+	const bool root_user_;	// we run as root: chown must work
+};
+
+// struct stat to the wire's attributes (rdev in new_encode_dev form).
+proto::FsAttr to_attr(const struct stat &st);
+
+}  // namespace disagg::stord

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "server.hpp"
+
+#include "log.hpp"
+
+namespace disagg::stord {
+
+Server::Server(const Config &cfg) : cfg_(cfg) {}
+
+Server::~Server()
+{
+	service_.reset();	// workers stop first
+	transport_.reset();
+}
+
+bool Server::start(std::string &err)
+{
+	if (!check_loop(err))
+		return false;
+	if (!root_.open(cfg_.root, err))
+		return false;
+	cache_ = std::make_unique<FdCache>(cfg_.fd_cache);
+	ops_ = std::make_unique<FsOps>(root_, *cache_);
+	make_transport(cfg_, proto::kFsMsgMax);
+	service_ = std::make_unique<StorService>(*transport_, loop_, clock_, service_options(cfg_),
+						 *ops_, *cache_, cfg_.root, cfg_.threads);
+	if (!service_->ok()) {
+		err = "cannot start the worker threads";
+		return false;
+	}
+	return listen(cfg_, err);
+}
+
+void Server::run()
+{
+	serve_clients();
+	LOG_INFO("served %llu requests (%llu errors); exiting",
+		 static_cast<unsigned long long>(service_->requests()),
+		 static_cast<unsigned long long>(service_->errors()));
+}
+
+}  // namespace disagg::stord

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "service.hpp"
+
+#include "json.hpp"
+
+#include <cerrno>
+
+namespace disagg::stord {
+
+using namespace proto;
+
+StorService::StorService(Transport &transport, EventLoop &loop, const Clock &clock,
+			 ServiceOptions opt, FsOps &ops, const FdCache &cache,
+			 const std::string &root, unsigned threads)
+	: ServiceBase(transport, clock, opt), ops_(ops), cache_(cache), root_(root)
+{
+	pool_ = std::make_unique<WorkerPool>(
+		loop, threads, threads > 1 ? threads - 1 : 1,
+		[this](ConnId c, Bytes reply) { finished(c, std::move(reply)); });
+}
+
+StorService::~StorService()
+{
+	pool_.reset();	// joins the workers before anything they use goes
+}
+
+std::uint32_t StorService::admit(StorSession &s, const Hello &hello)
+{
+	if (hello.role == Role::kSwap) {
+		LOG_WARN("%s: swap client at a storage node; closing", s.label().c_str());
+		return EPROTONOSUPPORT;
+	}
+	return 0;
+}
+
+void StorService::welcomed(StorSession &s)
+{
+	if (s.role == Role::kCtl)
+		LOG_DBG("%s: hello, role ctl", s.label().c_str());
+	else
+		LOG_INFO("%s: hello, role %s, protocol %u.%u, features %#x", s.label().c_str(),
+			 role_name(s.role), kMajor, s.neg.minor, s.neg.features);
+}
+
+void StorService::dispatch(StorSession &s, const Message &m)
+{
+	const Hdr &h = m.hdr;
+	if (!is_fs_op(h.opcode))
+		return reply_error(s, h.opcode, h.req_id, EOPNOTSUPP);
+	if (s.role != Role::kFs)
+		return reply_error(s, h.opcode, h.req_id, EPERM);
+	if (s.in_flight >= kMaxInFlight)
+		return reply_error(s, h.opcode, h.req_id, EAGAIN);
+	// The request's spans point into the transport's buffer: the job gets
+	// its own copy of the frame and decodes that.
+	Result<Bytes> copy = encode_message(m);
+	if (!copy)
+		return reply_error(s, h.opcode, h.req_id, EINVAL);
+	s.in_flight++;
+	const std::uint8_t minor = static_cast<std::uint8_t>(s.neg.minor);
+	pool_->submit(s.conn, [this, minor, frame = std::move(copy).value()]() {
+		Result<Frame> f = decode_frame(frame);
+		Result<Message> msg = f ? decode_message(*f) : Result<Message>(f.error());
+		if (!msg)	// cannot happen: we encoded it
+			return make_error_reply(f->hdr.opcode, f->hdr.req_id, EIO).value();
+		return ops_.run(msg->hdr, minor, std::get<FsReq>(msg->body)).frame;
+	});
+}
+
+void StorService::finished(ConnId c, Bytes reply)
+{
+	Result<Hdr> h = decode_hdr(reply);
+	const bool failed = !h || h->status != 0;
+	requests_++;
+	errors_ += failed;
+	auto it = sessions_.find(c);
+	if (it == sessions_.end())
+		return;	// gone meanwhile
+	StorSession &s = it->second;
+	s.in_flight--;
+	s.requests++;
+	s.errors += failed;
+	if (!s.closing)
+		transport_.send(c, std::move(reply));
+}
+
+void StorService::closed(StorSession &s)
+{
+	pool_->forget(s.conn);
+	ServiceBase::closed(s);
+}
+
+std::string StorService::status_json(std::size_t max_bytes) const
+{
+	return status_text(
+		max_bytes,
+		[&](JsonWriter &j) {
+			j.str("root", root_);
+			j.num("nr_clients", nr_clients());
+			j.num("requests", requests_);
+			j.num("errors", errors_);
+			j.num("threads", pool_->threads());
+			j.begin_object("fd_cache");
+			j.num("size", cache_.size());
+			j.num("capacity", cache_.capacity());
+			j.num("hits", cache_.hits());
+			j.num("misses", cache_.misses());
+			j.end_object();
+		},
+		[](JsonWriter &j, const StorSession &s) {
+			j.num("conn", s.conn);
+			j.str("peer", s.peer);
+			j.num("requests", s.requests);
+			j.num("errors", s.errors);
+			j.num("in_flight", s.in_flight);
+		});
+}
+
+}  // namespace disagg::stord

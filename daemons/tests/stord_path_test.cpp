@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+//
+// disagg-stord: path rules, the fd cache and the command line.
+#include "config.hpp"
+#include "fd_cache.hpp"
+#include "path.hpp"
+#include "stord_test_util.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+namespace disagg::stord::test {
+namespace {
+
+TEST(StordPath, WellFormed)
+{
+	for (const char *p : {".", "a", "a/b", "a/b/c", "...", "a/..b", "..a", ".a/b.",
+			      "with space", "\xff\x01"})
+		EXPECT_EQ(check_path(p), 0) << p;
+	EXPECT_EQ(check_path(std::string(kFsPathMax, 'a')), 0);
+}
+
+TEST(StordPath, Malformed)
+{
+	for (const char *p : {"", "/", "/a", "a/", "a//b", "./a", "a/.", "..", "../a", "a/..",
+			      "a/../..", "a/./b", "//", "./", "/."})
+		EXPECT_EQ(check_path(p), EINVAL) << p;
+	EXPECT_EQ(check_path(std::string("a\0b", 3)), EINVAL);
+	EXPECT_EQ(check_path(std::string(kFsPathMax + 1, 'a')), EINVAL);
+}
+
+TEST(StordPath, Split)
+{
+	EXPECT_EQ(split_path("a/b/c").parent, "a/b");
+	EXPECT_EQ(split_path("a/b/c").name, "c");
+	EXPECT_EQ(split_path("c").parent, ".");
+	EXPECT_EQ(split_path("c").name, "c");
+	EXPECT_EQ(split_path(".").parent, ".");
+	EXPECT_EQ(split_path(".").name, ".");
+}
+
+TEST(StordPath, Within)
+{
+	EXPECT_TRUE(path_within("a", "a"));
+	EXPECT_TRUE(path_within("a/b", "a"));
+	EXPECT_TRUE(path_within("a/b/c", "a/b"));
+	EXPECT_TRUE(path_within("x", "."));
+	EXPECT_FALSE(path_within("ab", "a"));
+	EXPECT_FALSE(path_within("a", "a/b"));
+	EXPECT_FALSE(path_within("b/a", "a"));
+}
+
+std::shared_ptr<CachedFd> fd_entry()
+{
+	auto e = std::make_shared<CachedFd>();
+	e->fd.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+	return e;
+}
+
+TEST(StordFdCache, LruBound)
+{
+	FdCache c(2);
+	std::uint64_t g = 0;
+	EXPECT_EQ(c.lookup("a", g), nullptr);
+	c.insert("a", fd_entry(), g);
+	c.lookup("b", g);
+	c.insert("b", fd_entry(), g);
+	EXPECT_NE(c.lookup("a", g), nullptr);	// a is now the most recent
+	c.insert("c", fd_entry(), g);		// evicts b
+	EXPECT_EQ(c.size(), 2u);
+	EXPECT_NE(c.lookup("a", g), nullptr);
+	EXPECT_EQ(c.lookup("b", g), nullptr);
+	EXPECT_NE(c.lookup("c", g), nullptr);
+}
+
+TEST(StordFdCache, InvalidateTree)
+{
+	FdCache c(16);
+	std::uint64_t g = 0;
+	for (const char *p : {"d", "d/x", "d/y/z", "dd", "e"}) {
+		c.lookup(p, g);
+		c.insert(p, fd_entry(), g);
+	}
+	c.invalidate("d");
+	EXPECT_EQ(c.lookup("d", g), nullptr);
+	EXPECT_EQ(c.lookup("d/x", g), nullptr);
+	EXPECT_EQ(c.lookup("d/y/z", g), nullptr);
+	EXPECT_NE(c.lookup("dd", g), nullptr);
+	EXPECT_NE(c.lookup("e", g), nullptr);
+	c.invalidate(".");
+	EXPECT_EQ(c.size(), 0u);
+}
+
+TEST(StordFdCache, OpenThatRacedAnInvalidationIsNotKept)
+{
+	FdCache c(16);
+	std::uint64_t g = 0;
+	EXPECT_EQ(c.lookup("f", g), nullptr);
+	c.invalidate("other");	// a rename somewhere while "f" was being opened
+	c.insert("f", fd_entry(), g);
+	std::uint64_t g2 = 0;
+	EXPECT_EQ(c.lookup("f", g2), nullptr);
+	c.insert("f", fd_entry(), g2);
+	EXPECT_NE(c.lookup("f", g2), nullptr);
+}
+
+TEST(StordFdCache, ZeroCapacityCachesNothing)
+{
+	FdCache c(0);
+	std::uint64_t g = 0;
+	c.lookup("f", g);
+	c.insert("f", fd_entry(), g);
+	EXPECT_EQ(c.size(), 0u);
+}
+
+ParseResult parse(std::vector<std::string> a) { return parse_args(a); }
+
+TEST(StordConfig, DefaultsAndFlags)
+{
+	TempTree t;
+	ParseResult r = parse({"--root", t.root});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.listen_port, kStordPort);
+	EXPECT_EQ(r.config.transport, TransportKind::kTcp);
+	EXPECT_EQ(r.config.threads, kDefaultThreads);
+	EXPECT_EQ(r.config.fd_cache, kDefaultFdCache);
+	r = parse({"--root=" + t.root, "--listen", "127.0.0.1:9", "--transport", "rdma",
+		   "--threads", "3", "--fd-cache", "0", "--max-clients", "5",
+		   "--log-level", "debug", "--heartbeat", "0"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.listen_host, "127.0.0.1");
+	EXPECT_EQ(r.config.listen_port, 9);
+	EXPECT_EQ(r.config.transport, TransportKind::kRdma);
+	EXPECT_EQ(r.config.threads, 3u);
+	EXPECT_EQ(r.config.fd_cache, 0u);
+	EXPECT_EQ(r.config.max_clients, 5u);
+	EXPECT_EQ(r.config.heartbeat_sec, 0u);
+	EXPECT_TRUE(parse({"--help"}).help);
+}
+
+TEST(StordConfig, Errors)
+{
+	TempTree t;
+	TempTree::write(t.root + "/file", "x");
+	for (const auto &a : std::vector<std::vector<std::string>>{
+		     {},
+		     {"--root"},
+		     {"--root", t.root + "/missing"},
+		     {"--root", t.root + "/file"},
+		     {"--root", t.root, "--threads", "0"},
+		     {"--root", t.root, "--transport", "udp"},
+		     {"--root", t.root, "--listen", "1.2.3.4:99999"},
+		     {"--root", t.root, "--bogus", "1"},
+		     {"--root", t.root, "stray"},
+	     })
+		EXPECT_FALSE(parse(a).error.empty()) << testing::PrintToString(a);
+}
+
+}  // namespace
+}  // namespace disagg::stord::test

@@ -1,0 +1,137 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# disagg-stord on remote host 1, over TCP and then over RDMA: dg-fsclient
+# sends ordinary requests (create, write, read back, readdir, rename) and a
+# hostile suite (absolute paths, "..", NUL bytes, symlinks to /etc, to
+# "../..", through /proc/self/root, malformed frames); every escape must be
+# refused with EINVAL or EXDEV, and the files planted outside the root must
+# be unread and unchanged afterwards. SIGTERM must end the daemon with 0.
+. "$(dirname "$0")/../lib/common.sh"
+dg_require_vm
+
+STORD=$DG_BINDIR/stord/disagg-stord
+CLIENT=$DG_BINDIR/tools/dg-fsclient
+[ -x "$STORD" ] && [ -x "$CLIENT" ] || skip "daemons not built (run 'make daemons')"
+command -v rdma >/dev/null || skip "rdma (iproute2) not installed (run scripts/setup)"
+
+PORT=7471
+WORK=$(mktemp -d /tmp/stord-selftest.XXXXXX)
+ROOT=$WORK/root
+OUT=$WORK/outside
+dg_cleanup_push "rm -rf '$WORK'"
+dg_cleanup_push hosts_down
+hosts_up 1 || fail "cannot set up remote hosts"
+
+# Files outside the root, with access times older than their contents so
+# any read moves them.
+plant() {
+	rm -rf "$ROOT" "$OUT"
+	mkdir -p "$ROOT/sub" "$OUT/dir"
+	echo "outside secret" >"$OUT/secret"
+	echo "more secret" >"$OUT/dir/secret2"
+	touch -a -d @1000 "$OUT/secret" "$OUT/dir/secret2"
+	ln -s "$OUT" "$ROOT/abs"
+	ln -s "$OUT/secret" "$ROOT/abs_file"
+	ln -s ../outside "$ROOT/rel"
+	ln -s ../../outside "$ROOT/sub/up2"
+	ln -s /etc "$ROOT/etc"
+	ln -s "/proc/self/root$OUT" "$ROOT/magic"
+	echo inside >"$ROOT/file"
+}
+outside_state() {
+	find "$OUT" -printf '%p %m %U:%G %s %T@ %n\n' | sort
+	stat -c '%n atime %X' "$OUT/secret" "$OUT/dir/secret2"
+	md5sum "$OUT/secret" "$OUT/dir/secret2" 2>/dev/null | sed 's/ .*//'
+	# Our own read above moved the access times: set them back.
+	touch -a -d @1000 "$OUT/secret" "$OUT/dir/secret2"
+}
+
+fsc() { # fsc TRANSPORT ARGS...
+	local t=$1
+	shift
+	timeout 120 "$CLIENT" --connect "$(host_addr 1):$PORT" --bind "$(local_addr 1)" \
+		--transport "$t" --timeout 60 "$@"
+}
+# expect TRANSPORT ERR ARGS...: the request gets status ERR.
+expect() {
+	local t=$1 want=$2 out
+	shift 2
+	out=$(fsc "$t" --expect "$want" "$@" 2>&1) ||
+		fail "$t: '$*' did not get $want: $(echo "$out" | tail -n 2)"
+}
+
+suite() {
+	local t=$1 name=stord-$1 before after op p hex
+	plant
+	before=$(outside_state)
+	host_start 1 "$name" "$STORD" --listen "$(host_addr 1):$PORT" --transport "$t" \
+		--root "$ROOT" --threads 4
+	host_wait_log "$name" "listening on" || fail "$name did not start"
+	log "$name listening on $(host_addr 1):$PORT, root $ROOT"
+
+	# Ordinary use.
+	expect "$t" 0 mkdir d --mode 755
+	expect "$t" 0 create d/f --mode 644 --uid 1000 --gid 1000
+	expect "$t" 0 write d/f --data "hello over $t" --flags 1
+	fsc "$t" read d/f --count 100 | grep -q "\"hello over $t\"" || fail "$t: read back failed"
+	fsc "$t" readdir d --count 4096 | grep -q '"f"' || fail "$t: readdir misses d/f"
+	expect "$t" 0 rename d/f --name2 d/g
+	expect "$t" 0 fsync d/g
+	expect "$t" ENOENT getattr d/f
+	[ "$(cat "$ROOT/d/g")" = "hello over $t" ] || fail "$t: file content wrong on disk"
+	[ "$(stat -c %u:%g "$ROOT/d/g")" = 1000:1000 ] || fail "$t: owner not set"
+	# A read as large as a message allows (64 KiB) over this transport.
+	head -c 65536 /dev/urandom >"$ROOT/big"
+	fsc "$t" read big --count 65536 | grep -q "data: 65536 bytes" || fail "$t: 64 KiB read failed"
+	log "$t: create, write (sync), read back, 64 KiB read, readdir, rename, fsync: ok"
+
+	# Malformed paths: EINVAL, for reading and changing ops alike.
+	for p in /etc/passwd / .. ../outside/secret a/../.. sub/../../outside/secret ./file \
+		sub//x sub/; do
+		for op in getattr "read --count 10" "write --data x" "create" "unlink" \
+			"mkdir" "setattr --valid 1 --mode 777" "readdir --count 4096"; do
+			# shellcheck disable=SC2086
+			expect "$t" EINVAL $op "$p"
+		done
+	done
+	expect "$t" EINVAL getattr --path-hex 66696c6500		# "file\0"
+	expect "$t" EINVAL read --path-hex 72656c002f736563726574 --count 10	# "rel\0/secret"
+	expect "$t" EINVAL rename file --name2 ../stolen
+	expect "$t" EINVAL link file --name2 /tmp/stolen
+	# Symlinks out of the root: EXDEV (ELOOP for the magic link).
+	for p in abs/secret rel/secret sub/up2/secret abs/dir/secret2 etc/passwd abs_file \
+		rel/new; do
+		expect "$t" EXDEV read "$p" --count 100
+		expect "$t" EXDEV write "$p" --data pwned
+		expect "$t" EXDEV setattr "$p" --valid 8 --offset 0
+		expect "$t" EXDEV create "$p/x"
+	done
+	expect "$t" EXDEV read magic/secret --count 100	# absolute, so EXDEV first
+	expect "$t" EXDEV statfs abs
+	expect "$t" EXDEV fsync abs_file
+	expect "$t" EXDEV link abs/secret --name2 stolen
+	expect "$t" EOPNOTSUPP setattr abs_file --valid 1 --mode 777
+	# A new symlink may point anywhere; following it is refused.
+	expect "$t" 0 symlink evil --name2 /etc/shadow
+	expect "$t" EXDEV read evil --count 10
+	# Malformed frames: an unknown opcode, lengths past the payload.
+	expect "$t" EOPNOTSUPP raw --raw-hex 44474147010014024c00000000000000050000000000000004000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000066696c65
+	expect "$t" EINVAL raw --raw-hex 444741470100000248000000000000000600000000000000ffffffff0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000
+	log "$t: hostile paths and frames refused"
+
+	after=$(outside_state)
+	[ "$before" = "$after" ] || fail "$t: files outside the root changed or were read:
+$(diff <(echo "$before") <(echo "$after"))"
+	[ -L "$ROOT/abs" ] && [ -L "$ROOT/magic" ] || fail "$t: planted links are gone"
+	fsc "$t" status | grep -q 'requests.x22:' || fail "$t: no status"
+	host_stop "$name" || fail "$name did not exit on SIGTERM"
+	grep -q "served .* requests" "$HOSTS_LOGDIR/$name.log" || fail "$name did not exit cleanly"
+	if grep -E ': error: ' "$HOSTS_LOGDIR/$name.log" | grep -q .; then
+		fail "$name logged errors: $(grep -E ': error: ' "$HOSTS_LOGDIR/$name.log" | head -n 3)"
+	fi
+	log "$t: files outside the root untouched; SIGTERM: clean exit"
+}
+
+suite tcp
+suite rdma
+log "stord over tcp and rdma: hostile suite passed"
