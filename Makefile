@@ -44,10 +44,14 @@ daemons:
 	cmake --build build/daemons -j$$(nproc)
 
 # Programs the selftests run in the guest.
-SELFTEST_BINS := build/selftests/memcheck
+SELFTEST_BINS := build/selftests/memcheck build/selftests/fsprobe
 selftests: $(SELFTEST_BINS)
 
 build/selftests/memcheck: selftests/swap/memcheck.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+build/selftests/fsprobe: selftests/fs/fsprobe.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 

@@ -90,4 +90,113 @@ static inline struct gendisk *dg_alloc_disk(const struct dg_disk_limits *l,
 #define DG_HAVE_RW_PAGE	1
 #endif
 
+/*
+ * Filesystem (disaggfs) differences.
+ */
+#include <linux/fs.h>
+#include <linux/pagemap.h>
+#include <linux/writeback.h>
+#include <linux/stat.h>
+
+/*
+ * 6.3 replaced the struct user_namespace of idmapped mounts in VFS
+ * callbacks by struct mnt_idmap. DG_IDMAP names whichever the running
+ * kernel passes; disaggfs only hands it on.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define DG_IDMAP	struct mnt_idmap
+#else
+#define DG_IDMAP	struct user_namespace
+#endif
+
+/**
+ * dg_fillattr - generic_fillattr() for both kernels
+ * @idmap: the mount's idmap (or user namespace before 6.3)
+ * @request_mask: STATX_* bits asked for (passed on from 6.6)
+ * @inode: the inode
+ * @stat: filled in
+ */
+static inline void dg_fillattr(DG_IDMAP *idmap, u32 request_mask,
+			       struct inode *inode, struct kstat *stat)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	generic_fillattr(idmap, request_mask, inode, stat);
+#else
+	generic_fillattr(idmap, inode, stat);
+#endif
+}
+
+/*
+ * 6.6 hid the inode timestamps behind accessors (and 6.7 removed the
+ * fields); Debian's 6.1 has only the ctime ones.
+ */
+static inline void dg_inode_set_times(struct inode *inode,
+				      struct timespec64 atime,
+				      struct timespec64 mtime,
+				      struct timespec64 ctime)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	inode_set_atime_to_ts(inode, atime);
+	inode_set_mtime_to_ts(inode, mtime);
+#else
+	inode->i_atime = atime;
+	inode->i_mtime = mtime;
+#endif
+	inode_set_ctime_to_ts(inode, ctime);
+}
+
+/*
+ * 6.12 passes a folio instead of a page between ->write_begin and
+ * ->write_end. dg_wb_page_t is what the running kernel passes.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+typedef struct folio *dg_wb_page_t;
+static inline struct folio *dg_wb_folio(dg_wb_page_t p)
+{
+	return p;
+}
+
+static inline dg_wb_page_t dg_wb_page(struct folio *folio)
+{
+	return folio;
+}
+#else
+typedef struct page *dg_wb_page_t;
+static inline struct folio *dg_wb_folio(dg_wb_page_t p)
+{
+	return page_folio(p);
+}
+
+static inline dg_wb_page_t dg_wb_page(struct folio *folio)
+{
+	return &folio->page;
+}
+#endif
+
+/*
+ * write_cache_pages() hands its callback a page before 6.3 (and up to
+ * 6.2), a folio from 6.3 on. DG_WRITEPAGE_ARG is the callback's first
+ * parameter type; dg_wp_folio() turns it into a folio.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define DG_WRITEPAGE_ARG	struct folio
+static inline struct folio *dg_wp_folio(struct folio *f)
+{
+	return f;
+}
+#else
+#define DG_WRITEPAGE_ARG	struct page
+static inline struct folio *dg_wp_folio(struct page *p)
+{
+	return page_folio(p);
+}
+#endif
+
+/* 6.5 replaced generic_file_splice_read() by filemap_splice_read(). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define dg_file_splice_read	filemap_splice_read
+#else
+#define dg_file_splice_read	generic_file_splice_read
+#endif
+
 #endif /* DISAGG_COMPAT_H */

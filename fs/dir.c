@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * disaggfs: names. Lookup, create, mkdir, mknod, symlink, link, unlink
+ * (with silly rename), rmdir, rename, readdir, and dentry revalidation.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/slab.h>
+#include <linux/namei.h>
+#include <linux/cred.h>
+#include <linux/kdev_t.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include "fs.h"
+
+/*
+ * Directory positions. Entries sit at the node's cookies; '.' at 0, and
+ * two positions at the top of the range no filesystem we know hands out
+ * stand for "'..' next" and "the node's first entry next".
+ */
+#define DG_POS_DOTDOT	(LLONG_MAX - 1)
+#define DG_POS_START	(LLONG_MAX - 2)
+
+#define DG_SILLY_PREFIX	".disaggfs-"
+
+static bool dg_is_silly(const struct dentry *dentry)
+{
+	return READ_ONCE(dentry->d_flags) & DCACHE_NFSFS_RENAMED;
+}
+
+static void dg_set_owner(struct inode *dir, struct dg_fs_req *r, umode_t *mode)
+{
+	kgid_t gid = current_fsgid();
+
+	if (dir->i_mode & S_ISGID) {
+		gid = dir->i_gid;
+		if (S_ISDIR(*mode))
+			*mode |= S_ISGID;
+	}
+	r->uid = cpu_to_le32(from_kuid(&init_user_ns, current_fsuid()));
+	r->gid = cpu_to_le32(from_kgid(&init_user_ns, gid));
+}
+
+/* The attributes that came back, into an inode for @dentry. */
+static int dg_instantiate(struct dentry *dentry, const struct dg_fs_attr *attr)
+{
+	struct inode *inode;
+	int err;
+
+	err = dg_attr_check(attr);
+	if (err)
+		return err;
+	inode = dg_iget(dentry->d_sb, attr);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	d_instantiate(dentry, inode);
+	return 0;
+}
+
+/*
+ * Create something named @dentry in @dir. A retried request that failed
+ * with EEXIST probably met the object our first attempt made (the reply
+ * was lost): like NFS, take it if it has the type we asked for.
+ */
+static int dg_make(struct inode *dir, struct dentry *dentry,
+		   struct dg_fs_call *call, umode_t type)
+{
+	struct dg_fs_attr attr;
+	struct kvec rsp = { .iov_base = &attr, .iov_len = sizeof(attr) };
+	struct dg_path p;
+	int err;
+
+	if (dentry->d_name.len > NAME_MAX)
+		return -ENAMETOOLONG;
+	err = dg_path_get(dentry, &p);
+	if (err)
+		return err;
+	call->path = &p;
+	call->rsp = &rsp;
+	call->nr_rsp = 1;
+	err = dg_fs_call(DG_SB(dir->i_sb), call);
+	if (err == -EEXIST && call->retried) {
+		err = dg_getattr_path(dir->i_sb, &p, &attr);
+		if (!err && (le32_to_cpu(attr.mode) & S_IFMT) != type)
+			err = -EEXIST;
+		call->rsp_len = sizeof(attr);
+	}
+	dg_path_put(&p);
+	dg_invalidate_attr(dir);
+	if (err)
+		return err;
+	if (call->rsp_len != sizeof(attr))
+		return -EIO;
+	if ((le32_to_cpu(attr.mode) & S_IFMT) != type)
+		return -EIO;
+	return dg_instantiate(dentry, &attr);
+}
+
+static int dg_create(DG_IDMAP *idmap, struct inode *dir, struct dentry *dentry,
+		     umode_t mode, bool excl)
+{
+	struct dg_fs_call call = { .op = DG_OP_FS_CREATE };
+
+	dg_set_owner(dir, &call.req, &mode);
+	call.req.mode = cpu_to_le32(mode);
+	if (excl)
+		call.req.flags = cpu_to_le32(DG_FS_CREATE_EXCL);
+	return dg_make(dir, dentry, &call, S_IFREG);
+}
+
+static int dg_mkdir(DG_IDMAP *idmap, struct inode *dir, struct dentry *dentry,
+		    umode_t mode)
+{
+	struct dg_fs_call call = { .op = DG_OP_FS_MKDIR };
+
+	mode |= S_IFDIR;
+	dg_set_owner(dir, &call.req, &mode);
+	call.req.mode = cpu_to_le32(mode);
+	return dg_make(dir, dentry, &call, S_IFDIR);
+}
+
+static int dg_mknod(DG_IDMAP *idmap, struct inode *dir, struct dentry *dentry,
+		    umode_t mode, dev_t rdev)
+{
+	struct dg_fs_call call = { .op = DG_OP_FS_MKNOD };
+
+	dg_set_owner(dir, &call.req, &mode);
+	call.req.mode = cpu_to_le32(mode);
+	call.req.rdev = cpu_to_le32(new_encode_dev(rdev));
+	return dg_make(dir, dentry, &call, mode & S_IFMT);
+}
+
+static int dg_symlink(DG_IDMAP *idmap, struct inode *dir,
+		      struct dentry *dentry, const char *target)
+{
+	struct dg_fs_call call = { .op = DG_OP_FS_SYMLINK };
+	size_t len = strlen(target);
+	umode_t mode = S_IFLNK | 0777;
+
+	if (!len)
+		return -ENOENT;
+	if (len > DG_FS_PATH_MAX)
+		return -ENAMETOOLONG;
+	dg_set_owner(dir, &call.req, &mode);
+	call.req.mode = cpu_to_le32(mode);
+	call.name2 = target;
+	call.name2_len = len;
+	return dg_make(dir, dentry, &call, S_IFLNK);
+}
+
+static int dg_link(struct dentry *old_dentry, struct inode *dir,
+		   struct dentry *dentry)
+{
+	struct inode *inode = d_inode(old_dentry);
+	struct dg_fs_attr attr;
+	struct kvec rsp = { .iov_base = &attr, .iov_len = sizeof(attr) };
+	struct dg_fs_call call = {
+		.op = DG_OP_FS_LINK, .rsp = &rsp, .nr_rsp = 1,
+	};
+	struct dg_path oldp, newp;
+	int err;
+
+	if (dentry->d_name.len > NAME_MAX)
+		return -ENAMETOOLONG;
+	err = dg_path_get_io(old_dentry, &oldp);
+	if (err)
+		return err;
+	err = dg_path_get(dentry, &newp);
+	if (err)
+		goto out_old;
+	call.path = &oldp;
+	call.name2 = newp.name;
+	call.name2_len = newp.len;
+	err = dg_fs_call(DG_SB(dir->i_sb), &call);
+	if (err == -EEXIST && call.retried) {
+		/* Ours if the new name is the same file. */
+		err = dg_getattr_path(dir->i_sb, &newp, &attr);
+		if (!err && le64_to_cpu(attr.ino) != DG_I(inode)->ino)
+			err = -EEXIST;
+		call.rsp_len = sizeof(attr);
+	}
+	dg_path_put(&newp);
+	dg_invalidate_attr(dir);
+	if (!err && call.rsp_len != sizeof(attr))
+		err = -EIO;
+	if (!err)
+		err = dg_attr_check(&attr);
+	if (!err && (le64_to_cpu(attr.ino) != DG_I(inode)->ino ||
+		     le64_to_cpu(attr.dev) != DG_I(inode)->dev))
+		err = -EIO;
+	if (!err) {
+		dg_refresh_inode(inode, &attr, false);
+		ihold(inode);
+		d_instantiate(dentry, inode);
+	}
+out_old:
+	dg_path_put(&oldp);
+	return err;
+}
+
+/* Send a request naming @dentry with no reply payload. */
+static int dg_simple(struct dentry *dentry, u16 op, struct dg_fs_call *call)
+{
+	struct dg_path p;
+	int err;
+
+	err = dg_path_get(dentry, &p);
+	if (err)
+		return err;
+	call->op = op;
+	call->path = &p;
+	err = dg_fs_call(DG_SB(dentry->d_sb), call);
+	dg_path_put(&p);
+	return err;
+}
+
+/*
+ * Unlinking a file that is still open would leave its open files without
+ * a path on the node, so like NFS we rename it to a hidden name in the
+ * same directory instead and unlink that when the last user lets go of
+ * the dentry (dg_d_iput()).
+ */
+static int dg_sillyrename(struct inode *dir, struct dentry *dentry)
+{
+	struct dg_sb_info *sbi = DG_SB(dir->i_sb);
+	struct dg_fs_call call = { .op = DG_OP_FS_RENAME };
+	struct dentry *sdentry;
+	struct dg_path oldp, newp;
+	char name[sizeof(DG_SILLY_PREFIX) + 24];
+	int err, tries;
+
+	if (dg_is_silly(dentry))
+		return -EBUSY;
+	for (tries = 0; tries < 16; tries++) {
+		snprintf(name, sizeof(name), DG_SILLY_PREFIX "%016llx%08x",
+			 DG_I(d_inode(dentry))->ino,
+			 (u32)atomic_inc_return(&sbi->silly_seq));
+		sdentry = lookup_one_len(name, dentry->d_parent, strlen(name));
+		if (IS_ERR(sdentry))
+			return PTR_ERR(sdentry);
+		if (d_really_is_negative(sdentry))
+			break;
+		dput(sdentry);
+		sdentry = NULL;
+	}
+	if (!sdentry)
+		return -EBUSY;
+
+	err = dg_path_get(dentry, &oldp);
+	if (err)
+		goto out;
+	err = dg_path_get(sdentry, &newp);
+	if (err) {
+		dg_path_put(&oldp);
+		goto out;
+	}
+	call.path = &oldp;
+	call.name2 = newp.name;
+	call.name2_len = newp.len;
+	call.req.flags = cpu_to_le32(DG_FS_RENAME_NOREPLACE);
+	err = dg_fs_call(sbi, &call);
+	if (err == -ENOENT && call.retried)
+		err = 0;
+	dg_path_put(&newp);
+	dg_path_put(&oldp);
+	dg_invalidate_attr(dir);
+	if (err)
+		goto out;
+	dg_invalidate_attr(d_inode(dentry));
+	spin_lock(&dentry->d_lock);
+	dentry->d_flags |= DCACHE_NFSFS_RENAMED;
+	spin_unlock(&dentry->d_lock);
+	d_move(dentry, sdentry);
+out:
+	dput(sdentry);
+	return err;
+}
+
+static int dg_unlink(struct inode *dir, struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+	struct dg_fs_call call = {};
+	int err;
+
+	/* Open files hold a reference to their dentry besides ours. */
+	if (S_ISREG(inode->i_mode) && atomic_read(&DG_I(inode)->open_count) &&
+	    d_count(dentry) > 1)
+		return dg_sillyrename(dir, dentry);
+	err = dg_simple(dentry, DG_OP_FS_UNLINK, &call);
+	/* A lost reply: the first attempt removed it. */
+	if (err == -ENOENT && call.retried)
+		err = 0;
+	dg_invalidate_attr(dir);
+	if (!err) {
+		if (inode->i_nlink)
+			drop_nlink(inode);
+		dg_invalidate_attr(inode);
+	}
+	return err;
+}
+
+static int dg_rmdir(struct inode *dir, struct dentry *dentry)
+{
+	struct dg_fs_call call = {};
+	int err;
+
+	err = dg_simple(dentry, DG_OP_FS_RMDIR, &call);
+	if (err == -ENOENT && call.retried)
+		err = 0;
+	dg_invalidate_attr(dir);
+	if (!err)
+		clear_nlink(d_inode(dentry));
+	return err;
+}
+
+static int dg_rename(DG_IDMAP *idmap, struct inode *old_dir,
+		     struct dentry *old_dentry, struct inode *new_dir,
+		     struct dentry *new_dentry, unsigned int flags)
+{
+	struct inode *target = d_inode(new_dentry);
+	struct dg_fs_call call = { .op = DG_OP_FS_RENAME };
+	struct dg_path oldp, newp;
+	u32 wflags = 0;
+	int err;
+
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	/* A silly-renamed file keeps its hidden name until it is closed. */
+	if (dg_is_silly(old_dentry) || dg_is_silly(new_dentry))
+		return -EBUSY;
+	if (new_dentry->d_name.len > NAME_MAX)
+		return -ENAMETOOLONG;
+	if (flags & RENAME_NOREPLACE)
+		wflags |= DG_FS_RENAME_NOREPLACE;
+	if (flags & RENAME_EXCHANGE)
+		wflags |= DG_FS_RENAME_EXCHANGE;
+	err = dg_path_get(old_dentry, &oldp);
+	if (err)
+		return err;
+	err = dg_path_get(new_dentry, &newp);
+	if (err) {
+		dg_path_put(&oldp);
+		return err;
+	}
+	call.path = &oldp;
+	call.name2 = newp.name;
+	call.name2_len = newp.len;
+	call.req.flags = cpu_to_le32(wflags);
+	err = dg_fs_call(DG_SB(old_dir->i_sb), &call);
+	/* A lost reply: the first attempt moved it already. */
+	if (err == -ENOENT && call.retried)
+		err = 0;
+	dg_path_put(&newp);
+	dg_path_put(&oldp);
+	dg_invalidate_attr(old_dir);
+	dg_invalidate_attr(new_dir);
+	dg_invalidate_attr(d_inode(old_dentry));
+	if (err || !target)
+		return err;
+	dg_invalidate_attr(target);
+	if (!(flags & RENAME_EXCHANGE)) {
+		if (S_ISDIR(target->i_mode))
+			clear_nlink(target);
+		else if (target->i_nlink)
+			drop_nlink(target);
+	}
+	return 0;
+}
+
+static struct dentry *dg_lookup(struct inode *dir, struct dentry *dentry,
+				unsigned int flags)
+{
+	struct inode *inode = NULL;
+	struct dg_fs_attr attr;
+	struct dg_path p;
+	int err;
+
+	if (dentry->d_name.len > NAME_MAX)
+		return ERR_PTR(-ENAMETOOLONG);
+	err = dg_path_get(dentry, &p);
+	if (err)
+		return ERR_PTR(err);
+	err = dg_getattr_path(dir->i_sb, &p, &attr);
+	dg_path_put(&p);
+	dentry->d_time = jiffies;
+	if (err == -ENOENT)
+		return d_splice_alias(NULL, dentry);
+	if (err)
+		return ERR_PTR(err);
+	inode = dg_iget(dir->i_sb, &attr);
+	if (IS_ERR(inode))
+		return ERR_CAST(inode);
+	return d_splice_alias(inode, dentry);
+}
+
+/* One READDIR reply into @ctx; *@cookie is where to go on. */
+static int dg_emit_entries(struct dir_context *ctx, const char *buf, u32 len,
+			   u64 *cookie, bool *eof)
+{
+	const struct dg_fs_readdir_reply *h = (const void *)buf;
+	u32 off = sizeof(*h), nr, i;
+
+	if (len < sizeof(*h))
+		return -EIO;
+	nr = le32_to_cpu(h->nr);
+	*eof = le32_to_cpu(h->eof) != 0;
+	if (!nr && !*eof)
+		return -EIO;	/* no progress */
+	for (i = 0; i < nr; i++) {
+		const struct dg_fs_dirent *de = (const void *)(buf + off);
+		const char *name = (const char *)(de + 1);
+		u32 nlen, reclen;
+		u64 c;
+		u8 type;
+
+		if (len - off < sizeof(*de))
+			return -EIO;
+		nlen = le16_to_cpu(de->name_len);
+		reclen = round_up(sizeof(*de) + nlen, 8);
+		if (!nlen || nlen > NAME_MAX || len - off < sizeof(*de) + nlen)
+			return -EIO;
+		if (memchr(name, '/', nlen) || memchr(name, 0, nlen) ||
+		    (nlen == 1 && name[0] == '.') ||
+		    (nlen == 2 && name[0] == '.' && name[1] == '.'))
+			return -EIO;
+		c = le64_to_cpu(de->cookie);
+		if (!c || c > LLONG_MAX || c == DG_POS_DOTDOT ||
+		    c == DG_POS_START)
+			return -EIO;
+		type = de->type;
+		if (type > DT_WHT)
+			type = DT_UNKNOWN;
+		if (!dir_emit(ctx, name, nlen, le64_to_cpu(de->ino), type))
+			return 1;
+		ctx->pos = c;
+		*cookie = c;
+		off += min_t(u32, reclen, len - off);
+	}
+	return 0;
+}
+
+static int dg_readdir(struct file *file, struct dir_context *ctx)
+{
+	struct inode *dir = file_inode(file);
+	struct dg_fs_call call = { .op = DG_OP_FS_READDIR };
+	struct dg_path p;
+	struct kvec rsp;
+	bool eof = false;
+	u64 cookie;
+	char *buf;
+	int err;
+
+	if (ctx->pos == 0) {
+		if (!dir_emit_dot(file, ctx))
+			return 0;
+		ctx->pos = DG_POS_DOTDOT;
+	}
+	if (ctx->pos == DG_POS_DOTDOT) {
+		if (!dir_emit_dotdot(file, ctx))
+			return 0;
+		ctx->pos = DG_POS_START;
+	}
+	cookie = ctx->pos == DG_POS_START ? 0 : ctx->pos;
+
+	buf = kvmalloc(DG_FS_IO_MAX, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	err = dg_path_get_io(file_dentry(file), &p);
+	if (err)
+		goto out;
+	rsp.iov_base = buf;
+	rsp.iov_len = DG_FS_IO_MAX;
+	call.path = &p;
+	call.rsp = &rsp;
+	call.nr_rsp = 1;
+	while (!eof) {
+		call.req.offset = cpu_to_le64(cookie);
+		call.req.count = cpu_to_le32(DG_FS_IO_MAX);
+		err = dg_fs_call(DG_SB(dir->i_sb), &call);
+		if (err)
+			break;
+		err = dg_emit_entries(ctx, buf, call.rsp_len, &cookie, &eof);
+		if (err) {
+			if (err < 0)
+				pr_warn_ratelimited("mount %u: bad READDIR reply\n",
+						    DG_SB(dir->i_sb)->id);
+			err = err < 0 ? err : 0;
+			break;
+		}
+	}
+	dg_path_put(&p);
+out:
+	kvfree(buf);
+	return err;
+}
+
+const struct file_operations dg_dir_fops = {
+	.llseek		= default_llseek,
+	.read		= generic_read_dir,
+	.iterate_shared	= dg_readdir,
+	.fsync		= noop_fsync,
+};
+
+const struct inode_operations dg_dir_iops = {
+	.lookup		= dg_lookup,
+	.create		= dg_create,
+	.link		= dg_link,
+	.unlink		= dg_unlink,
+	.symlink	= dg_symlink,
+	.mkdir		= dg_mkdir,
+	.rmdir		= dg_rmdir,
+	.mknod		= dg_mknod,
+	.rename		= dg_rename,
+	.getattr	= dg_getattr,
+	.setattr	= dg_setattr,
+	.listxattr	= dg_listxattr,
+};
+
+/*
+ * A positive dentry stays valid while its inode's attributes are fresh;
+ * then the node is asked whether the path still names the same file. A
+ * negative one stays valid for acdirmin.
+ */
+static int dg_d_revalidate(struct dentry *dentry, unsigned int flags)
+{
+	struct dg_fs_opts *o = &DG_SB(dentry->d_sb)->opts;
+	struct inode *inode = d_inode_rcu(dentry);
+	int err;
+
+	if (!inode) {
+		if (o->noac || (flags & LOOKUP_RENAME_TARGET))
+			return 0;
+		return time_before(jiffies, dentry->d_time + o->acdirmin);
+	}
+	if (!(flags & LOOKUP_REVAL) && !dg_attr_expired(inode))
+		return 1;
+	if (flags & LOOKUP_RCU)
+		return -ECHILD;
+	err = dg_revalidate_inode(dentry, flags & LOOKUP_REVAL);
+	switch (err) {
+	case 0:
+		return 1;
+	case -ENOENT:
+	case -ESTALE:
+	case -ENOTDIR:
+		return 0;
+	default:
+		return err;
+	}
+}
+
+static int dg_d_delete(const struct dentry *dentry)
+{
+	/* Let a silly-renamed file go as soon as nobody uses it. */
+	return dg_is_silly(dentry);
+}
+
+static void dg_d_iput(struct dentry *dentry, struct inode *inode)
+{
+	struct dg_fs_call call = {};
+	int err;
+
+	if (dg_is_silly(dentry)) {
+		err = dg_simple(dentry, DG_OP_FS_UNLINK, &call);
+		if (err && err != -ENOENT)
+			pr_warn_ratelimited("mount %u: cannot remove silly-renamed file (%d)\n",
+					    DG_SB(dentry->d_sb)->id, err);
+		spin_lock(&dentry->d_lock);
+		dentry->d_flags &= ~DCACHE_NFSFS_RENAMED;
+		spin_unlock(&dentry->d_lock);
+		/* Nothing names the file any more: let its pages go. */
+		if (inode->i_nlink > 1)
+			drop_nlink(inode);
+		else
+			clear_nlink(inode);
+		dg_invalidate_attr(inode);
+	}
+	iput(inode);
+}
+
+const struct dentry_operations dg_dentry_ops = {
+	.d_revalidate	= dg_d_revalidate,
+	.d_delete	= dg_d_delete,
+	.d_iput		= dg_d_iput,
+};

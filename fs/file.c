@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * disaggfs: regular files. Page cache (read_folio, readahead, batched
+ * writeback), buffered writes, mmap, O_DIRECT, fsync and close-to-open.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/writeback.h>
+#include <linux/uio.h>
+#include "fs.h"
+
+/* Page cache pages are reached through folio_address(). */
+#ifdef CONFIG_HIGHMEM
+#error "disaggfs needs a kernel without CONFIG_HIGHMEM"
+#endif
+
+static unsigned int dg_rpages(struct inode *inode)
+{
+	return max(1u, DG_SB(inode->i_sb)->opts.rsize >> PAGE_SHIFT);
+}
+
+static unsigned int dg_wpages(struct inode *inode)
+{
+	return max(1u, DG_SB(inode->i_sb)->opts.wsize >> PAGE_SHIFT);
+}
+
+/*
+ * Read @nr contiguous locked folios with one READ. The part past the end
+ * of the file reads as zeros; on success all are uptodate. The caller
+ * unlocks them.
+ */
+static int dg_read_folios(struct inode *inode, struct file *file,
+			  struct folio **folios, unsigned int nr)
+{
+	struct kvec rsp[DG_FS_IO_PAGES];
+	struct dg_fs_call call = {
+		.op = DG_OP_FS_READ, .rsp = rsp, .nr_rsp = nr,
+	};
+	struct dg_path p;
+	unsigned int i;
+	size_t got;
+	int err;
+
+	for (i = 0; i < nr; i++) {
+		rsp[i].iov_base = folio_address(folios[i]);
+		rsp[i].iov_len = PAGE_SIZE;
+	}
+	err = dg_inode_io_path(inode, file, &p);
+	if (err)
+		return err;
+	call.path = &p;
+	call.req.offset = cpu_to_le64(folio_pos(folios[0]));
+	call.req.count = cpu_to_le32(nr * PAGE_SIZE);
+	err = dg_fs_call(DG_SB(inode->i_sb), &call);
+	dg_path_put(&p);
+	if (err)
+		return err;
+	got = call.rsp_len;
+	if (got > nr * PAGE_SIZE)
+		return -EIO;
+	for (i = 0; i < nr; i++) {
+		size_t start = (size_t)i * PAGE_SIZE;
+
+		if (got < start + PAGE_SIZE)
+			folio_zero_segment(folios[i],
+					   got > start ? got - start : 0,
+					   PAGE_SIZE);
+		folio_mark_uptodate(folios[i]);
+	}
+	return 0;
+}
+
+static int dg_read_folio(struct file *file, struct folio *folio)
+{
+	int err = dg_read_folios(folio->mapping->host, file, &folio, 1);
+
+	folio_unlock(folio);
+	return err;
+}
+
+static void dg_readahead(struct readahead_control *rac)
+{
+	struct inode *inode = rac->mapping->host;
+	unsigned int max = dg_rpages(inode), nr, i;
+	struct folio *folios[DG_FS_IO_PAGES];
+	struct folio *folio;
+
+	do {
+		nr = 0;
+		while (nr < max && (folio = readahead_folio(rac)))
+			folios[nr++] = folio;
+		if (!nr)
+			break;
+		/* On error the folios stay !uptodate; read_folio retries. */
+		dg_read_folios(inode, rac->file, folios, nr);
+		for (i = 0; i < nr; i++)
+			folio_unlock(folios[i]);
+	} while (nr == max);
+}
+
+/**
+ * struct dg_wb - a batch of contiguous folios under writeback
+ * @inode: the file
+ * @path: its path, got at the first flush
+ * @have_path: @path is valid
+ * @folios: the batch, in file order
+ * @nr: folios in it
+ * @max: most folios one WRITE carries
+ * @pos: file offset of the first
+ * @bytes: bytes to write (the last folio may be partial, at EOF)
+ * @err: first error
+ */
+struct dg_wb {
+	struct inode	*inode;
+	struct dg_path	path;
+	bool		have_path;
+	struct folio	*folios[DG_FS_IO_PAGES];
+	unsigned int	nr;
+	unsigned int	max;
+	loff_t		pos;
+	size_t		bytes;
+	int		err;
+};
+
+/* Send WRITEs for @data (@nr pieces, @bytes in all) at @pos. */
+static int dg_write_data(struct inode *inode, const struct dg_path *p,
+			 loff_t pos, struct kvec *data, unsigned int nr,
+			 size_t bytes)
+{
+	struct dg_fs_write_reply reply;
+	struct kvec rsp = { .iov_base = &reply, .iov_len = sizeof(reply) };
+	struct dg_fs_call call = {
+		.op = DG_OP_FS_WRITE, .path = p, .rsp = &rsp, .nr_rsp = 1,
+	};
+	struct dg_inode *di = DG_I(inode);
+	u32 count;
+	int err;
+
+	while (bytes) {
+		call.req.offset = cpu_to_le64(pos);
+		call.data = data;
+		call.nr_data = nr;
+		err = dg_fs_call(DG_SB(inode->i_sb), &call);
+		if (err)
+			return err;
+		if (call.rsp_len != sizeof(reply) ||
+		    dg_attr_check(&reply.attr))
+			return -EIO;
+		count = le32_to_cpu(reply.count);
+		if (!count || count > bytes)
+			return -EIO;
+		if (le64_to_cpu(reply.attr.ino) == di->ino &&
+		    le64_to_cpu(reply.attr.dev) == di->dev)
+			dg_refresh_inode(inode, &reply.attr, true);
+		pos += count;
+		bytes -= count;
+		/* A short write: go on with what is left. */
+		while (count && nr) {
+			size_t n = min_t(size_t, count, data->iov_len);
+
+			data->iov_base += n;
+			data->iov_len -= n;
+			count -= n;
+			if (!data->iov_len) {
+				data++;
+				nr--;
+			}
+		}
+	}
+	return 0;
+}
+
+static void dg_wb_flush(struct dg_wb *wb)
+{
+	struct kvec data[DG_FS_IO_PAGES];
+	size_t left = wb->bytes;
+	unsigned int i;
+	int err = 0;
+
+	if (!wb->nr)
+		return;
+	if (!wb->have_path) {
+		err = dg_inode_io_path(wb->inode, NULL, &wb->path);
+		wb->have_path = !err;
+		/* Unlinked with no name left: its data has nowhere to go. */
+		if (err == -ESTALE && !wb->inode->i_nlink)
+			err = 0;
+		else if (err)
+			goto done;
+		else
+			err = 0;
+	}
+	for (i = 0; i < wb->nr; i++) {
+		data[i].iov_base = folio_address(wb->folios[i]);
+		data[i].iov_len = min_t(size_t, left, PAGE_SIZE);
+		left -= data[i].iov_len;
+	}
+	if (wb->have_path)
+		err = dg_write_data(wb->inode, &wb->path, wb->pos, data,
+				    wb->nr, wb->bytes);
+done:
+	for (i = 0; i < wb->nr; i++) {
+		if (err)
+			mapping_set_error(wb->folios[i]->mapping, err);
+		folio_end_writeback(wb->folios[i]);
+	}
+	if (err) {
+		pr_warn_ratelimited("mount %u: writeback of inode %llu failed (%d)\n",
+				    DG_SB(wb->inode->i_sb)->id,
+				    DG_I(wb->inode)->ino, err);
+		if (!wb->err)
+			wb->err = err;
+	}
+	wb->nr = 0;
+	wb->bytes = 0;
+}
+
+static int dg_writepage_cb(DG_WRITEPAGE_ARG *arg, struct writeback_control *wbc,
+			   void *data)
+{
+	struct folio *folio = dg_wp_folio(arg);
+	struct dg_wb *wb = data;
+	loff_t isize = i_size_read(wb->inode);
+	loff_t pos = folio_pos(folio);
+	size_t len;
+
+	if (pos >= isize) {
+		/* Truncated meanwhile: nothing to write. */
+		folio_unlock(folio);
+		return 0;
+	}
+	len = min_t(loff_t, PAGE_SIZE, isize - pos);
+	if (wb->nr && (wb->pos + wb->bytes != pos || wb->nr == wb->max ||
+		       (wb->bytes & ~PAGE_MASK)))
+		dg_wb_flush(wb);
+	folio_start_writeback(folio);
+	folio_unlock(folio);
+	if (!wb->nr)
+		wb->pos = pos;
+	wb->folios[wb->nr++] = folio;
+	wb->bytes += len;
+	return 0;
+}
+
+static int dg_writepages(struct address_space *mapping,
+			 struct writeback_control *wbc)
+{
+	struct dg_wb wb = {
+		.inode = mapping->host,
+		.max = dg_wpages(mapping->host),
+	};
+	int err;
+
+	err = write_cache_pages(mapping, wbc, dg_writepage_cb, &wb);
+	dg_wb_flush(&wb);
+	if (wb.have_path)
+		dg_path_put(&wb.path);
+	return err ?: wb.err;
+}
+
+static int dg_write_begin(struct file *file, struct address_space *mapping,
+			  loff_t pos, unsigned int len, dg_wb_page_t *pagep,
+			  void **fsdata)
+{
+	struct inode *inode = mapping->host;
+	struct folio *folio;
+	struct page *page;
+	int err;
+
+	page = grab_cache_page_write_begin(mapping, pos >> PAGE_SHIFT);
+	if (!page)
+		return -ENOMEM;
+	folio = page_folio(page);
+	if (!folio_test_uptodate(folio) && len != PAGE_SIZE) {
+		if (folio_pos(folio) >= i_size_read(inode)) {
+			/* Wholly past the end: zeros, no need to ask. */
+			folio_zero_segment(folio, 0, PAGE_SIZE);
+			folio_mark_uptodate(folio);
+		} else {
+			err = dg_read_folios(inode, file, &folio, 1);
+			if (err) {
+				folio_unlock(folio);
+				folio_put(folio);
+				return err;
+			}
+		}
+	}
+	*pagep = dg_wb_page(folio);
+	return 0;
+}
+
+static int dg_write_end(struct file *file, struct address_space *mapping,
+			loff_t pos, unsigned int len, unsigned int copied,
+			dg_wb_page_t page, void *fsdata)
+{
+	struct folio *folio = dg_wb_folio(page);
+	struct inode *inode = mapping->host;
+
+	if (!folio_test_uptodate(folio)) {
+		/* Only whole-page writes skip the read; a short copy retries. */
+		if (copied < len) {
+			copied = 0;
+			goto out;
+		}
+		folio_mark_uptodate(folio);
+	}
+	if (copied) {
+		folio_mark_dirty(folio);
+		spin_lock(&inode->i_lock);
+		if (pos + copied > i_size_read(inode))
+			i_size_write(inode, pos + copied);
+		spin_unlock(&inode->i_lock);
+	}
+out:
+	folio_unlock(folio);
+	folio_put(folio);
+	return copied;
+}
+
+/*
+ * O_DIRECT: the generic read and write paths have written back and
+ * dropped the cached range; the user's data goes to and from the node
+ * through a bounce buffer, rsize/wsize at a time.
+ */
+static ssize_t dg_direct_IO(struct kiocb *iocb, struct iov_iter *iter)
+{
+	struct file *file = iocb->ki_filp;
+	struct inode *inode = file_inode(file);
+	struct dg_sb_info *sbi = DG_SB(inode->i_sb);
+	bool write = iov_iter_rw(iter) == WRITE;
+	size_t max = write ? sbi->opts.wsize : sbi->opts.rsize;
+	loff_t pos = iocb->ki_pos;
+	ssize_t done = 0;
+	struct dg_path p;
+	void *buf;
+	int err;
+
+	buf = kvmalloc(max, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	err = dg_path_get_io(file_dentry(file), &p);
+	if (err)
+		goto out_buf;
+	while (iov_iter_count(iter)) {
+		size_t n = min(iov_iter_count(iter), max);
+
+		if (write) {
+			struct kvec data;
+
+			n = copy_from_iter(buf, n, iter);
+			if (!n) {
+				err = -EFAULT;
+				break;
+			}
+			data.iov_base = buf;
+			data.iov_len = n;
+			err = dg_write_data(inode, &p, pos, &data, 1, n);
+			if (err) {
+				iov_iter_revert(iter, n);
+				break;
+			}
+		} else {
+			struct kvec rsp = { .iov_base = buf, .iov_len = n };
+			struct dg_fs_call call = {
+				.op = DG_OP_FS_READ, .path = &p,
+				.rsp = &rsp, .nr_rsp = 1,
+			};
+			size_t got;
+
+			call.req.offset = cpu_to_le64(pos);
+			call.req.count = cpu_to_le32(n);
+			err = dg_fs_call(sbi, &call);
+			if (err)
+				break;
+			got = min_t(size_t, call.rsp_len, n);
+			if (copy_to_iter(buf, got, iter) != got) {
+				err = -EFAULT;
+				break;
+			}
+			pos += got;
+			done += got;
+			if (got < n)
+				break;	/* end of file */
+			continue;
+		}
+		pos += n;
+		done += n;
+	}
+	dg_path_put(&p);
+out_buf:
+	kvfree(buf);
+	return done ?: err;
+}
+
+static int dg_file_open(struct inode *inode, struct file *file)
+{
+	int err;
+
+	/* Close-to-open: see what other clients did before we opened. */
+	err = dg_revalidate_inode(file_dentry(file), true);
+	if (err == -ESTALE)
+		dg_invalidate_attr(inode);
+	if (err)
+		return err;
+	err = dg_revalidate_mapping(inode);
+	if (err)
+		return err;
+	atomic_inc(&DG_I(inode)->open_count);
+	file->f_mode |= FMODE_CAN_ODIRECT;
+	return 0;
+}
+
+static int dg_file_release(struct inode *inode, struct file *file)
+{
+	/* The last mapping may have gone after close(): write it back. */
+	if (mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY))
+		filemap_write_and_wait(inode->i_mapping);
+	atomic_dec(&DG_I(inode)->open_count);
+	return 0;
+}
+
+/* close(): write back what this file dirtied (close-to-open). */
+static int dg_file_flush(struct file *file, fl_owner_t id)
+{
+	int err, err2;
+
+	if (!(file->f_mode & FMODE_WRITE))
+		return 0;
+	err = filemap_write_and_wait(file->f_mapping);
+	err2 = file_check_and_advance_wb_err(file);
+	return err ?: err2;
+}
+
+static int dg_file_fsync(struct file *file, loff_t start, loff_t end,
+			 int datasync)
+{
+	struct dg_fs_call call = { .op = DG_OP_FS_FSYNC };
+	struct dg_path p;
+	int err;
+
+	err = file_write_and_wait_range(file, start, end);
+	if (err)
+		return err;
+	err = dg_path_get_io(file_dentry(file), &p);
+	if (err)
+		return err;
+	call.path = &p;
+	if (datasync)
+		call.req.flags = cpu_to_le32(DG_FS_FSYNC_DATA);
+	err = dg_fs_call(DG_SB(file_inode(file)->i_sb), &call);
+	dg_path_put(&p);
+	return err;
+}
+
+static ssize_t dg_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct file *file = iocb->ki_filp;
+	struct inode *inode = file_inode(file);
+	int err;
+
+	if (!(iocb->ki_flags & IOCB_DIRECT)) {
+		/* See appends by others once the attributes time out. */
+		if (dg_attr_expired(inode))
+			dg_revalidate_inode(file_dentry(file), false);
+		err = dg_revalidate_mapping(inode);
+		if (err)
+			return err;
+	}
+	return generic_file_read_iter(iocb, to);
+}
+
+static ssize_t dg_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct file *file = iocb->ki_filp;
+	int err;
+
+	if (iocb->ki_flags & IOCB_APPEND) {
+		/* Append at the node's end of file. */
+		err = dg_revalidate_inode(file_dentry(file), true);
+		if (err)
+			return err;
+	}
+	return generic_file_write_iter(iocb, from);
+}
+
+static int dg_file_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	int err = dg_revalidate_mapping(file_inode(file));
+
+	if (err)
+		return err;
+	/* generic_file_vm_ops: filemap_fault and filemap_page_mkwrite. */
+	return generic_file_mmap(file, vma);
+}
+
+static loff_t dg_file_llseek(struct file *file, loff_t offset, int whence)
+{
+	int err;
+
+	if (whence == SEEK_END || whence == SEEK_DATA || whence == SEEK_HOLE) {
+		err = dg_revalidate_inode(file_dentry(file), false);
+		if (err)
+			return err;
+	}
+	return generic_file_llseek(file, offset, whence);
+}
+
+const struct file_operations dg_file_fops = {
+	.llseek		= dg_file_llseek,
+	.read_iter	= dg_file_read_iter,
+	.write_iter	= dg_file_write_iter,
+	.mmap		= dg_file_mmap,
+	.open		= dg_file_open,
+	.flush		= dg_file_flush,
+	.release	= dg_file_release,
+	.fsync		= dg_file_fsync,
+	.splice_read	= dg_file_splice_read,
+	.splice_write	= iter_file_splice_write,
+};
+
+const struct address_space_operations dg_aops = {
+	.read_folio	= dg_read_folio,
+	.readahead	= dg_readahead,
+	.writepages	= dg_writepages,
+	.dirty_folio	= filemap_dirty_folio,
+	.write_begin	= dg_write_begin,
+	.write_end	= dg_write_end,
+	.direct_IO	= dg_direct_IO,
+	.migrate_folio	= filemap_migrate_folio,
+};

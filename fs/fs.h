@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * disaggfs: internal declarations shared by the filesystem's files.
+ *
+ * Every request names its object by the full path from the mount root;
+ * the storage daemon keeps no state for us. See Documentation/fs.md.
+ */
+#ifndef DISAGGFS_FS_H
+#define DISAGGFS_FS_H
+
+#include <linux/fs.h>
+#include <linux/dcache.h>
+#include <linux/uio.h>
+#include <disagg/net.h>
+#include <disagg/compat.h>
+
+#define DISAGGFS_MAGIC		0x44474653	/* "DGFS" */
+/* Pages one READ or WRITE carries at most. */
+#define DG_FS_IO_PAGES		(DG_FS_IO_MAX / PAGE_SIZE)
+
+/**
+ * struct dg_fs_opts - mount options (see Documentation/fs.md)
+ * @transport: "tcp" or "rdma"
+ * @src: local address to connect from; family 0: any
+ * @addr: the storage node's address and port
+ * @acregmin: attribute cache timeouts of files and directories, in jiffies
+ * @acregmax: see @acregmin
+ * @acdirmin: see @acregmin
+ * @acdirmax: see @acregmin
+ * @noac: no attribute caching: every check asks the node
+ * @soft: give up with -EIO after @timeo instead of retrying for ever
+ * @timeo: soft mounts: how long a request may wait for the node, jiffies
+ * @rsize: bytes per READ, a page multiple up to %DG_FS_IO_MAX
+ * @wsize: bytes per WRITE, likewise
+ */
+struct dg_fs_opts {
+	char			transport[8];
+	struct sockaddr_storage	src;
+	struct sockaddr_storage	addr;
+	unsigned long		acregmin;
+	unsigned long		acregmax;
+	unsigned long		acdirmin;
+	unsigned long		acdirmax;
+	bool			noac;
+	bool			soft;
+	unsigned long		timeo;
+	unsigned int		rsize;
+	unsigned int		wsize;
+};
+
+/**
+ * struct dg_sb_info - one mount
+ * @opts: its options
+ * @conn: the connection to the storage node
+ * @abort_gen: bumped by umount -f: requests waiting then give up
+ * @silly_seq: numbers silly-renamed files
+ * @id: mount number, for log messages
+ */
+struct dg_sb_info {
+	struct dg_fs_opts	opts;
+	struct dg_conn		*conn;
+	atomic_t		abort_gen;
+	atomic_t		silly_seq;
+	unsigned int		id;
+};
+
+/* dg_inode.flags bits */
+#define DG_INO_INVALID_DATA	0	/* the page cache may be stale */
+#define DG_INO_STALE_ATTR	1	/* ask the node before trusting attrs */
+
+/**
+ * struct dg_inode - our part of an inode
+ * @dev: the node's device number of the file (with @ino its identity)
+ * @ino: the node's inode number
+ * @attr_time: jiffies when the attributes were last fetched
+ * @attr_timeo: how long they stay fresh (grows while they don't change)
+ * @cache_mtime: the node's mtime the page cache was filled against
+ * @cache_size: the node's size at the same time
+ * @flags: DG_INO_* bits
+ * @open_count: open files (regular files), for silly rename
+ * @vfs_inode: the VFS inode
+ */
+struct dg_inode {
+	u64			dev;
+	u64			ino;
+	unsigned long		attr_time;
+	unsigned long		attr_timeo;
+	struct timespec64	cache_mtime;
+	loff_t			cache_size;
+	unsigned long		flags;
+	atomic_t		open_count;
+	struct inode		vfs_inode;
+};
+
+static inline struct dg_inode *DG_I(struct inode *inode)
+{
+	return container_of(inode, struct dg_inode, vfs_inode);
+}
+
+static inline struct dg_sb_info *DG_SB(struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+/**
+ * struct dg_path - a path from the mount root, as the node wants it
+ * @buf: PATH_MAX bytes from __getname()
+ * @name: the path inside @buf (or a literal), not NUL-terminated on the wire
+ * @len: its length
+ */
+struct dg_path {
+	char		*buf;
+	const char	*name;
+	u32		len;
+};
+
+/**
+ * struct dg_fs_call - one request and where its reply goes
+ * @op: DG_OP_FS_* opcode
+ * @req: the fixed part; path_len, name2_len and data_len are filled in
+ * @path: the object's path
+ * @name2: second string or NULL
+ * @name2_len: its length
+ * @data: data pieces (write data, xattr value)
+ * @nr_data: their number, at most %DG_FS_IO_PAGES + 1
+ * @rsp: reply pieces
+ * @nr_rsp: their number
+ * @rsp_len: set to the reply's length
+ * @retried: set when the request was sent more than once (the node may
+ *	have carried out an earlier attempt)
+ */
+struct dg_fs_call {
+	u16			op;
+	struct dg_fs_req	req;
+	const struct dg_path	*path;
+	const char		*name2;
+	u32			name2_len;
+	const struct kvec	*data;
+	unsigned int		nr_data;
+	const struct kvec	*rsp;
+	unsigned int		nr_rsp;
+	u32			rsp_len;
+	bool			retried;
+};
+
+/* req.c */
+int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call);
+int dg_path_get(struct dentry *dentry, struct dg_path *p);
+int dg_path_get_io(struct dentry *dentry, struct dg_path *p);
+void dg_path_put(struct dg_path *p);
+int dg_getattr_path(struct super_block *sb, const struct dg_path *p,
+		    struct dg_fs_attr *attr);
+int dg_inode_io_path(struct inode *inode, struct file *file,
+		     struct dg_path *p);
+
+/* inode.c */
+struct inode *dg_iget(struct super_block *sb, const struct dg_fs_attr *attr);
+int dg_attr_check(const struct dg_fs_attr *attr);
+void dg_refresh_inode(struct inode *inode, const struct dg_fs_attr *attr,
+		      bool ours);
+bool dg_attr_expired(struct inode *inode);
+void dg_invalidate_attr(struct inode *inode);
+int dg_revalidate_inode(struct dentry *dentry, bool force);
+int dg_revalidate_mapping(struct inode *inode);
+int dg_getattr(DG_IDMAP *idmap, const struct path *path,
+	       struct kstat *stat, u32 request_mask, unsigned int flags);
+int dg_setattr(DG_IDMAP *idmap, struct dentry *dentry, struct iattr *attr);
+extern const struct inode_operations dg_file_iops;
+extern const struct inode_operations dg_symlink_iops;
+extern const struct inode_operations dg_special_iops;
+
+/* dir.c */
+extern const struct inode_operations dg_dir_iops;
+extern const struct file_operations dg_dir_fops;
+extern const struct dentry_operations dg_dentry_ops;
+
+/* file.c */
+extern const struct file_operations dg_file_fops;
+extern const struct address_space_operations dg_aops;
+
+/* xattr.c */
+extern const struct xattr_handler *dg_xattr_handlers[];
+ssize_t dg_listxattr(struct dentry *dentry, char *list, size_t size);
+
+#endif /* DISAGGFS_FS_H */
