@@ -13,15 +13,15 @@
 #   descriptor opened before (never fails) and create and unlink through a
 #   descriptor of the moving directory (never fails, nothing stray).
 #
-# DG_FS_CONC_MB: file size per writer (default 4); DG_FS_RENAME_S: seconds of
-# renames (default 20).
+# DG_FS_CONC_MB: file size per writer (default 2); DG_FS_RENAME_S: seconds of
+# renames (default 10).
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
 . "$(dirname "$0")/setup.sh"
 [ -x "$FSLOAD" ] || skip "fsload not built (run 'make selftests')"
 
-SIZE=$((${DG_FS_CONC_MB:-4} << 20))
-RENAME_S=${DG_FS_RENAME_S:-20}
+SIZE=$((${DG_FS_CONC_MB:-2} << 20))
+RENAME_S=${DG_FS_RENAME_S:-10}
 N=4
 
 fs_setup 2

@@ -9,16 +9,17 @@
 # the page cache, read with O_DIRECT, read again after umount and mount
 # (page cache gone), and on the node's export itself.
 #
-# Sizes: DG_FS_DENSE_MB (default 64), DG_FS_SPARSE_MB (default 256),
-# DG_FS_RANDOM_OPS random writes per file (default 300, up to 256 KiB each).
+# Sizes: DG_FS_DENSE_MB (default 16), DG_FS_SPARSE_MB (default 32),
+# DG_FS_RANDOM_OPS random writes per file (default 100, up to 256 KiB each);
+# sized for emulation (TCG); on real machines use e.g. 64, 256 and 1000.
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
 . "$(dirname "$0")/setup.sh"
 [ -x "$FSLOAD" ] || skip "fsload not built (run 'make selftests')"
 
-DENSE=$((${DG_FS_DENSE_MB:-64} << 20))
-SPARSE=$((${DG_FS_SPARSE_MB:-256} << 20))
-OPS=${DG_FS_RANDOM_OPS:-300}
+DENSE=$((${DG_FS_DENSE_MB:-16} << 20))
+SPARSE=$((${DG_FS_SPARSE_MB:-32} << 20))
+OPS=${DG_FS_RANDOM_OPS:-100}
 
 fs_setup 2
 i=0
