@@ -41,6 +41,18 @@ static void dg_set_owner(struct inode *dir, struct dg_fs_req *r, umode_t *mode)
 	r->gid = cpu_to_le32(from_kgid(&init_user_ns, gid));
 }
 
+/*
+ * Give a new object's dentry its inode. An exclusive create's dentry was
+ * left unhashed by dg_lookup(): hash it now.
+ */
+static void dg_d_add(struct dentry *dentry, struct inode *inode)
+{
+	if (d_unhashed(dentry))
+		d_add(dentry, inode);
+	else
+		d_instantiate(dentry, inode);
+}
+
 /* The attributes that came back, into an inode for @dentry. */
 static int dg_instantiate(struct dentry *dentry, const struct dg_fs_attr *attr)
 {
@@ -53,7 +65,7 @@ static int dg_instantiate(struct dentry *dentry, const struct dg_fs_attr *attr)
 	inode = dg_iget(dentry->d_sb, attr);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
-	d_instantiate(dentry, inode);
+	dg_d_add(dentry, inode);
 	return 0;
 }
 
@@ -100,12 +112,17 @@ static int dg_create(DG_IDMAP *idmap, struct inode *dir, struct dentry *dentry,
 		     umode_t mode, bool excl)
 {
 	struct dg_fs_call call = { .op = DG_OP_FS_CREATE };
+	int err;
 
 	dg_set_owner(dir, &call.req, &mode);
 	call.req.mode = cpu_to_le32(mode);
 	if (excl)
 		call.req.flags = cpu_to_le32(DG_FS_CREATE_EXCL);
-	return dg_make(dir, dentry, &call, S_IFREG);
+	err = dg_make(dir, dentry, &call, S_IFREG);
+	/* The open that follows needs no GETATTR of its own. */
+	if (!err)
+		set_bit(DG_INO_CREATED, &DG_I(d_inode(dentry))->flags);
+	return err;
 }
 
 static int dg_mkdir(DG_IDMAP *idmap, struct inode *dir, struct dentry *dentry,
@@ -191,7 +208,7 @@ static int dg_link(struct dentry *old_dentry, struct inode *dir,
 	if (!err) {
 		dg_refresh_inode(inode, &attr, false);
 		ihold(inode);
-		d_instantiate(dentry, inode);
+		dg_d_add(dentry, inode);
 	}
 out_old:
 	dg_path_put(&oldp);
@@ -377,6 +394,14 @@ static struct dentry *dg_lookup(struct inode *dir, struct dentry *dentry,
 
 	if (dentry->d_name.len > NAME_MAX)
 		return ERR_PTR(-ENAMETOOLONG);
+	/*
+	 * An exclusive create (O_EXCL, mkdir, mknod, symlink, link) asks the
+	 * node anyway and gets EEXIST: like NFS, skip the GETATTR and leave
+	 * the dentry unhashed, so a wrong guess is not cached.
+	 */
+	if ((flags & (LOOKUP_CREATE | LOOKUP_EXCL)) ==
+	    (LOOKUP_CREATE | LOOKUP_EXCL))
+		return NULL;
 	err = dg_path_get(dentry, &p);
 	if (err)
 		return ERR_PTR(err);

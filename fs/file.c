@@ -399,8 +399,14 @@ static int dg_file_open(struct inode *inode, struct file *file)
 {
 	int err;
 
-	/* Close-to-open: see what other clients did before we opened. */
-	err = dg_revalidate_inode(file_dentry(file), true);
+	/*
+	 * Close-to-open: see what other clients did before we opened, unless
+	 * this open() has just created the file.
+	 */
+	if (test_and_clear_bit(DG_INO_CREATED, &DG_I(inode)->flags))
+		err = 0;
+	else
+		err = dg_revalidate_inode(file_dentry(file), true);
 	if (err == -ESTALE)
 		dg_invalidate_attr(inode);
 	if (err)

@@ -67,6 +67,7 @@ struct dg_sb_info {
 /* dg_inode.flags bits */
 #define DG_INO_INVALID_DATA	0	/* the page cache may be stale */
 #define DG_INO_STALE_ATTR	1	/* ask the node before trusting attrs */
+#define DG_INO_CREATED		2	/* attrs come from CREATE in this open() */
 
 /**
  * struct dg_inode - our part of an inode

@@ -11,7 +11,9 @@
  *   fsprobe unlinked FILE               open, unlink, still readable, gone after close
  *   fsprobe xattr FILE [NS]             NS.* (user) set/get/list/remove; security.* refused
  *   fsprobe xattr-ok FILE NS            exit 0 if FILE's filesystem takes NS.* xattrs
- *   fsprobe bigdir DIR N                N files, readdir sees all exactly once
+ *   fsprobe mkfiles DIR N               N files with known names
+ *   fsprobe readdir DIR N               readdir sees those N exactly once
+ *   fsprobe bigdir DIR N                mkfiles, readdir, then unlink them all
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -220,25 +222,37 @@ static int cmd_xattr_ok(const char *f, const char *ns)
 	return 0;
 }
 
-static int cmd_bigdir(const char *dir, long n)
+static void entry_path(char *path, size_t size, const char *dir, long i)
+{
+	snprintf(path, size, "%s/entry-with-a-longish-name-%07ld", dir, i);
+}
+
+static int cmd_mkfiles(const char *dir, long n)
 {
 	char path[4096];
-	unsigned char *seen = calloc(n, 1);
-	long i, count = 0;
-	struct dirent *de;
-	DIR *d;
 
-	if (!seen)
-		die("calloc");
-	for (i = 0; i < n; i++) {
+	for (long i = 0; i < n; i++) {
 		int fd;
 
-		snprintf(path, sizeof(path), "%s/entry-with-a-longish-name-%07ld", dir, i);
+		entry_path(path, sizeof(path), dir, i);
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
 		if (fd < 0)
 			die("create %s", path);
 		close(fd);
 	}
+	printf("created %ld files in %s\n", n, dir);
+	return 0;
+}
+
+static int cmd_readdir(const char *dir, long n)
+{
+	unsigned char *seen = calloc(n, 1);
+	struct dirent *de;
+	long i, count = 0;
+	DIR *d;
+
+	if (!seen)
+		die("calloc");
 	d = opendir(dir);
 	if (!d)
 		die("opendir");
@@ -257,17 +271,27 @@ static int cmd_bigdir(const char *dir, long n)
 	if (errno)
 		die("readdir");
 	closedir(d);
+	free(seen);
 	if (count != n) {
 		errno = 0;
 		die("readdir saw %ld of %ld entries", count, n);
 	}
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/entry-with-a-longish-name-%07ld", dir, i);
+	printf("readdir of %ld entries: each seen once\n", n);
+	return 0;
+}
+
+static int cmd_bigdir(const char *dir, long n)
+{
+	char path[4096];
+
+	if (cmd_mkfiles(dir, n) || cmd_readdir(dir, n))
+		return 1;
+	for (long i = 0; i < n; i++) {
+		entry_path(path, sizeof(path), dir, i);
 		if (unlink(path))
 			die("unlink %s", path);
 	}
-	free(seen);
-	printf("readdir of %ld entries: each seen once; all removed\n", n);
+	printf("removed %ld files\n", n);
 	return 0;
 }
 
@@ -291,6 +315,10 @@ int main(int argc, char **argv)
 		return cmd_xattr(argv[2], argc == 4 ? argv[3] : "user");
 	if (argc == 4 && !strcmp(argv[1], "xattr-ok"))
 		return cmd_xattr_ok(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "mkfiles"))
+		return cmd_mkfiles(argv[2], strtol(argv[3], NULL, 0));
+	if (argc == 4 && !strcmp(argv[1], "readdir"))
+		return cmd_readdir(argv[2], strtol(argv[3], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "bigdir"))
 		return cmd_bigdir(argv[2], strtol(argv[3], NULL, 0));
 	fprintf(stderr, "usage: see the comment at the top of fsprobe.c\n");
