@@ -51,11 +51,16 @@ writers() {
 
 # renames T M: the rename storm on mount M.
 renames() {
-	local t=$1 m=$2 t0=$SECONDS
+	local t=$1 m=$2 exp=$3 t0=$SECONDS
 	mkdir "$m/rn" || { bad "mkdir"; return; }
 	"$FSLOAD" renames "$m/rn" "$RENAME_S" 2>&1 | sed "s/^/$t: /"
-	[ "${PIPESTATUS[0]}" = 0 ] || bad "renames below a directory renamed meanwhile"
-	rm -r "$m/rn" || bad "rm"
+	if [ "${PIPESTATUS[0]}" != 0 ]; then
+		bad "renames below a directory renamed meanwhile"
+		log "$t: the mount's view: $(cd "$m/rn" && find . | sort | tr '\n' ' ')"
+		log "$t: the node's tree:  $(cd "$exp/rn" && find . | sort | tr '\n' ' ')"
+		dmesg | grep disaggfs | tail -n 5 | sed "s/^/$t: /"
+	fi
+	rm -r "$m/rn" || { bad "rm"; rm -r "$exp/rn"; }
 	log "$t: renames done, $((SECONDS - t0)) s"
 }
 
@@ -67,7 +72,7 @@ for t in $(fs_transports); do
 	fs_stord_start "$i" "$t" "$exp"
 	fs_mount "$i" "$t" "$m"
 	writers "$t" "$m" "$exp"
-	renames "$t" "$m"
+	renames "$t" "$m" "$exp"
 	[ -z "$(ls -A "$exp")" ] || bad "left on the node: $(ls -A "$exp")"
 	umount "$m" || fail "$t: umount"
 	fs_stord_stop "$t" || fail "$t: disagg-stord did not stop cleanly"
