@@ -61,6 +61,7 @@ fs_stord_stop() { # transport [signal]
 		rm -f "$f"
 		kill "-$2" "$pid" 2>/dev/null
 		while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+		wait "$pid" 2>/dev/null	# reap it without bash's "Killed" notice
 		return 0
 	fi
 	host_stop "$name"
