@@ -44,7 +44,8 @@ daemons:
 	cmake --build build/daemons -j$$(nproc)
 
 # Programs the selftests run in the guest.
-SELFTEST_BINS := build/selftests/memcheck build/selftests/fsprobe
+SELFTEST_BINS := build/selftests/memcheck build/selftests/fsprobe \
+		 build/selftests/posixcmp build/selftests/fsload
 selftests: $(SELFTEST_BINS)
 
 build/selftests/memcheck: selftests/swap/memcheck.c
@@ -52,6 +53,14 @@ build/selftests/memcheck: selftests/swap/memcheck.c
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 
 build/selftests/fsprobe: selftests/fs/fsprobe.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+build/selftests/posixcmp: selftests/fs/posixcmp.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+build/selftests/fsload: selftests/fs/fsload.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 

@@ -23,9 +23,6 @@ module_param(reconnect_max_ms, uint, 0644);
 MODULE_PARM_DESC(reconnect_max_ms,
 		 "Longest wait between two reconnect attempts, in ms (default 5000)");
 
-/* Pieces of one request, header not counted: a batch of pages and more. */
-#define DG_CALL_MAX_VEC		(DG_WRITE_BATCH_MAX + 4)
-
 static const struct dg_transport *dg_transports[] = {
 	&dg_rdma_transport,
 	&dg_tcp_transport,
@@ -212,7 +209,7 @@ static int dg_call_send(struct dg_conn *c, struct dg_call_req *r, u16 opcode,
 	int ret;
 
 	if (nr_req > DG_CALL_MAX_VEC)
-		return -EINVAL;
+		return -EMSGSIZE;
 	len = dg_kvec_len(req, nr_req);
 	if (len > c->max_msg - sizeof(h))
 		return -EMSGSIZE;

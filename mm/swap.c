@@ -415,14 +415,20 @@ static void dswap_unplug(struct blk_plug_cb *cb, bool from_schedule)
 	kfree(plug);
 }
 
-/* Queue @bio on the current plug, or write it now if there is none. */
+/*
+ * Queue @bio on the current plug, or write it now if there is none or
+ * somebody waits for it (REQ_SYNC: submit_bio_wait(), which is how 6.12
+ * swaps out to a synchronous device, one page at a time).
+ */
 static void dswap_write_bio(struct dswap_dev *d, struct bio *bio)
 {
-	struct blk_plug_cb *cb;
+	struct blk_plug_cb *cb = NULL;
 	struct bio_list one;
 
 	atomic_inc(&d->inflight);
-	cb = blk_check_plugged(dswap_unplug, d, sizeof(struct dswap_plug));
+	if (!(bio->bi_opf & REQ_SYNC))
+		cb = blk_check_plugged(dswap_unplug, d,
+				       sizeof(struct dswap_plug));
 	if (cb) {
 		struct dswap_plug *plug = container_of(cb, struct dswap_plug, cb);
 

@@ -215,15 +215,10 @@ bool RdmaTransport::listen(const std::string &host, std::uint16_t port,
 			return false;
 		}
 	}
-	addrinfo hints{}, *res = nullptr;
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	const std::string service = std::to_string(port);
-	if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res); rc != 0) {
-		err = "cannot resolve '" + host + "': " + ::gai_strerror(rc);
+	addrinfo *res = nullptr;
+	if (!resolve_listen(host, port, &res, err))
 		return false;
-	}
+	const std::string service = std::to_string(port);
 	if (rdma_create_id(cm_chan_, &listen_id_, nullptr, RDMA_PS_TCP) != 0) {
 		err = std::string("rdma_create_id: ") + std::strerror(errno);
 		::freeaddrinfo(res);

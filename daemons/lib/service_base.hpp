@@ -15,6 +15,7 @@
 #pragma once
 
 #include "clock.hpp"
+#include "json.hpp"
 #include "log.hpp"
 #include "proto.hpp"
 #include "service_util.hpp"
@@ -35,6 +36,36 @@ struct ServiceOptions {
 	// user timeout) and the connection is closed. 0: no probes.
 	unsigned heartbeat_sec = 15;
 	std::uint64_t server_id = 0;	// 0: pick a random one
+};
+
+// The "clients" list of a STATUS object: its entries, or only how many
+// there are ("clients_omitted") when the whole would not fit in a reply.
+class ClientList {
+public:
+	ClientList(JsonWriter &j, bool listing) : j_(j), listing_(listing)
+	{
+		if (listing_)
+			j_.begin_array("clients");
+	}
+	// Counts an entry; true when it is to be written (one object).
+	bool add()
+	{
+		entries_++;
+		return listing_;
+	}
+	bool listing() const { return listing_; }
+	void end()
+	{
+		if (listing_)
+			j_.end_array();
+		else
+			j_.num("clients_omitted", entries_);
+	}
+
+private:
+	JsonWriter &j_;
+	const bool listing_;
+	std::size_t entries_ = 0;
 };
 
 template <class S>
@@ -226,6 +257,53 @@ protected:
 		proto::Result<proto::Bytes> out = proto::make_request(op, next_req_id_++);
 		if (out)
 			transport_.send(s.conn, std::move(out).value());
+	}
+
+	// A status_json(): an object with server_id, transport and listen,
+	// then what @fields(j) writes, then "clients": one entry per session
+	// past the hello (client_id, name and role, then what @client(j, s)
+	// writes), then those @more(j, list) adds. When that is longer than
+	// @max_bytes it is built again with the list left out.
+	template <class Fields, class Client, class More>
+	std::string status_text(std::size_t max_bytes, const Fields &fields, const Client &client,
+				const More &more) const
+	{
+		auto build = [&](bool listing) {
+			JsonWriter j;
+			j.begin_object();
+			j.str("server_id", hex64(server_id_));
+			j.str("transport", transport_.name());
+			j.str("listen", listen_);
+			fields(j);
+			ClientList list(j, listing);
+			for (const auto &[c, s] : sessions_) {
+				if (!s.hello_done || s.closing)
+					continue;
+				if (!list.add())
+					continue;
+				j.begin_object();
+				j.str("client_id", hex64(s.client_id));
+				j.str("name", s.name);
+				j.str("role", proto::role_name(s.role));
+				client(j, s);
+				j.end_object();
+			}
+			more(j, list);
+			list.end();
+			j.end_object();
+			return j.text();
+		};
+		std::string full = build(true);
+		if (full.size() <= max_bytes)
+			return full;
+		return build(false);
+	}
+
+	template <class Fields, class Client>
+	std::string status_text(std::size_t max_bytes, const Fields &fields,
+				const Client &client) const
+	{
+		return status_text(max_bytes, fields, client, [](JsonWriter &, ClientList &) {});
 	}
 
 	void close(S &s)

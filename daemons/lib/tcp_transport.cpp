@@ -55,6 +55,21 @@ std::string sockaddr_str(const sockaddr *sa)
 	return "?";
 }
 
+bool resolve_listen(const std::string &host, std::uint16_t port, addrinfo **res,
+		    std::string &err)
+{
+	addrinfo hints{};
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	const std::string service = std::to_string(port);
+	if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, res); rc != 0) {
+		err = "cannot resolve '" + host + "': " + ::gai_strerror(rc);
+		return false;
+	}
+	return true;
+}
+
 TcpTransport::TcpTransport(EventLoop &loop, unsigned max_conns)
 	: loop_(loop), max_conns_(max_conns)
 {
@@ -78,15 +93,10 @@ bool TcpTransport::listen(const std::string &host, std::uint16_t port,
 			  TransportEvents *events, std::string &err)
 {
 	events_ = events;
-	addrinfo hints{}, *res = nullptr;
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	const std::string service = std::to_string(port);
-	if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res); rc != 0) {
-		err = "cannot resolve '" + host + "': " + ::gai_strerror(rc);
+	addrinfo *res = nullptr;
+	if (!resolve_listen(host, port, &res, err))
 		return false;
-	}
+	const std::string service = std::to_string(port);
 	int fd = -1;
 	for (addrinfo *ai = res; ai; ai = ai->ai_next) {
 		fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -265,15 +275,18 @@ void TcpTransport::pump(Conn &c)
 		}
 		more = rounds == 15;
 	}
-	if (more) {
-		const ConnId id = c.id;
-		loop_.defer([this, id] {
-			auto it = conns_.find(id);
-			if (it != conns_.end() && !it->second->dead)
-				pump(*it->second);
-		});
-	}
+	if (more)
+		defer_pump(c.id);
 	update_events(c);
+}
+
+void TcpTransport::defer_pump(ConnId id)
+{
+	loop_.defer([this, id] {
+		auto it = conns_.find(id);
+		if (it != conns_.end() && !it->second->dead)
+			pump(*it->second);
+	});
 }
 
 bool TcpTransport::send(ConnId id, Bytes frame)
@@ -317,14 +330,8 @@ void TcpTransport::flush(Conn &c)
 	// Reading was paused for a full queue: resume (buffered frames
 	// first) once it has drained enough.
 	if (!c.closing && !c.read_stopped && c.out_bytes < kOutLow &&
-	    c.rend > c.rstart) {
-		const ConnId id = c.id;
-		loop_.defer([this, id] {
-			auto it = conns_.find(id);
-			if (it != conns_.end() && !it->second->dead)
-				pump(*it->second);
-		});
-	}
+	    c.rend > c.rstart)
+		defer_pump(c.id);
 	update_events(c);
 }
 

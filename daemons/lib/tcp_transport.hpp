@@ -12,6 +12,7 @@
 #include "event_loop.hpp"
 #include "transport.hpp"
 
+#include <netdb.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -53,6 +54,7 @@ private:
 	void on_accept();
 	void on_event(ConnId c, std::uint32_t events);
 	void pump(Conn &c);	// parse buffered frames, read more
+	void defer_pump(ConnId c);	// pump() from the loop, if @c lives then
 	bool fill(Conn &c);	// one read(); false: EOF or error
 	void flush(Conn &c);
 	void update_events(Conn &c);
@@ -70,5 +72,10 @@ private:
 
 // "addr:port" of a socket address.
 std::string sockaddr_str(const ::sockaddr *sa);
+
+// getaddrinfo() of @host and @port for a listening stream socket. False
+// and @err when it does not resolve; else the caller frees *@res.
+bool resolve_listen(const std::string &host, std::uint16_t port, ::addrinfo **res,
+		    std::string &err);
 
 }  // namespace disagg

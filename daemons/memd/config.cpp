@@ -21,11 +21,8 @@ std::string usage(std::string_view prog)
 		"  --grace SECONDS         keep a vanished client's slabs this long (default " +
 		std::to_string(kDefaultGraceSec) + ")\n"
 		"  --max-clients N         concurrent connections (default " +
-		std::to_string(kDefaultMaxClients) + ")\n"
-		"  --heartbeat SECONDS     probe clients silent this long, 0 never (default " +
-		std::to_string(kDefaultHeartbeatSec) + ")\n"
-		"  --log-level LEVEL       error|warn|info|debug (default info)\n"
-		"  -h, --help              this text\n";
+		std::to_string(kDefaultMaxClients) + ")\n" +
+		daemon_usage_tail();
 }
 
 namespace {
@@ -34,16 +31,11 @@ std::string set_option(Config &c, std::string_view name, std::string_view v)
 {
 	using proto::kPageSize;
 	const std::string bad = invalid(name, v);
-	if (name == "--listen") {
-		if (!parse_host_port(v, c.listen_host, c.listen_port, proto::kMemdPort))
-			return bad + ": expected ADDR, ADDR:PORT or [ADDR]:PORT";
-	} else if (name == "--capacity") {
+	if (name == "--capacity") {
 		std::optional<std::uint64_t> n = parse_size(v);
 		if (!n || *n == 0 || *n % kPageSize)
 			return bad + ": expected a size, a nonzero multiple of 4096";
 		c.capacity = *n;
-	} else if (name == "--transport") {
-		return set_transport(name, v, c.transport);
 	} else if (name == "--slab-size") {
 		std::optional<std::uint64_t> n = parse_size(v);
 		if (!n || *n == 0 || *n % kPageSize || *n > (1ull << 40))
@@ -54,17 +46,13 @@ std::string set_option(Config &c, std::string_view name, std::string_view v)
 		if (!n)
 			return bad + ": expected seconds, 0.." + std::to_string(kMaxGraceSec);
 		c.grace_sec = static_cast<unsigned>(*n);
-	} else if (name == "--max-clients") {
-		return set_uint(name, v, 1, kMaxMaxClients, c.max_clients);
 	} else if (name == "--heartbeat") {
 		std::optional<std::uint64_t> n = parse_uint(v, 0, 86400);
 		if (!n)
 			return bad + ": expected seconds, 0..86400";
 		c.heartbeat_sec = static_cast<unsigned>(*n);
-	} else if (name == "--log-level") {
-		return set_log_level(name, v, c.log_level);
 	} else {
-		return "unknown option '" + log::escape(name) + "'";
+		return set_daemon_option(c, proto::kMemdPort, name, v);
 	}
 	return {};
 }
@@ -73,13 +61,7 @@ std::string set_option(Config &c, std::string_view name, std::string_view v)
 
 ParseResult parse_args(const std::vector<std::string> &args)
 {
-	ParseResult r;
-	r.config.listen_port = proto::kMemdPort;
-	OptionWalk w = walk_options(args, [&r](std::string_view name, std::string_view v) {
-		return set_option(r.config, name, v);
-	});
-	r.help = w.help;
-	r.error = std::move(w.error);
+	ParseResult r = walk_daemon_args(args, proto::kMemdPort, set_option);
 	if (r.help || !r.error.empty())
 		return r;
 	if (r.config.capacity == 0) {

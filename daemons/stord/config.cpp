@@ -24,38 +24,26 @@ std::string usage(std::string_view prog)
 		"  --threads N             worker threads doing file I/O (default " +
 		std::to_string(kDefaultThreads) + ")\n"
 		"  --fd-cache N            open files kept for READ/WRITE, 0 none (default " +
-		std::to_string(kDefaultFdCache) + ")\n"
-		"  --heartbeat SECONDS     probe clients silent this long, 0 never (default " +
-		std::to_string(kDefaultHeartbeatSec) + ")\n"
-		"  --log-level LEVEL       error|warn|info|debug (default info)\n"
-		"  -h, --help              this text\n";
+		std::to_string(kDefaultFdCache) + ")\n" +
+		daemon_usage_tail();
 }
 
 namespace {
 
 std::string set_option(Config &c, std::string_view name, std::string_view v)
 {
-	if (name == "--listen") {
-		if (!parse_host_port(v, c.listen_host, c.listen_port, proto::kStordPort))
-			return invalid(name, v) + ": expected ADDR, ADDR:PORT or [ADDR]:PORT";
-	} else if (name == "--root") {
+	if (name == "--root") {
 		if (v.empty())
 			return invalid(name, v) + ": expected a directory";
 		c.root = v;
-	} else if (name == "--transport") {
-		return set_transport(name, v, c.transport);
-	} else if (name == "--max-clients") {
-		return set_uint(name, v, 1, kMaxMaxClients, c.max_clients);
 	} else if (name == "--threads") {
 		return set_uint(name, v, 1, kMaxThreads, c.threads);
 	} else if (name == "--fd-cache") {
 		return set_uint(name, v, 0, kMaxFdCache, c.fd_cache);
 	} else if (name == "--heartbeat") {
 		return set_uint(name, v, 0, 86400, c.heartbeat_sec);
-	} else if (name == "--log-level") {
-		return set_log_level(name, v, c.log_level);
 	} else {
-		return "unknown option '" + log::escape(name) + "'";
+		return set_daemon_option(c, proto::kStordPort, name, v);
 	}
 	return {};
 }
@@ -64,13 +52,7 @@ std::string set_option(Config &c, std::string_view name, std::string_view v)
 
 ParseResult parse_args(const std::vector<std::string> &args)
 {
-	ParseResult r;
-	r.config.listen_port = proto::kStordPort;
-	OptionWalk w = walk_options(args, [&r](std::string_view name, std::string_view v) {
-		return set_option(r.config, name, v);
-	});
-	r.help = w.help;
-	r.error = std::move(w.error);
+	ParseResult r = walk_daemon_args(args, proto::kStordPort, set_option);
 	if (r.help || !r.error.empty())
 		return r;
 	if (r.config.root.empty()) {

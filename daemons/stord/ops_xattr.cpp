@@ -22,16 +22,28 @@ int check_name(std::string_view name)
 	return name.empty() || name.size() > kFsXattrNameMax ? ERANGE : 0;
 }
 
+// Pins @r.path's final component in @self and sets @proc to its
+// /proc/self/fd path, having checked the attribute name first when the
+// request has one (@named). 0 or an errno.
+int open_target(const FsRoot &root, const FsReq &r, bool named, UniqueFd &self,
+		std::string &proc)
+{
+	if (int err = named ? check_name(r.name2) : 0)
+		return err;
+	if (int err = root.open_final(r.path, self))
+		return err;
+	proc = FsRoot::proc_path(self.get());
+	return 0;
+}
+
 }  // namespace
 
 int FsOps::getxattr(const FsReq &r, Out &out, bool list)
 {
-	if (!list && check_name(r.name2))
-		return ERANGE;
 	UniqueFd self;
-	if (int err = root_.open_final(r.path, self))
+	std::string p;
+	if (int err = open_target(root_, r, !list, self, p))
 		return err;
-	const std::string p = FsRoot::proc_path(self.get());
 	const std::string name(r.name2);
 	// Bigger buffers than the largest value are pointless; the kernel
 	// clamps the same way.
@@ -51,10 +63,9 @@ int FsOps::getxattr(const FsReq &r, Out &out, bool list)
 
 int FsOps::setxattr(const FsReq &r)
 {
-	if (int err = check_name(r.name2))
-		return err;
 	UniqueFd self;
-	if (int err = root_.open_final(r.path, self))
+	std::string p;
+	if (int err = open_target(root_, r, true, self, p))
 		return err;
 	const std::string name(r.name2);
 	int flags = 0;
@@ -62,21 +73,19 @@ int FsOps::setxattr(const FsReq &r)
 		flags |= XATTR_CREATE;
 	if (r.flags & DG_FS_XATTR_REPLACE)
 		flags |= XATTR_REPLACE;
-	if (::setxattr(FsRoot::proc_path(self.get()).c_str(), name.c_str(), r.data.data(),
-		       r.data.size(), flags) != 0)
+	if (::setxattr(p.c_str(), name.c_str(), r.data.data(), r.data.size(), flags) != 0)
 		return errno;
 	return 0;
 }
 
 int FsOps::removexattr(const FsReq &r)
 {
-	if (int err = check_name(r.name2))
-		return err;
 	UniqueFd self;
-	if (int err = root_.open_final(r.path, self))
+	std::string p;
+	if (int err = open_target(root_, r, true, self, p))
 		return err;
 	const std::string name(r.name2);
-	if (::removexattr(FsRoot::proc_path(self.get()).c_str(), name.c_str()) != 0)
+	if (::removexattr(p.c_str(), name.c_str()) != 0)
 		return errno;
 	return 0;
 }

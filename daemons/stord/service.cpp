@@ -92,54 +92,28 @@ void StorService::closed(StorSession &s)
 
 std::string StorService::status_json(std::size_t max_bytes) const
 {
-	auto build = [&](bool with_clients) {
-		JsonWriter j;
-		j.begin_object();
-		j.str("server_id", hex64(server_id_));
-		j.str("transport", transport_.name());
-		j.str("listen", listen_);
-		j.str("root", root_);
-		j.num("nr_clients", nr_clients());
-		j.num("requests", requests_);
-		j.num("errors", errors_);
-		j.num("threads", pool_->threads());
-		j.begin_object("fd_cache");
-		j.num("size", cache_.size());
-		j.num("capacity", cache_.capacity());
-		j.num("hits", cache_.hits());
-		j.num("misses", cache_.misses());
-		j.end_object();
-		std::size_t entries = 0;
-		if (with_clients)
-			j.begin_array("clients");
-		for (const auto &[c, s] : sessions_) {
-			if (!s.hello_done || s.closing)
-				continue;
-			entries++;
-			if (!with_clients)
-				continue;
-			j.begin_object();
-			j.str("client_id", hex64(s.client_id));
-			j.str("name", s.name);
-			j.str("role", role_name(s.role));
+	return status_text(
+		max_bytes,
+		[&](JsonWriter &j) {
+			j.str("root", root_);
+			j.num("nr_clients", nr_clients());
+			j.num("requests", requests_);
+			j.num("errors", errors_);
+			j.num("threads", pool_->threads());
+			j.begin_object("fd_cache");
+			j.num("size", cache_.size());
+			j.num("capacity", cache_.capacity());
+			j.num("hits", cache_.hits());
+			j.num("misses", cache_.misses());
+			j.end_object();
+		},
+		[](JsonWriter &j, const StorSession &s) {
 			j.num("conn", s.conn);
 			j.str("peer", s.peer);
 			j.num("requests", s.requests);
 			j.num("errors", s.errors);
 			j.num("in_flight", s.in_flight);
-			j.end_object();
-		}
-		if (with_clients)
-			j.end_array();
-		else
-			j.num("clients_omitted", entries);
-		j.end_object();
-		return j.text();
-	};
-	std::string full = build(true);
-	if (full.size() <= max_bytes)
-		return full;
-	return build(false);
+		});
 }
 
 }  // namespace disagg::stord

@@ -167,8 +167,11 @@ void compare_pages(const MemSlab &slab, const Args &a, std::span<const std::byte
 	}
 }
 
-// A resumed slab still holds what an earlier run (same seed) wrote.
-void verify_existing(Conn &c, const MemSlab &slab, const Args &a, Tally &t)
+// Calls @fn(ios, offsets) for the pages of @slab that get checked, in
+// batches that fit the data buffer: ios[i] is the page at offsets[i], its
+// buffer the i-th page of data_buffer(). Stops when @fn returns false.
+template <class Fn>
+void for_each_batch(Conn &c, const MemSlab &slab, const Args &a, Fn &&fn)
 {
 	const std::vector<std::uint64_t> offs = page_offsets(slab.size, a.pages);
 	std::span<std::byte> buf = c.data_buffer();
@@ -178,41 +181,48 @@ void verify_existing(Conn &c, const MemSlab &slab, const Args &a, Tally &t)
 		std::vector<Io> ios;
 		for (std::size_t i = 0; i < n; i++)
 			ios.push_back(Io{offs[first + i], {buf.data() + i * kPageSize, kPageSize}});
-		std::memset(buf.data(), 0xa5, n * kPageSize);
-		if (c.read(slab, ios) != 0)
-			return check_failed(t, "reading resumed slab " + std::to_string(slab.slab_id) +
-						       ": " + c.error());
-		compare_pages(slab, a, buf.first(n * kPageSize),
-			      std::span(offs).subspan(first, n), t, "after resume");
+		if (!fn(std::span<const Io>(ios), std::span(offs).subspan(first, n)))
+			return;
 	}
+}
+
+// Reads a batch back over a 0xa5 pattern and compares it with what was
+// written. False when the read failed (@what says what was being read).
+bool read_back(Conn &c, const MemSlab &slab, const Args &a, std::span<const Io> ios,
+	       std::span<const std::uint64_t> offs, Tally &t, const char *what,
+	       const char *when)
+{
+	std::span<std::byte> buf = c.data_buffer().first(ios.size() * kPageSize);
+	std::memset(buf.data(), 0xa5, buf.size());
+	if (c.read(slab, ios) != 0) {
+		check_failed(t, std::string(what) + " " + std::to_string(slab.slab_id) + ": " +
+					c.error());
+		return false;
+	}
+	compare_pages(slab, a, buf, offs, t, when);
+	return true;
+}
+
+// A resumed slab still holds what an earlier run (same seed) wrote.
+void verify_existing(Conn &c, const MemSlab &slab, const Args &a, Tally &t)
+{
+	for_each_batch(c, slab, a, [&](auto ios, auto offs) {
+		return read_back(c, slab, a, ios, offs, t, "reading resumed slab", "after resume");
+	});
 }
 
 // Write and read back every page of @slab in batches that fit the buffer.
 void verify_slab(Conn &c, const MemSlab &slab, const Args &a, Tally &t)
 {
-	const std::vector<std::uint64_t> offs = page_offsets(slab.size, a.pages);
-	std::span<std::byte> buf = c.data_buffer();
-	const std::size_t batch = buf.size() / kPageSize;
-	for (std::size_t first = 0; first < offs.size(); first += batch) {
-		const std::size_t n = std::min(batch, offs.size() - first);
-		std::vector<Io> ios;
-		for (std::size_t i = 0; i < n; i++) {
-			std::byte *p = buf.data() + i * kPageSize;
-			fill_page(p, a.seed, slab.tag, offs[first + i]);
-			ios.push_back(Io{offs[first + i], {p, kPageSize}});
-		}
+	for_each_batch(c, slab, a, [&](auto ios, auto offs) {
+		for (const Io &io : ios)
+			fill_page(io.buf.data(), a.seed, slab.tag, io.offset);
 		if (c.write(slab, ios) != 0) {
 			check_failed(t, "writing slab " + std::to_string(slab.slab_id) + ": " + c.error());
-			return;
+			return false;
 		}
-		std::memset(buf.data(), 0xa5, n * kPageSize);
-		if (c.read(slab, ios) != 0) {
-			check_failed(t, "reading slab " + std::to_string(slab.slab_id) + ": " + c.error());
-			return;
-		}
-		compare_pages(slab, a, buf.first(n * kPageSize),
-			      std::span(offs).subspan(first, n), t, "after write");
-	}
+		return read_back(c, slab, a, ios, offs, t, "reading slab", "after write");
+	});
 }
 
 // A fresh slab must read as zeros.

@@ -149,7 +149,7 @@ int dg_conn_wait_up(struct dg_conn *c, unsigned long timeout);
  * @c: connection
  * @opcode: request opcode
  * @req: request payload pieces, sent one after the other
- * @nr_req: number of @req pieces
+ * @nr_req: number of @req pieces, at most %DG_CALL_MAX_VEC
  * @rsp: where the reply payload goes, filled one piece after the other
  * @nr_rsp: number of @rsp pieces
  * @rsp_len: set to the reply's payload length (may be less than the room
@@ -160,7 +160,8 @@ int dg_conn_wait_up(struct dg_conn *c, unsigned long timeout);
  *
  * Context: process context, may sleep.
  * Return: 0; the negated status of an error reply; -EMSGSIZE when the
- * request does not fit the connection's largest message; -EBADMSG for a
+ * request does not fit the connection's largest message or has more than
+ * %DG_CALL_MAX_VEC pieces; -EBADMSG for a
  * reply larger than @rsp or otherwise malformed; -ETIMEDOUT; -ENOTCONN
  * when the connection is down or went down during the call (the request
  * may or may not have been carried out).
@@ -186,6 +187,9 @@ int dg_callv(struct dg_conn *c, u16 opcode, const struct kvec *req,
  */
 int dg_call(struct dg_conn *c, u16 opcode, const void *req, u32 req_len,
 	    void *rsp, u32 rsp_size, u32 *rsp_len);
+
+/* Most request pieces one dg_callv() takes (the header not counted). */
+#define DG_CALL_MAX_VEC		20
 
 /* Default largest message (header included) of a connection. */
 #define DG_CALL_MAX		4096u
@@ -238,8 +242,9 @@ int dg_page_write_async(struct dg_conn *c, const struct dg_region *r,
 			u64 offset, struct page *page, dg_done_fn done,
 			void *ctx);
 
-/* Most pages one dg_pages_write_async() takes. */
+/* Most pages one dg_pages_write_async() takes (a TCP write is one call). */
 #define DG_WRITE_BATCH_MAX	16
+static_assert(DG_WRITE_BATCH_MAX + 1 <= DG_CALL_MAX_VEC);
 
 /**
  * dg_pages_write_async - start writing consecutive pages to remote memory

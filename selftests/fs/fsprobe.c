@@ -11,6 +11,7 @@
  *   fsprobe unlinked FILE               open, unlink, still readable, gone after close
  *   fsprobe xattr FILE [NS]             NS.* (user) set/get/list/remove; security.* refused
  *   fsprobe xattr-ok FILE NS            exit 0 if FILE's filesystem takes NS.* xattrs
+ *   fsprobe exchange A B                renameat2(RENAME_EXCHANGE), then NOREPLACE refused
  *   fsprobe mkfiles DIR N               N files with known names
  *   fsprobe readdir DIR N               readdir sees those N exactly once
  *   fsprobe bigdir DIR N                mkfiles, readdir, then unlink them all
@@ -222,6 +223,17 @@ static int cmd_xattr_ok(const char *f, const char *ns)
 	return 0;
 }
 
+static int cmd_exchange(const char *a, const char *b)
+{
+	if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE))
+		die("renameat2 RENAME_EXCHANGE %s %s", a, b);
+	if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_NOREPLACE) == 0 ||
+	    errno != EEXIST)
+		die("RENAME_NOREPLACE over an existing name did not fail with EEXIST");
+	printf("RENAME_EXCHANGE swapped %s and %s; RENAME_NOREPLACE refused\n", a, b);
+	return 0;
+}
+
 static void entry_path(char *path, size_t size, const char *dir, long i)
 {
 	snprintf(path, size, "%s/entry-with-a-longish-name-%07ld", dir, i);
@@ -315,6 +327,8 @@ int main(int argc, char **argv)
 		return cmd_xattr(argv[2], argc == 4 ? argv[3] : "user");
 	if (argc == 4 && !strcmp(argv[1], "xattr-ok"))
 		return cmd_xattr_ok(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "exchange"))
+		return cmd_exchange(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "mkfiles"))
 		return cmd_mkfiles(argv[2], strtol(argv[3], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "readdir"))

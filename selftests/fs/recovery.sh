@@ -3,7 +3,8 @@
 # disaggfs across a storage daemon restart, over TCP: on a hard mount a
 # read and an append issued while disagg-stord is down wait, then finish
 # correctly once it is back; on a soft mount (timeo=3) a stat fails with
-# EIO within the timeout, and works again after the restart.
+# EIO within the timeout, and works again after the restart. Then umount -f
+# ends a hard mount's wait for a node that is gone.
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
 
@@ -71,8 +72,25 @@ case "$(cat "$out" | tr '\n' ' ')" in
 esac
 [ "$(cat "$EXP/f" | tr '\n' ' ')" = "one two " ] || fail "node has '$(cat "$EXP/f")'"
 [ "$(stat -c %s /mnt/dg-soft/f)" = 8 ] || fail "soft mount after the restart"
-umount /mnt/dg-hard || fail "umount hard"
 umount /mnt/dg-soft || fail "umount soft"
+
+# umount -f ends the waits of a hard mount whose node is gone.
+host_stop stord || fail "disagg-stord did not stop"
+sleep 1
+(cat /mnt/dg-hard/f >/dev/null 2>"$out.err"; echo $? >"$out.rc") &
+p1=$!
+sleep 3
+kill -0 $p1 2>/dev/null || fail "hard read did not wait for the node"
+umount -f /mnt/dg-hard 2>/dev/null	# busy while the read runs
+t0=$SECONDS
+wait $p1
+[ "$(cat "$out.rc")" != 0 ] && grep -q "Input/output error" "$out.err" ||
+	fail "read after umount -f: rc $(cat "$out.rc"), $(cat "$out.err")"
+((SECONDS - t0 <= 5)) || fail "umount -f took $((SECONDS - t0)) s to end the read"
+log "umount -f: the waiting read failed with EIO"
+# Plain umount(8) would stat the mount point first, and wait like any
+# request on a hard mount; with -f it unmounts.
+umount -f /mnt/dg-hard || fail "umount -f with the node gone"
 rmmod disaggfs || fail "rmmod disaggfs"
 log "umount and rmmod clean"
 exit 0

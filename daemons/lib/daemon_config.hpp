@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+//
+// The part of the command line both daemons share: --listen, --transport,
+// --max-clients and --log-level, and the walk that fills in a daemon's
+// Config (derived from DaemonConfig) from its arguments.
+#pragma once
+
+#include "cli.hpp"
+#include "log.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace disagg {
+
+inline constexpr unsigned kDefaultMaxClients = 64;
+inline constexpr unsigned kMaxMaxClients = 4096;
+inline constexpr unsigned kDefaultHeartbeatSec = 15;
+
+struct DaemonConfig {
+	explicit DaemonConfig(TransportKind default_transport) : transport(default_transport) {}
+
+	std::string listen_host = "0.0.0.0";
+	std::uint16_t listen_port = 0;	// set to the daemon's port by the parser
+	TransportKind transport;
+	unsigned max_clients = kDefaultMaxClients;
+	// The daemon sends a HEARTBEAT to a client silent this long, so a dead
+	// peer shows up as a transport error. 0: never.
+	unsigned heartbeat_sec = kDefaultHeartbeatSec;
+	log::Level log_level = log::Level::kInfo;
+};
+
+// Parsed command line, or why not. help: --help was given.
+template <class Config>
+struct DaemonArgs {
+	Config config;
+	bool help = false;
+	std::string error;	// empty on success
+};
+
+// Sets one of DaemonConfig's options (--listen with @default_port), or
+// says that @name is unknown: "" or an error text. A daemon's own option
+// setter falls back on this for every name it does not know.
+std::string set_daemon_option(DaemonConfig &c, std::uint16_t default_port,
+			      std::string_view name, std::string_view v);
+
+// The end of a daemon's usage text: --heartbeat, --log-level and --help.
+std::string daemon_usage_tail();
+
+// Walks @args (see walk_options()) into a Config whose listen_port starts
+// as @default_port, through @set(config, name, value).
+template <class Config>
+DaemonArgs<Config> walk_daemon_args(const std::vector<std::string> &args,
+				    std::uint16_t default_port,
+				    std::string (*set)(Config &, std::string_view, std::string_view))
+{
+	DaemonArgs<Config> r;
+	r.config.listen_port = default_port;
+	OptionWalk w = walk_options(args, [&r, set](std::string_view name, std::string_view v) {
+		return set(r.config, name, v);
+	});
+	r.help = w.help;
+	r.error = std::move(w.error);
+	return r;
+}
+
+}  // namespace disagg
