@@ -564,14 +564,20 @@ static int dg_rdma_alloc_rx(struct dg_rdma_queue *q)
 	return 0;
 }
 
-/* Free the verbs resources of @q; the cm id must be gone or idle. */
+/*
+ * Free the verbs resources of @q; the cm id must be gone or idle. The
+ * receive buffers go last: a QP that was never drained (a rejected or
+ * timed-out connect) may still have flushed receives in its CQ, and the
+ * CQ's softirq poller would hand them to dg_rdma_recv_done(). ib_free_cq()
+ * stops that poller and waits for it; the completions it leaves are
+ * dropped.
+ */
 static void dg_rdma_free_ib(struct dg_rdma_queue *q)
 {
 	if (q->qp) {
 		ib_destroy_qp(q->qp);
 		q->qp = NULL;
 	}
-	dg_rdma_free_rx(q);
 	if (q->recv_cq) {
 		ib_free_cq(q->recv_cq);
 		q->recv_cq = NULL;
@@ -580,6 +586,7 @@ static void dg_rdma_free_ib(struct dg_rdma_queue *q)
 		ib_free_cq(q->send_cq);
 		q->send_cq = NULL;
 	}
+	dg_rdma_free_rx(q);
 	if (q->pd) {
 		ib_dealloc_pd(q->pd);
 		q->pd = NULL;
