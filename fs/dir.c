@@ -182,12 +182,9 @@ static int dg_link(struct dentry *old_dentry, struct inode *dir,
 	err = dg_path_get_io(old_dentry, &oldp);
 	if (err)
 		return err;
-	err = dg_path_get(dentry, &newp);
-	if (err)
-		goto out_old;
+	dg_path_get(dentry, &newp);
 	call.path = &oldp;
-	call.name2 = newp.name;
-	call.name2_len = newp.len;
+	call.path2 = &newp;
 	err = dg_fs_call(DG_SB(dir->i_sb), &call);
 	if (err == -EEXIST && call.retried) {
 		/* Ours if the new name is the same file. */
@@ -210,7 +207,6 @@ static int dg_link(struct dentry *old_dentry, struct inode *dir,
 		ihold(inode);
 		dg_d_add(dentry, inode);
 	}
-out_old:
 	dg_path_put(&oldp);
 	return err;
 }
@@ -263,32 +259,28 @@ static int dg_sillyrename(struct inode *dir, struct dentry *dentry)
 	if (!sdentry)
 		return -EBUSY;
 
-	err = dg_path_get(dentry, &oldp);
-	if (err)
-		goto out;
-	err = dg_path_get(sdentry, &newp);
-	if (err) {
-		dg_path_put(&oldp);
-		goto out;
-	}
+	dg_path_get(dentry, &oldp);
+	dg_path_get(sdentry, &newp);
 	call.path = &oldp;
-	call.name2 = newp.name;
-	call.name2_len = newp.len;
+	call.path2 = &newp;
 	call.req.flags = cpu_to_le32(DG_FS_RENAME_NOREPLACE);
+	call.renaming = true;
+	down_write(&sbi->rename_sem);
 	err = dg_fs_call(sbi, &call);
 	if (err == -ENOENT && call.retried)
 		err = 0;
+	if (!err) {
+		spin_lock(&dentry->d_lock);
+		dentry->d_flags |= DCACHE_NFSFS_RENAMED;
+		spin_unlock(&dentry->d_lock);
+		d_move(dentry, sdentry);
+	}
+	up_write(&sbi->rename_sem);
 	dg_path_put(&newp);
 	dg_path_put(&oldp);
 	dg_invalidate_attr(dir);
-	if (err)
-		goto out;
-	dg_invalidate_attr(d_inode(dentry));
-	spin_lock(&dentry->d_lock);
-	dentry->d_flags |= DCACHE_NFSFS_RENAMED;
-	spin_unlock(&dentry->d_lock);
-	d_move(dentry, sdentry);
-out:
+	if (!err)
+		dg_invalidate_attr(d_inode(dentry));
 	dput(sdentry);
 	return err;
 }
@@ -330,13 +322,83 @@ static int dg_rmdir(struct inode *dir, struct dentry *dentry)
 	return err;
 }
 
+/*
+ * The dentries RENAME_EXCHANGE needs besides its two: negative ones to
+ * move them through, since d_exchange() is not exported to modules.
+ */
+struct dg_xchg {
+	struct dentry	*tmp;	/* a free name in a's directory */
+	struct dentry	*a_slot;	/* a's name, for b */
+	struct dentry	*b_slot;	/* b's name, for a */
+};
+
+static void dg_xchg_put(struct dg_xchg *x)
+{
+	dput(x->tmp);
+	dput(x->a_slot);
+	dput(x->b_slot);
+}
+
+static int dg_xchg_get(struct dentry *a, struct dentry *b, struct dg_xchg *x)
+{
+	struct dg_sb_info *sbi = DG_SB(a->d_sb);
+	char name[sizeof(DG_SILLY_PREFIX) + 16];
+	struct dentry *d;
+	int tries;
+
+	*x = (struct dg_xchg){};
+	for (tries = 0; tries < 16 && !x->tmp; tries++) {
+		struct qstr q;
+
+		snprintf(name, sizeof(name), DG_SILLY_PREFIX "x%08x",
+			 (u32)atomic_inc_return(&sbi->silly_seq));
+		q = (struct qstr)QSTR_INIT(name, strlen(name));
+		d = d_hash_and_lookup(a->d_parent, &q);
+		if (IS_ERR(d))
+			return PTR_ERR(d);
+		if (d) {
+			dput(d);
+			continue;
+		}
+		x->tmp = d_alloc_name(a->d_parent, name);
+		if (!x->tmp)
+			return -ENOMEM;
+	}
+	if (!x->tmp)
+		return -EBUSY;
+	x->a_slot = d_alloc(a->d_parent, &a->d_name);
+	x->b_slot = d_alloc(b->d_parent, &b->d_name);
+	if (!x->a_slot || !x->b_slot) {
+		dg_xchg_put(x);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * d_exchange() by three d_move()s onto negative dentries, as the VFS moves
+ * a renamed dentry onto its target. Both directories are locked by the
+ * VFS and rename_sem is held for writing: nothing looks in between.
+ */
+static void dg_xchg_move(struct dentry *a, struct dentry *b, struct dg_xchg *x)
+{
+	d_add(x->tmp, NULL);
+	d_move(a, x->tmp);
+	d_add(x->a_slot, NULL);
+	d_move(b, x->a_slot);
+	d_add(x->b_slot, NULL);
+	d_move(a, x->b_slot);
+}
+
 static int dg_rename(DG_IDMAP *idmap, struct inode *old_dir,
 		     struct dentry *old_dentry, struct inode *new_dir,
 		     struct dentry *new_dentry, unsigned int flags)
 {
+	struct dg_sb_info *sbi = DG_SB(old_dir->i_sb);
 	struct inode *target = d_inode(new_dentry);
 	struct dg_fs_call call = { .op = DG_OP_FS_RENAME };
 	struct dg_path oldp, newp;
+	struct dg_xchg xchg;
 	u32 wflags = 0;
 	int err;
 
@@ -351,22 +413,37 @@ static int dg_rename(DG_IDMAP *idmap, struct inode *old_dir,
 		wflags |= DG_FS_RENAME_NOREPLACE;
 	if (flags & RENAME_EXCHANGE)
 		wflags |= DG_FS_RENAME_EXCHANGE;
-	err = dg_path_get(old_dentry, &oldp);
-	if (err)
-		return err;
-	err = dg_path_get(new_dentry, &newp);
-	if (err) {
-		dg_path_put(&oldp);
-		return err;
+	if (flags & RENAME_EXCHANGE) {
+		err = dg_xchg_get(old_dentry, new_dentry, &xchg);
+		if (err)
+			return err;
 	}
+	dg_path_get(old_dentry, &oldp);
+	dg_path_get(new_dentry, &newp);
 	call.path = &oldp;
-	call.name2 = newp.name;
-	call.name2_len = newp.len;
+	call.path2 = &newp;
 	call.req.flags = cpu_to_le32(wflags);
-	err = dg_fs_call(DG_SB(old_dir->i_sb), &call);
+	call.renaming = true;
+	/*
+	 * Requests in flight name things by their paths: let them finish
+	 * before the node renames, and build no new path until the dcache
+	 * agrees with the node (the filesystem type has
+	 * FS_RENAME_DOES_D_MOVE).
+	 */
+	down_write(&sbi->rename_sem);
+	err = dg_fs_call(sbi, &call);
 	/* A lost reply: the first attempt moved it already. */
 	if (err == -ENOENT && call.retried)
 		err = 0;
+	if (!err) {
+		if (flags & RENAME_EXCHANGE)
+			dg_xchg_move(old_dentry, new_dentry, &xchg);
+		else
+			d_move(old_dentry, new_dentry);
+	}
+	up_write(&sbi->rename_sem);
+	if (flags & RENAME_EXCHANGE)
+		dg_xchg_put(&xchg);
 	dg_path_put(&newp);
 	dg_path_put(&oldp);
 	dg_invalidate_attr(old_dir);
@@ -582,11 +659,14 @@ static int dg_d_delete(const struct dentry *dentry)
 
 static void dg_d_iput(struct dentry *dentry, struct inode *inode)
 {
-	struct dg_fs_call call = {};
+	struct dg_fs_call call = { .op = DG_OP_FS_UNLINK };
+	/* A dentry being killed takes no new references: borrow it. */
+	struct dg_path p = { .dentry = dentry, .borrowed = true };
 	int err;
 
 	if (dg_is_silly(dentry)) {
-		err = dg_simple(dentry, DG_OP_FS_UNLINK, &call);
+		call.path = &p;
+		err = dg_fs_call(DG_SB(dentry->d_sb), &call);
 		if (err && err != -ENOENT)
 			pr_warn_ratelimited("mount %u: cannot remove silly-renamed file (%d)\n",
 					    DG_SB(dentry->d_sb)->id, err);

@@ -201,6 +201,8 @@ static void dg_wb_flush(struct dg_wb *wb)
 	if (wb->have_path)
 		err = dg_write_data(wb->inode, &wb->path, wb->pos, data,
 				    wb->nr, wb->bytes);
+	if (err == -ESTALE && !wb->inode->i_nlink)
+		err = 0;
 done:
 	for (i = 0; i < wb->nr; i++) {
 		if (err)
@@ -259,6 +261,42 @@ static int dg_writepages(struct address_space *mapping,
 	if (wb.have_path)
 		dg_path_put(&wb.path);
 	return err ?: wb.err;
+}
+
+/*
+ * invalidate_inode_pages2() (dropping the cache when another client changed
+ * the file) meets a folio dirtied since the writeback before it: write it
+ * now, as NFS does, instead of failing the open or read with -EBUSY.
+ */
+static int dg_launder_folio(struct folio *folio)
+{
+	struct inode *inode = folio->mapping->host;
+	loff_t isize = i_size_read(inode);
+	loff_t pos = folio_pos(folio);
+	struct dg_path p;
+	struct kvec data;
+	int err;
+
+	if (!folio_clear_dirty_for_io(folio))
+		return 0;
+	if (pos >= isize)
+		return 0;
+	err = dg_inode_io_path(inode, NULL, &p);
+	if (err == -ESTALE && !inode->i_nlink)
+		return 0;	/* no name left: its data has nowhere to go */
+	if (err)
+		goto redirty;
+	data.iov_base = folio_address(folio);
+	data.iov_len = min_t(loff_t, PAGE_SIZE, isize - pos);
+	folio_start_writeback(folio);
+	err = dg_write_data(inode, &p, pos, &data, 1, data.iov_len);
+	folio_end_writeback(folio);
+	dg_path_put(&p);
+	if (!err || (err == -ESTALE && !inode->i_nlink))
+		return 0;
+redirty:
+	folio_mark_dirty(folio);
+	return err;
 }
 
 static int dg_write_begin(struct file *file, struct address_space *mapping,
@@ -532,6 +570,7 @@ const struct address_space_operations dg_aops = {
 	.readahead	= dg_readahead,
 	.writepages	= dg_writepages,
 	.dirty_folio	= filemap_dirty_folio,
+	.launder_folio	= dg_launder_folio,
 	.write_begin	= dg_write_begin,
 	.write_end	= dg_write_end,
 	.direct_IO	= dg_direct_IO,

@@ -54,6 +54,9 @@ struct dg_fs_opts {
  * @conn: the connection to the storage node
  * @abort_gen: bumped by umount -f: requests waiting then give up
  * @silly_seq: numbers silly-renamed files
+ * @rename_sem: held for reading by every request from building its paths
+ *	to its reply, for writing by our renames from building theirs to
+ *	d_move(): a path the node sees names what the dcache names
  * @id: mount number, for log messages
  */
 struct dg_sb_info {
@@ -61,6 +64,7 @@ struct dg_sb_info {
 	struct dg_conn		*conn;
 	atomic_t		abort_gen;
 	atomic_t		silly_seq;
+	struct rw_semaphore	rename_sem;
 	unsigned int		id;
 };
 
@@ -104,15 +108,21 @@ static inline struct dg_sb_info *DG_SB(struct super_block *sb)
 }
 
 /**
- * struct dg_path - a path from the mount root, as the node wants it
- * @buf: PATH_MAX bytes from __getname()
- * @name: the path inside @buf (or a literal), not NUL-terminated on the wire
- * @len: its length
+ * struct dg_path - an object named by its path from the mount root
+ * @dentry: its dentry (a reference), or NULL for the root
+ * @io: refuse the dentry with -ESTALE once it is unhashed (see
+ *	dg_path_get_io())
+ * @borrowed: @dentry is held by the caller, not by us (a dentry being
+ *	killed, in ->d_iput); dg_path_put() leaves it alone
+ *
+ * The string itself is built by dg_fs_call(), under the mount's
+ * @rename_sem, so that the node sees the name the dcache has while the
+ * request is in flight.
  */
 struct dg_path {
-	char		*buf;
-	const char	*name;
-	u32		len;
+	struct dentry	*dentry;
+	bool		io;
+	bool		borrowed;
 };
 
 /**
@@ -120,7 +130,8 @@ struct dg_path {
  * @op: DG_OP_FS_* opcode
  * @req: the fixed part; path_len, name2_len and data_len are filled in
  * @path: the object's path
- * @name2: second string or NULL
+ * @path2: second path (LINK and RENAME targets) or NULL
+ * @name2: second string (a symlink's target) or NULL; not with @path2
  * @name2_len: its length
  * @data: data pieces (write data, xattr value)
  * @nr_data: their number, at most %DG_FS_IO_PAGES + 1
@@ -129,11 +140,13 @@ struct dg_path {
  * @rsp_len: set to the reply's length
  * @retried: set when the request was sent more than once (the node may
  *	have carried out an earlier attempt)
+ * @renaming: the caller holds @rename_sem for writing (our renames)
  */
 struct dg_fs_call {
 	u16			op;
 	struct dg_fs_req	req;
 	const struct dg_path	*path;
+	const struct dg_path	*path2;
 	const char		*name2;
 	u32			name2_len;
 	const struct kvec	*data;
@@ -142,6 +155,7 @@ struct dg_fs_call {
 	unsigned int		nr_rsp;
 	u32			rsp_len;
 	bool			retried;
+	bool			renaming;
 };
 
 /* req.c */

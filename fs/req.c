@@ -6,6 +6,7 @@
 
 #include <linux/slab.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/mm.h>
 #include <linux/jiffies.h>
 #include "fs.h"
 
@@ -52,70 +53,46 @@ static int dg_wait_conn(struct dg_sb_info *sbi, unsigned long deadline,
 	}
 }
 
-/**
- * dg_fs_call - send one storage request, retrying while the node is away
- * @sbi: the mount
- * @call: the request; @call->rsp_len and @call->retried are set
- *
- * Hard mounts retry for ever when the connection is down or a reply does
- * not come (only a fatal signal or umount -f ends it); soft mounts give up
- * with -EIO after the timeo mount option. The node is stateless, so a
- * resent request means the same; callers of non-idempotent operations look
- * at @call->retried to judge an EEXIST or ENOENT.
- *
- * Context: process context, may sleep.
- * Return: 0, the node's error negated, -EIO (soft timeout, bad reply or
- * umount -f), -EINTR (fatal signal), -ENAMETOOLONG, -EFBIG.
+/*
+ * The wire form of @p in @buf (PATH_MAX bytes): relative to the mount
+ * root, "." for the root itself. Caller holds rename_sem.
  */
-int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call)
+static int dg_path_build(const struct dg_path *p, char *buf,
+			 const char **name, u32 *len)
 {
-	struct kvec iov[DG_REQ_KVECS];
+	struct dentry *d = p->dentry;
+	char *s;
+
+	if (!d || IS_ROOT(d)) {
+		*name = ".";
+		*len = 1;
+		return 0;
+	}
+	if (p->io && d_unhashed(d) &&
+	    !(READ_ONCE(d->d_flags) & DCACHE_NFSFS_RENAMED))
+		return -ESTALE;
+	s = dentry_path_raw(d, buf, PATH_MAX);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	while (*s == '/')
+		s++;
+	if (!*s) {
+		*name = ".";
+		*len = 1;
+		return 0;
+	}
+	*name = s;
+	*len = strlen(s);
+	return *len > DG_FS_PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+/* Send @call's @n pieces, retrying while the node is away. */
+static int dg_fs_send(struct dg_sb_info *sbi, struct dg_fs_call *call,
+		      struct kvec *iov, unsigned int n)
+{
 	unsigned long deadline = jiffies + sbi->opts.timeo;
 	int gen = atomic_read(&sbi->abort_gen);
-	char *bounce = NULL;
-	unsigned int n = 0, i;
-	size_t data_len = 0;
 	int err;
-
-	if (call->path->len < 1 || call->path->len > DG_FS_PATH_MAX ||
-	    call->name2_len > DG_FS_PATH_MAX)
-		return -ENAMETOOLONG;
-	if (call->nr_data > DG_FS_IO_PAGES + 1)
-		return -EFBIG;
-	for (i = 0; i < call->nr_data; i++)
-		data_len += call->data[i].iov_len;
-	if (sizeof(struct dg_hdr) + sizeof(call->req) + call->path->len +
-	    call->name2_len + data_len > DG_FS_MSG_MAX)
-		return -EFBIG;
-
-	call->req.path_len = cpu_to_le32(call->path->len);
-	call->req.name2_len = cpu_to_le32(call->name2_len);
-	call->req.data_len = cpu_to_le32(data_len);
-	iov[n].iov_base = &call->req;
-	iov[n++].iov_len = sizeof(call->req);
-	iov[n].iov_base = (void *)call->path->name;
-	iov[n++].iov_len = call->path->len;
-	if (call->name2_len) {
-		iov[n].iov_base = (void *)call->name2;
-		iov[n++].iov_len = call->name2_len;
-	}
-	if (n + call->nr_data <= DG_NET_MAX_VEC) {
-		for (i = 0; i < call->nr_data; i++)
-			iov[n++] = call->data[i];
-	} else {
-		size_t off = 0;
-
-		bounce = kvmalloc(data_len, GFP_KERNEL);
-		if (!bounce)
-			return -ENOMEM;
-		for (i = 0; i < call->nr_data; i++) {
-			memcpy(bounce + off, call->data[i].iov_base,
-			       call->data[i].iov_len);
-			off += call->data[i].iov_len;
-		}
-		iov[n].iov_base = bounce;
-		iov[n++].iov_len = data_len;
-	}
 
 	call->retried = false;
 	for (;;) {
@@ -126,7 +103,7 @@ int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call)
 			break;
 		err = dg_wait_conn(sbi, deadline, gen);
 		if (err)
-			goto out;
+			return err;
 		call->retried = true;
 	}
 	switch (err) {
@@ -137,75 +114,174 @@ int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call)
 				    sbi->id, call->op, err);
 		err = -EIO;
 	}
-out:
-	kvfree(bounce);
 	return err;
 }
 
 /**
- * dg_path_get - the path of a dentry from the mount root
+ * dg_fs_call - send one storage request, retrying while the node is away
+ * @sbi: the mount
+ * @call: the request; @call->rsp_len and @call->retried are set
+ *
+ * The paths are built from the dcache under @sbi->rename_sem, held for
+ * reading until the reply is in (the caller holds it for writing when
+ * @call->renaming), so no rename of ours runs between the two: the node
+ * sees the names the dcache has. Allocations under the lock do no
+ * filesystem reclaim, which could come back here.
+ *
+ * Hard mounts retry for ever when the connection is down or a reply does
+ * not come (only a fatal signal or umount -f ends it); soft mounts give up
+ * with -EIO after the timeo mount option. The node is stateless, so a
+ * resent request means the same; callers of non-idempotent operations look
+ * at @call->retried to judge an EEXIST or ENOENT.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, the node's error negated, -EIO (soft timeout, bad reply or
+ * umount -f), -EINTR (fatal signal), -ENAMETOOLONG, -EFBIG, -ESTALE (an
+ * I/O path whose name is gone), -ENOMEM.
+ */
+int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call)
+{
+	struct kvec iov[DG_REQ_KVECS];
+	char *buf = NULL, *buf2 = NULL, *bounce = NULL;
+	const char *name, *name2 = call->name2;
+	u32 len, len2 = call->name2_len;
+	unsigned int n = 0, i, nofs;
+	size_t data_len = 0;
+	int err;
+
+	if (len2 > DG_FS_PATH_MAX)
+		return -ENAMETOOLONG;
+	if (call->nr_data > DG_FS_IO_PAGES + 1)
+		return -EFBIG;
+	for (i = 0; i < call->nr_data; i++)
+		data_len += call->data[i].iov_len;
+	if (data_len > DG_FS_MSG_MAX)
+		return -EFBIG;
+
+	err = -ENOMEM;
+	buf = __getname();
+	if (!buf)
+		goto out;
+	if (call->path2) {
+		buf2 = __getname();
+		if (!buf2)
+			goto out;
+	}
+	/* Data pieces beyond what disagg_net gathers go in one copy. */
+	if (3 + call->nr_data > DG_NET_MAX_VEC) {
+		size_t off = 0;
+
+		bounce = kvmalloc(data_len, GFP_KERNEL);
+		if (!bounce)
+			goto out;
+		for (i = 0; i < call->nr_data; i++) {
+			memcpy(bounce + off, call->data[i].iov_base,
+			       call->data[i].iov_len);
+			off += call->data[i].iov_len;
+		}
+	}
+
+	if (!call->renaming && down_read_killable(&sbi->rename_sem)) {
+		err = -EINTR;
+		goto out;
+	}
+	nofs = memalloc_nofs_save();
+	err = dg_path_build(call->path, buf, &name, &len);
+	if (!err && call->path2)
+		err = dg_path_build(call->path2, buf2, &name2, &len2);
+	if (err)
+		goto unlock;
+	err = -EFBIG;
+	if (sizeof(struct dg_hdr) + sizeof(call->req) + len + len2 +
+	    data_len > DG_FS_MSG_MAX)
+		goto unlock;
+
+	call->req.path_len = cpu_to_le32(len);
+	call->req.name2_len = cpu_to_le32(len2);
+	call->req.data_len = cpu_to_le32(data_len);
+	iov[n].iov_base = &call->req;
+	iov[n++].iov_len = sizeof(call->req);
+	iov[n].iov_base = (void *)name;
+	iov[n++].iov_len = len;
+	if (len2) {
+		iov[n].iov_base = (void *)name2;
+		iov[n++].iov_len = len2;
+	}
+	if (bounce) {
+		iov[n].iov_base = bounce;
+		iov[n++].iov_len = data_len;
+	} else {
+		for (i = 0; i < call->nr_data; i++)
+			iov[n++] = call->data[i];
+	}
+	err = dg_fs_send(sbi, call, iov, n);
+unlock:
+	memalloc_nofs_restore(nofs);
+	if (!call->renaming)
+		up_read(&sbi->rename_sem);
+out:
+	kvfree(bounce);
+	if (buf2)
+		__putname(buf2);
+	if (buf)
+		__putname(buf);
+	return err;
+}
+
+/**
+ * dg_path_get - name a dentry in requests
  * @dentry: the dentry
  * @p: filled in; release with dg_path_put()
  *
- * dentry_path_raw() walks the parents under rename_lock (retrying if a
- * rename ran meanwhile), so a concurrent rename cannot tear the path.
+ * Only takes a reference: dg_fs_call() builds the path when it sends, with
+ * dentry_path_raw() (which walks the parents under rename_lock) under the
+ * mount's rename_sem, so neither a concurrent rename nor one of ours while
+ * the request is in flight can tear it.
  *
- * Context: process context, may sleep.
- * Return: 0, -ENOMEM, -ENAMETOOLONG.
+ * Return: 0.
  */
 int dg_path_get(struct dentry *dentry, struct dg_path *p)
 {
-	char *s;
-
-	p->buf = __getname();
-	if (!p->buf)
-		return -ENOMEM;
-	s = dentry_path_raw(dentry, p->buf, PATH_MAX);
-	if (IS_ERR(s)) {
-		__putname(p->buf);
-		p->buf = NULL;
-		return PTR_ERR(s);
-	}
-	while (*s == '/')
-		s++;
-	if (!*s) {
-		p->name = ".";
-		p->len = 1;
-	} else {
-		p->name = s;
-		p->len = strlen(s);
-	}
+	p->dentry = dget(dentry);
+	p->io = false;
+	p->borrowed = false;
 	return 0;
 }
 
 /**
- * dg_path_get_io - the path of an open file's dentry, for data and attributes
+ * dg_path_get_io - name an open file's dentry, for data and attributes
  * @dentry: the dentry
  * @p: as dg_path_get()
  *
  * An unhashed dentry (its name was unlinked or renamed over without a
  * silly rename) no longer names the file on the node: its old path might
- * now be another file's, so this refuses it.
+ * now be another file's, so this refuses it, now and when the request is
+ * sent.
  *
- * Return: as dg_path_get(), or -ESTALE.
+ * Return: 0 or -ESTALE.
  */
 int dg_path_get_io(struct dentry *dentry, struct dg_path *p)
 {
 	if (!IS_ROOT(dentry) && d_unhashed(dentry) &&
 	    !(READ_ONCE(dentry->d_flags) & DCACHE_NFSFS_RENAMED))
 		return -ESTALE;
-	return dg_path_get(dentry, p);
+	dg_path_get(dentry, p);
+	p->io = true;
+	return 0;
 }
 
 /**
  * dg_path_put - release a path from dg_path_get()
  * @p: the path
+ *
+ * Context: not under rename_sem: the last reference to a silly-renamed
+ * dentry sends an UNLINK.
  */
 void dg_path_put(struct dg_path *p)
 {
-	if (p->buf)
-		__putname(p->buf);
-	p->buf = NULL;
+	if (!p->borrowed)
+		dput(p->dentry);
+	p->dentry = NULL;
 }
 
 /**

@@ -289,7 +289,7 @@ static int dg_fill_super(struct super_block *sb, struct fs_context *fc)
 	struct dg_conn_params cp = {};
 	struct dg_sb_info *sbi;
 	struct dg_fs_attr attr;
-	struct dg_path root = { .name = ".", .len = 1 };
+	struct dg_path root = {};	/* no dentry yet: "." */
 	struct inode *inode;
 	int err;
 
@@ -299,6 +299,7 @@ static int dg_fill_super(struct super_block *sb, struct fs_context *fc)
 	sbi->opts = *o;
 	sbi->id = atomic_inc_return(&dg_mount_seq);
 	atomic_set(&sbi->silly_seq, 0);
+	init_rwsem(&sbi->rename_sem);
 	atomic_set(&sbi->abort_gen, 0);
 	if (sbi->opts.noac)
 		sbi->opts.acregmin = sbi->opts.acregmax =
@@ -436,6 +437,8 @@ static struct file_system_type dg_fs_type = {
 	.init_fs_context	= dg_init_fs_context,
 	.parameters		= dg_fs_params,
 	.kill_sb		= dg_kill_sb,
+	/* dg_rename() moves the dentries under the mount's rename_sem. */
+	.fs_flags		= FS_RENAME_DOES_D_MOVE,
 };
 MODULE_ALIAS_FS("disaggfs");
 
