@@ -7,12 +7,14 @@
 # Both copies must finish by themselves and be intact: byte for byte the
 # source, through the mount after dropping the page cache and on the node.
 #
-# DG_FS_COPY_MB: size of the file (default 16).
+# DG_FS_COPY_MB: size of the file (default 64: big enough that the copy
+# is still running 1 s in, now that writeback and readahead keep several
+# calls in flight).
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
 . "$(dirname "$0")/setup.sh"
 
-SIZE_MB=${DG_FS_COPY_MB:-16}
+SIZE_MB=${DG_FS_COPY_MB:-64}
 
 fs_setup 2
 src=/tmp/copy-src
