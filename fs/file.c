@@ -10,6 +10,9 @@
 #include <linux/pagemap.h>
 #include <linux/writeback.h>
 #include <linux/uio.h>
+#include <linux/sched/mm.h>
+#include <linux/wait_bit.h>
+#include <linux/workqueue.h>
 #include "fs.h"
 
 /* Page cache pages are reached through folio_address(). */
@@ -28,18 +31,74 @@ static unsigned int dg_wpages(struct inode *inode)
 }
 
 /*
+ * Readahead and writeback keep up to max_inflight READs or WRITEs of one
+ * file in flight: each is a work item on dg_io_wq that makes the
+ * synchronous call and then finishes its folios. @io_inflight of the
+ * inode bounds them per file; @io_pending of the mount counts them for
+ * umount.
+ */
+struct workqueue_struct *dg_io_wq;
+
+/* Wait for a free slot of @inode; killable if @killable. */
+static int dg_io_slot_get(struct inode *inode, bool killable)
+{
+	struct dg_inode *di = DG_I(inode);
+	int max = DG_SB(inode->i_sb)->opts.max_inflight;
+
+	if (killable)
+		return wait_var_event_killable(&di->io_inflight,
+				atomic_add_unless(&di->io_inflight, 1, max));
+	wait_var_event(&di->io_inflight,
+		       atomic_add_unless(&di->io_inflight, 1, max));
+	return 0;
+}
+
+/*
+ * Give the slot back. The caller still pins the inode (locked folios or
+ * folios under writeback: eviction waits for both).
+ */
+static void dg_io_slot_put(struct inode *inode)
+{
+	struct dg_inode *di = DG_I(inode);
+
+	atomic_dec(&di->io_inflight);
+	/* Order the decrement before wake_up_var() looks for waiters. */
+	smp_mb__after_atomic();
+	wake_up_var(&di->io_inflight);
+}
+
+static void dg_io_pending_put(struct dg_sb_info *sbi)
+{
+	if (atomic_dec_and_test(&sbi->io_pending))
+		wake_up_var(&sbi->io_pending);
+}
+
+/**
+ * dg_io_drain - wait until a mount's readahead and writeback work is done
+ * @sbi: the mount
+ *
+ * On a hard mount with the node away this waits for the node, as the
+ * work does; umount -f makes the work give up.
+ *
+ * Context: process context, may sleep.
+ */
+void dg_io_drain(struct dg_sb_info *sbi)
+{
+	wait_var_event(&sbi->io_pending, !atomic_read(&sbi->io_pending));
+}
+
+/*
  * Read @nr contiguous locked folios with one READ. The part past the end
  * of the file reads as zeros; on success all are uptodate. The caller
  * unlocks them.
  */
-static int dg_read_folios(struct inode *inode, struct file *file,
-			  struct folio **folios, unsigned int nr)
+static int dg_read_folios_path(struct inode *inode, const struct dg_path *p,
+			       struct folio **folios, unsigned int nr)
 {
 	struct kvec rsp[DG_FS_IO_PAGES];
 	struct dg_fs_call call = {
-		.op = DG_OP_FS_READ, .rsp = rsp, .nr_rsp = nr,
+		.op = DG_OP_FS_READ, .path = p, .rsp = rsp, .nr_rsp = nr,
 	};
-	struct dg_path p;
 	unsigned int i;
 	size_t got;
 	int err;
@@ -48,14 +107,9 @@ static int dg_read_folios(struct inode *inode, struct file *file,
 		rsp[i].iov_base = folio_address(folios[i]);
 		rsp[i].iov_len = PAGE_SIZE;
 	}
-	err = dg_inode_io_path(inode, file, &p);
-	if (err)
-		return err;
-	call.path = &p;
 	call.req.offset = cpu_to_le64(folio_pos(folios[0]));
 	call.req.count = cpu_to_le32(nr * PAGE_SIZE);
 	err = dg_fs_call(DG_SB(inode->i_sb), &call);
-	dg_path_put(&p);
 	if (err)
 		return err;
 	got = call.rsp_len;
@@ -73,6 +127,20 @@ static int dg_read_folios(struct inode *inode, struct file *file,
 	return 0;
 }
 
+static int dg_read_folios(struct inode *inode, struct file *file,
+			  struct folio **folios, unsigned int nr)
+{
+	struct dg_path p;
+	int err;
+
+	err = dg_inode_io_path(inode, file, &p);
+	if (err)
+		return err;
+	err = dg_read_folios_path(inode, &p, folios, nr);
+	dg_path_put(&p);
+	return err;
+}
+
 static int dg_read_folio(struct file *file, struct folio *folio)
 {
 	int err = dg_read_folios(folio->mapping->host, file, &folio, 1);
@@ -81,48 +149,133 @@ static int dg_read_folio(struct file *file, struct folio *folio)
 	return err;
 }
 
+/**
+ * struct dg_read_io - one READ of readahead, in flight on dg_io_wq
+ * @work: its work item
+ * @inode: the file, pinned by the locked folios
+ * @path: its path (a dentry reference of our own)
+ * @folios: contiguous locked folios, in file order
+ * @nr: their number
+ */
+struct dg_read_io {
+	struct work_struct	work;
+	struct inode		*inode;
+	struct dg_path		path;
+	struct folio		*folios[DG_FS_IO_PAGES];
+	unsigned int		nr;
+};
+
+static void dg_read_work(struct work_struct *work)
+{
+	struct dg_read_io *io = container_of(work, struct dg_read_io, work);
+	struct dg_sb_info *sbi = DG_SB(io->inode->i_sb);
+	unsigned int i, nofs;
+
+	nofs = memalloc_nofs_save();
+	/* On error the folios stay !uptodate; read_folio retries. */
+	dg_read_folios_path(io->inode, &io->path, io->folios, io->nr);
+	memalloc_nofs_restore(nofs);
+	dg_io_slot_put(io->inode);
+	/* The inode may go once the last folio is unlocked. */
+	for (i = 0; i < io->nr; i++)
+		folio_unlock(io->folios[i]);
+	dg_path_put(&io->path);
+	kfree(io);
+	dg_io_pending_put(sbi);
+}
+
+/*
+ * Cut the readahead into rsize READs and send them on dg_io_wq, at most
+ * max_inflight of this file at a time; the work unlocks the folios. The
+ * folios ->readahead leaves in @rac, the VFS unlocks.
+ */
 static void dg_readahead(struct readahead_control *rac)
 {
 	struct inode *inode = rac->mapping->host;
+	struct dg_sb_info *sbi = DG_SB(inode->i_sb);
 	unsigned int max = dg_rpages(inode), nr, i;
 	struct folio *folios[DG_FS_IO_PAGES];
-	struct folio *folio;
+	struct dg_read_io *io;
+	struct dg_path p;
 
-	do {
-		nr = 0;
-		while (nr < max && (folio = readahead_folio(rac)))
-			folios[nr++] = folio;
-		if (!nr)
+	/* Without a path read_folio will tell the error. */
+	if (dg_inode_io_path(inode, rac->file, &p))
+		return;
+	while (readahead_count(rac)) {
+		if (dg_io_slot_get(inode, true))
 			break;
-		/* On error the folios stay !uptodate; read_folio retries. */
-		dg_read_folios(inode, rac->file, folios, nr);
-		for (i = 0; i < nr; i++)
-			folio_unlock(folios[i]);
-	} while (nr == max);
+		io = kmalloc(sizeof(*io), GFP_KERNEL);
+		nr = 0;
+		while (nr < max && (folios[nr] = readahead_folio(rac)))
+			nr++;
+		if (!nr) {
+			dg_io_slot_put(inode);
+			kfree(io);
+			break;
+		}
+		if (!io) {
+			/* No memory for the work: read them here. */
+			dg_read_folios_path(inode, &p, folios, nr);
+			dg_io_slot_put(inode);
+			for (i = 0; i < nr; i++)
+				folio_unlock(folios[i]);
+			continue;
+		}
+		INIT_WORK(&io->work, dg_read_work);
+		io->inode = inode;
+		dg_path_get(p.dentry, &io->path);
+		io->path.io = true;
+		memcpy(io->folios, folios, nr * sizeof(folios[0]));
+		io->nr = nr;
+		atomic_inc(&sbi->io_pending);
+		queue_work(dg_io_wq, &io->work);
+	}
+	dg_path_put(&p);
 }
 
 /**
- * struct dg_wb - a batch of contiguous folios under writeback
+ * struct dg_wb_io - a batch of contiguous folios under writeback: one
+ *	WRITE, sent from the writepages caller or from dg_io_wq
+ * @work: its work item
+ * @inode: the file, pinned by the folios under writeback
+ * @path: its path (a dentry reference of our own), when sent from the
+ *	work
+ * @folios: the batch, in file order
+ * @nr: folios in it
+ * @pos: file offset of the first
+ * @bytes: bytes to write (the last folio may be partial, at EOF)
+ */
+struct dg_wb_io {
+	struct work_struct	work;
+	struct inode		*inode;
+	struct dg_path		path;
+	struct folio		*folios[DG_FS_IO_PAGES];
+	unsigned int		nr;
+	loff_t			pos;
+	size_t			bytes;
+};
+
+/**
+ * struct dg_wb - the state of one writepages call
  * @inode: the file
  * @path: its path, got at the first flush
  * @have_path: @path is valid
- * @folios: the batch, in file order
- * @nr: folios in it
+ * @path_err: the error getting it, when there was one
+ * @io: the batch being gathered, or NULL
+ * @fallback: the batch when none could be allocated, written synchronously
  * @max: most folios one WRITE carries
- * @pos: file offset of the first
- * @bytes: bytes to write (the last folio may be partial, at EOF)
- * @err: first error
+ * @err: first error of a batch finished here (those finished in the work
+ *	are reported through the mapping only)
  */
 struct dg_wb {
-	struct inode	*inode;
-	struct dg_path	path;
-	bool		have_path;
-	struct folio	*folios[DG_FS_IO_PAGES];
-	unsigned int	nr;
-	unsigned int	max;
-	loff_t		pos;
-	size_t		bytes;
-	int		err;
+	struct inode		*inode;
+	struct dg_path		path;
+	bool			have_path;
+	int			path_err;
+	struct dg_wb_io		*io;
+	struct dg_wb_io		fallback;
+	unsigned int		max;
+	int			err;
 };
 
 /* Send WRITEs for @data (@nr pieces, @bytes in all) at @pos. */
@@ -154,7 +307,7 @@ static int dg_write_data(struct inode *inode, const struct dg_path *p,
 			return -EIO;
 		if (le64_to_cpu(reply.attr.ino) == di->ino &&
 		    le64_to_cpu(reply.attr.dev) == di->dev)
-			dg_refresh_inode(inode, &reply.attr, true);
+			dg_refresh_inode_write(inode, &reply.attr);
 		pos += count;
 		bytes -= count;
 		/* A short write: go on with what is left. */
@@ -173,51 +326,100 @@ static int dg_write_data(struct inode *inode, const struct dg_path *p,
 	return 0;
 }
 
-static void dg_wb_flush(struct dg_wb *wb)
+/* WRITE the batch; -ESTALE with no name left is no error. */
+static int dg_wb_io_write(struct dg_wb_io *io, const struct dg_path *p)
 {
 	struct kvec data[DG_FS_IO_PAGES];
-	size_t left = wb->bytes;
+	size_t left = io->bytes;
 	unsigned int i;
-	int err = 0;
+	int err;
 
-	if (!wb->nr)
-		return;
-	if (!wb->have_path) {
-		err = dg_inode_io_path(wb->inode, NULL, &wb->path);
-		wb->have_path = !err;
-		/* Unlinked with no name left: its data has nowhere to go. */
-		if (err == -ESTALE && !wb->inode->i_nlink)
-			err = 0;
-		else if (err)
-			goto done;
-		else
-			err = 0;
-	}
-	for (i = 0; i < wb->nr; i++) {
-		data[i].iov_base = folio_address(wb->folios[i]);
+	for (i = 0; i < io->nr; i++) {
+		data[i].iov_base = folio_address(io->folios[i]);
 		data[i].iov_len = min_t(size_t, left, PAGE_SIZE);
 		left -= data[i].iov_len;
 	}
-	if (wb->have_path)
-		err = dg_write_data(wb->inode, &wb->path, wb->pos, data,
-				    wb->nr, wb->bytes);
-	if (err == -ESTALE && !wb->inode->i_nlink)
+	err = dg_write_data(io->inode, p, io->pos, data, io->nr, io->bytes);
+	/* Unlinked with no name left: its data has nowhere to go. */
+	if (err == -ESTALE && !io->inode->i_nlink)
 		err = 0;
-done:
-	for (i = 0; i < wb->nr; i++) {
-		if (err)
-			mapping_set_error(wb->folios[i]->mapping, err);
-		folio_end_writeback(wb->folios[i]);
-	}
+	return err;
+}
+
+/*
+ * End the batch's writeback, recording @err in the mapping first so that
+ * fsync and close, which wait for the writeback, see it. With @slot, give
+ * back the inode's slot while the folios still pin it. Nothing of the
+ * inode may be touched after.
+ */
+static void dg_wb_io_end(struct dg_wb_io *io, int err, bool slot)
+{
+	struct inode *inode = io->inode;
+	unsigned int i;
+
 	if (err) {
 		pr_warn_ratelimited("mount %u: writeback of inode %llu failed (%d)\n",
-				    DG_SB(wb->inode->i_sb)->id,
-				    DG_I(wb->inode)->ino, err);
-		if (!wb->err)
-			wb->err = err;
+				    DG_SB(inode->i_sb)->id, DG_I(inode)->ino,
+				    err);
+		mapping_set_error(inode->i_mapping, err);
 	}
-	wb->nr = 0;
-	wb->bytes = 0;
+	if (slot)
+		dg_io_slot_put(inode);
+	for (i = 0; i < io->nr; i++)
+		folio_end_writeback(io->folios[i]);
+}
+
+static void dg_wb_work(struct work_struct *work)
+{
+	struct dg_wb_io *io = container_of(work, struct dg_wb_io, work);
+	struct dg_sb_info *sbi = DG_SB(io->inode->i_sb);
+	unsigned int nofs;
+	int err;
+
+	nofs = memalloc_nofs_save();
+	err = dg_wb_io_write(io, &io->path);
+	memalloc_nofs_restore(nofs);
+	dg_wb_io_end(io, err, true);
+	dg_path_put(&io->path);
+	kfree(io);
+	dg_io_pending_put(sbi);
+}
+
+/* Send the batch gathered, asynchronously when it could be allocated. */
+static void dg_wb_flush(struct dg_wb *wb)
+{
+	struct dg_wb_io *io = wb->io;
+	int err = 0;
+
+	if (!io)
+		return;
+	wb->io = NULL;
+	if (!wb->have_path && !wb->path_err) {
+		err = dg_inode_io_path(wb->inode, NULL, &wb->path);
+		wb->have_path = !err;
+		wb->path_err = err;
+	}
+	if (!wb->have_path) {
+		/* Unlinked with no name left: its data has nowhere to go. */
+		err = wb->path_err;
+		if (err == -ESTALE && !wb->inode->i_nlink)
+			err = 0;
+	} else if (io != &wb->fallback) {
+		dg_io_slot_get(wb->inode, false);
+		INIT_WORK(&io->work, dg_wb_work);
+		dg_path_get(wb->path.dentry, &io->path);
+		io->path.io = true;
+		atomic_inc(&DG_SB(wb->inode->i_sb)->io_pending);
+		queue_work(dg_io_wq, &io->work);
+		return;
+	} else {
+		err = dg_wb_io_write(io, &wb->path);
+	}
+	if (err && !wb->err)
+		wb->err = err;
+	dg_wb_io_end(io, err, false);
+	if (io != &wb->fallback)
+		kfree(io);
 }
 
 static int dg_writepage_cb(DG_WRITEPAGE_ARG *arg, struct writeback_control *wbc,
@@ -225,6 +427,7 @@ static int dg_writepage_cb(DG_WRITEPAGE_ARG *arg, struct writeback_control *wbc,
 {
 	struct folio *folio = dg_wp_folio(arg);
 	struct dg_wb *wb = data;
+	struct dg_wb_io *io = wb->io;
 	loff_t isize = i_size_read(wb->inode);
 	loff_t pos = folio_pos(folio);
 	size_t len;
@@ -235,18 +438,34 @@ static int dg_writepage_cb(DG_WRITEPAGE_ARG *arg, struct writeback_control *wbc,
 		return 0;
 	}
 	len = min_t(loff_t, PAGE_SIZE, isize - pos);
-	if (wb->nr && (wb->pos + wb->bytes != pos || wb->nr == wb->max ||
-		       (wb->bytes & ~PAGE_MASK)))
+	if (io && (io->pos + io->bytes != pos || io->nr == wb->max ||
+		   (io->bytes & ~PAGE_MASK))) {
 		dg_wb_flush(wb);
+		io = NULL;
+	}
+	if (!io) {
+		io = kmalloc(sizeof(*io), GFP_NOFS);
+		if (!io)
+			io = &wb->fallback;
+		io->inode = wb->inode;
+		io->nr = 0;
+		io->pos = pos;
+		io->bytes = 0;
+		wb->io = io;
+	}
 	folio_start_writeback(folio);
 	folio_unlock(folio);
-	if (!wb->nr)
-		wb->pos = pos;
-	wb->folios[wb->nr++] = folio;
-	wb->bytes += len;
+	io->folios[io->nr++] = folio;
+	io->bytes += len;
 	return 0;
 }
 
+/*
+ * Batches of contiguous dirty folios go out as WRITEs, up to max_inflight
+ * of the file at a time; each ends its folios' writeback when its reply
+ * is in and records an error in the mapping, where fsync and close find
+ * it after waiting for the writeback.
+ */
 static int dg_writepages(struct address_space *mapping,
 			 struct writeback_control *wbc)
 {

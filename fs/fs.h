@@ -32,6 +32,8 @@
  * @timeo: soft mounts: how long a request may wait for the node, jiffies
  * @rsize: bytes per READ, a page multiple up to %DG_FS_IO_MAX
  * @wsize: bytes per WRITE, likewise
+ * @max_inflight: READs and WRITEs one file keeps in flight at most
+ *	(readahead and writeback), %DG_FS_INFLIGHT_MIN..%DG_FS_INFLIGHT_MAX
  */
 struct dg_fs_opts {
 	char			transport[8];
@@ -46,7 +48,13 @@ struct dg_fs_opts {
 	unsigned long		timeo;
 	unsigned int		rsize;
 	unsigned int		wsize;
+	unsigned int		max_inflight;
 };
+
+/* The max_inflight mount option: default and range. */
+#define DG_FS_INFLIGHT_DEFAULT	16
+#define DG_FS_INFLIGHT_MIN	1
+#define DG_FS_INFLIGHT_MAX	64
 
 /**
  * struct dg_sb_info - one mount
@@ -54,6 +62,8 @@ struct dg_fs_opts {
  * @conn: the connection to the storage node
  * @abort_gen: bumped by umount -f: requests waiting then give up
  * @silly_seq: numbers silly-renamed files
+ * @io_pending: asynchronous READs and WRITEs (work items on dg_io_wq)
+ *	not yet finished; umount waits for none to be left
  * @rename_sem: held for reading by every request from building its paths
  *	to its reply, for writing by our renames from building theirs to
  *	d_move(): a path the node sees names what the dcache names
@@ -64,6 +74,7 @@ struct dg_sb_info {
 	struct dg_conn		*conn;
 	atomic_t		abort_gen;
 	atomic_t		silly_seq;
+	atomic_t		io_pending;
 	struct rw_semaphore	rename_sem;
 	unsigned int		id;
 };
@@ -83,6 +94,8 @@ struct dg_sb_info {
  * @cache_size: the node's size at the same time
  * @flags: DG_INO_* bits
  * @open_count: open files (regular files), for silly rename
+ * @io_inflight: READs and WRITEs of readahead and writeback in flight,
+ *	at most the max_inflight mount option
  * @vfs_inode: the VFS inode
  */
 struct dg_inode {
@@ -94,6 +107,7 @@ struct dg_inode {
 	loff_t			cache_size;
 	unsigned long		flags;
 	atomic_t		open_count;
+	atomic_t		io_inflight;
 	struct inode		vfs_inode;
 };
 
@@ -173,6 +187,8 @@ struct inode *dg_iget(struct super_block *sb, const struct dg_fs_attr *attr);
 int dg_attr_check(const struct dg_fs_attr *attr);
 void dg_refresh_inode(struct inode *inode, const struct dg_fs_attr *attr,
 		      bool ours);
+void dg_refresh_inode_write(struct inode *inode,
+			    const struct dg_fs_attr *attr);
 bool dg_attr_expired(struct inode *inode);
 void dg_invalidate_attr(struct inode *inode);
 int dg_revalidate_inode(struct dentry *dentry, bool force);
@@ -190,6 +206,8 @@ extern const struct file_operations dg_dir_fops;
 extern const struct dentry_operations dg_dentry_ops;
 
 /* file.c */
+extern struct workqueue_struct *dg_io_wq;
+void dg_io_drain(struct dg_sb_info *sbi);
 extern const struct file_operations dg_file_fops;
 extern const struct address_space_operations dg_aops;
 

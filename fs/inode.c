@@ -71,20 +71,9 @@ static bool dg_has_dirty_data(struct inode *inode)
 		mapping_tagged(m, PAGECACHE_TAG_WRITEBACK));
 }
 
-/**
- * dg_refresh_inode - take attributes from the node into an inode
- * @inode: the inode
- * @attr: checked attributes of the same file
- * @ours: they come from our own change (WRITE, SETATTR): the page cache
- *	stays valid; otherwise a changed mtime or size means another client
- *	wrote and the cache is marked for invalidation
- *
- * While dirty pages wait to be written, the local size wins when larger.
- *
- * Context: any process context.
- */
-void dg_refresh_inode(struct inode *inode, const struct dg_fs_attr *attr,
-		      bool ours)
+static void __dg_refresh_inode(struct inode *inode,
+			       const struct dg_fs_attr *attr, bool ours,
+			       bool write)
 {
 	struct dg_inode *di = DG_I(inode);
 	struct timespec64 mtime = dg_ts(attr->mtime_sec, attr->mtime_nsec);
@@ -94,6 +83,15 @@ void dg_refresh_inode(struct inode *inode, const struct dg_fs_attr *attr,
 
 	dg_attr_timeo_bounds(inode, &min, &max);
 	spin_lock(&inode->i_lock);
+	/*
+	 * Replies to WRITEs in flight together come back in any order: one
+	 * older than the attributes we have would roll them back.
+	 */
+	if (write && (size < di->cache_size ||
+		      timespec64_compare(&mtime, &di->cache_mtime) < 0)) {
+		spin_unlock(&inode->i_lock);
+		return;
+	}
 	changed = !timespec64_equal(&mtime, &di->cache_mtime) ||
 		  size != di->cache_size;
 	if (changed && !ours && S_ISREG(inode->i_mode))
@@ -118,6 +116,43 @@ void dg_refresh_inode(struct inode *inode, const struct dg_fs_attr *attr,
 	if (!dg_has_dirty_data(inode) || size > i_size_read(inode))
 		i_size_write(inode, size);
 	spin_unlock(&inode->i_lock);
+}
+
+/**
+ * dg_refresh_inode - take attributes from the node into an inode
+ * @inode: the inode
+ * @attr: checked attributes of the same file
+ * @ours: they come from our own change (WRITE, SETATTR): the page cache
+ *	stays valid; otherwise a changed mtime or size means another client
+ *	wrote and the cache is marked for invalidation
+ *
+ * While dirty pages wait to be written or are being written, the local
+ * size wins when larger.
+ *
+ * Context: any process context.
+ */
+void dg_refresh_inode(struct inode *inode, const struct dg_fs_attr *attr,
+		      bool ours)
+{
+	__dg_refresh_inode(inode, attr, ours, false);
+}
+
+/**
+ * dg_refresh_inode_write - take the attributes of a WRITE's reply
+ * @inode: the inode
+ * @attr: checked attributes of the same file
+ *
+ * As dg_refresh_inode() with @ours, except that a reply whose size or
+ * mtime is older than the attributes we hold is ignored: several WRITEs
+ * of one file are in flight at once and their replies may come back in
+ * any order. If another client truncated the file meanwhile, the next
+ * GETATTR sees it.
+ *
+ * Context: any process context.
+ */
+void dg_refresh_inode_write(struct inode *inode, const struct dg_fs_attr *attr)
+{
+	__dg_refresh_inode(inode, attr, true, true);
 }
 
 /**

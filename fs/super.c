@@ -18,6 +18,7 @@
 #include <linux/inet.h>
 #include <linux/random.h>
 #include <linux/utsname.h>
+#include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include "fs.h"
 
@@ -30,7 +31,7 @@ static atomic_t dg_mount_seq = ATOMIC_INIT(0);
 enum {
 	Opt_transport, Opt_src, Opt_acregmin, Opt_acregmax, Opt_acdirmin,
 	Opt_acdirmax, Opt_actimeo, Opt_noac, Opt_hard, Opt_soft, Opt_timeo,
-	Opt_rsize, Opt_wsize,
+	Opt_rsize, Opt_wsize, Opt_max_inflight,
 };
 
 static const struct constant_table dg_transports[] = {
@@ -53,6 +54,7 @@ static const struct fs_parameter_spec dg_fs_params[] = {
 	fsparam_u32("timeo",		Opt_timeo),
 	fsparam_u32("rsize",		Opt_rsize),
 	fsparam_u32("wsize",		Opt_wsize),
+	fsparam_u32("max_inflight",	Opt_max_inflight),
 	{}
 };
 
@@ -163,6 +165,13 @@ static int dg_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		else
 			o->wsize = min(r.uint_32, DG_FS_IO_MAX) & PAGE_MASK;
 		break;
+	case Opt_max_inflight:
+		if (r.uint_32 < DG_FS_INFLIGHT_MIN ||
+		    r.uint_32 > DG_FS_INFLIGHT_MAX)
+			return invalfc(fc, "max_inflight must be %u..%u",
+				       DG_FS_INFLIGHT_MIN, DG_FS_INFLIGHT_MAX);
+		o->max_inflight = r.uint_32;
+		break;
 	}
 	return 0;
 }
@@ -200,6 +209,7 @@ static struct inode *dg_alloc_inode(struct super_block *sb)
 	di->cache_mtime = (struct timespec64){};
 	di->flags = 0;
 	atomic_set(&di->open_count, 0);
+	atomic_set(&di->io_inflight, 0);
 	return &di->vfs_inode;
 }
 
@@ -268,9 +278,9 @@ static int dg_show_options(struct seq_file *m, struct dentry *root)
 		seq_printf(m, ",acregmin=%lu,acregmax=%lu,acdirmin=%lu,acdirmax=%lu",
 			   o->acregmin / HZ, o->acregmax / HZ,
 			   o->acdirmin / HZ, o->acdirmax / HZ);
-	seq_printf(m, ",%s,timeo=%lu,rsize=%u,wsize=%u",
+	seq_printf(m, ",%s,timeo=%lu,rsize=%u,wsize=%u,max_inflight=%u",
 		   o->soft ? "soft" : "hard", o->timeo / HZ, o->rsize,
-		   o->wsize);
+		   o->wsize, o->max_inflight);
 	return 0;
 }
 
@@ -301,6 +311,7 @@ static int dg_fill_super(struct super_block *sb, struct fs_context *fc)
 	atomic_set(&sbi->silly_seq, 0);
 	init_rwsem(&sbi->rename_sem);
 	atomic_set(&sbi->abort_gen, 0);
+	atomic_set(&sbi->io_pending, 0);
 	if (sbi->opts.noac)
 		sbi->opts.acregmin = sbi->opts.acregmax =
 			sbi->opts.acdirmin = sbi->opts.acdirmax = 0;
@@ -320,8 +331,13 @@ static int dg_fill_super(struct super_block *sb, struct fs_context *fc)
 	err = super_setup_bdi(sb);
 	if (err)
 		return err;
-	sb->s_bdi->ra_pages = 4 * DG_FS_IO_PAGES;
-	sb->s_bdi->io_pages = DG_FS_IO_PAGES;
+	/*
+	 * Readahead is cut into rsize READs, max_inflight of them in flight:
+	 * a window of that size keeps them all busy.
+	 */
+	sb->s_bdi->ra_pages = (sbi->opts.rsize >> PAGE_SHIFT) *
+			      sbi->opts.max_inflight;
+	sb->s_bdi->io_pages = sb->s_bdi->ra_pages;
 
 	cp.addr = o->addr;
 	cp.src = o->src;
@@ -413,6 +429,7 @@ static int dg_init_fs_context(struct fs_context *fc)
 	o->timeo = 60 * HZ;
 	o->rsize = DG_FS_IO_MAX;
 	o->wsize = DG_FS_IO_MAX;
+	o->max_inflight = DG_FS_INFLIGHT_DEFAULT;
 	fc->fs_private = o;
 	fc->ops = &dg_context_ops;
 	return 0;
@@ -422,9 +439,16 @@ static void dg_kill_sb(struct super_block *sb)
 {
 	struct dg_sb_info *sbi = DG_SB(sb);
 
-	/* Writes back and evicts everything while the connection is up. */
+	/*
+	 * Readahead and writeback work may still hold dentries (the files
+	 * are closed, the work goes on): let it finish first. Then write
+	 * back and evict everything while the connection is up.
+	 */
+	if (sbi)
+		dg_io_drain(sbi);
 	kill_anon_super(sb);
 	if (sbi) {
+		dg_io_drain(sbi);
 		if (sbi->conn)
 			dg_conn_close(sbi->conn);
 		kfree(sbi);
@@ -461,18 +485,31 @@ static int __init dg_fs_init(void)
 					    dg_inode_init_once);
 	if (!dg_inode_cachep)
 		return -ENOMEM;
-	err = register_filesystem(&dg_fs_type);
-	if (err) {
-		kmem_cache_destroy(dg_inode_cachep);
-		return err;
+	/* Writeback depends on it: WQ_MEM_RECLAIM. */
+	dg_io_wq = alloc_workqueue("disaggfs_io", WQ_UNBOUND | WQ_MEM_RECLAIM,
+				   0);
+	if (!dg_io_wq) {
+		err = -ENOMEM;
+		goto out_cache;
 	}
+	err = register_filesystem(&dg_fs_type);
+	if (err)
+		goto out_wq;
 	pr_info("loaded\n");
 	return 0;
+
+out_wq:
+	destroy_workqueue(dg_io_wq);
+out_cache:
+	kmem_cache_destroy(dg_inode_cachep);
+	return err;
 }
 
 static void __exit dg_fs_exit(void)
 {
 	unregister_filesystem(&dg_fs_type);
+	/* Every mount waited for its work; this waits for the last returns. */
+	destroy_workqueue(dg_io_wq);
 	/* Inodes are freed after an RCU grace period (->free_inode). */
 	rcu_barrier();
 	kmem_cache_destroy(dg_inode_cachep);
