@@ -23,7 +23,7 @@ for ((t = 0; t < 60; t++)); do
 	dmesg | grep -q 'memory node m1: connection lost' && break
 	# Reads meanwhile: right data or EIO, bounded.
 	start=$SECONDS
-	if timeout 60 dd if=/dev/dswap0 of="$dir/out" bs=4K count=1 skip=$((RANDOM % (SWAP_FILL_MB * 256))) \
+	if timeout 60 dd if=/dev/dswap0 of="$dir/out" bs=4K count=1 skip=$((RANDOM % 8192)) \
 		iflag=direct status=none 2>/dev/null; then :; else
 		[ $? = 124 ] && fail "a read during the outage hung"
 	fi
@@ -42,6 +42,6 @@ done
 	fail "m1 not up 90 s after the link came back"
 dmesg | grep -E 'disagg|dswap' | sed 's/^/  kernel: /'
 dmesg | grep -q 'dswap0: node m1 kept all' || fail "m1 did not hand our slabs back"
-dd if=/dev/dswap0 bs=1M count="$SWAP_FILL_MB" iflag=direct status=none | cmp -s - "$dir/data" ||
+dd if=/dev/dswap0 bs=1M count=32 iflag=direct status=none | cmp -s - "$dir/data" ||
 	fail "data read back wrong after the reconnect"
-log "reconnected after $t s; all $SWAP_FILL_MB MiB read back intact"
+log "reconnected after $t s; all 32 MiB read back intact"

@@ -4,9 +4,8 @@
 # remote hosts 1 and 2), disagg_net and disagg_swap loaded, both nodes added.
 #
 #   swap_setup [MEMD_CAPACITY]   everything above; fails the test on error
-#   swap_fill                    swap_setup 128M, then SWAP_FILL_MB (16: four
-#                                4 MiB slabs, two on each node) of random
-#                                data written to a 48 MiB dswap0 (a copy in
+#   swap_fill                    swap_setup 128M, then 32 MiB of random data
+#                                written to a 48 MiB dswap0 (a copy in
 #                                $SWAP_DIR/data); skips unless both nodes
 #                                got slabs. Heartbeats every second and
 #                                reconnect attempts at least every 500 ms,
@@ -20,7 +19,6 @@ MEMD=$DG_BINDIR/memd/disagg-memd
 SWAP_SLAB=${SWAP_SLAB:-4M}
 SWAP_QUEUES=${SWAP_QUEUES:-1}
 SWAP_NODE_OPTS=${SWAP_NODE_OPTS:-}
-SWAP_FILL_MB=${SWAP_FILL_MB:-16}
 
 swap_teardown() {
 	swapoff /dev/dswap0 2>/dev/null
@@ -64,9 +62,9 @@ swap_fill() {
 	echo 500 >/sys/module/disagg_net/parameters/reconnect_max_ms || fail "reconnect_max_ms"
 	SWAP_DIR=$(mktemp -d)
 	dg_cleanup_push "rm -rf $SWAP_DIR"
-	head -c "${SWAP_FILL_MB}M" /dev/urandom >"$SWAP_DIR/data"
+	head -c 32M /dev/urandom >"$SWAP_DIR/data"
 	dd if="$SWAP_DIR/data" of=/dev/dswap0 bs=1M oflag=direct status=none ||
-		fail "writing $SWAP_FILL_MB MiB"
+		fail "writing 32 MiB"
 	for n in m1 m2; do
 		read -r s _ < <(swap_node_stat $n)
 		log "node $n holds $s slabs"
