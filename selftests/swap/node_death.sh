@@ -7,8 +7,6 @@
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
 . "$DG_SELFTESTS/swap/setup.sh"
-# A lost slab's read waits one timeout for the node to come back.
-SWAP_NODE_OPTS="timeout_ms=2000"
 swap_fill
 dir=$SWAP_DIR
 
