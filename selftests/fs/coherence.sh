@@ -8,32 +8,14 @@
 # was renamed over.
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
-
-STORD=${DG_FS_STORD:-$DG_BINDIR/stord/disagg-stord}
-PROBE=$DG_PROJ/build/selftests/fsprobe
-[ -x "$STORD" ] || skip "disagg-stord not built (run 'make daemons')"
-[ -x "$PROBE" ] || skip "fsprobe not built (run 'make selftests')"
+. "$(dirname "$0")/setup.sh"
+[ -x "$FSPROBE" ] || skip "fsprobe not built (run 'make selftests')"
 EXP=/tmp/export-coherence
 
-fs_teardown() {
-	umount -l /mnt/dg-a /mnt/dg-b 2>/dev/null
-	rmmod disaggfs 2>/dev/null
-	rmmod disagg_net 2>/dev/null
-	hosts_down
-}
-dg_cleanup_push fs_teardown
-
-hosts_up 1 --no-rxe || fail "cannot set up remote hosts"
-modprobe rdma_cm 2>/dev/null	# disagg_net links against the RDMA core
-insmod "$(dg_module disagg_net)" || fail "insmod disagg_net"
-insmod "$(dg_module disaggfs)" || fail "insmod disaggfs"
-A=$(host_addr 1):7471
-mkdir -p "$EXP" /mnt/dg-a /mnt/dg-b
-host_start 1 stord "$STORD" --listen "$A" --root "$EXP" --transport tcp
-host_wait_log stord "listening" || fail "disagg-stord did not start"
+fs_setup 1 --no-rxe
+fs_stord_start 1 tcp "$EXP"
 for c in a b; do
-	mount -t disaggfs "$A" /mnt/dg-$c -o "src=$(local_addr 1),actimeo=1" ||
-		fail "mount $c"
+	fs_mount 1 tcp /mnt/dg-$c "actimeo=1"
 done
 a=/mnt/dg-a b=/mnt/dg-b
 
@@ -73,11 +55,11 @@ sleep 2.1
 ls $b/dir >/dev/null 2>&1 && fail "b still lists a directory a removed"
 log "ok: b sees a's rmdir"
 
-"$PROBE" mmap-write $a/m 200000 5 >/dev/null || fail "mmap write on a"
-"$PROBE" verify $b/m 200000 5 >/dev/null || fail "b reads a's mapped writes"
+"$FSPROBE" mmap-write $a/m 200000 5 >/dev/null || fail "mmap write on a"
+"$FSPROBE" verify $b/m 200000 5 >/dev/null || fail "b reads a's mapped writes"
 log "ok: b reads what a wrote through a shared mapping"
 
-"$PROBE" write $a/t 300000 1 >/dev/null && "$PROBE" verify $b/t 300000 1 >/dev/null ||
+"$FSPROBE" write $a/t 300000 1 >/dev/null && "$FSPROBE" verify $b/t 300000 1 >/dev/null ||
 	fail "b reads a's file"
 truncate -s 1000 $a/t
 expect "b's open sees a's truncate" "$(wc -c <$b/t)" 1000

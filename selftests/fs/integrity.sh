@@ -9,17 +9,18 @@
 # the page cache, read with O_DIRECT, read again after umount and mount
 # (page cache gone), and on the node's export itself.
 #
-# Sizes: DG_FS_DENSE_MB (default 16), DG_FS_SPARSE_MB (default 32),
-# DG_FS_RANDOM_OPS random writes per file (default 100, up to 256 KiB each);
-# sized for emulation (TCG); on real machines use e.g. 64, 256 and 1000.
+# Sizes: DG_FS_DENSE_MB (default 4), DG_FS_SPARSE_MB (default 8),
+# DG_FS_RANDOM_OPS random writes per file (default 64, up to 256 KiB each,
+# so they overlap and still leave holes in the sparse file); sized for
+# emulation (TCG); on real machines use e.g. 64, 256 and 1000.
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
 . "$(dirname "$0")/setup.sh"
 [ -x "$FSLOAD" ] || skip "fsload not built (run 'make selftests')"
 
-DENSE=$((${DG_FS_DENSE_MB:-16} << 20))
-SPARSE=$((${DG_FS_SPARSE_MB:-32} << 20))
-OPS=${DG_FS_RANDOM_OPS:-100}
+DENSE=$((${DG_FS_DENSE_MB:-4} << 20))
+SPARSE=$((${DG_FS_SPARSE_MB:-8} << 20))
+OPS=${DG_FS_RANDOM_OPS:-64}
 
 fs_setup 2
 i=0

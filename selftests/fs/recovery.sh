@@ -7,43 +7,17 @@
 # ends a hard mount's wait for a node that is gone.
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
-
-STORD=${DG_FS_STORD:-$DG_BINDIR/stord/disagg-stord}
-[ -x "$STORD" ] || skip "disagg-stord not built (run 'make daemons')"
-PORT=7471
+. "$(dirname "$0")/setup.sh"
 EXP=/tmp/export-recovery
 
-fs_teardown() {
-	umount -f /mnt/dg-hard 2>/dev/null
-	umount -f /mnt/dg-soft 2>/dev/null
-	umount -l /mnt/dg-hard /mnt/dg-soft 2>/dev/null
-	rmmod disaggfs 2>/dev/null
-	rmmod disagg_net 2>/dev/null
-	hosts_down
-}
-dg_cleanup_push fs_teardown
-
-hosts_up 1 --no-rxe || fail "cannot set up remote hosts"
-modprobe rdma_cm 2>/dev/null	# disagg_net links against the RDMA core
-insmod "$(dg_module disagg_net)" || fail "insmod disagg_net"
-insmod "$(dg_module disaggfs)" || fail "insmod disaggfs"
-A=$(host_addr 1):$PORT
-mkdir -p "$EXP" /mnt/dg-hard /mnt/dg-soft
-
-start() {
-	: >"$HOSTS_LOGDIR/stord.log"
-	host_start 1 stord "$STORD" --listen "$A" --root "$EXP" --transport tcp
-	host_wait_log stord "listening" || fail "disagg-stord did not start"
-}
-
-start
-mount -t disaggfs "$A" /mnt/dg-hard -o "src=$(local_addr 1),actimeo=1" ||
-	fail "hard mount"
-mount -t disaggfs "$A" /mnt/dg-soft -o "src=$(local_addr 1),soft,timeo=3,noac" ||
-	fail "soft mount"
+fs_setup 1 --no-rxe
+fs_reconnect_fast
+fs_stord_start 1 tcp "$EXP"
+fs_mount 1 tcp /mnt/dg-hard "actimeo=1"
+fs_mount 1 tcp /mnt/dg-soft "soft,timeo=3,noac"
 echo one >/mnt/dg-hard/f || fail "write before the restart"
 
-host_stop stord || fail "disagg-stord did not stop"
+fs_stord_stop tcp || fail "disagg-stord did not stop"
 sleep 2
 out=$(mktemp)
 (cat /mnt/dg-hard/f >"$out") &
@@ -60,7 +34,7 @@ log "soft: stat failed with EIO after $((SECONDS - t0)) s"
 sleep 2
 kill -0 $p1 2>/dev/null || fail "hard read did not wait for the node"
 kill -0 $p2 2>/dev/null || fail "hard append did not wait for the node"
-start
+fs_stord_start 1 tcp "$EXP"
 t0=$SECONDS
 wait $p1 || fail "hard read failed after the restart"
 wait $p2 || fail "hard append failed after the restart"
@@ -75,7 +49,7 @@ esac
 umount /mnt/dg-soft || fail "umount soft"
 
 # umount -f ends the waits of a hard mount whose node is gone.
-host_stop stord || fail "disagg-stord did not stop"
+fs_stord_stop tcp || fail "disagg-stord did not stop"
 sleep 1
 (cat /mnt/dg-hard/f >/dev/null 2>"$out.err"; echo $? >"$out.rc") &
 p1=$!

@@ -17,6 +17,7 @@ dg_require_vm
 SIZE_MB=${DG_FS_COPY_MB:-16}
 
 fs_setup 2
+fs_reconnect_fast
 src=/tmp/copy-src
 head -c $((SIZE_MB << 20)) /dev/urandom >"$src" || fail "making the source file"
 

@@ -10,6 +10,8 @@
 #   fs_stord_stop TRANSPORT [SIG]    stop it (SIGTERM, or SIG, e.g. KILL)
 #   fs_mount I TRANSPORT MNT [OPTS]  mount host I's export on MNT
 #   fs_remount MNT                   umount and mount again, same options
+#   fs_reconnect_fast                reconnect attempts at least every 500 ms
+#                                    (for tests that restart disagg-stord)
 #   fs_transports                    the transports to test ($DG_FS_TRANSPORTS,
 #                                    default "tcp rdma")
 #   fs_drop_caches                   sync and drop the page cache
@@ -27,9 +29,10 @@ fs_transports() { echo "${DG_FS_TRANSPORTS:-tcp rdma}"; }
 
 fs_teardown() {
 	local m
-	for m in /mnt/dg-*; do
-		[ -d "$m" ] || continue
-		umount "$m" 2>/dev/null || umount -f "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+	# -f, and no test of the path: a plain umount(8) or a stat of the
+	# mount point waits like any request on a hard mount whose node is gone.
+	awk '$3 == "disaggfs" { print $2 }' /proc/mounts | while read -r m; do
+		umount -f "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 	done
 	rmmod disaggfs 2>/dev/null
 	rmmod disagg_net 2>/dev/null
@@ -80,6 +83,11 @@ fs_remount() { # mnt
 	umount "$m" || fail "umount $m"
 	# shellcheck disable=SC2086
 	mount -t disaggfs ${FS_MOUNT_ARGS[$m]} "$m" || fail "mount $m again"
+}
+
+fs_reconnect_fast() {
+	echo 500 >/sys/module/disagg_net/parameters/reconnect_max_ms ||
+		fail "cannot set disagg_net's reconnect_max_ms"
 }
 
 fs_drop_caches() {

@@ -8,28 +8,10 @@
 # Then umount and rmmod leave no slab cache behind.
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
+. "$(dirname "$0")/setup.sh"
+[ -x "$FSPROBE" ] || skip "fsprobe not built (run 'make selftests')"
 
-STORD=${DG_FS_STORD:-$DG_BINDIR/stord/disagg-stord}
-PROBE=$DG_PROJ/build/selftests/fsprobe
-[ -x "$STORD" ] || skip "disagg-stord not built (run 'make daemons')"
-[ -x "$PROBE" ] || skip "fsprobe not built (run 'make selftests')"
-PORT=7471
-TRANSPORTS=${DG_FS_TRANSPORTS:-tcp rdma}
-
-fs_teardown() {
-	local m
-	for m in /mnt/dg-*; do
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-	done
-	rmmod disaggfs 2>/dev/null
-	rmmod disagg_net 2>/dev/null
-	hosts_down
-}
-dg_cleanup_push fs_teardown
-
-hosts_up 2 || fail "cannot set up remote hosts"
-insmod "$(dg_module disagg_net)" || fail "insmod disagg_net"
-insmod "$(dg_module disaggfs)" || fail "insmod disaggfs"
+fs_setup 2
 
 # check WHAT CMD...: run CMD, fail the test with WHAT if it fails.
 check() {
@@ -39,13 +21,9 @@ check() {
 }
 
 suite() {
-	local i=$1 t=$2 exp=/tmp/export-$2 m=/mnt/dg-$2 name=stord-$2
-	mkdir -p "$exp" "$m"
-	host_start "$i" "$name" "$STORD" --listen "$(host_addr "$i"):$PORT" \
-		--root "$exp" --transport "$t"
-	host_wait_log "$name" "listening" || fail "$name did not start"
-	check "mount over $t" mount -t disaggfs "$(host_addr "$i"):$PORT" "$m" \
-		-o "transport=$t,src=$(local_addr "$i"),acregmin=1,acdirmin=1"
+	local i=$1 t=$2 exp=/tmp/export-$2 m=/mnt/dg-$2
+	fs_stord_start "$i" "$t" "$exp"
+	fs_mount "$i" "$t" "$m" "acregmin=1,acdirmin=1"
 	grep " $m disaggfs " /proc/mounts | sed "s/^/  $t: /"
 
 	# Small file, through to the node.
@@ -56,19 +34,19 @@ suite() {
 	[ "$(cat "$exp/f")" = "$(printf 'hello\nworld')" ] || fail "$t: append"
 
 	# Bigger data: write, read after dropping the cache, compare with the node.
-	check "$t: write 3 MB" "$PROBE" write "$m/big" 3000000 1
+	check "$t: write 3 MB" "$FSPROBE" write "$m/big" 3000000 1
 	cmp -s "$m/big" "$exp/big" || fail "$t: big differs on the node"
 	echo 3 >/proc/sys/vm/drop_caches
-	check "$t: verify big" "$PROBE" verify "$m/big" 3000000 1
+	check "$t: verify big" "$FSPROBE" verify "$m/big" 3000000 1
 	truncate -s 100000 "$m/big" || fail "$t: truncate"
 	[ "$(stat -c %s "$exp/big")" = 100000 ] || fail "$t: truncate did not reach the node"
 	[ "$(stat -c %s "$m/big")" = 100000 ] || fail "$t: size after truncate"
 	cmp -s "$m/big" "$exp/big" || fail "$t: data after truncate"
 
 	# Shared writable mapping, O_DIRECT.
-	check "$t: mmap write" "$PROBE" mmap-write "$m/map" 1048576 2
+	check "$t: mmap write" "$FSPROBE" mmap-write "$m/map" 1048576 2
 	cmp -s "$m/map" "$exp/map" || fail "$t: mapped data did not reach the node"
-	check "$t: O_DIRECT" "$PROBE" direct "$m/dio" 1048576 3
+	check "$t: O_DIRECT" "$FSPROBE" direct "$m/dio" 1048576 3
 	cmp -s "$m/dio" "$exp/dio" || fail "$t: O_DIRECT data differs on the node"
 
 	# Names: mkdir, rename (file, over a file, directory), link, symlink.
@@ -88,7 +66,7 @@ suite() {
 	[ "$(readlink "$m/e/s")" = g ] || fail "$t: readlink"
 	[ "$(cat "$m/e/s")" = other ] || fail "$t: follow symlink"
 	echo one >"$m/x1" && echo two >"$m/x2" || fail "$t: create x1 x2"
-	check "$t: renameat2" "$PROBE" exchange "$m/x1" "$m/x2"
+	check "$t: renameat2" "$FSPROBE" exchange "$m/x1" "$m/x2"
 	[ "$(cat "$exp/x1")$(cat "$m/x2")" = twoone ] || fail "$t: exchange on the node"
 	rm "$m/x1" "$m/x2"
 	mkfifo "$m/e/fifo" || fail "$t: mknod fifo"
@@ -103,9 +81,9 @@ suite() {
 
 	# user.* where the export's filesystem has them (tmpfs only from 6.6).
 	ns=user
-	"$PROBE" xattr-ok "$exp/e/g" user || ns=trusted
-	check "$t: $ns.* xattrs" "$PROBE" xattr "$m/e/g" "$ns"
-	check "$t: open-unlinked file" "$PROBE" unlinked "$m/e/u"
+	"$FSPROBE" xattr-ok "$exp/e/g" user || ns=trusted
+	check "$t: $ns.* xattrs" "$FSPROBE" xattr "$m/e/g" "$ns"
+	check "$t: open-unlinked file" "$FSPROBE" unlinked "$m/e/u"
 	df "$m" | sed "s/^/  $t: /"
 	[ "$(stat -f -c %t "$m")" = 44474653 ] || fail "$t: statfs type"
 
@@ -113,11 +91,11 @@ suite() {
 	# mount; 10,000 made on the node and listed through the mount (one
 	# READDIR carries about 1,000 of them).
 	mkdir "$m/dir"
-	check "$t: directory" "$PROBE" bigdir "$m/dir" 300
+	check "$t: directory" "$FSPROBE" bigdir "$m/dir" 300
 	rmdir "$m/dir" || fail "$t: rmdir"
-	mkdir "$exp/big-dir" && "$PROBE" mkfiles "$exp/big-dir" "${DG_FS_NFILES:-10000}" >/dev/null ||
+	mkdir "$exp/big-dir" && "$FSPROBE" mkfiles "$exp/big-dir" "${DG_FS_NFILES:-10000}" >/dev/null ||
 		fail "$t: making files on the node"
-	check "$t: large directory" "$PROBE" readdir "$m/big-dir" "${DG_FS_NFILES:-10000}"
+	check "$t: large directory" "$FSPROBE" readdir "$m/big-dir" "${DG_FS_NFILES:-10000}"
 	rm -r "$exp/big-dir"
 
 	# Remove everything.
@@ -126,11 +104,11 @@ suite() {
 	[ -z "$(ls -A "$m")" ] || fail "$t: left in the mount: $(ls -A "$m")"
 	check "$t: umount" umount "$m"
 	log "$t: all checks passed"
-	host_stop "$name"
+	fs_stord_stop "$t"
 }
 
 n=0
-for t in $TRANSPORTS; do
+for t in $(fs_transports); do
 	n=$((n + 1))
 	suite "$n" "$t"
 done

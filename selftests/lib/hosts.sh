@@ -41,50 +41,67 @@ local_rxe() { echo "rxe_l$1"; }
 
 _hosts_err() { echo "hosts: $*" >&2; }
 
+# Every program started costs a good fraction of a second in an emulated
+# guest, and a test sets hosts up and tears them down twice: sysctls are
+# written directly, loaded modules not probed again, and the links, routes
+# and rules made by one ip (and one rdma) process each.
+
 _hosts_sysctl() { # key value
-	sysctl -qw "$1=$2" >/dev/null || { _hosts_err "sysctl $1=$2 failed"; return 1; }
+	echo "$2" >"/proc/sys/${1//.//}" 2>/dev/null || { _hosts_err "sysctl $1=$2 failed"; return 1; }
+}
+
+_hosts_modprobe() { # module
+	[ -d "/sys/module/$1" ] || modprobe "$1"
 }
 
 hosts_up() {
-	local n=$1 rxe=1 i l h
+	local n=$1 rxe=1 i l h b=
 	[ "${2:-}" = --no-rxe ] && rxe=0
 	[[ $n =~ ^[1-9][0-9]?$ ]] || { _hosts_err "bad host count '$n'"; return 1; }
 	mkdir -p "$HOSTS_LOGDIR" "$HOSTS_STATE" || return 1
-	modprobe veth || { _hosts_err "modprobe veth failed"; return 1; }
+	_hosts_modprobe veth || { _hosts_err "modprobe veth failed"; return 1; }
 	if [ "$rxe" = 1 ]; then
-		modprobe rdma_rxe || { _hosts_err "modprobe rdma_rxe failed: no Soft-RoCE"; return 1; }
-		modprobe rdma_ucm || { _hosts_err "modprobe rdma_ucm failed"; return 1; }
+		_hosts_modprobe rdma_rxe || { _hosts_err "modprobe rdma_rxe failed: no Soft-RoCE"; return 1; }
+		_hosts_modprobe rdma_ucm || { _hosts_err "modprobe rdma_ucm failed"; return 1; }
 	fi
 	_hosts_sysctl net.ipv4.conf.all.rp_filter 0 &&
 	_hosts_sysctl net.ipv4.conf.default.rp_filter 0 &&
 	_hosts_sysctl net.ipv4.conf.all.accept_local 1 &&
 	_hosts_sysctl net.ipv4.conf.default.accept_local 1 || return 1
+	# Recorded before anything changes: hosts_down undoes a partial set-up.
+	echo "$n" >"$HOSTS_STATE/n"
+	HOSTS_N=$n
 	# Local table below the per-peer rules (once).
-	if ! ip rule show pref 1000 | grep -q 'lookup local'; then
-		ip rule add pref 1000 lookup local &&
-		ip rule del pref 0 lookup local || { _hosts_err "cannot move the local table"; return 1; }
+	if [[ $(ip rule show pref 1000) != *"lookup local"* ]]; then
+		b+="rule add pref 1000 lookup local"$'\n'
+		b+="rule del pref 0 lookup local"$'\n'
 	fi
 	for ((i = 1; i <= n; i++)); do
 		l=dgl$i h=dgh$i
-		ip link add "$l" type veth peer name "$h" || { _hosts_err "veth $l/$h"; return 1; }
-		HOSTS_N=$i
-		ip addr add "$(local_addr "$i")/24" dev "$l" &&
-		ip addr add "$(host_addr "$i")/24" dev "$h" &&
-		ip link set "$l" up && ip link set "$h" up || { _hosts_err "addresses on $l/$h"; return 1; }
-		_hosts_sysctl "net.ipv4.conf.$l.rp_filter" 0 && _hosts_sysctl "net.ipv4.conf.$h.rp_filter" 0 || return 1
+		b+="link add $l type veth peer name $h"$'\n'
+		b+="address add $(local_addr "$i")/24 dev $l"$'\n'
+		b+="address add $(host_addr "$i")/24 dev $h"$'\n'
+		b+="link set $l up"$'\n'
+		b+="link set $h up"$'\n'
 		# Locally generated packets to the host leave by our end, and back.
-		ip route add "$(host_addr "$i")" dev "$l" src "$(local_addr "$i")" table $((100 + i)) &&
-		ip rule add pref 100 to "$(host_addr "$i")" iif lo lookup $((100 + i)) &&
-		ip route add "$(local_addr "$i")" dev "$h" src "$(host_addr "$i")" table $((200 + i)) &&
-		ip rule add pref 100 to "$(local_addr "$i")" iif lo lookup $((200 + i)) ||
-			{ _hosts_err "policy routing for host $i"; return 1; }
-		if [ "$rxe" = 1 ]; then
-			rdma link add "$(local_rxe "$i")" type rxe netdev "$l" &&
-			rdma link add "$(host_rxe "$i")" type rxe netdev "$h" ||
-				{ _hosts_err "rdma link add on $l/$h failed"; return 1; }
-		fi
+		b+="route add $(host_addr "$i") dev $l src $(local_addr "$i") table $((100 + i))"$'\n'
+		b+="rule add pref 100 to $(host_addr "$i") iif lo lookup $((100 + i))"$'\n'
+		b+="route add $(local_addr "$i") dev $h src $(host_addr "$i") table $((200 + i))"$'\n'
+		b+="rule add pref 100 to $(local_addr "$i") iif lo lookup $((200 + i))"$'\n'
 	done
-	echo "$n" >"$HOSTS_STATE/n"
+	ip -batch - <<<"$b" || { _hosts_err "ip could not set up the links, routes and rules"; return 1; }
+	for ((i = 1; i <= n; i++)); do
+		_hosts_sysctl "net.ipv4.conf.dgl$i.rp_filter" 0 &&
+		_hosts_sysctl "net.ipv4.conf.dgh$i.rp_filter" 0 || return 1
+	done
+	if [ "$rxe" = 1 ]; then
+		b=
+		for ((i = 1; i <= n; i++)); do
+			b+="link add $(local_rxe "$i") type rxe netdev dgl$i"$'\n'
+			b+="link add $(host_rxe "$i") type rxe netdev dgh$i"$'\n'
+		done
+		rdma -b - <<<"$b" || { _hosts_err "rdma link add failed"; return 1; }
+	fi
 	# Wait for the links' carrier and IPv4 to be usable (DAD is v6 only).
 	for ((i = 1; i <= n; i++)); do
 		_hosts_wait 5 ping -c 1 -W 1 -I "$(local_addr "$i")" "$(host_addr "$i")" ||
@@ -155,24 +172,33 @@ hosts_dump_logs() {
 }
 
 hosts_down() {
-	local f i n
+	local f i n b=
 	for f in "$HOSTS_STATE"/*.pid; do
 		[ -e "$f" ] || continue
 		host_stop "$(basename "$f" .pid)"
 	done
-	n=$(cat "$HOSTS_STATE/n" 2>/dev/null || echo "$HOSTS_N")
+	read -r n 2>/dev/null <"$HOSTS_STATE/n" || n=$HOSTS_N
+	# Nothing was set up (or it is torn down already).
+	[ "${n:-0}" -gt 0 ] 2>/dev/null || return 0
+	b=
 	for ((i = 1; i <= n; i++)); do
-		rdma link delete "$(local_rxe "$i")" 2>/dev/null
-		rdma link delete "$(host_rxe "$i")" 2>/dev/null
-		ip rule del pref 100 to "$(host_addr "$i")" iif lo lookup $((100 + i)) 2>/dev/null
-		ip rule del pref 100 to "$(local_addr "$i")" iif lo lookup $((200 + i)) 2>/dev/null
-		ip route flush table $((100 + i)) 2>/dev/null
-		ip route flush table $((200 + i)) 2>/dev/null
-		ip link del "dgl$i" 2>/dev/null
+		[ -e "/sys/class/infiniband/$(local_rxe "$i")" ] && b+="link delete $(local_rxe "$i")"$'\n'
+		[ -e "/sys/class/infiniband/$(host_rxe "$i")" ] && b+="link delete $(host_rxe "$i")"$'\n'
 	done
-	if ip rule show pref 1000 | grep -q 'lookup local'; then
-		ip rule add pref 0 lookup local && ip rule del pref 1000 lookup local
+	[ -n "$b" ] && rdma -f -b - <<<"$b" >/dev/null 2>&1
+	b=
+	for ((i = 1; i <= n; i++)); do
+		b+="rule del pref 100 to $(host_addr "$i") iif lo lookup $((100 + i))"$'\n'
+		b+="rule del pref 100 to $(local_addr "$i") iif lo lookup $((200 + i))"$'\n'
+		b+="route flush table $((100 + i))"$'\n'
+		b+="route flush table $((200 + i))"$'\n'
+		[ -e "/sys/class/net/dgl$i" ] && b+="link del dgl$i"$'\n'
+	done
+	if [[ $(ip rule show pref 1000) == *"lookup local"* ]]; then
+		b+="rule add pref 0 lookup local"$'\n'
+		b+="rule del pref 1000 lookup local"$'\n'
 	fi
+	ip -force -batch - <<<"$b" >/dev/null 2>&1
 	rm -f "$HOSTS_STATE/n"
 	HOSTS_N=0
 	return 0

@@ -7,19 +7,8 @@
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
 . "$DG_SELFTESTS/swap/setup.sh"
-swap_setup 128M
-dev=/sys/block/dswap0
-echo 48M >$dev/disksize || fail "disksize"
-
-dir=$(mktemp -d)
-dg_cleanup_push "rm -rf $dir"
-head -c 32M /dev/urandom >"$dir/data"
-dd if="$dir/data" of=/dev/dswap0 bs=1M oflag=direct status=none || fail "writing 32 MiB"
-for n in m1 m2; do
-	read -r s _ < <(swap_node_stat $n)
-	log "node $n holds $s slabs"
-	[ "$s" -gt 0 ] || skip "all slabs landed on one node; nothing to compare"
-done
+swap_fill
+dir=$SWAP_DIR
 
 kill -KILL "$(cat "$HOSTS_STATE/memd1.pid")"
 log "killed memd on host 1"

@@ -8,22 +8,12 @@
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
 . "$DG_SELFTESTS/swap/setup.sh"
-swap_setup 128M
-dev=/sys/block/dswap0
-echo 48M >$dev/disksize || fail "disksize"
-echo 1000 >/sys/module/disagg_net/parameters/heartbeat_ms || fail "heartbeat_ms"
-
-dir=$(mktemp -d)
-dg_cleanup_push "rm -rf $dir"
+swap_fill
+dir=$SWAP_DIR
 # Drop every packet both ways (taking the link down would also flush the
 # test bed's policy routes).
 blackhole() { tc qdisc "$1" dev dgl1 root netem loss 100% && tc qdisc "$1" dev dgh1 root netem loss 100%; }
 dg_cleanup_push "tc qdisc del dev dgl1 root; tc qdisc del dev dgh1 root"
-head -c 32M /dev/urandom >"$dir/data"
-dd if="$dir/data" of=/dev/dswap0 bs=1M oflag=direct status=none || fail "writing 32 MiB"
-read -r s1 _ < <(swap_node_stat m1)
-[ "$s1" -gt 0 ] || skip "no slab landed on m1"
-log "m1 holds $s1 slabs"
 
 dmesg -C
 modprobe sch_netem 2>/dev/null
