@@ -475,7 +475,13 @@ static int dg_rdma_send(struct dg_conn *c, const struct kvec *vec,
 	down_read(&rc->io_sem);
 	ret = __dg_rdma_send(&rc->q[0], vec, nr, len);
 	up_read(&rc->io_sem);
-	return ret;
+	/*
+	 * A send that failed (retries exhausted: the peer is gone) put the
+	 * queue in error and the connection down: to the caller the
+	 * connection is lost and its request may not have arrived, so it may
+	 * be sent again once the connection is back.
+	 */
+	return ret == -EIO ? -ENOTCONN : ret;
 }
 
 static int dg_rdma_post_recv(struct dg_rdma_rx *rx)

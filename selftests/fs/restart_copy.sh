@@ -56,6 +56,12 @@ restart_during() {
 	fs_stord_start "$i" "$t" "$exp"
 }
 
+# copy_failed T WHAT: fail, with what cp and the kernel said.
+copy_failed() {
+	dmesg | grep -E "disaggfs|disagg_net" | tail -n 20 | sed "s/^/$1: /"
+	fail "$1: $2 failed across the restart: $(cat /tmp/copy.err)"
+}
+
 # shape I add|del: hold host I's link to $RATE each way, so that the
 # daemon dies well before the copy is done however fast the guest runs.
 RATE=${DG_FS_COPY_RATE:-24mbit}
@@ -86,7 +92,7 @@ for t in $(fs_transports); do
 	cp "$src" "$m/copy" 2>/tmp/copy.err &
 	cpid=$!
 	restart_during "$t" $cpid KILL "$exp/copy"
-	wait $cpid || fail "$t: cp into disaggfs failed across the restart"
+	wait $cpid || copy_failed "$t" "cp into disaggfs"
 	log "$t: copy in finished $((SECONDS - t0)) s after it started"
 	cmp "$src" "$exp/copy" || fail "$t: the copy on the node differs from the source"
 	fs_drop_caches
@@ -97,7 +103,7 @@ for t in $(fs_transports); do
 	cp "$m/copy" /tmp/copy-back 2>/tmp/copy.err &
 	cpid=$!
 	restart_during "$t" $cpid TERM /tmp/copy-back
-	wait $cpid || fail "$t: cp out of disaggfs failed across the restart"
+	wait $cpid || copy_failed "$t" "cp out of disaggfs"
 	log "$t: copy out finished $((SECONDS - t0)) s after it started"
 	cmp "$src" /tmp/copy-back || fail "$t: the copy read back differs from the source"
 	shape "$i" del
