@@ -12,11 +12,6 @@
 
 /* Most request pieces: header struct, path, name2, data. */
 #define DG_REQ_KVECS	(3 + DG_FS_IO_PAGES + 1)
-/*
- * disagg_net sends at most this many request pieces in one call (its
- * DG_CALL_MAX_VEC); with more, the data pieces are copied into one.
- */
-#define DG_NET_MAX_VEC	8
 
 static bool dg_conn_error(int err)
 {
@@ -167,8 +162,11 @@ int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call)
 		if (!buf2)
 			goto out;
 	}
-	/* Data pieces beyond what disagg_net gathers go in one copy. */
-	if (3 + call->nr_data > DG_NET_MAX_VEC) {
+	/*
+	 * Data pieces beyond what disagg_net gathers in one call go in one
+	 * copy (a full WRITE, 16 pages, needs none).
+	 */
+	if (3 + call->nr_data > DG_CALL_MAX_VEC) {
 		size_t off = 0;
 
 		bounce = kvmalloc(data_len, GFP_KERNEL);
