@@ -28,18 +28,20 @@
 #endif
 
 #define DG_PROTO_MAGIC		0x47414744u	/* bytes "DGAG" on the wire */
-#define DG_PROTO_MAJOR		1
+#define DG_PROTO_MAJOR		2
 #define DG_PROTO_MINOR		0
 
 /* Largest payload any message may carry; bigger lengths are malformed. */
 #define DG_MAX_PAYLOAD		(1u << 20)
 /* Page size of remote-memory transfers, independent of the host's. */
 #define DG_PAGE_SIZE		4096u
-/* Longest name (node, client) carried in a message. */
+/* Longest name (node, client, key identity) carried in a message. */
 #define DG_NAME_MAX		64u
 /* Length of handshake nonces and HMAC-SHA256 digests. */
 #define DG_NONCE_LEN		32u
 #define DG_MAC_LEN		32u
+/* Length of the token that lets extra RDMA queue pairs join a session. */
+#define DG_TOKEN_LEN		16u
 
 /* Default TCP/RDMA-CM ports. */
 #define DG_MEMD_PORT		7470
@@ -53,12 +55,14 @@
  * A reply with a nonzero status has an empty payload; a server answers an
  * opcode it does not know with EOPNOTSUPP. Requests carry status 0.
  * %DG_OP_BYE has no reply; %DG_OP_MEM_EVICT's reply is empty. Either side
- * may send %DG_OP_HEARTBEAT. Opcodes with %DG_OP_REPLY set are not values
+ * may send %DG_OP_HEARTBEAT. A server that requires authentication answers
+ * every request but HELLO, AUTH and BYE with EACCES until AUTH succeeded,
+ * and closes the connection after a failed AUTH. Opcodes with %DG_OP_REPLY set are not values
  * of this enum: hold opcodes in a u16.
  */
 enum dg_opcode {
 	DG_OP_HELLO		= 0x0001, /* struct dg_hello / dg_hello_reply */
-	DG_OP_AUTH		= 0x0002, /* struct dg_auth, reply empty */
+	DG_OP_AUTH		= 0x0002, /* struct dg_auth / dg_auth_reply */
 	DG_OP_HEARTBEAT		= 0x0003, /* empty / empty */
 	DG_OP_BYE		= 0x0004, /* empty, no reply */
 	DG_OP_STATUS		= 0x0005, /* empty / JSON text */
@@ -167,6 +171,8 @@ DG_STATIC_ASSERT(sizeof(struct dg_hello) == 128, "dg_hello is 128 bytes");
  * @server_id: random id chosen when the server started; a change tells a
  *	reconnecting client the server restarted and lost its state
  * @nonce: server's challenge for the client (used with %DG_FEAT_AUTH)
+ * @token: without %DG_FEAT_AUTH, the session's join token (see &struct
+ *	dg_cm_private); with it, zero (the token comes in &struct dg_auth_reply)
  */
 struct dg_hello_reply {
 	__le16	major;
@@ -175,21 +181,71 @@ struct dg_hello_reply {
 	__le64	reserved0;
 	__le64	server_id;
 	__u8	nonce[DG_NONCE_LEN];
+	__u8	token[DG_TOKEN_LEN];
 };
-DG_STATIC_ASSERT(sizeof(struct dg_hello_reply) == 56, "dg_hello_reply is 56 bytes");
+DG_STATIC_ASSERT(sizeof(struct dg_hello_reply) == 72, "dg_hello_reply is 72 bytes");
+
+/*
+ * Authentication (%DG_FEAT_AUTH). Client and server share a secret per
+ * client identity (the key's name). After HELLO, the client sends AUTH with
+ * its identity and its proof; the server answers with its own proof and the
+ * session's join token, or fails the call with EKEYREJECTED (unknown
+ * identity or wrong proof: the two are not told apart) and closes. The
+ * client then checks the server's proof and fails the connection with
+ * EKEYREJECTED when it is wrong. A client that holds a key refuses a server
+ * that does not offer %DG_FEAT_AUTH (EACCES); a server that has keys
+ * answers a HELLO without %DG_FEAT_AUTH with EACCES.
+ *
+ * Each proof is HMAC-SHA256(secret, m) over this byte string m (integers
+ * little endian), with @label the 8 bytes "DGAUTHC2" for the client's proof
+ * and "DGAUTHS2" for the server's:
+ *
+ *	label[8] || client nonce[32] || server nonce[32] || server_id[8] ||
+ *	client_id[8] || role[4] || id_len[2] || id[id_len]
+ *
+ * Both nonces are fresh random bytes per connection, so a recorded proof
+ * is worth nothing on another connection; the labels keep a client's proof
+ * from being reflected as the server's. Proofs are compared in constant
+ * time. Nothing after the handshake is authenticated or encrypted: the
+ * model is a network where hosts can connect to anything and forge
+ * handshakes, not one where they can rewrite a live connection's packets.
+ */
+#define DG_AUTH_LABEL_LEN	8u
+#define DG_AUTH_LABEL_CLIENT	"DGAUTHC2"
+#define DG_AUTH_LABEL_SERVER	"DGAUTHS2"
+/* Longest secret either side accepts, in bytes. */
+#define DG_KEY_MAX		256u
+/* Shortest secret either side accepts, in bytes. */
+#define DG_KEY_MIN		16u
 
 /**
- * struct dg_auth - proof of the shared secret
- * @mac: HMAC-SHA256(secret, client nonce || server nonce || client_id as
- *	8 bytes little endian)
- *
- * The exchange is completed (server proof, hello covered by the MAC) when
- * authentication is implemented; until then %DG_FEAT_AUTH is not offered.
+ * struct dg_auth - the client's identity and proof of its secret
+ * @mac: client proof, see above
+ * @id_len: bytes used in @id, 1..%DG_NAME_MAX
+ * @reserved: zero
+ * @id: the identity (key name): printable ASCII without spaces; bytes past
+ *	@id_len are sent as zero
  */
 struct dg_auth {
 	__u8	mac[DG_MAC_LEN];
+	__le16	id_len;
+	__u8	reserved[6];
+	__u8	id[DG_NAME_MAX];
 };
-DG_STATIC_ASSERT(sizeof(struct dg_auth) == 32, "dg_auth is 32 bytes");
+DG_STATIC_ASSERT(sizeof(struct dg_auth) == 104, "dg_auth is 104 bytes");
+
+/**
+ * struct dg_auth_reply - the server's proof, and the join token
+ * @mac: server proof, see above
+ * @token: random, issued to this session only after it authenticated;
+ *	queue pairs 1.. of an RDMA connection carry it in their
+ *	&struct dg_cm_private to join the session
+ */
+struct dg_auth_reply {
+	__u8	mac[DG_MAC_LEN];
+	__u8	token[DG_TOKEN_LEN];
+};
+DG_STATIC_ASSERT(sizeof(struct dg_auth_reply) == 48, "dg_auth_reply is 48 bytes");
 
 /**
  * struct dg_cm_private - private data of an RDMA CM connect request
@@ -200,12 +256,17 @@ DG_STATIC_ASSERT(sizeof(struct dg_auth) == 32, "dg_auth is 32 bytes");
  * @nr_queues: queue pairs the client opens to this server
  * @reserved: zero
  * @client_id: as in &struct dg_hello
+ * @token: zero on queue 0; on the others, the session's join token
  *
- * A client opens @nr_queues RC queue pairs to a memory node, each its own
- * rdma_cm connection. The server puts every queue pair of one @client_id in
- * one protection domain, so the remote keys of a client's slabs work on all
- * of its queue pairs and on no one else's. The hello and other two-sided
- * messages go over queue 0.
+ * A client opens @nr_queues RC queue pairs to a node, each its own rdma_cm
+ * connection. Queue 0 connects first and carries the handshake (HELLO,
+ * AUTH) and other two-sided messages. The others connect after it: the
+ * server puts a queue pair in queue 0's session (its protection domain, so
+ * the remote keys of the client's slabs work on all of its queue pairs and
+ * on no one else's) only when @token is that session's join token, @qid is
+ * free and @nr_queues matches, and rejects it otherwise. A server without
+ * keys issues a join token too, in the HELLO reply's stead: see
+ * &struct dg_hello_reply.
  */
 struct dg_cm_private {
 	__le32	magic;
@@ -215,8 +276,9 @@ struct dg_cm_private {
 	__le16	nr_queues;
 	__u8	reserved[6];
 	__le64	client_id;
+	__u8	token[DG_TOKEN_LEN];
 };
-DG_STATIC_ASSERT(sizeof(struct dg_cm_private) == 24, "dg_cm_private is 24 bytes");
+DG_STATIC_ASSERT(sizeof(struct dg_cm_private) == 40, "dg_cm_private is 40 bytes");
 
 /**
  * struct dg_mem_info - a memory node's capacity
@@ -322,8 +384,12 @@ DG_STATIC_ASSERT(sizeof(struct dg_mem_rw) == 24, "dg_mem_rw is 24 bytes");
  *
  * The server keeps no state a client's correctness depends on: any request
  * can be sent again to a restarted server and means the same thing.
- * Permission checks are the client's (the mounting host's); the server acts
- * with its own credentials and gives new files the owner in @uid/@gid.
+ *
+ * Every request carries the caller's credentials (&struct dg_fs_cred, as
+ * NFS's AUTH_SYS does): the server maps them by its export options (root
+ * squashed by default) and acts with them, so its own permission checks
+ * apply; a new file gets the caller's fsuid and fsgid as the server's
+ * filesystem assigns them (a set-group-ID directory's group, for one).
  */
 
 /* Longest path or second string, in bytes (PATH_MAX without the NUL). */
@@ -335,6 +401,27 @@ DG_STATIC_ASSERT(sizeof(struct dg_mem_rw) == 24, "dg_mem_rw is 24 bytes");
 #define DG_FS_IO_MAX		65536u
 /* Largest fs message, header included: what both sides must accept. */
 #define DG_FS_MSG_MAX		(80u * 1024)
+
+/* Most supplementary groups a request carries (AUTH_SYS's limit). */
+#define DG_FS_NGROUPS		16u
+
+/**
+ * struct dg_fs_cred - who asks
+ * @uid: the caller's fsuid (in the initial user namespace)
+ * @gid: the caller's fsgid
+ * @ngroups: entries used in @groups, 0..%DG_FS_NGROUPS (a caller with more
+ *	sends the first %DG_FS_NGROUPS)
+ * @reserved: zero
+ * @groups: supplementary groups; entries past @ngroups are zero
+ */
+struct dg_fs_cred {
+	__le32	uid;
+	__le32	gid;
+	__le32	ngroups;
+	__le32	reserved;
+	__le32	groups[DG_FS_NGROUPS];
+};
+DG_STATIC_ASSERT(sizeof(struct dg_fs_cred) == 80, "dg_fs_cred is 80 bytes");
 
 /* dg_fs_req.valid bits for SETATTR (like the kernel's ATTR_*). */
 #define DG_FS_SET_MODE		(1u << 0)
@@ -368,8 +455,8 @@ DG_STATIC_ASSERT(sizeof(struct dg_mem_rw) == 24, "dg_mem_rw is 24 bytes");
  * @flags: DG_FS_* flags of the opcode
  * @valid: SETATTR: DG_FS_SET_* bits; else 0
  * @mode: CREATE, MKDIR, MKNOD: type and permission bits; SETATTR: new mode
- * @uid: owner of a new file, or SETATTR's new owner
- * @gid: group of a new file, or SETATTR's new group
+ * @uid: SETATTR's new owner; else 0
+ * @gid: SETATTR's new group; else 0
  * @rdev: MKNOD: device number (Linux new_encode_dev)
  * @count: READ, READDIR: most bytes wanted; GETXATTR, LISTXATTR: the
  *	caller's buffer size (0: only the size is wanted)
@@ -379,6 +466,7 @@ DG_STATIC_ASSERT(sizeof(struct dg_mem_rw) == 24, "dg_mem_rw is 24 bytes");
  * @mtime_sec: see @atime_sec
  * @atime_nsec: see @atime_sec
  * @mtime_nsec: see @atime_sec
+ * @cred: the caller
  */
 struct dg_fs_req {
 	__le32	path_len;
@@ -396,8 +484,9 @@ struct dg_fs_req {
 	__le64	mtime_sec;
 	__le32	atime_nsec;
 	__le32	mtime_nsec;
+	struct dg_fs_cred cred;
 };
-DG_STATIC_ASSERT(sizeof(struct dg_fs_req) == 72, "dg_fs_req is 72 bytes");
+DG_STATIC_ASSERT(sizeof(struct dg_fs_req) == 152, "dg_fs_req is 152 bytes");
 
 /**
  * struct dg_fs_attr - a file's attributes (from lstat)
