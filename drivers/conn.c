@@ -332,17 +332,26 @@ int dg_call_async(struct dg_conn *c, u16 opcode, const struct kvec *req,
 	return ret;
 }
 
+/*
+ * The handshake: HELLO, then AUTH when we hold a key. A node that wants a
+ * key we do not have answers EACCES; one that does not offer
+ * authentication while we hold a key is refused with -EACCES too (a
+ * stranger at the node's address must not pass for it by not asking).
+ */
 static int dg_conn_hello(struct dg_conn *c)
 {
 	struct dg_hello_reply rep;
 	struct dg_hello *hello;
 	size_t nlen = strnlen(c->p.name, DG_NAME_MAX);
 	u32 offer = c->t == &dg_rdma_transport ? DG_FEAT_RDMA : 0;
+	u8 cnonce[DG_NONCE_LEN];
 	u32 len;
 	u16 major, minor;
 	u32 feat;
 	int ret;
 
+	if (c->key)
+		offer |= DG_FEAT_AUTH;
 	hello = kzalloc(sizeof(*hello), GFP_NOIO);
 	if (!hello)
 		return -ENOMEM;
@@ -351,13 +360,16 @@ static int dg_conn_hello(struct dg_conn *c)
 	hello->role = cpu_to_le32(c->p.role);
 	hello->features = cpu_to_le32(offer);
 	hello->client_id = cpu_to_le64(c->p.client_id);
-	get_random_bytes(hello->nonce, sizeof(hello->nonce));
+	get_random_bytes(cnonce, sizeof(cnonce));
+	memcpy(hello->nonce, cnonce, sizeof(cnonce));
 	hello->name_len = cpu_to_le16(nlen);
 	memcpy(hello->name, c->p.name, nlen);
 
 	ret = dg_call(c, DG_OP_HELLO, hello, sizeof(*hello), &rep, sizeof(rep),
 		      &len);
 	kfree(hello);
+	if (ret == -EACCES && !c->key)
+		dg_conn_err(c, "the node requires a key (key=NAME)\n");
 	if (ret)
 		return ret;
 	if (len != sizeof(rep))
@@ -369,10 +381,34 @@ static int dg_conn_hello(struct dg_conn *c)
 		return -EPROTONOSUPPORT;
 	if (minor > DG_PROTO_MINOR || (feat & ~offer))
 		return -EBADMSG;
+	if (c->key && !(feat & DG_FEAT_AUTH)) {
+		dg_conn_err(c, "the node does not authenticate, but key=%s was given: refused\n",
+			    c->p.key);
+		return -EACCES;
+	}
 	c->minor = minor;
 	c->features = feat;
 	c->server_id = le64_to_cpu(rep.server_id);
-	return 0;
+	if (!c->key) {
+		memcpy(c->token, rep.token, DG_TOKEN_LEN);
+		return 0;
+	}
+	return dg_auth_exchange(c, cnonce, rep.nonce, c->token);
+}
+
+/* Connect the backend's other queues with the session's token. */
+static int dg_conn_join(struct dg_conn *c, bool locked)
+{
+	int ret;
+
+	if (!c->t->join)
+		return 0;
+	if (locked)
+		down_write(&c->io_sem);
+	ret = c->priv ? c->t->join(c) : -ENOTCONN;
+	if (locked)
+		up_write(&c->io_sem);
+	return ret;
 }
 
 static void dg_conn_hb_arm(struct dg_conn *c)
@@ -543,7 +579,7 @@ static void dg_conn_recover_work(struct work_struct *work)
 		if (!ret) {
 			if (!dg_conn_move(c, DG_STATE_DOWN, DG_STATE_RESUMING))
 				return;	/* closing */
-			ret = dg_conn_hello(c);
+			ret = dg_conn_hello(c) ?: dg_conn_join(c, true);
 			if (!ret)
 				break;
 			if (!dg_conn_move(c, DG_STATE_RESUMING, DG_STATE_DOWN) &&
@@ -600,6 +636,14 @@ struct dg_conn *dg_conn_open(const char *transport,
 	c->timeout = msecs_to_jiffies(c->p.timeout_ms);
 	c->t = t;
 	c->next_req_id = 1;
+	if (c->p.key[0]) {
+		c->p.key[DG_NAME_MAX] = '\0';
+		ret = dg_auth_init(c);
+		if (ret) {
+			kfree(c);
+			return ERR_PTR(ret);
+		}
+	}
 	c->state = DG_STATE_CONNECTING;
 	init_rwsem(&c->io_sem);
 	sema_init(&c->slots, t->depth);
@@ -615,16 +659,21 @@ struct dg_conn *dg_conn_open(const char *transport,
 		goto err_free;
 	ret = dg_conn_hello(c);
 	if (ret) {
-		pr_err("%s: handshake failed: %d\n", dg_conn_name(c), ret);
+		/* Refusals for want of a key were logged, with the reason. */
+		if (ret != -EACCES && ret != -EKEYREJECTED)
+			pr_err("%s: handshake failed: %d\n", dg_conn_name(c), ret);
 		goto err_close;
 	}
+	ret = dg_conn_join(c, false);
+	if (ret)
+		goto err_close;
 	if (!dg_conn_move(c, DG_STATE_CONNECTING, DG_STATE_UP)) {
 		ret = -ENOTCONN;
 		goto err_close;
 	}
-	pr_info("%s: connected over %s, %u queues, protocol %u.%u\n",
+	pr_info("%s: connected over %s, %u queues, protocol %u.%u, %s\n",
 		dg_conn_name(c), t->name, c->p.nr_queues, DG_PROTO_MAJOR,
-		c->minor);
+		c->minor, c->key ? "authenticated" : "no authentication");
 	dg_conn_hb_arm(c);
 	return c;
 
@@ -636,6 +685,7 @@ err_close:
 	t->close(c);
 	dg_conn_fail_all(c, -ENOTCONN);
 err_free:
+	dg_auth_release(c);
 	kfree(c);
 	return ERR_PTR(ret);
 }
@@ -666,6 +716,7 @@ void dg_conn_close(struct dg_conn *c)
 	}
 	dg_conn_fail_all(c, -ENOTCONN);
 	pr_info("%s: closed\n", dg_conn_name(c));
+	dg_auth_release(c);
 	kfree(c);
 }
 EXPORT_SYMBOL_GPL(dg_conn_close);

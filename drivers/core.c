@@ -90,3 +90,4 @@ MODULE_DESCRIPTION("disagg transport core");
 MODULE_AUTHOR("disagg developers");
 MODULE_LICENSE("GPL");
 MODULE_VERSION("0.1");
+MODULE_SOFTDEP("pre: hmac sha256");

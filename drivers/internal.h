@@ -16,6 +16,8 @@
 #include <disagg/net.h>
 
 struct dg_conn;
+struct key;
+struct crypto_shash;
 
 /**
  * struct dg_transport - a backend
@@ -23,7 +25,11 @@ struct dg_conn;
  * @depth: calls in flight per connection (what the peer can take)
  * @min_msg: largest message the backend itself needs (page transfers as
  *	messages); a connection's largest message is at least this
- * @open: connect every queue of @c; on failure leave nothing behind
+ * @open: connect @c's first queue, the one the handshake uses; on failure
+ *	leave nothing behind
+ * @join: after the handshake, connect @c's other queues with the join
+ *	token in &dg_conn.token (NULL: the backend has one queue); on failure
+ *	the core calls @close, which closes whatever did connect
  * @abort: make every transfer in flight fail soon; any context but hard
  *	irq, may run concurrently with everything but @open and @close
  * @close: disconnect and free what @open built
@@ -36,13 +42,14 @@ struct dg_conn;
  * Backends hand every message they receive to dg_conn_recv() and report a
  * broken connection with dg_conn_failed(). The core holds &dg_conn.io_sem
  * for reading around @send, @page_io and @write_async and for writing
- * around @open and @close after the first open.
+ * around @open, @join and @close after the first open.
  */
 struct dg_transport {
 	const char	*name;
 	unsigned int	depth;
 	u32		min_msg;
 	int		(*open)(struct dg_conn *c);
+	int		(*join)(struct dg_conn *c);
 	void		(*abort)(struct dg_conn *c);
 	void		(*close)(struct dg_conn *c);
 	int		(*send)(struct dg_conn *c, const struct kvec *vec,
@@ -100,6 +107,9 @@ struct dg_call_req {
  * @server_id: from the hello reply
  * @minor: protocol minor in use
  * @features: DG_FEAT_* in use
+ * @key: the key named by &dg_conn_params.key, or NULL (no authentication)
+ * @hmac: hmac(sha256) transform for the handshake's proofs, with @key
+ * @token: the session's join token, from the handshake
  * @io_sem: read around every transfer, written by recovery while it
  *	replaces the backend's state
  * @slots: calls in flight, at most the backend's depth
@@ -127,6 +137,9 @@ struct dg_conn {
 	u64				server_id;
 	u16				minor;
 	u32				features;
+	struct key			*key;
+	struct crypto_shash		*hmac;
+	u8				token[DG_TOKEN_LEN];
 
 	struct rw_semaphore		io_sem;
 	struct semaphore		slots;
@@ -163,6 +176,11 @@ const char *dg_conn_name(const struct dg_conn *c);
 int dg_call_async(struct dg_conn *c, u16 opcode, const struct kvec *req,
 		  unsigned int nr_req, const struct kvec *rsp,
 		  unsigned int nr_rsp, dg_done_fn done, void *ctx);
+
+int dg_auth_init(struct dg_conn *c);
+void dg_auth_release(struct dg_conn *c);
+int dg_auth_exchange(struct dg_conn *c, const u8 *cnonce, const u8 *snonce,
+		     u8 *token);
 
 extern struct workqueue_struct *dg_wq;
 

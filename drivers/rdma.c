@@ -670,6 +670,8 @@ static int dg_rdma_route_resolved(struct dg_rdma_queue *q)
 	priv.qid = cpu_to_le16(q->qid);
 	priv.nr_queues = cpu_to_le16(((struct dg_rdma_conn *)c->priv)->nr);
 	priv.client_id = cpu_to_le64(c->p.client_id);
+	if (q->qid)
+		memcpy(priv.token, c->token, DG_TOKEN_LEN);
 	param.private_data = &priv;
 	param.private_data_len = sizeof(priv);
 	param.responder_resources = 0;
@@ -836,11 +838,33 @@ static void dg_rdma_close(struct dg_conn *c)
 	c->priv = NULL;
 }
 
+/* Connect queues @from..@to - 1; on failure the caller closes. */
+static int dg_rdma_connect_queues(struct dg_conn *c, unsigned int from,
+				  unsigned int to)
+{
+	struct dg_rdma_conn *rc = c->priv;
+	unsigned int i;
+	int ret;
+
+	for (i = from; i < to; i++) {
+		rc->q[i].conn = c;
+		rc->q[i].qid = i;
+		rc->q[i].async = i >= rc->nr_sync;
+		ret = dg_rdma_queue_connect(&rc->q[i]);
+		if (ret) {
+			dg_conn_err(c, "queue %u: cannot connect to %pISpc: %d\n",
+				    i, &c->p.addr, ret);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Queue 0 only: the handshake runs on it before the others may join. */
 static int dg_rdma_open(struct dg_conn *c)
 {
 	struct dg_rdma_entry *e;
 	struct dg_rdma_conn *rc;
-	unsigned int i;
 	int ret;
 
 	rc = kzalloc(struct_size(rc, q, 2 * c->p.nr_queues), GFP_KERNEL);
@@ -858,26 +882,25 @@ static int dg_rdma_open(struct dg_conn *c)
 	mutex_lock(&dg_rdma_lock);
 	list_add(&e->node, &dg_rdma_conns);
 	mutex_unlock(&dg_rdma_lock);
+	ret = dg_rdma_connect_queues(c, 0, 1);
+	if (ret)
+		dg_rdma_close(c);
+	return ret;
+}
 
-	for (i = 0; i < rc->nr; i++) {
-		rc->q[i].conn = c;
-		rc->q[i].qid = i;
-		rc->q[i].async = i >= rc->nr_sync;
-		ret = dg_rdma_queue_connect(&rc->q[i]);
-		if (ret) {
-			dg_conn_err(c, "queue %u: cannot connect to %pISpc: %d\n",
-				    i, &c->p.addr, ret);
-			dg_rdma_close(c);
-			return ret;
-		}
-	}
-	return 0;
+/* The other queues, each presenting the session's join token. */
+static int dg_rdma_join(struct dg_conn *c)
+{
+	struct dg_rdma_conn *rc = c->priv;
+
+	return dg_rdma_connect_queues(c, 1, rc->nr);
 }
 
 const struct dg_transport dg_rdma_transport = {
 	.name		= "rdma",
 	.depth		= DG_RDMA_DEPTH,
 	.open		= dg_rdma_open,
+	.join		= dg_rdma_join,
 	.abort		= dg_rdma_abort,
 	.close		= dg_rdma_close,
 	.send		= dg_rdma_send,

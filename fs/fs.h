@@ -34,6 +34,8 @@
  * @wsize: bytes per WRITE, likewise
  * @max_inflight: READs and WRITEs one file keeps in flight at most
  *	(readahead and writeback), %DG_FS_INFLIGHT_MIN..%DG_FS_INFLIGHT_MAX
+ * @key: name of the key to authenticate with ("disagg:@key" in the
+ *	mounting process's keyrings), or empty
  */
 struct dg_fs_opts {
 	char			transport[8];
@@ -49,6 +51,7 @@ struct dg_fs_opts {
 	unsigned int		rsize;
 	unsigned int		wsize;
 	unsigned int		max_inflight;
+	char			key[DG_NAME_MAX + 1];
 };
 
 /* The max_inflight mount option: default and range. */

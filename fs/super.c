@@ -31,7 +31,7 @@ static atomic_t dg_mount_seq = ATOMIC_INIT(0);
 enum {
 	Opt_transport, Opt_src, Opt_acregmin, Opt_acregmax, Opt_acdirmin,
 	Opt_acdirmax, Opt_actimeo, Opt_noac, Opt_hard, Opt_soft, Opt_timeo,
-	Opt_rsize, Opt_wsize, Opt_max_inflight,
+	Opt_rsize, Opt_wsize, Opt_max_inflight, Opt_key,
 };
 
 static const struct constant_table dg_transports[] = {
@@ -55,6 +55,7 @@ static const struct fs_parameter_spec dg_fs_params[] = {
 	fsparam_u32("rsize",		Opt_rsize),
 	fsparam_u32("wsize",		Opt_wsize),
 	fsparam_u32("max_inflight",	Opt_max_inflight),
+	fsparam_string("key",		Opt_key),
 	{}
 };
 
@@ -120,6 +121,11 @@ static int dg_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	case Opt_transport:
 		strscpy(o->transport, r.uint_32 ? "rdma" : "tcp",
 			sizeof(o->transport));
+		break;
+	case Opt_key:
+		if (!param->string[0] ||
+		    strscpy(o->key, param->string, sizeof(o->key)) < 0)
+			return invalfc(fc, "bad key name '%.32s'", param->string);
 		break;
 	case Opt_src:
 		if (dg_parse_addr(param->string, false, &o->src))
@@ -281,6 +287,8 @@ static int dg_show_options(struct seq_file *m, struct dentry *root)
 	seq_printf(m, ",%s,timeo=%lu,rsize=%u,wsize=%u,max_inflight=%u",
 		   o->soft ? "soft" : "hard", o->timeo / HZ, o->rsize,
 		   o->wsize, o->max_inflight);
+	if (o->key[0])
+		seq_printf(m, ",key=%s", o->key);
 	return 0;
 }
 
@@ -346,6 +354,7 @@ static int dg_fill_super(struct super_block *sb, struct fs_context *fc)
 	cp.max_msg = DG_FS_MSG_MAX;
 	cp.event = dg_conn_event;
 	cp.ctx = sbi;
+	strscpy(cp.key, o->key, sizeof(cp.key));
 	snprintf(cp.name, sizeof(cp.name), "disaggfs@%s",
 		 init_utsname()->nodename);
 	sbi->conn = dg_conn_open(o->transport, &cp);

@@ -34,6 +34,7 @@ enum dswap_node_state {
  * @free: free bytes the node last reported
  * @timeout_ms: the connection's timeout; a read waits this long for a
  *	node that is reconnecting
+ * @key: name of the key the connection authenticates with, or empty
  */
 struct dswap_node {
 	struct kobject		kobj;
@@ -48,6 +49,7 @@ struct dswap_node {
 	atomic64_t		errors;
 	u64			free;
 	unsigned int		timeout_ms;
+	char			key[DG_NAME_MAX + 1];
 };
 
 /* Protects dswap_nodes, every node's list entry and nr_slabs. */

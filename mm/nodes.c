@@ -73,9 +73,20 @@ static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr,
 }
 static struct kobj_attribute stat_attr = __ATTR_RO(stat);
 
+/* The key's name (never its secret), or "none". */
+static ssize_t key_show(struct kobject *kobj, struct kobj_attribute *attr,
+			char *buf)
+{
+	struct dswap_node *n = to_node(kobj);
+
+	return sysfs_emit(buf, "%s\n", n->key[0] ? n->key : "none");
+}
+static struct kobj_attribute key_attr = __ATTR_RO(key);
+
 static struct attribute *dswap_node_attrs[] = {
 	&state_attr.attr,
 	&stat_attr.attr,
+	&key_attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(dswap_node);
@@ -116,7 +127,7 @@ static bool dswap_name_ok(const char *s)
 
 enum {
 	Opt_name, Opt_transport, Opt_addr, Opt_port, Opt_src, Opt_queues,
-	Opt_timeout, Opt_err,
+	Opt_timeout, Opt_key, Opt_err,
 };
 
 static const match_table_t dswap_add_tokens = {
@@ -127,12 +138,14 @@ static const match_table_t dswap_add_tokens = {
 	{ Opt_src,	"src=%s" },
 	{ Opt_queues,	"queues=%u" },
 	{ Opt_timeout,	"timeout_ms=%u" },
+	{ Opt_key,	"key=%s" },
 	{ Opt_err,	NULL },
 };
 
 /*
  * Parse "name=N transport=T addr=A port=P [src=S] [queues=Q]
- * [timeout_ms=MS]" into @n and @p. Logs and returns -EINVAL on bad input.
+ * [timeout_ms=MS] [key=K]" into @n and @p. Logs and returns -EINVAL on bad
+ * input. The key's secret stays in the keyring; only its name passes here.
  */
 static int dswap_parse_add(char *opts, struct dswap_node *n,
 			   struct dg_conn_params *p)
@@ -183,6 +196,11 @@ static int dswap_parse_add(char *opts, struct dswap_node *n,
 			if (match_int(&args[0], &v) || v < 100 || v > 600000)
 				goto bad;
 			p->timeout_ms = v;
+			break;
+		case Opt_key:
+			if (match_strlcpy(p->key, &args[0], sizeof(p->key)) >=
+			    sizeof(p->key) || !p->key[0])
+				goto bad;
 			break;
 		default:
 			goto bad;
@@ -278,6 +296,7 @@ static ssize_t add_store(struct kobject *kobj, struct kobj_attribute *attr,
 	p->event = dswap_node_event;
 	p->ctx = n;
 	n->timeout_ms = p->timeout_ms ?: DG_DEFAULT_TIMEOUT_MS;
+	strscpy(n->key, p->key, sizeof(n->key));
 	snprintf(p->name, sizeof(p->name), "dswap-%s", n->name);
 	kobject_init(&n->kobj, &dswap_node_ktype);
 	atomic64_set(&n->reads, 0);

@@ -51,6 +51,9 @@ typedef void (*dg_event_fn)(struct dg_conn *c, void *ctx,
  * @role: &enum dg_role announced in the hello
  * @client_id: kept across reconnects so the node hands our resources back
  * @name: our name, for the node's logs (NUL-terminated)
+ * @key: name of our key (NUL-terminated; the logon or user key
+ *	"disagg:@key" in the caller's keyrings), or empty: no authentication,
+ *	for nodes that run without keys
  * @nr_queues: RDMA queue pairs; 0 picks min(online CPUs, %DG_MAX_QUEUES)
  * @timeout_ms: bound on connecting and on every wait; 0 picks
  *	%DG_DEFAULT_TIMEOUT_MS
@@ -66,6 +69,7 @@ struct dg_conn_params {
 	u32			role;
 	u64			client_id;
 	char			name[DG_NAME_MAX + 1];
+	char			key[DG_NAME_MAX + 1];
 	unsigned int		nr_queues;
 	unsigned int		timeout_ms;
 	u32			max_msg;
@@ -102,7 +106,10 @@ struct dg_region {
  * Context: process context, may sleep up to about 2 * @p->timeout_ms.
  * Return: the connection, or an ERR_PTR(): -EPROTONOSUPPORT for an unknown
  * transport or a node speaking another protocol major, -ETIMEDOUT,
- * -ECONNREFUSED, -EHOSTUNREACH, -ENOMEM.
+ * -ECONNREFUSED, -EHOSTUNREACH, -ENOMEM; with a key: -ENOKEY when the
+ * caller has no such key, -EKEYREJECTED when the node refused our proof or
+ * could not prove the key itself, -EACCES when the node does not
+ * authenticate; without one, -EACCES when the node requires a key.
  */
 struct dg_conn *dg_conn_open(const char *transport,
 			     const struct dg_conn_params *p);

@@ -42,6 +42,8 @@ fs_teardown() {
 fs_setup() {
 	[ -x "$STORD" ] || skip "disagg-stord not built (run 'make daemons')"
 	dg_cleanup_push fs_teardown
+	keys_setup || fail "cannot make the test keys"
+	keys_kernel client || fail "cannot add the kernel key"
 	hosts_up "$@" || fail "cannot set up remote hosts"
 	modprobe rdma_cm 2>/dev/null	# disagg_net links against the RDMA core
 	insmod "$(dg_module disagg_net)" || fail "insmod disagg_net"
@@ -52,7 +54,7 @@ fs_stord_start() { # i transport export
 	local i=$1 t=$2 exp=$3 name=stord-$2
 	mkdir -p "$exp"
 	host_start "$i" "$name" "$STORD" --listen "$(host_addr "$i"):$FS_PORT" \
-		--root "$exp" --transport "$t"
+		--root "$exp" --transport "$t" $DAEMON_KEYS
 	host_wait_log "$name" "listening" || fail "$name did not start"
 }
 
@@ -71,7 +73,7 @@ fs_stord_stop() { # transport [signal]
 }
 
 fs_mount() { # i transport mnt [opts]
-	local i=$1 t=$2 m=$3 o="transport=$2,src=$(local_addr "$1")"
+	local i=$1 t=$2 m=$3 o="transport=$2,src=$(local_addr "$1"),key=client"
 	[ -n "${4:-}" ] && o="$o,$4"
 	mkdir -p "$m"
 	FS_MOUNT_ARGS[$m]="$(host_addr "$i"):$FS_PORT -o $o"

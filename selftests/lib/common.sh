@@ -15,6 +15,8 @@ DG_BINDIR=$DG_PROJ/build/daemons
 
 # shellcheck source=hosts.sh
 . "$DG_SELFTESTS/lib/hosts.sh"
+# shellcheck source=keys.sh
+. "$DG_SELFTESTS/lib/keys.sh"
 
 log() { echo "$*"; }
 skip() { echo "SKIP: $*"; exit "$KSFT_SKIP"; }

@@ -53,7 +53,7 @@ log "16 MiB of new slabs went to m2 and read back intact"
 # errors, never as the zeros of its fresh memory, until written again.
 dmesg -C
 host_start 1 memd1 "$MEMD" --listen "$(host_addr 1):7470" --transport rdma \
-	--capacity 128M --slab-size "$SWAP_SLAB"
+	--capacity 128M --slab-size "$SWAP_SLAB" $DAEMON_KEYS
 host_wait_log memd1 "listening on" || fail "disagg-memd on host 1 did not restart"
 for ((t = 0; t < 60; t++)); do
 	[ "$(cat /sys/kernel/disagg/memory_nodes/m1/state)" = up ] && break

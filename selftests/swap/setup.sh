@@ -14,6 +14,9 @@
 #   MEMD                         path of disagg-memd
 #   SWAP_NODE_OPTS               more options for the memory nodes' "add"
 #                                line (e.g. timeout_ms=2000)
+#
+# The daemons run with the key file of selftests/lib/keys.sh and the nodes
+# are added with key=client: every swap test authenticates.
 
 MEMD=$DG_BINDIR/memd/disagg-memd
 SWAP_SLAB=${SWAP_SLAB:-4M}
@@ -35,18 +38,20 @@ swap_setup() {
 	local cap=${1:-256M} i
 	[ -x "$MEMD" ] || fail "$MEMD not built (run 'make daemons')"
 	dg_cleanup_push swap_teardown
+	keys_setup || fail "cannot make the test keys"
+	keys_kernel client || fail "cannot add the kernel key"
 	hosts_up 2 || fail "cannot set up the remote hosts"
 	insmod "$(dg_module disagg_net)" || fail "insmod disagg_net"
 	insmod "$(dg_module disagg_swap)" || fail "insmod disagg_swap"
 	for i in 1 2; do
 		host_start "$i" "memd$i" "$MEMD" --listen "$(host_addr "$i"):7470" \
-			--transport rdma --capacity "$cap" --slab-size "$SWAP_SLAB"
+			--transport rdma --capacity "$cap" --slab-size "$SWAP_SLAB" $DAEMON_KEYS
 	done
 	for i in 1 2; do
 		host_wait_log "memd$i" "listening on" || fail "disagg-memd on host $i did not start"
 	done
 	for i in 1 2; do
-		echo "name=m$i transport=rdma addr=$(host_addr "$i") port=7470 src=$(local_addr "$i") queues=$SWAP_QUEUES $SWAP_NODE_OPTS" \
+		echo "name=m$i transport=rdma addr=$(host_addr "$i") port=7470 src=$(local_addr "$i") queues=$SWAP_QUEUES key=client $SWAP_NODE_OPTS" \
 			>/sys/kernel/disagg/memory_nodes/add || fail "adding memory node m$i failed"
 		[ "$(cat /sys/kernel/disagg/memory_nodes/m$i/state)" = up ] ||
 			fail "memory node m$i is not up"
