@@ -73,7 +73,7 @@ static_assert(sizeof(dg_mem_alloc) == kMemAllocSize);
 static_assert(sizeof(dg_mem_slab) == kMemSlabSize);
 static_assert(sizeof(dg_mem_free) == kMemFreeSize);
 static_assert(sizeof(dg_mem_rw) == kMemRwSize);
-inline constexpr std::size_t kFsReqSize = 72;
+inline constexpr std::size_t kFsReqSize = 152;
 inline constexpr std::size_t kFsAttrSize = 96;
 inline constexpr std::size_t kFsWriteReplySize = 104;
 inline constexpr std::size_t kFsDirentSize = 24;
