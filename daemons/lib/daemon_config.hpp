@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 //
 // The part of the command line both daemons share: --listen, --transport,
-// --max-clients and --log-level, and the walk that fills in a daemon's
+// --max-clients, --keys and --log-level, and the walk that fills in a daemon's
 // Config (derived from DaemonConfig) from its arguments.
 #pragma once
 
@@ -31,6 +31,8 @@ struct DaemonConfig {
 	// peer shows up as a transport error. 0: never.
 	unsigned heartbeat_sec = kDefaultHeartbeatSec;
 	log::Level log_level = log::Level::kInfo;
+	// Key file (see auth.hpp); empty: no authentication, open to anyone.
+	std::string keys_file;
 };
 
 // Parsed command line, or why not. help: --help was given.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 //
 // A daemon's main(), shared by disagg-memd and disagg-stord: the command
-// line, logging, SIGTERM/SIGINT, start, serve. Exit status: 0 after an
+// line, logging, SIGTERM/SIGINT, SIGHUP (reload the keys), start, serve. Exit status: 0 after an
 // orderly stop or --help, 2 for bad arguments, 1 when it cannot start.
 #pragma once
 
@@ -26,8 +26,8 @@ struct DaemonMain {
 	std::string (*usage)(std::string_view prog);
 };
 
-// Runs a Server (constructible from a Config, with start(), run(), loop()
-// and request_stop()) as the program. @started(server, config) runs once
+// Runs a Server (constructible from a Config, with start(), run(), loop(),
+// request_stop() and reload_keys()) as the program. @started(server, config) runs once
 // it listens, to log so.
 template <class Server, class Config, class Started>
 int daemon_main(int argc, char **argv, const DaemonMain<Config> &d, Started &&started)
@@ -49,7 +49,8 @@ int daemon_main(int argc, char **argv, const DaemonMain<Config> &d, Started &&st
 
 	Server server(cfg);
 	// SIGTERM/SIGINT arrive through a signalfd on the event loop.
-	const int sfd = watch_stop_signals(server.loop(), [&server] { server.request_stop(); });
+	const int sfd = watch_stop_signals(server.loop(), [&server] { server.request_stop(); },
+					   [&server] { server.reload_keys(); });
 	if (sfd < 0)
 		return 1;
 	std::string err;

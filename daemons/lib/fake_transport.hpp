@@ -4,9 +4,12 @@
 // connects, delivers frames and drops connections by hand, and reads what
 // the service sent. Like a real transport it never calls back from inside
 // a call the service made: closes take effect at settle(), which deliver()
-// runs after each frame.
+// runs after each frame. Extra queues of a multi-queue (RDMA-like)
+// connection join as the RDMA transport lets them: join() with the token
+// the service handed over (JoinTable).
 #pragma once
 
+#include "join_table.hpp"
 #include "transport.hpp"
 
 #include <cstdint>
@@ -83,16 +86,46 @@ public:
 			it->second.exposed.erase(key.handle);
 		unexposed++;
 	}
+	void set_join_token(ConnId c, const proto::Token &token) override
+	{
+		auto it = conns_.find(c);
+		if (it == conns_.end() || it->second.closing)
+			return;
+		tokens[c] = token;
+		if (it->second.joined + 1 < it->second.nr_queues)
+			joins_.add(token, c, it->second.client_id, it->second.nr_queues);
+	}
 
 	// ---- the test's side of the wire
 
-	ConnId connect(const std::string &peer = "fake-peer:1")
+	// Queue 0 of a client; @nr_queues and @client_id as its dg_cm_private
+	// would say.
+	ConnId connect(const std::string &peer = "fake-peer:1", unsigned nr_queues = 1,
+		       std::uint64_t client_id = 0)
 	{
 		ConnId c = next_conn_++;
-		conns_[c];
+		Conn &conn = conns_[c];
+		conn.nr_queues = nr_queues;
+		conn.client_id = client_id;
 		events_->on_connect(c, peer);
 		return c;
 	}
+	// Queue @qid (> 0) presents @token: the connection it joined, or 0
+	// when the transport would reject it.
+	ConnId join(const proto::Token &token, std::uint64_t client_id, unsigned nr_queues,
+		    unsigned qid)
+	{
+		ConnId c = joins_.find(token, client_id, nr_queues);
+		auto it = conns_.find(c);
+		if (!c || it == conns_.end() || it->second.closing || qid == 0 ||
+		    qid >= it->second.nr_queues || it->second.queues.contains(qid))
+			return 0;
+		it->second.queues.insert(qid);
+		if (++it->second.joined + 1 >= it->second.nr_queues)
+			joins_.erase(c);
+		return c;
+	}
+	std::size_t join_tokens() const { return joins_.size(); }
 	void deliver(ConnId c, proto::ByteSpan frame)
 	{
 		if (auto it = conns_.find(c); it != conns_.end() && !it->second.closing)
@@ -113,6 +146,7 @@ public:
 			auto next = std::next(it);
 			if (it->second.closing) {
 				ConnId c = it->first;
+				joins_.erase(c);
 				conns_.erase(it);
 				events_->on_close(c);
 			}
@@ -134,11 +168,16 @@ public:
 
 	int expose_error = 0;	// make expose() fail with this errno
 	std::size_t unexposed = 0;
+	std::map<ConnId, proto::Token> tokens;	// what set_join_token() got
 
 private:
 	struct Conn {
 		bool closing = false;
 		std::set<std::uint64_t> exposed;
+		unsigned nr_queues = 1;
+		std::uint64_t client_id = 0;
+		unsigned joined = 0;	// queues past 0
+		std::set<unsigned> queues;
 	};
 	const bool one_sided_;
 	const std::size_t max_frame_;
@@ -148,6 +187,7 @@ private:
 	std::uint64_t next_key_ = 0x100;
 	std::map<ConnId, Conn> conns_;
 	std::map<ConnId, std::deque<proto::Bytes>> outbox_;
+	JoinTable joins_;
 };
 
 }  // namespace disagg

@@ -90,6 +90,11 @@ static_assert(sizeof(dg_hello::name) == kNameMax &&
 	      sizeof(dg_hello::nonce) == kNonceLen &&
 	      sizeof(dg_hello_reply::nonce) == kNonceLen &&
 	      sizeof(dg_auth::mac) == kMacLen);
+static_assert(offsetof(dg_hello_reply, token) == 56 && sizeof(dg_hello_reply::token) == kTokenLen &&
+	      offsetof(dg_auth, id_len) == 32 && offsetof(dg_auth, reserved) == 34 &&
+	      offsetof(dg_auth, id) == 40 && sizeof(dg_auth::id) == kNameMax &&
+	      offsetof(dg_auth_reply, token) == 32 && sizeof(dg_auth_reply::mac) == kMacLen &&
+	      sizeof(dg_auth_reply::token) == kTokenLen);
 
 bool page_aligned(std::uint64_t v)
 {
@@ -101,7 +106,14 @@ bool page_aligned(std::uint64_t v)
 
 Errc check_one(const Empty &) { return Errc::kOk; }
 Errc check_one(const HelloReply &) { return Errc::kOk; }
-Errc check_one(const Auth &) { return Errc::kOk; }
+Errc check_one(const AuthReply &) { return Errc::kOk; }
+
+Errc check_one(const Auth &a)
+{
+	if (a.id.empty() || a.id.size() > kNameMax)
+		return Errc::kBadNameLen;
+	return valid_identity(a.id) ? Errc::kOk : Errc::kBadValue;
+}
 Errc check_one(const MemFree &) { return Errc::kOk; }
 
 Errc check_one(const Hello &h)
@@ -221,11 +233,20 @@ void put(const HelloReply &h, std::span<std::byte> out)
 	DG_PUT(out, dg_hello_reply, server_id, h.server_id);
 	put_bytes(out, offsetof(dg_hello_reply, nonce),
 		  std::as_bytes(std::span(h.nonce)));
+	put_bytes(out, offsetof(dg_hello_reply, token), std::as_bytes(std::span(h.token)));
 }
 
 void put(const Auth &a, std::span<std::byte> out)
 {
 	put_bytes(out, offsetof(dg_auth, mac), std::as_bytes(std::span(a.mac)));
+	DG_PUT(out, dg_auth, id_len, static_cast<std::uint16_t>(a.id.size()));
+	put_bytes(out, offsetof(dg_auth, id), std::as_bytes(std::span(a.id.data(), a.id.size())));
+}
+
+void put(const AuthReply &a, std::span<std::byte> out)
+{
+	put_bytes(out, offsetof(dg_auth_reply, mac), std::as_bytes(std::span(a.mac)));
+	put_bytes(out, offsetof(dg_auth_reply, token), std::as_bytes(std::span(a.token)));
 }
 
 void put(const MemInfo &m, std::span<std::byte> out)
@@ -377,6 +398,7 @@ std::size_t payload_size(const Body &body)
 		std::size_t operator()(const Hello &) { return kHelloSize; }
 		std::size_t operator()(const HelloReply &) { return kHelloReplySize; }
 		std::size_t operator()(const Auth &) { return kAuthSize; }
+		std::size_t operator()(const AuthReply &) { return kAuthReplySize; }
 		std::size_t operator()(const MemInfo &) { return kMemInfoSize; }
 		std::size_t operator()(const MemAlloc &) { return kMemAllocSize; }
 		std::size_t operator()(const MemSlab &) { return kMemSlabSize; }
@@ -422,6 +444,8 @@ Result<Body> decode_body(Kind kind, ByteSpan p)
 		return to_body(decode_hello_reply(p));
 	case Kind::kAuth:
 		return to_body(decode_auth(p));
+	case Kind::kAuthReply:
+		return to_body(decode_auth_reply(p));
 	case Kind::kMemInfo:
 		return to_body(decode_mem_info(p));
 	case Kind::kMemAlloc:
@@ -516,7 +540,7 @@ Kind payload_kind(std::uint16_t opcode)
 	case Op::kHello:
 		return reply ? Kind::kHelloReply : Kind::kHello;
 	case Op::kAuth:
-		return reply ? Kind::kEmpty : Kind::kAuth;
+		return reply ? Kind::kAuthReply : Kind::kAuth;
 	case Op::kHeartbeat:
 		return Kind::kEmpty;
 	case Op::kBye:
@@ -572,6 +596,7 @@ Kind kind_of(const Body &body)
 		Kind operator()(const Hello &) { return Kind::kHello; }
 		Kind operator()(const HelloReply &) { return Kind::kHelloReply; }
 		Kind operator()(const Auth &) { return Kind::kAuth; }
+		Kind operator()(const AuthReply &) { return Kind::kAuthReply; }
 		Kind operator()(const MemInfo &) { return Kind::kMemInfo; }
 		Kind operator()(const MemAlloc &) { return Kind::kMemAlloc; }
 		Kind operator()(const MemSlab &) { return Kind::kMemSlab; }
@@ -673,15 +698,49 @@ Result<HelloReply> decode_hello_reply(ByteSpan p)
 	DG_GET(h.features, p, dg_hello_reply, features);
 	DG_GET(h.server_id, p, dg_hello_reply, server_id);
 	get_bytes(p, offsetof(dg_hello_reply, nonce), h.nonce);
+	get_bytes(p, offsetof(dg_hello_reply, token), h.token);
 	return h;
+}
+
+bool valid_identity(std::string_view id)
+{
+	if (id.empty() || id.size() > kNameMax)
+		return false;
+	for (char c : id)
+		if (c <= ' ' || c > '~')
+			return false;
+	return true;
 }
 
 Result<Auth> decode_auth(ByteSpan p)
 {
 	if (p.size() != kAuthSize)
 		return Errc::kBadSize;
+	if (!DG_ZERO(p, dg_auth, reserved))
+		return Errc::kBadReserved;
 	Auth a;
+	std::uint16_t id_len;
 	get_bytes(p, offsetof(dg_auth, mac), a.mac);
+	DG_GET(id_len, p, dg_auth, id_len);
+	if (id_len == 0 || id_len > kNameMax)
+		return Errc::kBadNameLen;
+	// Bytes past id_len are zero: one identity has one encoding.
+	if (!all_zero(p, offsetof(dg_auth, id) + id_len, kNameMax - id_len))
+		return Errc::kBadReserved;
+	const std::byte *id = p.data() + offsetof(dg_auth, id);
+	a.id.assign(reinterpret_cast<const char *>(id), id_len);
+	if (Errc e = check_one(a); e != Errc::kOk)
+		return e;
+	return a;
+}
+
+Result<AuthReply> decode_auth_reply(ByteSpan p)
+{
+	if (p.size() != kAuthReplySize)
+		return Errc::kBadSize;
+	AuthReply a;
+	get_bytes(p, offsetof(dg_auth_reply, mac), a.mac);
+	get_bytes(p, offsetof(dg_auth_reply, token), a.token);
 	return a;
 }
 

@@ -40,6 +40,9 @@ inline constexpr std::uint32_t kPageSize = DG_PAGE_SIZE;
 inline constexpr std::size_t kNameMax = DG_NAME_MAX;
 inline constexpr std::size_t kNonceLen = DG_NONCE_LEN;
 inline constexpr std::size_t kMacLen = DG_MAC_LEN;
+inline constexpr std::size_t kTokenLen = DG_TOKEN_LEN;
+inline constexpr std::size_t kKeyMin = DG_KEY_MIN;
+inline constexpr std::size_t kKeyMax = DG_KEY_MAX;
 inline constexpr std::uint16_t kMemdPort = DG_MEMD_PORT;
 inline constexpr std::uint16_t kStordPort = DG_STORD_PORT;
 inline constexpr std::uint32_t kFeatRdma = DG_FEAT_RDMA;
@@ -57,8 +60,10 @@ inline constexpr std::size_t kFsNameMax = 255;	// of one directory entry
 // Wire sizes, checked against proto.h.
 inline constexpr std::size_t kHdrSize = 24;
 inline constexpr std::size_t kHelloSize = 128;
-inline constexpr std::size_t kHelloReplySize = 56;
-inline constexpr std::size_t kAuthSize = 32;
+inline constexpr std::size_t kHelloReplySize = 72;
+inline constexpr std::size_t kAuthSize = 104;
+inline constexpr std::size_t kAuthReplySize = 48;
+inline constexpr std::size_t kCmPrivateSize = 40;
 inline constexpr std::size_t kMemInfoSize = 32;
 inline constexpr std::size_t kMemAllocSize = 16;
 inline constexpr std::size_t kMemSlabSize = 40;
@@ -68,12 +73,14 @@ static_assert(sizeof(dg_hdr) == kHdrSize);
 static_assert(sizeof(dg_hello) == kHelloSize);
 static_assert(sizeof(dg_hello_reply) == kHelloReplySize);
 static_assert(sizeof(dg_auth) == kAuthSize);
+static_assert(sizeof(dg_auth_reply) == kAuthReplySize);
+static_assert(sizeof(dg_cm_private) == kCmPrivateSize);
 static_assert(sizeof(dg_mem_info) == kMemInfoSize);
 static_assert(sizeof(dg_mem_alloc) == kMemAllocSize);
 static_assert(sizeof(dg_mem_slab) == kMemSlabSize);
 static_assert(sizeof(dg_mem_free) == kMemFreeSize);
 static_assert(sizeof(dg_mem_rw) == kMemRwSize);
-inline constexpr std::size_t kFsReqSize = 72;
+inline constexpr std::size_t kFsReqSize = 152;
 inline constexpr std::size_t kFsAttrSize = 96;
 inline constexpr std::size_t kFsWriteReplySize = 104;
 inline constexpr std::size_t kFsDirentSize = 24;
@@ -207,6 +214,7 @@ using Bytes = std::vector<std::byte>;
 using ByteSpan = std::span<const std::byte>;
 using Nonce = std::array<std::uint8_t, kNonceLen>;
 using Mac = std::array<std::uint8_t, kMacLen>;
+using Token = std::array<std::uint8_t, kTokenLen>;
 
 // dg_hdr; the magic is implied. opcode is raw: it may be unknown.
 struct Hdr {
@@ -246,14 +254,26 @@ struct HelloReply {
 	std::uint32_t features = 0;
 	std::uint64_t server_id = 0;
 	Nonce nonce{};
+	Token token{};	// without kFeatAuth: the join token; with it, zero
 
 	bool operator==(const HelloReply &) const = default;
 };
 
+// An identity (key name): 1..kNameMax printable ASCII bytes, no spaces.
+bool valid_identity(std::string_view id);
+
 struct Auth {
 	Mac mac{};
+	std::string id;	// valid_identity()
 
 	bool operator==(const Auth &) const = default;
+};
+
+struct AuthReply {
+	Mac mac{};
+	Token token{};
+
+	bool operator==(const AuthReply &) const = default;
 };
 
 struct MemInfo {
@@ -415,7 +435,7 @@ struct Data {
 	bool operator==(const Data &o) const;
 };
 
-using Body = std::variant<Empty, Hello, HelloReply, Auth, MemInfo, MemAlloc,
+using Body = std::variant<Empty, Hello, HelloReply, Auth, AuthReply, MemInfo, MemAlloc,
 			  MemSlab, MemFree, MemRw, MemWrite, Data, FsReq, FsAttr,
 			  FsWriteReply, FsReaddir, FsStatfs, FsXattr>;
 
@@ -426,6 +446,7 @@ enum class Kind : std::uint8_t {
 	kHello,
 	kHelloReply,
 	kAuth,
+	kAuthReply,
 	kMemInfo,
 	kMemAlloc,
 	kMemSlab,
@@ -473,6 +494,7 @@ Errc check(const Body &body);
 Result<Hello> decode_hello(ByteSpan p);
 Result<HelloReply> decode_hello_reply(ByteSpan p);
 Result<Auth> decode_auth(ByteSpan p);
+Result<AuthReply> decode_auth_reply(ByteSpan p);
 Result<MemInfo> decode_mem_info(ByteSpan p);
 Result<MemAlloc> decode_mem_alloc(ByteSpan p);
 Result<MemSlab> decode_mem_slab(ByteSpan p);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "rdma_transport.hpp"
 
+#include "join_table.hpp"
 #include "log.hpp"
 #include "tcp_transport.hpp"	// sockaddr_str()
 
@@ -11,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -48,7 +50,7 @@ std::uint64_t le(const std::uint8_t *p, std::size_t n)
 
 bool parse_cm_private(const void *data, std::size_t len, CmPrivate &out)
 {
-	static_assert(sizeof(dg_cm_private) == 24);
+	static_assert(sizeof(dg_cm_private) == kCmPrivateSize);
 	out = CmPrivate{};
 	if (!data || len < sizeof(dg_cm_private))
 		return true;
@@ -65,9 +67,14 @@ bool parse_cm_private(const void *data, std::size_t len, CmPrivate &out)
 	out.qid = static_cast<std::uint16_t>(le(p + offsetof(dg_cm_private, qid), 2));
 	out.nr_queues = static_cast<std::uint16_t>(le(p + offsetof(dg_cm_private, nr_queues), 2));
 	out.client_id = le(p + offsetof(dg_cm_private, client_id), 8);
+	std::memcpy(out.token.data(), p + offsetof(dg_cm_private, token), out.token.size());
 	for (std::size_t i = 0; i < sizeof(dg_cm_private::reserved); i++)
 		if (p[offsetof(dg_cm_private, reserved) + i])
 			return false;
+	const bool zero_token = std::all_of(out.token.begin(), out.token.end(),
+					    [](std::uint8_t b) { return b == 0; });
+	if (out.qid == 0 && !zero_token)
+		return false;
 	return out.major == kMajor && out.nr_queues >= 1 && out.nr_queues <= kRdmaMaxQueues &&
 	       out.qid < out.nr_queues;
 }
@@ -95,6 +102,7 @@ public:
 	void tick() override;
 	int expose(ConnId c, std::span<std::byte> mem, RemoteKey &key) override;
 	void unexpose(ConnId c, const RemoteKey &key) override;
+	void set_join_token(ConnId c, const Token &token) override;
 
 private:
 	struct Device {
@@ -172,8 +180,8 @@ private:
 	std::map<ibv_cq *, std::pair<ConnId, unsigned>> by_cq_;
 	std::map<ibv_qp *, ConnId> by_qp_;
 	std::map<rdma_cm_id *, std::pair<ConnId, unsigned>> by_cm_;
-	// client_id -> connection still waiting for some of its queues.
-	std::map<std::uint64_t, ConnId> joining_;
+	// Join tokens of connections still waiting for some of their queues.
+	JoinTable joining_;
 	std::map<ibv_context *, std::unique_ptr<Device>> devices_;
 };
 
@@ -375,15 +383,16 @@ void RdmaTransport::on_connect_request(rdma_cm_id *id, const rdma_conn_param &re
 		rdma_destroy_id(id);
 	};
 
-	// A further queue of a client whose first queues are here already.
+	// A further queue joins the session whose token it presents; queue 0
+	// always starts a connection of its own.
 	Conn *c = nullptr;
-	if (priv.present && priv.nr_queues > 1 && priv.client_id != 0) {
-		if (auto j = joining_.find(priv.client_id); j != joining_.end()) {
-			Conn *cand = find(j->second);
-			if (cand && cand->state == State::kOpen && cand->nr_queues == priv.nr_queues &&
-			    !cand->queues[priv.qid] && cand->dev && cand->dev->ctx == id->verbs)
-				c = cand;
-		}
+	if (priv.qid > 0) {
+		Conn *cand = find(joining_.find(priv.token, priv.client_id, priv.nr_queues));
+		if (!cand || cand->state != State::kOpen || cand->nr_queues != priv.nr_queues ||
+		    cand->queues[priv.qid] || !cand->dev || cand->dev->ctx != id->verbs)
+			return refuse("queue " + std::to_string(priv.qid) +
+				      " without a valid join token");
+		c = cand;
 	}
 	bool fresh = false;
 	if (!c) {
@@ -404,8 +413,6 @@ void RdmaTransport::on_connect_request(rdma_cm_id *id, const rdma_conn_param &re
 		if (!c->pd)
 			return refuse(std::string("ibv_alloc_pd: ") + std::strerror(errno));
 		conns_[c->id] = std::move(owned);
-		if (c->nr_queues > 1 && c->client_id != 0)
-			joining_[c->client_id] = c->id;	// replaces an older one
 		fresh = true;
 	}
 
@@ -423,8 +430,7 @@ void RdmaTransport::on_connect_request(rdma_cm_id *id, const rdma_conn_param &re
 		return;
 	}
 	if (std::all_of(c->queues.begin(), c->queues.end(), [](auto &x) { return x != nullptr; }))
-		if (auto j = joining_.find(c->client_id); j != joining_.end() && j->second == c->id)
-			joining_.erase(j);
+		joining_.erase(c->id);
 	if (fresh) {
 		c->announced = true;
 		events_->on_connect(c->id, peer);
@@ -765,8 +771,7 @@ void RdmaTransport::teardown(ConnId id, bool notify)
 	std::unique_ptr<Conn> owned = std::move(it->second);
 	conns_.erase(it);
 	Conn &c = *owned;
-	if (auto j = joining_.find(c.client_id); j != joining_.end() && j->second == id)
-		joining_.erase(j);
+	joining_.erase(id);
 	// Order matters: no QPs, then no remote access to anything; only then
 	// may the memory behind the MRs be freed by the service.
 	for (auto &q : c.queues)
@@ -795,6 +800,16 @@ void RdmaTransport::teardown(ConnId id, bool notify)
 		LOG_ERR("rdma: ibv_dealloc_pd: %s", std::strerror(errno));
 	if (notify && c.announced && events_)
 		events_->on_close(id);
+}
+
+void RdmaTransport::set_join_token(ConnId id, const Token &token)
+{
+	Conn *c = find(id);
+	if (!c || c->state != State::kOpen)
+		return;
+	if (std::all_of(c->queues.begin(), c->queues.end(), [](auto &x) { return x != nullptr; }))
+		return;	// nothing left to join
+	joining_.add(token, id, c->client_id, c->nr_queues);
 }
 
 int RdmaTransport::expose(ConnId id, std::span<std::byte> mem, RemoteKey &key)

@@ -5,7 +5,13 @@
 //
 // A client connects one or more RC queue pairs, each its own rdma_cm
 // connection whose connect request carries a struct dg_cm_private (client
-// id, queue index, number of queues). The queues of one client form one
+// id, queue index, number of queues, join token). Queue 0 (all-zero token)
+// always starts a new connection with a protection domain of its own; the
+// client says HELLO (and AUTH) on it, and the service hands the session's
+// join token to set_join_token(). Queues 1.. are accepted only when they
+// present that token with the same client id and number of queues, for a
+// queue index not taken yet (JoinTable); anything else is rejected at CM
+// level. The queues of one client form one
 // transport connection (one ConnId for the service) with one protection
 // domain: every queue pair of the client is created in it, and expose()
 // registers memory as a memory region of its own in it with
@@ -56,11 +62,12 @@ struct CmPrivate {
 	std::uint16_t qid = 0;
 	std::uint16_t nr_queues = 1;
 	std::uint64_t client_id = 0;
+	proto::Token token{};	// zero on queue 0
 };
 
 // Decode @len bytes of connect private data (rdma_cm pads it with zeros;
 // all zeros means none). False: malformed (bad magic, major, reserved
-// bytes, queue numbers), and the connection is refused.
+// bytes, queue numbers, a token on queue 0), and the connection is refused.
 bool parse_cm_private(const void *data, std::size_t len, CmPrivate &out);
 
 }  // namespace disagg

@@ -48,12 +48,14 @@ void serve(EventLoop &loop, Transport &transport, const std::atomic<int> &stop_r
 	}
 }
 
-int watch_stop_signals(EventLoop &loop, std::function<void()> on_signal)
+int watch_stop_signals(EventLoop &loop, std::function<void()> on_signal,
+		       std::function<void()> on_hup)
 {
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) {
 		LOG_ERR("sigprocmask: %s", std::strerror(errno));
 		return -1;
@@ -64,11 +66,15 @@ int watch_stop_signals(EventLoop &loop, std::function<void()> on_signal)
 		LOG_ERR("signalfd: %s", std::strerror(errno));
 		return -1;
 	}
-	if (!loop.add(sfd, EPOLLIN, [sfd, fn = std::move(on_signal)](std::uint32_t) {
+	if (!loop.add(sfd, EPOLLIN, [sfd, fn = std::move(on_signal),
+				     hup = std::move(on_hup)](std::uint32_t) {
 		    signalfd_siginfo si;
 		    while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			    LOG_INFO("signal %u received", si.ssi_signo);
-			    fn();
+			    if (si.ssi_signo != SIGHUP)
+				    fn();
+			    else if (hup)
+				    hup();
 		    }
 	    })) {
 		close(sfd);

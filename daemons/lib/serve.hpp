@@ -21,8 +21,10 @@ void serve(EventLoop &loop, Transport &transport, const std::atomic<int> &stop_r
 	   std::chrono::seconds drain);
 
 // SIGTERM and SIGINT through a signalfd on @loop: @on_signal runs there for
-// each. SIGPIPE is ignored. The descriptor (close it after the loop is
-// done with it), or -1 with the reason logged.
-int watch_stop_signals(EventLoop &loop, std::function<void()> on_signal);
+// each; SIGHUP too, running @on_hup (when given; else it is ignored).
+// SIGPIPE is ignored. The descriptor (close it after the loop is done with
+// it), or -1 with the reason logged.
+int watch_stop_signals(EventLoop &loop, std::function<void()> on_signal,
+		       std::function<void()> on_hup = {});
 
 }  // namespace disagg

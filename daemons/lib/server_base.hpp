@@ -7,6 +7,7 @@
 // its destructor in which order things go.
 #pragma once
 
+#include "auth.hpp"
 #include "daemon_config.hpp"
 #include "event_loop.hpp"
 #include "rdma_transport.hpp"
@@ -37,6 +38,25 @@ public:
 	}
 
 	EventLoop &loop() { return loop_; }
+
+	// SIGHUP: read the key file again. A file that does not load (bad
+	// line, permissions, gone) leaves the keys as they were; logged once
+	// per attempt. Sessions already authenticated stay.
+	void reload_keys()
+	{
+		if (!keys_) {
+			LOG_INFO("SIGHUP: no --keys file to reload (the node is open to anyone)");
+			return;
+		}
+		std::string err;
+		if (keys_->load(keys_->path(), err))
+			LOG_INFO("reloaded %zu keys from %s", keys_->size(), keys_->path().c_str());
+		else
+			LOG_ERR("cannot reload keys, keeping the %zu loaded before: %s",
+				keys_->size(), err.c_str());
+	}
+	// The keys in force, or nullptr on an open daemon.
+	const auth::KeyStore *keys() const { return keys_.get(); }
 	std::uint16_t port() const { return transport_ ? transport_->local_port() : 0; }
 	std::string address() const
 	{
@@ -46,6 +66,27 @@ public:
 protected:
 	ServerBase() = default;
 	~ServerBase() = default;
+
+	// Read cfg.keys_file (none: warn loudly that the node is open). False
+	// and @err when it does not load.
+	bool load_keys(const DaemonConfig &cfg, std::string &err)
+	{
+		if (cfg.keys_file.empty()) {
+			LOG_WARN("WARNING: started without --keys: authentication is OFF and ANY host "
+				 "that can reach this node can use it, read its status and take over "
+				 "its clients' resources");
+			return true;
+		}
+		keys_ = std::make_unique<auth::KeyStore>();
+		if (!keys_->load(cfg.keys_file, err)) {
+			err = "--keys: " + err;
+			keys_.reset();
+			return false;
+		}
+		LOG_INFO("authentication on: %zu keys from %s", keys_->size(),
+			 cfg.keys_file.c_str());
+		return true;
+	}
 
 	// False and @err when the event loop could not be created.
 	bool check_loop(std::string &err)
@@ -66,10 +107,11 @@ protected:
 			transport_ = make_rdma_transport(loop_, cfg.max_clients, rdma_max_frame);
 	}
 
-	static ServiceOptions service_options(const DaemonConfig &cfg)
+	ServiceOptions service_options(const DaemonConfig &cfg) const
 	{
 		ServiceOptions opt;
 		opt.heartbeat_sec = cfg.heartbeat_sec;
+		opt.keys = keys_.get();
 		return opt;
 	}
 
@@ -97,6 +139,7 @@ protected:
 	EventLoop loop_;
 	std::unique_ptr<Transport> transport_;
 	std::unique_ptr<Service> service_;
+	std::unique_ptr<auth::KeyStore> keys_;	// null: open daemon
 	std::atomic<int> stop_requests_{0};
 };
 

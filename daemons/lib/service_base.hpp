@@ -12,8 +12,20 @@
 // Any other bad message gets an error reply: EOPNOTSUPP for unknown
 // opcodes, EINVAL for bad fields. Client ids and names are only logged
 // escaped. Everything runs on the event-loop thread.
+//
+// Authentication (ServiceOptions::keys set): the server offers DG_FEAT_AUTH
+// and a HELLO without it gets EACCES and is closed. After HELLO only AUTH
+// and BYE are taken (anything else: EACCES, closed). AUTH with an unknown
+// identity or a wrong proof gets EKEYREJECTED (the two are not told apart),
+// one rate-limited log line, and is closed; a good one is answered with the
+// server's proof and a fresh join token, and the session has its identity
+// (and admin flag) from the key. Without keys the daemon is open: the HELLO
+// reply carries the join token, identity is "" and ctl clients are admin.
+// The hello timeout covers the whole handshake. STATUS shows an admin the
+// whole node, anyone else the node's summary and its own sessions.
 #pragma once
 
+#include "auth.hpp"
 #include "clock.hpp"
 #include "json.hpp"
 #include "log.hpp"
@@ -36,6 +48,10 @@ struct ServiceOptions {
 	// user timeout) and the connection is closed. 0: no probes.
 	unsigned heartbeat_sec = 15;
 	std::uint64_t server_id = 0;	// 0: pick a random one
+	// The identities that may connect, or nullptr: open to anyone. Not
+	// owned; may be reloaded between events (nothing keeps pointers into
+	// it across events).
+	const auth::KeyStore *keys = nullptr;
 };
 
 // The "clients" list of a STATUS object: its entries, or only how many
@@ -110,6 +126,8 @@ public:
 			if (!f->hdr.is_reply())
 				reply_error(s, f->hdr.opcode, f->hdr.req_id,
 					    bad_message(f->hdr, m.error()));
+			if (s.hello_seen)	// a malformed AUTH is a failed one
+				close(s);
 			return;
 		}
 		if (m->hdr.is_reply()) {
@@ -119,6 +137,16 @@ public:
 		}
 		const Hdr &h = m->hdr;
 		const auto op = static_cast<Op>(h.opcode);
+		if (s.hello_seen) {	// between HELLO and AUTH
+			if (op == Op::kAuth)
+				return authenticate(s, h, std::get<Auth>(m->body));
+			if (op != Op::kBye) {
+				LOG_DBG("%s: opcode %#x before auth; closing", s.label().c_str(),
+					h.opcode);
+				reply_error(s, h.opcode, h.req_id, EACCES);
+			}
+			return close(s);
+		}
 		if (!s.hello_done && op != Op::kHello) {
 			LOG_WARN("%s: opcode %#x before hello; closing", s.label().c_str(),
 				 h.opcode);
@@ -129,6 +157,9 @@ public:
 		switch (op) {
 		case Op::kHello:
 			return hello(s, h, std::get<Hello>(m->body));
+		case Op::kAuth:	// not negotiated, or done already
+			return reply_error(s, h.opcode, h.req_id,
+					   s.neg.features & kFeatAuth ? EPROTO : EOPNOTSUPP);
 		case Op::kHeartbeat:
 			return reply(s, h, Empty{});
 		case Op::kBye:
@@ -137,7 +168,8 @@ public:
 			return close(s);
 		case Op::kStatus: {
 			const std::size_t max = transport_.max_frame() - kHdrSize;
-			std::string text = status_json(max < kMaxPayload ? max : kMaxPayload);
+			std::string text = status_json(max < kMaxPayload ? max : kMaxPayload,
+						       s.admin ? nullptr : &s);
 			return reply(s, h, Data{std::as_bytes(std::span(text.data(), text.size()))});
 		}
 		default:
@@ -165,7 +197,8 @@ public:
 				continue;
 			if (!s.hello_done) {
 				if (now - s.connected_at >= kHelloTimeout) {
-					LOG_WARN("%s: no hello in %lld s; closing", s.label().c_str(),
+					LOG_WARN("%s: no %s in %lld s; closing", s.label().c_str(),
+						 s.hello_seen ? "auth" : "hello",
 						 static_cast<long long>(kHelloTimeout.count()));
 					close(s);
 				}
@@ -204,16 +237,23 @@ public:
 		return n;
 	}
 	std::size_t nr_sessions() const { return sessions_.size(); }
+	// Clients must authenticate (the daemon has keys).
+	bool auth_on() const { return opt_.keys != nullptr; }
 	// Status as JSON; at most @max_bytes long (details are dropped to fit).
-	virtual std::string status_json(std::size_t max_bytes = proto::kMaxPayload) const = 0;
+	// @viewer: the whole node when nullptr (an admin), else the node's
+	// summary and @viewer's own sessions (same identity and client id).
+	virtual std::string status_json(std::size_t max_bytes = proto::kMaxPayload,
+					const S *viewer = nullptr) const = 0;
 
 protected:
 	// Hooks. The status of a request that did not decode.
 	virtual std::uint32_t bad_message(const proto::Hdr &, proto::Errc e) { return errno_of(e); }
 	// 0 to welcome a client of this role (and id), else the status it
-	// gets before it is closed.
+	// gets before it is closed. Called when the handshake completes: after
+	// HELLO on an open daemon, after a good AUTH (s.identity and s.admin
+	// set) with keys; s.role, client_id and name are set.
 	virtual std::uint32_t admit(S &s, const proto::Hello &hello) = 0;
-	// After the hello reply went out.
+	// After the reply that completed the handshake went out.
 	virtual void welcomed(S &) {}
 	// Every request but HELLO, HEARTBEAT, BYE and STATUS, after the hello.
 	virtual void dispatch(S &s, const proto::Message &m) = 0;
@@ -232,7 +272,8 @@ protected:
 	{
 		using namespace proto;
 		Hdr h;
-		h.minor = static_cast<std::uint8_t>(s.hello_done ? s.neg.minor : kMinor);
+		h.minor = static_cast<std::uint8_t>(s.hello_done || s.hello_seen ? s.neg.minor
+										 : kMinor);
 		h.opcode = req.opcode | kReplyBit;
 		h.req_id = req.req_id;
 		Result<Bytes> out = encode_message(Message{h, body});
@@ -259,14 +300,22 @@ protected:
 			transport_.send(s.conn, std::move(out).value());
 	}
 
-	// A status_json(): an object with server_id, transport and listen,
-	// then what @fields(j) writes, then "clients": one entry per session
-	// past the hello (client_id, name and role, then what @client(j, s)
-	// writes), then those @more(j, list) adds. When that is longer than
-	// @max_bytes it is built again with the list left out.
+	// Whether @viewer (nullptr: an admin) may see what belongs to
+	// (@identity, @client_id).
+	static bool visible(const S *viewer, const std::string &identity, std::uint64_t client_id)
+	{
+		return !viewer || (viewer->identity == identity && viewer->client_id == client_id);
+	}
+
+	// A status_json(): an object with server_id, transport, listen and
+	// auth ("on", or "off" for an open daemon), then what @fields(j)
+	// writes, then "clients": one entry per session past the handshake
+	// that @viewer may see (client_id, name, role and identity, then what
+	// @client(j, s) writes), then those @more(j, list) adds. When that is
+	// longer than @max_bytes it is built again with the list left out.
 	template <class Fields, class Client, class More>
-	std::string status_text(std::size_t max_bytes, const Fields &fields, const Client &client,
-				const More &more) const
+	std::string status_text(std::size_t max_bytes, const S *viewer, const Fields &fields,
+				const Client &client, const More &more) const
 	{
 		auto build = [&](bool listing) {
 			JsonWriter j;
@@ -274,10 +323,12 @@ protected:
 			j.str("server_id", hex64(server_id_));
 			j.str("transport", transport_.name());
 			j.str("listen", listen_);
+			j.str("auth", auth_on() ? "on" : "off");
 			fields(j);
 			ClientList list(j, listing);
 			for (const auto &[c, s] : sessions_) {
-				if (!s.hello_done || s.closing)
+				if (!s.hello_done || s.closing ||
+				    !visible(viewer, s.identity, s.client_id))
 					continue;
 				if (!list.add())
 					continue;
@@ -285,6 +336,7 @@ protected:
 				j.str("client_id", hex64(s.client_id));
 				j.str("name", s.name);
 				j.str("role", proto::role_name(s.role));
+				j.str("identity", s.identity);
 				client(j, s);
 				j.end_object();
 			}
@@ -300,10 +352,11 @@ protected:
 	}
 
 	template <class Fields, class Client>
-	std::string status_text(std::size_t max_bytes, const Fields &fields,
+	std::string status_text(std::size_t max_bytes, const S *viewer, const Fields &fields,
 				const Client &client) const
 	{
-		return status_text(max_bytes, fields, client, [](JsonWriter &, ClientList &) {});
+		return status_text(max_bytes, viewer, fields, client,
+				   [](JsonWriter &, ClientList &) {});
 	}
 
 	void close(S &s)
@@ -340,7 +393,8 @@ private:
 		if (s.hello_done)
 			return reply_error(s, h.opcode, h.req_id, EPROTO);
 		std::uint32_t status = 0;
-		Result<Negotiated> neg = check_hello(h, hello, transport_.one_sided(), status);
+		Result<Negotiated> neg = check_hello(h, hello, transport_.one_sided(), auth_on(),
+						     status);
 		if (!neg) {
 			LOG_WARN("%s: hello with protocol %u.%u (header %u.%u), we speak %u.%u; closing",
 				 s.label().c_str(), hello.major, hello.minor, h.major, h.minor,
@@ -348,18 +402,93 @@ private:
 			reply_error(s, h.opcode, h.req_id, status);
 			return close(s);
 		}
+		s.role = hello.role;
+		s.client_id = hello.client_id;
+		s.name = hello.name;
+		s.neg = *neg;
+		s.client_nonce = hello.nonce;
+		if (auth_on() && !(neg->features & kFeatAuth)) {
+			std::uint64_t held = 0;
+			if (auth_log_.allow(clock_.now(), held))
+				LOG_WARN("%s: hello without authentication, which this node requires; "
+					 "closing (%llu more such lines suppressed)",
+					 s.label().c_str(), static_cast<unsigned long long>(held));
+			reply_error(s, h.opcode, h.req_id, EACCES);
+			return close(s);
+		}
+		HelloReply r = hello_reply(s.neg, server_id_);
+		s.server_nonce = r.nonce;
+		if (auth_on()) {
+			s.hello_seen = true;
+			s.hello = hello;
+			return reply(s, h, r);
+		}
+		// Open: no identity; the ctl role (tools on the node's own
+		// network) sees everything.
+		s.identity.clear();
+		s.admin = s.role == Role::kCtl;
 		if ((status = admit(s, hello))) {
 			reply_error(s, h.opcode, h.req_id, status);
 			return close(s);
 		}
 		s.hello_done = true;
-		s.role = hello.role;
-		s.client_id = hello.client_id;
-		s.name = hello.name;
-		s.neg = *neg;
-		reply(s, h, hello_reply(s.neg, server_id_));
+		r.token = issue_token(s);
+		reply(s, h, r);
 		welcomed(s);
 	}
+
+	void authenticate(S &s, const proto::Hdr &h, const proto::Auth &a)
+	{
+		using namespace proto;
+		s.hello_seen = false;
+		const auth::Key *key = opt_.keys->find(a.id);
+		auth::Transcript t;
+		t.client_nonce = s.client_nonce;
+		t.server_nonce = s.server_nonce;
+		t.server_id = server_id_;
+		t.client_id = s.client_id;
+		t.role = static_cast<std::uint32_t>(s.role);
+		t.identity = a.id;
+		// A MAC is computed for unknown identities too: both fail alike.
+		static const std::string no_key(kKeyMin, '\0');
+		const Mac want = auth::proof(key ? std::string_view(key->secret) : no_key,
+					     auth::Side::kClient, t);
+		if (!auth::same_mac(want, a.mac) || !key) {
+			std::uint64_t held = 0;
+			if (auth_log_.allow(clock_.now(), held))
+				LOG_WARN("%s: authentication failed for identity \"%s\"; closing "
+					 "(%llu more such lines suppressed)",
+					 s.label().c_str(), log::escape(a.id).c_str(),
+					 static_cast<unsigned long long>(held));
+			reply_error(s, h.opcode, h.req_id, EKEYREJECTED);
+			return close(s);
+		}
+		s.identity = a.id;
+		s.admin = key->admin;
+		AuthReply r;
+		r.mac = auth::proof(key->secret, auth::Side::kServer, t);
+		if (std::uint32_t status = admit(s, s.hello)) {
+			reply_error(s, h.opcode, h.req_id, status);
+			return close(s);
+		}
+		s.hello_done = true;
+		r.token = issue_token(s);
+		reply(s, h, r);
+		welcomed(s);
+	}
+
+	// A fresh join token for @s, handed to the transport.
+	proto::Token issue_token(S &s)
+	{
+		proto::Token t{};
+		if (!auth::random_bytes(t))
+			LOG_ERR("%s: no random bytes for a join token", s.label().c_str());
+		transport_.set_join_token(s.conn, t);
+		return t;
+	}
+
+	// Failed handshakes: a peer must not be able to flood the log.
+	LogLimit auth_log_{10, std::chrono::seconds(60)};
 };
 
 }  // namespace disagg

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "service_util.hpp"
 
+#include "auth.hpp"
 #include "log.hpp"
 #include "session.hpp"
 
@@ -47,8 +48,13 @@ std::string hex64(std::uint64_t v)
 
 std::string SessionBase::label() const
 {
-	char buf[160];
-	if (hello_done)
+	char buf[320];
+	if ((hello_done || hello_seen) && !identity.empty())
+		std::snprintf(buf, sizeof(buf), "conn %llu (%s, %s client %016llx \"%s\")",
+			      static_cast<unsigned long long>(conn), peer.c_str(),
+			      identity.c_str(), static_cast<unsigned long long>(client_id),
+			      log::escape(name).c_str());
+	else if (hello_done || hello_seen)
 		std::snprintf(buf, sizeof(buf), "conn %llu (%s, client %016llx \"%s\")",
 			      static_cast<unsigned long long>(conn), peer.c_str(),
 			      static_cast<unsigned long long>(client_id),
@@ -59,10 +65,10 @@ std::string SessionBase::label() const
 	return buf;
 }
 
-Result<Negotiated> check_hello(const Hdr &h, const Hello &hello, bool one_sided,
+Result<Negotiated> check_hello(const Hdr &h, const Hello &hello, bool one_sided, bool auth,
 			       std::uint32_t &status)
 {
-	const std::uint32_t ours = one_sided ? kFeatRdma : 0;
+	const std::uint32_t ours = (one_sided ? kFeatRdma : 0) | (auth ? kFeatAuth : 0);
 	Result<Negotiated> neg = negotiate(hello, kMinor, ours);
 	if (!neg || hello.major != h.major || hello.minor != h.minor) {
 		status = neg ? EINVAL : EPROTONOSUPPORT;
@@ -79,8 +85,7 @@ HelloReply hello_reply(const Negotiated &neg, std::uint64_t server_id)
 	r.minor = neg.minor;
 	r.features = neg.features;
 	r.server_id = server_id;
-	if (::getrandom(r.nonce.data(), r.nonce.size(), 0) != static_cast<ssize_t>(r.nonce.size()))
-		r.nonce.fill(0);
+	(void)auth::random_bytes(r.nonce);
 	return r;
 }
 

@@ -5,6 +5,7 @@
 // another protocol major, random ids.
 #pragma once
 
+#include "clock.hpp"
 #include "proto.hpp"
 
 #include <cstdint>
@@ -21,14 +22,44 @@ std::uint64_t random_u64();
 std::string hex64(std::uint64_t v);
 
 // A hello's version checks: the negotiated minor and features (ours: the
-// known ones, DG_FEAT_RDMA only when @one_sided), or the status to answer
-// (EPROTONOSUPPORT for another major, EINVAL when the hello's version
-// disagrees with its header's) before closing.
+// known ones, DG_FEAT_RDMA only when @one_sided, DG_FEAT_AUTH only when
+// @auth), or the status to answer (EPROTONOSUPPORT for another major,
+// EINVAL when the hello's version disagrees with its header's) before
+// closing.
 proto::Result<proto::Negotiated> check_hello(const proto::Hdr &h, const proto::Hello &hello,
-					     bool one_sided, std::uint32_t &status);
+					     bool one_sided, bool auth, std::uint32_t &status);
 // The server's answer: our major, the negotiated minor and features, a
-// fresh nonce.
+// fresh nonce (from the CSPRNG), a zero token.
 proto::HelloReply hello_reply(const proto::Negotiated &neg, std::uint64_t server_id);
+
+// At most @burst log lines per @window: allow() says whether one may be
+// written now and how many were held back since the last one written.
+class LogLimit {
+public:
+	LogLimit(unsigned burst, Duration window) : burst_(burst), window_(window) {}
+	bool allow(TimePoint now, std::uint64_t &suppressed)
+	{
+		if (now - start_ >= window_) {
+			start_ = now;
+			used_ = 0;
+		}
+		if (used_ >= burst_) {
+			held_++;
+			return false;
+		}
+		used_++;
+		suppressed = held_;
+		held_ = 0;
+		return true;
+	}
+
+private:
+	const unsigned burst_;
+	const Duration window_;
+	TimePoint start_{};
+	unsigned used_ = 0;
+	std::uint64_t held_ = 0;
+};
 
 // For a frame that failed decode_hdr() with kBadMajor: an EPROTONOSUPPORT
 // reply in our major (the header layout is the one thing all majors share),

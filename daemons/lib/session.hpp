@@ -21,12 +21,24 @@ struct SessionBase {
 	TimePoint last_probe{};	// last HEARTBEAT sent
 	bool closing = false;	// close() called; ignore further frames
 
-	// From the hello.
+	// The handshake. hello_seen: HELLO accepted, AUTH still to come (a
+	// daemon with keys). hello_done: the handshake is complete (HELLO, and
+	// AUTH when required): the client may use the service.
+	bool hello_seen = false;
 	bool hello_done = false;
 	proto::Role role = proto::Role::kCtl;
 	std::uint64_t client_id = 0;
 	std::string name;	// raw bytes from the network: escape to log
 	proto::Negotiated neg;
+	proto::Nonce client_nonce{};	// from the HELLO
+	proto::Nonce server_nonce{};	// from our HELLO reply
+	proto::Hello hello;		// kept for admit() until AUTH
+
+	// Who the client is: the key it authenticated with ("" on a daemon
+	// without keys), and whether that key is marked admin (on an open
+	// daemon: ctl clients are). Resources belong to (identity, client_id).
+	std::string identity;
+	bool admin = false;
 
 	std::string label() const;	// for logs
 };

@@ -83,6 +83,16 @@ public:
 	// key. Everything exposed on a connection is withdrawn when it closes.
 	virtual int expose(ConnId c, std::span<std::byte> mem, RemoteKey &key) = 0;
 	virtual void unexpose(ConnId c, const RemoteKey &key) = 0;
+
+	// @c's session is established (authenticated, or HELLO done on an
+	// open daemon): further queue pairs of its client may join it by
+	// presenting @token (RDMA, see struct dg_cm_private). Transports with
+	// one queue per connection ignore it.
+	virtual void set_join_token(ConnId c, const proto::Token &token)
+	{
+		(void)c;
+		(void)token;
+	}
 };
 
 }  // namespace disagg

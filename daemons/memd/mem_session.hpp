@@ -12,9 +12,11 @@
 namespace disagg::memd {
 
 struct Session : SessionBase {
-	// This session speaks for client_id's slabs (swap role, not
-	// superseded by a newer connection with the same id, no BYE yet).
+	// This session speaks for its owner's slabs (swap role, not
+	// superseded by a newer connection of the same owner, no BYE yet).
 	bool owns_slabs = false;
+	// The slab pool's number for (identity, client_id): who owns slabs.
+	std::uint64_t owner = 0;
 
 	// Slabs attached to this connection, with their keys on it. Only
 	// these may be read or written through it.

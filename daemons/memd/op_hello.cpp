@@ -9,10 +9,14 @@
 // a returning client gets its slabs back); ctl clients (tools, disaggctl)
 // may only ask for MEM_INFO and STATUS; fs clients belong to disagg-stord.
 //
-// A swap client whose id already has a live connection replaces it: the
-// old connection is most likely dead but not yet detected. The old one is
-// closed, its keys withdrawn, and the client's slabs wait (with the grace
-// deadline) for the new connection to ask for their tags again.
+// Slabs belong to (identity, client_id): the key the client authenticated
+// with (or "" on an open daemon) and the id from its hello. Another
+// identity presenting the same id is another owner with a namespace of its
+// own: it gets nothing of the first one's. A swap client whose owner
+// already has a live connection replaces it: the old connection is most
+// likely dead but not yet detected. The old one is closed, its keys
+// withdrawn, and the client's slabs wait (with the grace deadline) for the
+// new connection to ask for their tags again.
 #include "service.hpp"
 
 #include "log.hpp"
@@ -40,7 +44,7 @@ void MemService::welcomed(Session &s)
 {
 	if (s.role == Role::kSwap)
 		take_over(s);
-	std::size_t held = s.role == Role::kSwap ? pool_.slabs_of(s.client_id).size() : 0;
+	std::size_t held = s.role == Role::kSwap ? pool_.slabs_of(s.owner).size() : 0;
 	if (s.role == Role::kCtl)
 		LOG_DBG("%s: hello, role ctl", s.label().c_str());
 	else
@@ -52,7 +56,8 @@ void MemService::welcomed(Session &s)
 
 void MemService::take_over(Session &s)
 {
-	if (auto it = owners_.find(s.client_id); it != owners_.end()) {
+	s.owner = owner_of(s.identity, s.client_id);
+	if (auto it = owners_.find(s.owner); it != owners_.end()) {
 		auto old = sessions_.find(it->second);
 		if (old != sessions_.end()) {
 			Session &o = old->second;
@@ -64,10 +69,30 @@ void MemService::take_over(Session &s)
 			o.owns_slabs = false;
 			close(o);
 		}
-		pool_.detach(s.client_id);
+		pool_.detach(s.owner);
 	}
-	owners_[s.client_id] = s.conn;
+	owners_[s.owner] = s.conn;
 	s.owns_slabs = true;
+}
+
+std::uint64_t MemService::owner_of(const std::string &identity, std::uint64_t client_id)
+{
+	auto [it, added] = owner_no_.try_emplace(OwnerKey{identity, client_id}, next_owner_);
+	if (added) {
+		owner_key_[next_owner_] = it->first;
+		next_owner_++;
+	}
+	return it->second;
+}
+
+void MemService::forget_owner(std::uint64_t owner)
+{
+	if (owners_.contains(owner) || !pool_.slabs_of(owner).empty())
+		return;
+	if (auto it = owner_key_.find(owner); it != owner_key_.end()) {
+		owner_no_.erase(it->second);
+		owner_key_.erase(it);
+	}
 }
 
 }  // namespace disagg::memd

@@ -2,7 +2,7 @@
 //
 // MEM_INFO, MEM_ALLOC, MEM_FREE, and BYE's release of a client's slabs.
 //
-// MEM_ALLOC is idempotent per (client_id, tag): a tag the client holds
+// MEM_ALLOC is idempotent per (identity, client_id, tag): a tag the client holds
 // (from this connection, or from one that vanished less than --grace ago)
 // returns the same slab with DG_SLAB_RESUMED and a key valid on this
 // connection; otherwise a new zero-filled slab. Sizes: a page multiple up
@@ -38,14 +38,14 @@ Slab *MemService::session_slab(Session &s, std::uint64_t id)
 {
 	if (!s.owns_slabs || !s.slabs.contains(id))
 		return nullptr;
-	return pool_.find(s.client_id, id);
+	return pool_.find(s.owner, id);
 }
 
 void MemService::op_alloc(Session &s, const Hdr &h, const MemAlloc &a)
 {
 	if (!s.owns_slabs)
 		return reply_error(s, h.opcode, h.req_id, EPERM);
-	AllocOutcome r = pool_.alloc(s.client_id, a.tag, a.size);
+	AllocOutcome r = pool_.alloc(s.owner, a.tag, a.size);
 	if (r.err) {
 		LOG_DBG("%s: alloc tag %llu size %llu: %s", s.label().c_str(),
 			static_cast<unsigned long long>(a.tag),
@@ -60,7 +60,7 @@ void MemService::op_alloc(Session &s, const Hdr &h, const MemAlloc &a)
 			LOG_WARN("%s: cannot expose slab %llu: %s", s.label().c_str(),
 				 static_cast<unsigned long long>(slab.id), std::strerror(err));
 			if (!r.resumed)
-				(void)pool_.free(s.client_id, slab.id);
+				(void)pool_.free(s.owner, slab.id);
 			return reply_error(s, h.opcode, h.req_id, static_cast<std::uint32_t>(err));
 		}
 		known = s.slabs.emplace(slab.id, key).first;
@@ -83,14 +83,14 @@ void MemService::op_free(Session &s, const Hdr &h, const MemFree &f)
 	if (!s.owns_slabs)
 		return reply_error(s, h.opcode, h.req_id, EPERM);
 	// A detached slab (not asked for since a reconnect) may be freed too.
-	if (!pool_.find(s.client_id, f.slab_id))
+	if (!pool_.find(s.owner, f.slab_id))
 		return reply_error(s, h.opcode, h.req_id, ENOENT);
 	// Withdraw the key before the memory goes back to the kernel.
 	if (auto it = s.slabs.find(f.slab_id); it != s.slabs.end()) {
 		transport_.unexpose(s.conn, it->second);
 		s.slabs.erase(it);
 	}
-	(void)pool_.free(s.client_id, f.slab_id);
+	(void)pool_.free(s.owner, f.slab_id);
 	reply(s, h, Empty{});
 }
 
@@ -101,9 +101,10 @@ void MemService::drop_slabs(Session &s)
 	for (auto &[id, key] : s.slabs)
 		transport_.unexpose(s.conn, key);
 	s.slabs.clear();
-	std::size_t n = pool_.release(s.client_id);
-	owners_.erase(s.client_id);
+	std::size_t n = pool_.release(s.owner);
+	owners_.erase(s.owner);
 	s.owns_slabs = false;
+	forget_owner(s.owner);
 	if (n)
 		LOG_INFO("%s: said bye; freed its %zu slabs", s.label().c_str(), n);
 }

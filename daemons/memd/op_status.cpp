@@ -4,15 +4,19 @@
 //
 //   {"server_id":"...","transport":"rdma","listen":"198.18.1.2:7470",
 //    "capacity":N,"free":N,"used":N,"slab_size":N,"grace_s":30,
-//    "nr_clients":N,"slabs":N,
+//    "auth":"on","nr_clients":N,"slabs":N,
 //    "clients":[{"client_id":"...","name":"...","role":"swap",
-//                "connected":true,"conn":N,"peer":"addr:port",
-//                "slabs":N,"bytes":N,"expires_in_s":null}, ...]}
+//                "identity":"...","connected":true,"conn":N,
+//                "peer":"addr:port","slabs":N,"bytes":N,
+//                "expires_in_s":null}, ...]}
 //
 // "clients" lists connected clients and clients whose slabs wait out their
 // grace period (connected false, expires_in_s the seconds left). When the
 // whole text would not fit in one reply the list is left out and
-// "clients_omitted" says how many entries it had.
+// "clients_omitted" says how many entries it had. An admin (a key marked
+// admin; on an open daemon, a ctl client) sees every client; anyone else
+// sees the node's totals and the entries of its own (identity, client_id)
+// only.
 #include "service.hpp"
 
 #include "json.hpp"
@@ -25,7 +29,7 @@ namespace disagg::memd {
 
 using namespace proto;
 
-std::string MemService::status_json(std::size_t max_bytes) const
+std::string MemService::status_json(std::size_t max_bytes, const Session *viewer) const
 {
 	using std::chrono::duration_cast;
 	using std::chrono::seconds;
@@ -50,8 +54,8 @@ std::string MemService::status_json(std::size_t max_bytes) const
 	auto client = [&](JsonWriter &j, const Session &s) {
 		const OwnerUsage *u = nullptr;
 		if (s.owns_slabs) {
-			listed[s.client_id] = true;
-			if (auto it = usage.find(s.client_id); it != usage.end())
+			listed[s.owner] = true;
+			if (auto it = usage.find(s.owner); it != usage.end())
 				u = &it->second;
 		}
 		j.boolean("connected", true);
@@ -68,10 +72,16 @@ std::string MemService::status_json(std::size_t max_bytes) const
 		for (const auto &[owner, u] : usage) {
 			if (list.listing() && listed.contains(owner))
 				continue;
+			auto k = owner_key_.find(owner);
+			const std::string identity = k != owner_key_.end() ? k->second.first : "";
+			const std::uint64_t client_id = k != owner_key_.end() ? k->second.second : 0;
+			if (!visible(viewer, identity, client_id))
+				continue;
 			if (!list.add())
 				continue;
 			j.begin_object();
-			j.str("client_id", hex64(owner));
+			j.str("client_id", hex64(client_id));
+			j.str("identity", identity);
 			j.boolean("connected", false);
 			j.num("slabs", u.slabs);
 			j.num("bytes", u.bytes);
@@ -82,7 +92,7 @@ std::string MemService::status_json(std::size_t max_bytes) const
 			j.end_object();
 		}
 	};
-	return status_text(max_bytes, fields, client, waiting);
+	return status_text(max_bytes, viewer, fields, client, waiting);
 }
 
 }  // namespace disagg::memd

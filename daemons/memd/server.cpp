@@ -23,7 +23,7 @@ Server::~Server()
 
 bool Server::start(std::string &err)
 {
-	if (!check_loop(err))
+	if (!check_loop(err) || !load_keys(cfg_, err))
 		return false;
 	pool_ = std::make_unique<SlabPool>(cfg_.capacity, cfg_.slab_size, clock_,
 					   std::chrono::seconds(cfg_.grace_sec));

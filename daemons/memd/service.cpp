@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <vector>
 
 namespace disagg::memd {
 
@@ -28,9 +29,9 @@ void MemService::closed(Session &s)
 	s.slabs.clear();
 	if (!s.owns_slabs)
 		return ServiceBase::closed(s);
-	owners_.erase(s.client_id);
-	pool_.detach(s.client_id);
-	std::size_t n = pool_.slabs_of(s.client_id).size();
+	owners_.erase(s.owner);
+	pool_.detach(s.owner);
+	std::size_t n = pool_.slabs_of(s.owner).size();
 	if (n)
 		LOG_INFO("%s: disconnected; its %zu slabs are kept for %lld s",
 			 s.label().c_str(), n,
@@ -38,7 +39,9 @@ void MemService::closed(Session &s)
 				std::chrono::seconds>(pool_.grace()).count()));
 	else
 		LOG_INFO("%s: disconnected", s.label().c_str());
-	pool_.expire();
+	forget_owner(s.owner);
+	if (pool_.expire())
+		sweep_owners();
 }
 
 void MemService::dispatch(Session &s, const Message &m)
@@ -55,8 +58,8 @@ void MemService::dispatch(Session &s, const Message &m)
 		return op_read(s, h, std::get<MemRw>(m.body));
 	case Op::kMemWrite:
 		return op_write(s, h, std::get<MemWrite>(m.body));
-	default:	// AUTH (not offered yet), MEM_EVICT (server to client),
-		break;	// storage-node opcodes
+	default:	// MEM_EVICT (server to client), storage-node opcodes
+		break;
 	}
 	reply_error(s, h.opcode, h.req_id, EOPNOTSUPP);
 }
@@ -64,9 +67,20 @@ void MemService::dispatch(Session &s, const Message &m)
 void MemService::on_tick()
 {
 	const std::uint64_t before = pool_.used();
-	if (std::size_t n = pool_.expire(); n)
+	if (std::size_t n = pool_.expire(); n) {
 		LOG_INFO("grace period over: freed %zu slabs (%llu MiB) of clients that did not return",
 			 n, static_cast<unsigned long long>((before - pool_.used()) >> 20));
+		sweep_owners();
+	}
+}
+
+void MemService::sweep_owners()
+{
+	std::vector<std::uint64_t> all;
+	for (const auto &[owner, key] : owner_key_)
+		all.push_back(owner);
+	for (std::uint64_t o : all)
+		forget_owner(o);
 }
 
 }  // namespace disagg::memd

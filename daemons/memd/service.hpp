@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <string>
 
 namespace disagg::memd {
@@ -28,8 +29,16 @@ public:
 	MemService(Transport &transport, SlabPool &pool, ServiceOptions opt);
 
 	proto::MemInfo info() const;
-	// Status as JSON; at most @max_bytes long (details are dropped to fit).
-	std::string status_json(std::size_t max_bytes = proto::kMaxPayload) const override;
+	// The slab pool's owner number of (identity, client_id), 0 if none.
+	std::uint64_t owner_id(const std::string &identity, std::uint64_t client_id) const
+	{
+		auto it = owner_no_.find(OwnerKey{identity, client_id});
+		return it == owner_no_.end() ? 0 : it->second;
+	}
+	// Status as JSON; at most @max_bytes long (details are dropped to fit);
+	// only @viewer's own sessions and slabs unless it is nullptr (admin).
+	std::string status_json(std::size_t max_bytes = proto::kMaxPayload,
+				const Session *viewer = nullptr) const override;
 
 private:
 	// Storage-node opcodes are not ours, whatever their payload.
@@ -57,8 +66,17 @@ private:
 	Slab *session_slab(Session &s, std::uint64_t id);
 
 	SlabPool &pool_;
-	// client_id -> the connection that owns its slabs.
+	// The pool's owner number of (identity, client_id), assigned on first
+	// use; forgotten once the owner has neither slabs nor a connection.
+	std::uint64_t owner_of(const std::string &identity, std::uint64_t client_id);
+	void forget_owner(std::uint64_t owner);
+	void sweep_owners();	// forget_owner() on all
+	// owner -> the connection that owns its slabs.
 	std::map<std::uint64_t, ConnId> owners_;
+	using OwnerKey = std::pair<std::string, std::uint64_t>;
+	std::map<OwnerKey, std::uint64_t> owner_no_;
+	std::map<std::uint64_t, OwnerKey> owner_key_;
+	std::uint64_t next_owner_ = 1;
 };
 
 }  // namespace disagg::memd

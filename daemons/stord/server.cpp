@@ -15,7 +15,7 @@ Server::~Server()
 
 bool Server::start(std::string &err)
 {
-	if (!check_loop(err))
+	if (!check_loop(err) || !load_keys(cfg_, err))
 		return false;
 	if (!root_.open(cfg_.root, err))
 		return false;

@@ -90,10 +90,10 @@ void StorService::closed(StorSession &s)
 	ServiceBase::closed(s);
 }
 
-std::string StorService::status_json(std::size_t max_bytes) const
+std::string StorService::status_json(std::size_t max_bytes, const StorSession *viewer) const
 {
 	return status_text(
-		max_bytes,
+		max_bytes, viewer,
 		[&](JsonWriter &j) {
 			j.str("root", root_);
 			j.num("nr_clients", nr_clients());

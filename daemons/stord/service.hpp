@@ -38,7 +38,8 @@ public:
 	~StorService() override;
 
 	bool ok() const { return pool_ && pool_->ok(); }
-	std::string status_json(std::size_t max_bytes = proto::kMaxPayload) const override;
+	std::string status_json(std::size_t max_bytes = proto::kMaxPayload,
+				const StorSession *viewer = nullptr) const override;
 	std::uint64_t requests() const { return requests_; }
 	std::uint64_t errors() const { return errors_; }
 

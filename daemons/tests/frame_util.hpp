@@ -4,6 +4,7 @@
 // own their bytes.
 #pragma once
 
+#include "auth.hpp"
 #include "proto.hpp"
 
 #include <gtest/gtest.h>
@@ -32,6 +33,50 @@ inline Hello hello_body(std::uint64_t client_id, Role role = Role::kSwap,
 	h.client_id = client_id;
 	h.name = name;
 	return h;
+}
+
+// Keys the tests' daemons use: "client" and "other" are plain clients,
+// "admin" sees the whole node's status.
+inline constexpr const char *kTestKeys =
+	"# test keys\n"
+	"client 0123456789abcdef0123456789abcdef\n"
+	"other  fedcba9876543210fedcba9876543210\n"
+	"\n"
+	"admin  aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa admin\n";
+
+inline std::string test_secret(const std::string &identity)
+{
+	if (identity == "client")
+		return "0123456789abcdef0123456789abcdef";
+	if (identity == "other")
+		return "fedcba9876543210fedcba9876543210";
+	if (identity == "admin")
+		return "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	return "not-a-key-of-the-test-daemons!!!";
+}
+
+// What both ends' proofs cover, for a HELLO and its reply.
+inline auth::Transcript transcript(const Hello &hello, const HelloReply &reply,
+				   const std::string &identity)
+{
+	auth::Transcript t;
+	t.client_nonce = hello.nonce;
+	t.server_nonce = reply.nonce;
+	t.server_id = reply.server_id;
+	t.client_id = hello.client_id;
+	t.role = static_cast<std::uint32_t>(hello.role);
+	t.identity = identity;
+	return t;
+}
+
+// The AUTH a client holding @secret sends after @hello got @reply.
+inline Auth auth_body(const Hello &hello, const HelloReply &reply, const std::string &identity,
+		      const std::string &secret)
+{
+	Auth a;
+	a.id = identity;
+	a.mac = auth::proof(secret, auth::Side::kClient, transcript(hello, reply, identity));
+	return a;
 }
 
 // A decoded frame that owns its bytes.

@@ -251,6 +251,16 @@ TEST(MemdCmPrivate, Decodes)
 	EXPECT_EQ(out.qid, 2);
 	EXPECT_EQ(out.nr_queues, 4);
 	EXPECT_EQ(out.client_id, 0x1122334455667788ull);
+	EXPECT_EQ(out.token, Token{});
+	for (std::size_t i = 0; i < kTokenLen; i++)
+		p[offsetof(dg_cm_private, token) + i] = static_cast<std::uint8_t>(0xa0 + i);
+	ASSERT_TRUE(parse_cm_private(p, sizeof(p), out));
+	EXPECT_EQ(out.token[0], 0xa0);
+	EXPECT_EQ(out.token[kTokenLen - 1], 0xa0 + kTokenLen - 1);
+	// Queue 0 starts a session: it carries no token.
+	put(offsetof(dg_cm_private, qid), 0, 2);
+	EXPECT_FALSE(parse_cm_private(p, sizeof(p), out));
+	put(offsetof(dg_cm_private, qid), 2, 2);
 
 	auto bad = [&](std::size_t off, std::uint64_t v, std::size_t n) {
 		std::uint8_t save[8];

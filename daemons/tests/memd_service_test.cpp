@@ -133,11 +133,11 @@ TEST(MemdHello, SecondHelloIsAnError)
 	EXPECT_TRUE(h.transport.is_open(c));
 }
 
-TEST(MemdHello, AuthIsNotOffered)
+TEST(MemdHello, AuthIsNotOfferedWithoutKeys)
 {
 	Harness h;
 	ConnId c = h.client(5);
-	auto g = h.call(c, Op::kAuth, Auth{});
+	auto g = h.call(c, Op::kAuth, Auth{{}, "client"});
 	ASSERT_TRUE(g);
 	EXPECT_EQ(g->status(), static_cast<std::uint32_t>(EOPNOTSUPP));
 }
@@ -346,7 +346,7 @@ TEST(MemdResume, ReconnectWithinGraceResumes)
 	Harness h(true, 16 * kMiB, 4 * kMiB, /*grace=*/30);
 	ConnId c = h.client(0xabc);
 	MemSlab s = h.alloc_ok(c, 4 * kMiB, 7);
-	Slab *slab = h.pool.find(0xabc, s.slab_id);
+	Slab *slab = h.pool.find(h.owner(0xabc), s.slab_id);
 	ASSERT_NE(slab, nullptr);
 	std::memset(slab->mem, 0x3c, kPageSize);
 	h.transport.drop(c);	// vanished, no BYE
@@ -362,7 +362,7 @@ TEST(MemdResume, ReconnectWithinGraceResumes)
 	EXPECT_EQ(r.addr, s.addr);
 	EXPECT_NE(r.rkey, s.rkey);	// a new key, valid on the new connection
 	EXPECT_EQ(h.transport.exposed(c2), 1u);
-	EXPECT_EQ(h.pool.find(0xabc, s.slab_id)->mem[0], std::byte{0x3c});
+	EXPECT_EQ(h.pool.find(h.owner(0xabc), s.slab_id)->mem[0], std::byte{0x3c});
 	// Attached again: no expiry while connected.
 	h.clock.advance(seconds(100));
 	h.service->tick();
@@ -400,13 +400,17 @@ TEST(MemdResume, UnclaimedSlabsStillExpireAfterReconnect)
 	h.clock.advance(seconds(31));
 	h.service->tick();
 	EXPECT_EQ(h.pool.used(), 4 * kMiB);
-	EXPECT_EQ(h.pool.slabs_of(0xabc).size(), 1u);
-	EXPECT_EQ(h.pool.slabs_of(0xabc)[0]->id, keep.slab_id);
+	EXPECT_EQ(h.pool.slabs_of(h.owner(0xabc)).size(), 1u);
+	EXPECT_EQ(h.pool.slabs_of(h.owner(0xabc))[0]->id, keep.slab_id);
 }
 
-TEST(MemdResume, ANewConnectionReplacesALiveOne)
+// Only a connection of the same owner, (identity, client id), replaces a
+// live one: see MemdAuthz.SameClientIdOfAnotherIdentityTakesNothing for
+// another identity with the same id.
+TEST(MemdResume, ANewConnectionOfTheSameOwnerReplacesALiveOne)
 {
 	Harness h(true);
+	h.with_keys();
 	ConnId c = h.client(0xabc);
 	MemSlab s = h.alloc_ok(c, kMiB, 0);
 	ConnId c2 = h.client(0xabc);	// the old one is presumed dead
@@ -416,7 +420,7 @@ TEST(MemdResume, ANewConnectionReplacesALiveOne)
 	EXPECT_EQ(r.slab_id, s.slab_id);
 	EXPECT_EQ(r.flags, kSlabResumed);
 	EXPECT_EQ(h.service->nr_clients(), 1u);
-	EXPECT_EQ(h.pool.find(0xabc, s.slab_id)->attached, true);
+	EXPECT_EQ(h.pool.find(h.owner(0xabc), s.slab_id)->attached, true);
 }
 
 TEST(MemdResume, ByeFreesAtOnce)
@@ -443,9 +447,12 @@ TEST(MemdResume, ZeroGraceFreesOnDisconnect)
 
 // ---------------------------------------------------------------- status etc.
 
-TEST(MemdStatus, JsonDescribesTheNode)
+// The whole node, as an admin sees it (what others see:
+// MemdAuthz.StatusShowsOthersNothing).
+TEST(MemdStatus, JsonDescribesTheNodeToAnAdmin)
 {
 	Harness h(false, 64 * kMiB, 4 * kMiB, 30);
+	h.with_keys();
 	h.service->set_listen("198.18.1.2:7470");
 	ConnId a = h.client(0x1111);
 	h.alloc_ok(a, 4 * kMiB, 0);
@@ -453,7 +460,7 @@ TEST(MemdStatus, JsonDescribesTheNode)
 	ConnId b = h.client(0x2222);
 	h.alloc_ok(b, 4 * kMiB, 0);
 	h.transport.drop(b);
-	ConnId ctl = h.client(0, Role::kCtl);
+	ConnId ctl = h.client(0, Role::kCtl, "admin");
 	auto g = h.call(ctl, Op::kStatus);
 	ASSERT_TRUE(g && g->status() == 0);
 	ByteSpan d = g->body<Data>().bytes;
@@ -463,8 +470,10 @@ TEST(MemdStatus, JsonDescribesTheNode)
 				 "\"slabs\":3", "\"transport\":\"fake\"",
 				 "\"listen\":\"198.18.1.2:7470\"",
 				 "\"client_id\":\"0000000000001111\"", "\"role\":\"swap\"",
-				 "\"client_id\":\"0000000000002222\",\"connected\":false,\"slabs\":1",
-				 "\"expires_in_s\":30", "\"role\":\"ctl\""})
+				 "\"client_id\":\"0000000000002222\",\"identity\":\"client\","
+				 "\"connected\":false,\"slabs\":1",
+				 "\"expires_in_s\":30", "\"role\":\"ctl\"", "\"auth\":\"on\"",
+				 "\"identity\":\"admin\""})
 		EXPECT_NE(j.find(want), std::string::npos) << want << " not in " << j;
 	EXPECT_EQ(j.front(), '{');
 	EXPECT_EQ(j.back(), '}');

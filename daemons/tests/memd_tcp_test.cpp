@@ -15,10 +15,12 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -498,6 +500,116 @@ TEST(MemdBinary, SigtermSaysByeFreesAndExits0)
 	EXPECT_NE(d.stderr_text.find("freed 2 slabs (8 MiB); exiting"), std::string::npos)
 		<< d.stderr_text;
 	EXPECT_EQ(d.stderr_text.find(": error: "), std::string::npos) << d.stderr_text;
+	// Started without --keys: said so loudly.
+	EXPECT_NE(d.stderr_text.find("WARNING: started without --keys"), std::string::npos)
+		<< d.stderr_text;
+}
+
+// A key file in a fresh directory, removed at the end.
+class KeyDir {
+public:
+	KeyDir()
+	{
+		char tmpl[] = "/tmp/dg-memd-keys.XXXXXX";
+		dir_ = ::mkdtemp(tmpl);
+		path = dir_ + "/keys";
+	}
+	~KeyDir()
+	{
+		::unlink(path.c_str());
+		::rmdir(dir_.c_str());
+	}
+	void write(const std::string &text, mode_t mode = 0600)
+	{
+		const std::string tmp = path + ".new";
+		{
+			std::ofstream f(tmp);
+			f << text;
+		}
+		ASSERT_EQ(::chmod(tmp.c_str(), mode), 0);
+		ASSERT_EQ(::rename(tmp.c_str(), path.c_str()), 0);
+	}
+	std::string path;
+
+private:
+	std::string dir_;
+};
+
+TEST(MemdBinary, RefusesAKeyFileOthersCanRead)
+{
+	KeyDir k;
+	k.write(disagg::test::kTestKeys, 0644);
+	Child d = spawn({"--transport", "tcp", "--listen", "127.0.0.1:0", "--capacity", "32M",
+			 "--slab-size", "4M", "--keys", k.path});
+	EXPECT_EQ(d.wait_exit(), 1);
+	EXPECT_NE(d.stderr_text.find("too open"), std::string::npos) << d.stderr_text;
+	Child e = spawn({"--transport", "tcp", "--listen", "127.0.0.1:0", "--capacity", "32M",
+			 "--slab-size", "4M", "--keys", k.path + ".missing"});
+	EXPECT_EQ(e.wait_exit(), 1);
+	EXPECT_NE(e.stderr_text.find("--keys: "), std::string::npos) << e.stderr_text;
+}
+
+TEST(MemdBinary, AuthenticatesAndReloadsKeysOnSighup)
+{
+	KeyDir k;
+	k.write(disagg::test::kTestKeys);
+	Child d = spawn({"--transport", "tcp", "--listen", "127.0.0.1:0", "--capacity", "32M",
+			 "--slab-size", "4M", "--keys", k.path});
+	std::string port = d.wait_for(std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)"));
+	ASSERT_FALSE(port.empty()) << d.stderr_text;
+	EXPECT_EQ(d.stderr_text.find("WARNING"), std::string::npos) << d.stderr_text;
+	auto opts = [&](const std::string &identity, const std::string &secret) {
+		client::Options o;
+		o.rdma = false;
+		o.port = static_cast<std::uint16_t>(std::stoi(port));
+		o.client_id = 0x77;
+		o.identity = identity;
+		o.secret = secret;
+		o.timeout_ms = 5000;
+		return o;
+	};
+	auto status_of = [&](const std::string &identity, const std::string &secret) {
+		std::string err;
+		std::uint32_t st = 0;
+		auto c = Conn::connect(opts(identity, secret), err);
+		if (!c)
+			return std::uint32_t{ENOTCONN};
+		c->hello(err, st);
+		return st;
+	};
+	using disagg::test::test_secret;
+	EXPECT_EQ(status_of("client", test_secret("client")), 0u);
+	EXPECT_EQ(status_of("client", test_secret("other")), static_cast<std::uint32_t>(EKEYREJECTED));
+	EXPECT_EQ(status_of("nobody", test_secret("client")), static_cast<std::uint32_t>(EKEYREJECTED));
+	EXPECT_EQ(status_of("", ""), static_cast<std::uint32_t>(EACCES));	// no key at all
+	{
+		std::string err;
+		auto c = Conn::open(opts("client", test_secret("client")), err);
+		ASSERT_TRUE(c) << err;
+		std::uint32_t st = 0;
+		EXPECT_TRUE(c->alloc(4 * kMiB, 0, st)) << st;
+		c->bye();
+	}
+
+	k.write("new 0123456789abcdef0123456789abcdef\n");
+	ASSERT_EQ(::kill(d.pid, SIGHUP), 0);
+	EXPECT_FALSE(d.wait_for(std::regex("reloaded 1 keys")).empty()) << d.stderr_text;
+	EXPECT_EQ(status_of("new", "0123456789abcdef0123456789abcdef"), 0u);
+	EXPECT_EQ(status_of("client", test_secret("client")),
+		  static_cast<std::uint32_t>(EKEYREJECTED));
+
+	k.write(disagg::test::kTestKeys, 0640);	// refused: the old keys stay
+	ASSERT_EQ(::kill(d.pid, SIGHUP), 0);
+	EXPECT_FALSE(d.wait_for(std::regex("cannot reload keys")).empty()) << d.stderr_text;
+	EXPECT_EQ(status_of("new", "0123456789abcdef0123456789abcdef"), 0u);
+	EXPECT_EQ(status_of("client", test_secret("client")),
+		  static_cast<std::uint32_t>(EKEYREJECTED));
+	EXPECT_NE(d.stderr_text.find("authentication failed for identity \"nobody\""),
+		  std::string::npos) << d.stderr_text;
+	EXPECT_EQ(d.stderr_text.find(test_secret("client")), std::string::npos);
+
+	ASSERT_EQ(::kill(d.pid, SIGTERM), 0);
+	EXPECT_EQ(d.wait_exit(), 0) << d.stderr_text;
 }
 
 }  // namespace

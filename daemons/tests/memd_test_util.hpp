@@ -37,14 +37,20 @@ public:
 			 std::uint64_t slab = 4 * kMiB, unsigned grace_sec = 30,
 			 unsigned heartbeat_sec = 15)
 		: transport(one_sided),
-		  pool(capacity, slab, clock, std::chrono::seconds(grace_sec))
+		  pool(capacity, slab, clock, std::chrono::seconds(grace_sec)),
+		  heartbeat_sec_(heartbeat_sec)
 	{
 		log::set_level(log::Level::kError);
-		ServiceOptions o;
-		o.heartbeat_sec = heartbeat_sec;
-		service = std::make_unique<MemService>(transport, pool, o);
+		start(nullptr);
+	}
+
+	// Require authentication with disagg::test::kTestKeys (a new service:
+	// call before connecting anyone).
+	void with_keys()
+	{
 		std::string err;
-		transport.listen("fake", 0, service.get(), err);
+		ASSERT_TRUE(keys.load_text(disagg::test::kTestKeys, err)) << err;
+		start(&keys);
 	}
 
 	// Deliver @frame on @c and return the next frame sent back, if any.
@@ -72,13 +78,37 @@ public:
 		}
 		return g;
 	}
-	// Connect and finish the handshake.
-	ConnId client(std::uint64_t client_id, Role role = Role::kSwap)
+	// Connect and finish the handshake (with AUTH as @identity when the
+	// service has keys).
+	ConnId client(std::uint64_t client_id, Role role = Role::kSwap,
+		      const std::string &identity = "client")
 	{
 		ConnId c = transport.connect();
-		auto g = call(c, Op::kHello, hello_body(client_id, role));
+		Hello hello = hello_body(client_id, role,
+					 service->auth_on() ? kFeatRdma | kFeatAuth : kFeatRdma);
+		for (std::size_t i = 0; i < hello.nonce.size(); i++)
+			hello.nonce[i] = static_cast<std::uint8_t>(c * 7 + i);
+		auto g = call(c, Op::kHello, hello);
 		EXPECT_TRUE(g && g->status() == 0);
+		if (!g || g->status() || !service->auth_on())
+			return c;
+		const HelloReply reply = g->body<HelloReply>();
+		const std::string secret = disagg::test::test_secret(identity);
+		g = call(c, Op::kAuth, disagg::test::auth_body(hello, reply, identity, secret));
+		EXPECT_TRUE(g && g->status() == 0) << (g ? g->status() : 0);
+		if (g && g->status() == 0) {
+			const AuthReply a = g->body<AuthReply>();
+			auto t = disagg::test::transcript(hello, reply, identity);
+			EXPECT_TRUE(auth::same_mac(a.mac, auth::proof(secret, auth::Side::kServer, t)));
+		}
 		return c;
+	}
+	// The pool's owner number of (@identity, @client_id): "" on an open
+	// service.
+	std::uint64_t owner(std::uint64_t client_id, const std::string &identity = "")
+	{
+		return service->owner_id(service->auth_on() && identity.empty() ? "client" : identity,
+					 client_id);
 	}
 	MemSlab alloc_ok(ConnId c, std::uint64_t size, std::uint64_t tag)
 	{
@@ -100,9 +130,21 @@ public:
 	FakeClock clock;
 	FakeTransport transport;
 	SlabPool pool;
+	auth::KeyStore keys;
 	std::unique_ptr<MemService> service;
 
 private:
+	void start(const auth::KeyStore *k)
+	{
+		ServiceOptions o;
+		o.heartbeat_sec = heartbeat_sec_;
+		o.keys = k;
+		service = std::make_unique<MemService>(transport, pool, o);
+		std::string err;
+		transport.listen("fake", 0, service.get(), err);
+	}
+
+	unsigned heartbeat_sec_;
 	std::uint64_t req_ = 0;
 };
 

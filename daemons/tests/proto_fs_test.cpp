@@ -12,7 +12,7 @@
 namespace disagg::proto {
 namespace {
 
-static_assert(sizeof(dg_fs_req) == 72 && sizeof(dg_fs_attr) == 96);
+static_assert(sizeof(dg_fs_req) == 152 && sizeof(dg_fs_attr) == 96);
 static_assert(sizeof(dg_fs_write_reply) == 104 && sizeof(dg_fs_dirent) == 24);
 static_assert(sizeof(dg_fs_readdir_reply) == 8 && sizeof(dg_fs_statfs) == 56);
 static_assert(sizeof(dg_fs_xattr_reply) == 8);
@@ -55,6 +55,11 @@ const Bytes kFsReqWire = bytes({
 	0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,	// mtime_sec
 	0x01, 0x00, 0x00, 0x00,	// atime_nsec
 	0x02, 0x00, 0x00, 0x00,	// mtime_nsec
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	// cred (80 bytes)
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	'a', '/', 'b',		// path
 	'n', '2',		// name2
 	0x7f,			// data
@@ -102,7 +107,7 @@ TEST(ProtoFs, RequestRejects)
 {
 	auto err = [](Bytes p) { return decode_fs_req(p).error(); };
 	Bytes p = kFsReqWire;
-	EXPECT_EQ(err(Bytes(p.begin(), p.begin() + 71)), Errc::kBadSize);
+	EXPECT_EQ(err(Bytes(p.begin(), p.begin() + kFsReqSize - 1)), Errc::kBadSize);
 	Bytes extra = p;
 	extra.push_back(std::byte{0});
 	EXPECT_EQ(err(extra), Errc::kBadSize);
@@ -119,10 +124,10 @@ TEST(ProtoFs, RequestRejects)
 	nopath[4] = std::byte{5};
 	EXPECT_EQ(err(nopath), Errc::kBadSize);	// path_len 0
 	Bytes nul = p;
-	nul[72 + 1] = std::byte{0};
+	nul[kFsReqSize + 1] = std::byte{0};
 	EXPECT_EQ(err(nul), Errc::kBadValue);
 	Bytes nul2 = p;
-	nul2[72 + 3] = std::byte{0};
+	nul2[kFsReqSize + 3] = std::byte{0};
 	EXPECT_EQ(err(nul2), Errc::kBadValue);
 	// Bounds: path and name2 at most 4095, data at most 64 KiB.
 	FsReq r;

@@ -20,8 +20,9 @@ namespace {
 
 // Sizes seen from C++, independent of proto.h's own asserts.
 static_assert(sizeof(dg_hdr) == 24 && kHdrSize == 24);
-static_assert(sizeof(dg_hello) == 128 && sizeof(dg_hello_reply) == 56);
-static_assert(sizeof(dg_auth) == 32 && sizeof(dg_mem_info) == 32);
+static_assert(sizeof(dg_hello) == 128 && sizeof(dg_hello_reply) == 72);
+static_assert(sizeof(dg_auth) == 104 && sizeof(dg_auth_reply) == 48);
+static_assert(sizeof(dg_cm_private) == 40 && sizeof(dg_mem_info) == 32);
 static_assert(sizeof(dg_mem_alloc) == 16 && sizeof(dg_mem_slab) == 40);
 static_assert(sizeof(dg_mem_free) == 8 && sizeof(dg_mem_rw) == 24);
 static_assert(kMaxRwLen + kMemRwSize <= kMaxPayload);
@@ -105,7 +106,7 @@ Nonce nonce_from(unsigned first)
 
 const Bytes kHdrWire = bytes({
 	0x44, 0x47, 0x41, 0x47,	// magic "DGAG"
-	0x01, 0x07,		// major 1, minor 7
+	0x02, 0x07,		// major 2, minor 7
 	0x01, 0x81,		// opcode MEM_ALLOC | REPLY
 	0x28, 0x00, 0x00, 0x00,	// length 40
 	0x0c, 0x00, 0x00, 0x00,	// status 12
@@ -114,7 +115,7 @@ const Bytes kHdrWire = bytes({
 
 TEST(ProtoHeader, EncodesLittleEndian)
 {
-	Hdr h{1, 7, 0x8101, 40, 12, 0x0102030405060708};
+	Hdr h{2, 7, 0x8101, 40, 12, 0x0102030405060708};
 	Bytes out(kHdrSize);
 	encode_hdr(h, std::span<std::byte, kHdrSize>(out.data(), kHdrSize));
 	EXPECT_EQ(out, kHdrWire);
@@ -124,7 +125,7 @@ TEST(ProtoHeader, DecodesLittleEndian)
 {
 	Result<Hdr> h = decode_hdr(kHdrWire);
 	ASSERT_TRUE(h.ok()) << to_string(h.error());
-	EXPECT_EQ(*h, (Hdr{1, 7, 0x8101, 40, 12, 0x0102030405060708}));
+	EXPECT_EQ(*h, (Hdr{2, 7, 0x8101, 40, 12, 0x0102030405060708}));
 	EXPECT_TRUE(h->is_reply());
 }
 
@@ -154,7 +155,7 @@ TEST(ProtoHeader, RejectsBadMagic)
 
 TEST(ProtoHeader, RejectsOtherMajorAcceptsOtherMinor)
 {
-	for (unsigned major : {0u, 2u, 0x81u, 0xffu}) {
+	for (unsigned major : {0u, 1u, 3u, 0x81u, 0xffu}) {
 		Bytes b = kHdrWire;
 		b[4] = static_cast<std::byte>(major);
 		EXPECT_EQ(decode_hdr(b).error(), Errc::kBadMajor) << major;
@@ -241,7 +242,7 @@ void expect_layout(std::uint16_t op, const Body &body, const Bytes &wire)
 }
 
 const Bytes kHelloWire = bytes({
-	0x01, 0x00, 0x02, 0x00,	// major 1, minor 2
+	0x02, 0x00, 0x02, 0x00,	// major 2, minor 2
 	0x02, 0x00, 0x00, 0x00,	// role FS
 	0x03, 0x00, 0x00, 0x00,	// features RDMA|AUTH
 	0x00, 0x00, 0x00, 0x00,	// reserved0
@@ -260,7 +261,7 @@ const Bytes kHelloWire = bytes({
 
 Hello hello_value()
 {
-	return Hello{1, 2, Role::kFs, kFeatRdma | kFeatAuth, 0x0102030405060708,
+	return Hello{2, 2, Role::kFs, kFeatRdma | kFeatAuth, 0x0102030405060708,
 		     nonce_from(0xa0), "ab"};
 }
 
@@ -279,11 +280,14 @@ TEST(ProtoLayout, HelloReply)
 		0x0d, 0xf0, 0xfe, 0xca, 0xef, 0xbe, 0xad, 0xde,	// server_id
 		0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
 		16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+		0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,	// token
+		0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
 	});
 	ASSERT_EQ(wire.size(), kHelloReplySize);
-	expect_layout(reply(Op::kHello),
-		      HelloReply{1, 0, kFeatRdma, 0xdeadbeefcafef00d, nonce_from(0)},
-		      wire);
+	HelloReply r{1, 0, kFeatRdma, 0xdeadbeefcafef00d, nonce_from(0), {}};
+	for (std::size_t i = 0; i < kTokenLen; i++)
+		r.token[i] = static_cast<std::uint8_t>(0xc0 + i);
+	expect_layout(reply(Op::kHello), r, wire);
 }
 
 TEST(ProtoLayout, Auth)
@@ -291,10 +295,68 @@ TEST(ProtoLayout, Auth)
 	Auth a;
 	for (std::size_t i = 0; i < kMacLen; i++)
 		a.mac[i] = static_cast<std::uint8_t>(0xff - i);
+	a.id = "client";
 	Bytes wire;
 	for (unsigned i = 0; i < kMacLen; i++)
 		wire.push_back(static_cast<std::byte>(0xff - i));
+	for (unsigned v : {6, 0, 0, 0, 0, 0, 0, 0})	// id_len, reserved
+		wire.push_back(static_cast<std::byte>(v));
+	for (char ch : std::string("client"))
+		wire.push_back(static_cast<std::byte>(ch));
+	wire.resize(kAuthSize);
 	expect_layout(req(Op::kAuth), a, wire);
+}
+
+TEST(ProtoLayout, AuthReply)
+{
+	AuthReply a;
+	Bytes wire;
+	for (std::size_t i = 0; i < kMacLen; i++) {
+		a.mac[i] = static_cast<std::uint8_t>(i * 3);
+		wire.push_back(static_cast<std::byte>(i * 3));
+	}
+	for (std::size_t i = 0; i < kTokenLen; i++) {
+		a.token[i] = static_cast<std::uint8_t>(0x70 + i);
+		wire.push_back(static_cast<std::byte>(0x70 + i));
+	}
+	ASSERT_EQ(wire.size(), kAuthReplySize);
+	expect_layout(reply(Op::kAuth), a, wire);
+}
+
+TEST(ProtoAuth, IdentityChecks)
+{
+	EXPECT_TRUE(valid_identity("client"));
+	EXPECT_TRUE(valid_identity(std::string(kNameMax, '~')));
+	EXPECT_FALSE(valid_identity(""));
+	EXPECT_FALSE(valid_identity(std::string(kNameMax + 1, 'a')));
+	EXPECT_FALSE(valid_identity("a b"));
+	EXPECT_FALSE(valid_identity(std::string("a\0b", 3)));
+	EXPECT_FALSE(valid_identity("caf\xc3\xa9"));
+	Auth a;
+	a.id = "bad id";
+	EXPECT_EQ(make_request(Op::kAuth, 1, a).error(), Errc::kBadValue);
+	a.id = "";
+	EXPECT_EQ(make_request(Op::kAuth, 1, a).error(), Errc::kBadNameLen);
+	a.id = "ok";
+	Bytes p = payload_of(make_request(Op::kAuth, 1, a));
+	ASSERT_EQ(p.size(), kAuthSize);
+	Bytes bad = p;
+	bad[offsetof(dg_auth, id_len)] = std::byte{0};	// empty
+	EXPECT_EQ(decode_auth(bad).error(), Errc::kBadNameLen);
+	bad = p;
+	bad[offsetof(dg_auth, id_len)] = std::byte{65};	// too long
+	EXPECT_EQ(decode_auth(bad).error(), Errc::kBadNameLen);
+	bad = p;
+	bad[offsetof(dg_auth, reserved) + 5] = std::byte{1};
+	EXPECT_EQ(decode_auth(bad).error(), Errc::kBadReserved);
+	bad = p;
+	bad[offsetof(dg_auth, id) + 1] = std::byte{' '};
+	EXPECT_EQ(decode_auth(bad).error(), Errc::kBadValue);
+	bad = p;
+	bad[offsetof(dg_auth, id) + 10] = std::byte{'x'};	// past id_len: zero
+	EXPECT_EQ(decode_auth(bad).error(), Errc::kBadReserved);
+	ASSERT_TRUE(decode_auth(p).ok());
+	EXPECT_EQ(decode_auth(p)->id, "ok");
 }
 
 TEST(ProtoLayout, MemInfo)
@@ -370,7 +432,7 @@ TEST(ProtoLayout, WholeFrame)
 				       MemRw{7, (1ull << 32) + 0x3000, 0x2000});
 	ASSERT_TRUE(f.ok());
 	const Bytes hdr = bytes({
-		0x44, 0x47, 0x41, 0x47, 0x01, 0x00, 0x03, 0x01,
+		0x44, 0x47, 0x41, 0x47, 0x02, 0x00, 0x03, 0x01,
 		0x18, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 		0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
 	});
@@ -404,9 +466,10 @@ std::vector<Case> round_trip_cases()
 		{"hello_full_name", req(Op::kHello), full},
 		{"hello_ctl_no_name", req(Op::kHello), ctl},
 		{"hello_reply", reply(Op::kHello),
-		 HelloReply{1, 0, kFeatAuth, 42, nonce_from(9)}},
-		{"auth", req(Op::kAuth), Auth{}},
-		{"auth_reply", reply(Op::kAuth), Empty{}},
+		 HelloReply{1, 0, kFeatAuth, 42, nonce_from(9), {}}},
+		{"auth", req(Op::kAuth), Auth{{}, "client"}},
+		{"auth_long_id", req(Op::kAuth), Auth{{}, std::string(kNameMax, 'k')}},
+		{"auth_reply", reply(Op::kAuth), AuthReply{}},
 		{"heartbeat", req(Op::kHeartbeat), Empty{}},
 		{"heartbeat_reply", reply(Op::kHeartbeat), Empty{}},
 		{"bye", req(Op::kBye), Empty{}},
@@ -595,7 +658,7 @@ TEST(ProtoStatus, SuccessReplyKeepsMinorAndReqId)
 	ASSERT_TRUE(d.ok());
 	EXPECT_EQ(d->hdr.minor, 9);
 	EXPECT_EQ(d->hdr.req_id, 3u);
-	m.hdr.major = 2;
+	m.hdr.major = 1;
 	EXPECT_EQ(encode_message(m).error(), Errc::kBadMajor);
 }
 
@@ -692,7 +755,7 @@ TEST(ProtoHello, ServerNegotiates)
 	ASSERT_TRUE(n.ok());
 	EXPECT_EQ(*n, (Negotiated{kMinor, 0}));
 
-	for (std::uint16_t major : {0, 2, 0x101}) {
+	for (std::uint16_t major : {0, 1, 3, 0x102}) {
 		peer.major = major;
 		EXPECT_EQ(negotiate(peer).error(), Errc::kBadMajor) << major;
 	}
@@ -714,7 +777,7 @@ TEST(ProtoHello, ClientChecksReply)
 	r.minor = 3;	// higher than ours
 	EXPECT_EQ(check_hello_reply(sent, r).error(), Errc::kBadFeatures);
 	r.minor = 2;
-	r.major = 2;
+	r.major = 1;
 	EXPECT_EQ(check_hello_reply(sent, r).error(), Errc::kBadMajor);
 }
 

@@ -63,6 +63,47 @@ TEST(StordService, HelloRolesAndStatus)
 	EXPECT_FALSE(h.transport.is_open(c));
 }
 
+// stord shares the handshake: with keys only an authenticated client gets
+// in, and its identity is recorded.
+TEST(StordService, AuthenticatedHandshake)
+{
+	ServiceHarness h(2, true);
+	ConnId c = h.transport.connect();
+	Hello hello = hello_body(1, Role::kFs, kFeatAuth);
+	hello.nonce[0] = 42;
+	auto g = h.call(c, Op::kHello, hello);
+	ASSERT_TRUE(g && g->status() == 0);
+	const HelloReply r = g->body<HelloReply>();
+	EXPECT_EQ(r.features, kFeatAuth);
+	// Nothing before AUTH.
+	ConnId x = h.transport.connect();
+	ASSERT_EQ(h.call(x, Op::kHello, hello)->status(), 0u);
+	EXPECT_EQ(h.call(x, Op::kFsGetattr, req("."))->status(), unsigned{EACCES});
+	EXPECT_FALSE(h.transport.is_open(x));
+	// A wrong key.
+	ConnId y = h.transport.connect();
+	const HelloReply ry = h.call(y, Op::kHello, hello)->body<HelloReply>();
+	g = h.call(y, Op::kAuth,
+		   disagg::test::auth_body(hello, ry, "client", disagg::test::test_secret("other")));
+	EXPECT_EQ(g->status(), unsigned{EKEYREJECTED});
+	EXPECT_FALSE(h.transport.is_open(y));
+	// No AUTH feature at all.
+	ConnId z = h.transport.connect();
+	EXPECT_EQ(h.call(z, Op::kHello, hello_body(1, Role::kFs, 0))->status(), unsigned{EACCES});
+	EXPECT_FALSE(h.transport.is_open(z));
+
+	g = h.call(c, Op::kAuth,
+		   disagg::test::auth_body(hello, r, "client", disagg::test::test_secret("client")));
+	ASSERT_TRUE(g && g->status() == 0);
+	EXPECT_NE(g->body<AuthReply>().token, Token{});
+	EXPECT_EQ(h.call(c, Op::kFsGetattr, req("."))->status(), 0u);
+	g = h.call(c, Op::kStatus);
+	Data d = g->body<Data>();
+	std::string json(reinterpret_cast<const char *>(d.bytes.data()), d.bytes.size());
+	EXPECT_NE(json.find("\"identity\":\"client\""), std::string::npos) << json;
+	EXPECT_NE(json.find("\"auth\":\"on\""), std::string::npos) << json;
+}
+
 TEST(StordService, MalformedMessages)
 {
 	ServiceHarness h;

@@ -164,13 +164,19 @@ private:
 // StorService on a FakeTransport, a real loop and worker threads.
 class ServiceHarness {
 public:
-	explicit ServiceHarness(unsigned threads = 2) : cache(16)
+	// @with_keys: clients must authenticate (disagg::test::kTestKeys).
+	explicit ServiceHarness(unsigned threads = 2, bool with_keys = false) : cache(16)
 	{
 		log::set_level(log::Level::kError);
 		std::string err;
 		EXPECT_TRUE(root.open(tree.root, err)) << err;
 		ops = std::make_unique<FsOps>(root, cache);
-		service = std::make_unique<StorService>(transport, loop, clock, ServiceOptions{},
+		ServiceOptions opt;
+		if (with_keys) {
+			EXPECT_TRUE(keys.load_text(disagg::test::kTestKeys, err)) << err;
+			opt.keys = &keys;
+		}
+		service = std::make_unique<StorService>(transport, loop, clock, opt,
 							*ops, cache, tree.root, threads);
 		transport.listen("fake", 0, service.get(), err);
 	}
@@ -217,6 +223,7 @@ public:
 	EventLoop loop;
 	FakeClock clock;
 	FakeTransport transport;
+	auth::KeyStore keys;
 	FsRoot root;
 	FdCache cache;
 	std::unique_ptr<FsOps> ops;

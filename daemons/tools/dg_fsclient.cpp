@@ -36,7 +36,8 @@ const char *kUsage =
 	"  --offset N --count N --mode OCTAL --uid N --gid N --rdev N\n"
 	"  --flags N --valid N    raw dg_fs_req fields\n"
 	"  --raw-hex HEX          with OP raw: send these bytes as one frame\n"
-	"  --expect ERR           exit 1 unless the status is ERR (0, EXDEV, 18...)\n";
+	"  --expect ERR           exit 1 unless the status is ERR (0, EXDEV, 18...)\n"
+	"%s";
 
 struct Args {
 	client::Options conn;
@@ -108,6 +109,7 @@ std::string parse(int argc, char **argv, Args &a)
 	a.conn.data_buffer = kPageSize;
 	std::vector<std::string> positional;
 	bool have_path = false;
+	std::string key_file, identity;
 	for (int i = 1; i < argc; i++) {
 		std::string_view arg = argv[i];
 		if (arg.substr(0, 2) != "--" || arg == "--") {
@@ -175,6 +177,10 @@ std::string parse(int argc, char **argv, Args &a)
 			e = set_u32(arg, v, a.req.valid, 0);
 		} else if (arg == "--expect") {
 			a.expect = v;
+		} else if (arg == "--key-file") {
+			key_file = v;
+		} else if (arg == "--identity") {
+			identity = v;
 		} else {
 			e = "unknown option '" + log::escape(arg) + "'";
 		}
@@ -194,7 +200,7 @@ std::string parse(int argc, char **argv, Args &a)
 		return "unknown OP '" + log::escape(a.op) + "'";
 	if (kOps.contains(a.op) && !have_path)
 		return "OP " + a.op + " needs a PATH";
-	return {};
+	return client::use_key_file(a.conn, key_file, identity);
 }
 
 std::string errno_name(std::uint32_t e)
@@ -319,10 +325,11 @@ int main(int argc, char **argv)
 	Args a;
 	if (std::string e = parse(argc, argv, a); !e.empty()) {
 		if (e == "help") {
-			std::fputs(kUsage, stdout);
+			std::printf(kUsage, client::kKeyUsage);
 			return 0;
 		}
-		std::fprintf(stderr, "dg-fsclient: %s\n%s", e.c_str(), kUsage);
+		std::fprintf(stderr, "dg-fsclient: %s\n", e.c_str());
+		std::fprintf(stderr, kUsage, client::kKeyUsage);
 		return 2;
 	}
 	if (a.op == "status")

@@ -60,11 +60,13 @@ const char *kUsage =
 	"                         with the same --client-id and --seed verifies them\n"
 	"  --wait-bye SECONDS     at the end, wait for the node to say BYE (shutdown)\n"
 	"  --status               print the node's status JSON and exit\n"
-	"  --timeout SECONDS      per call (default 10)\n";
+	"  --timeout SECONDS      per call (default 10)\n"
+	"%s";
 
 int usage_error(const std::string &msg)
 {
-	std::fprintf(stderr, "dg-memclient: %s\n%s", msg.c_str(), kUsage);
+	std::fprintf(stderr, "dg-memclient: %s\n", msg.c_str());
+	std::fprintf(stderr, kUsage, client::kKeyUsage);
 	return 2;
 }
 
@@ -383,6 +385,7 @@ bool parse(int argc, char **argv, Args &a, std::string &err)
 {
 	std::vector<std::string> v(argv + 1, argv + argc);
 	bool have_connect = false;
+	std::string key_file, identity;
 	for (std::size_t i = 0; i < v.size(); i++) {
 		std::string name = v[i], val;
 		const bool flag = name == "--isolation" || name == "--expect-all-free" ||
@@ -406,7 +409,7 @@ bool parse(int argc, char **argv, Args &a, std::string &err)
 			return n.value_or(0);
 		};
 		if (name == "--help" || name == "-h") {
-			std::fputs(kUsage, stdout);
+			std::printf(kUsage, client::kKeyUsage);
 			std::exit(0);
 		} else if (name == "--connect") {
 			if (!parse_host_port(val, a.conn.host, a.conn.port, kMemdPort)) {
@@ -445,6 +448,10 @@ bool parse(int argc, char **argv, Args &a, std::string &err)
 			}
 		} else if (name == "--name") {
 			a.conn.name = val;
+		} else if (name == "--key-file") {
+			key_file = val;
+		} else if (name == "--identity") {
+			identity = val;
 		} else if (name == "--seed") {
 			a.seed = num(0, UINT64_MAX);
 		} else if (name == "--timeout") {
@@ -470,7 +477,8 @@ bool parse(int argc, char **argv, Args &a, std::string &err)
 		err = "--connect is required";
 		return false;
 	}
-	return true;
+	err = client::use_key_file(a.conn, key_file, identity);
+	return err.empty();
 }
 
 }  // namespace

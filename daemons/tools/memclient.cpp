@@ -3,7 +3,6 @@
 // The transport-independent part of the client: calls and the handshake.
 #include "memclient.hpp"
 
-#include <sys/random.h>
 
 #include <cerrno>
 #include <cstring>
@@ -28,9 +27,22 @@ std::unique_ptr<Conn> Conn::connect(const Options &opt, std::string &err)
 std::unique_ptr<Conn> Conn::open(const Options &opt, std::string &err)
 {
 	std::unique_ptr<Conn> c = connect(opt, err);
-	if (c && !c->hello(err))
+	if (c && (!c->hello(err) || !c->join_queues(err)))
 		c.reset();
 	return c;
+}
+
+std::string use_key_file(Options &o, const std::string &file, const std::string &identity)
+{
+	if (file.empty() && identity.empty())
+		return {};
+	if (file.empty() || identity.empty())
+		return "--key-file and --identity go together";
+	std::string err;
+	if (!auth::load_secret(file, identity, o.secret, err))
+		return "--key-file: " + err;
+	o.identity = identity;
+	return {};
 }
 
 void Conn::on_server_request(const Message &m)
@@ -88,20 +100,29 @@ Reply Conn::call(Op op, const Body &body)
 
 bool Conn::hello(std::string &err)
 {
+	std::uint32_t status = 0;
+	return hello(err, status);
+}
+
+bool Conn::hello(std::string &err, std::uint32_t &status)
+{
+	const bool keyed = !opt_.secret.empty();
 	Hello h;
 	h.role = opt_.role;
-	h.features = kFeatKnown & ~kFeatAuth;
+	h.features = keyed ? kFeatKnown : kFeatKnown & ~kFeatAuth;
 	h.client_id = opt_.client_id;
 	h.name = opt_.name.substr(0, kNameMax);
-	if (::getrandom(h.nonce.data(), h.nonce.size(), 0) < 0)
-		h.nonce.fill(0);
+	(void)auth::random_bytes(h.nonce);
 	Reply r = call(Op::kHello, h);
+	status = r.err ? static_cast<std::uint32_t>(r.err) : r.status;
 	if (r.err) {
 		err = "hello: " + error_;
 		return false;
 	}
 	if (r.status) {
 		err = std::string("hello refused: ") + std::strerror(static_cast<int>(r.status));
+		if (r.status == EACCES && !keyed)
+			err += " (the node requires authentication: --key-file and --identity)";
 		return false;
 	}
 	Result<Message> m = r.message();
@@ -116,6 +137,49 @@ bool Conn::hello(std::string &err)
 		return false;
 	}
 	neg_ = *n;
+	if (!keyed) {
+		token_ = server_.token;
+		return true;
+	}
+	if (!(neg_.features & kFeatAuth)) {
+		status = EACCES;
+		err = "the node does not offer authentication, and we hold a key: refusing it";
+		return false;
+	}
+	auth::Transcript t;
+	t.client_nonce = h.nonce;
+	t.server_nonce = server_.nonce;
+	t.server_id = server_.server_id;
+	t.client_id = h.client_id;
+	t.role = static_cast<std::uint32_t>(h.role);
+	t.identity = opt_.identity;
+	Auth a;
+	a.id = opt_.identity;
+	a.mac = auth::proof(opt_.secret, auth::Side::kClient, t);
+	r = call(Op::kAuth, a);
+	status = r.err ? static_cast<std::uint32_t>(r.err) : r.status;
+	if (r.err) {
+		err = "auth: " + error_;
+		return false;
+	}
+	if (r.status) {
+		err = std::string("authentication as '") + opt_.identity + "' refused: " +
+		      std::strerror(static_cast<int>(r.status));
+		return false;
+	}
+	m = r.message();
+	if (!m || !std::holds_alternative<AuthReply>(m->body)) {
+		status = EPROTO;
+		err = "auth: malformed reply";
+		return false;
+	}
+	const AuthReply &ar = std::get<AuthReply>(m->body);
+	if (!auth::same_mac(ar.mac, auth::proof(opt_.secret, auth::Side::kServer, t))) {
+		status = EKEYREJECTED;
+		err = "the node's proof is wrong: it does not hold our key";
+		return false;
+	}
+	token_ = ar.token;
 	return true;
 }
 

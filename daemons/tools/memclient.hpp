@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 //
-// A userspace client of disagg-memd, over TCP or RDMA: the handshake,
+// A userspace client of disagg-memd, over TCP or RDMA: the handshake
+// (HELLO, and AUTH when it holds a key; then, over RDMA, queues 1.. join
+// queue 0's session with the join token),
 // synchronous calls (one outstanding request), and page access to slabs:
 // RDMA READ/WRITE into the slab's own memory region on RDMA, MEM_READ/
 // MEM_WRITE messages on TCP. Server-initiated HEARTBEATs are answered
@@ -8,6 +10,7 @@
 // and by the daemon's integration tests.
 #pragma once
 
+#include "auth.hpp"
 #include "proto.hpp"
 
 #include <cstdint>
@@ -35,6 +38,11 @@ struct Options {
 	// Largest frame either way over RDMA (receive buffer size): memd's
 	// 4096, or DG_FS_MSG_MAX for a storage node.
 	std::size_t max_frame = 4096;
+	// Authenticate as @identity with @secret (see auth.hpp); empty
+	// secret: no key, the server must be open. A client with a key
+	// refuses a server that does not offer DG_FEAT_AUTH (EACCES).
+	std::string identity;
+	std::string secret;
 };
 
 // A reply, owning its bytes.
@@ -58,9 +66,11 @@ class Conn {
 public:
 	virtual ~Conn() = default;
 
-	// Connect and say hello. nullptr and @err on failure.
+	// Connect, say hello (and authenticate), then connect the other
+	// queues. nullptr and @err on failure.
 	static std::unique_ptr<Conn> open(const Options &opt, std::string &err);
-	// Connect without the handshake (for tests of the handshake itself).
+	// Connect (queue 0 only) without the handshake (for tests of the
+	// handshake itself).
 	static std::unique_ptr<Conn> connect(const Options &opt, std::string &err);
 
 	virtual bool rdma() const = 0;
@@ -72,7 +82,17 @@ public:
 
 	// Request and its reply.
 	Reply call(proto::Op op, const proto::Body &body = proto::Empty{});
+	// HELLO, and AUTH when Options::secret is set (checking the server's
+	// proof). @status: the server's refusal (EACCES, EKEYREJECTED...) or
+	// a local errno, 0 on success.
 	bool hello(std::string &err);
+	bool hello(std::string &err, std::uint32_t &status);
+	// RDMA: connect queues 1.. with the join token; nothing on TCP.
+	virtual bool join_queues(std::string &err)
+	{
+		(void)err;
+		return true;
+	}
 	std::optional<proto::MemInfo> info(std::string &err);
 	// The slab, or nullopt with @status (server errno) or @err.
 	std::optional<proto::MemSlab> alloc(std::uint64_t size, std::uint64_t tag,
@@ -93,6 +113,7 @@ public:
 	virtual int raw_read(std::uint64_t addr, std::uint32_t rkey, std::uint32_t len) = 0;
 
 	const proto::HelloReply &server() const { return server_; }
+	const proto::Token &token() const { return token_; }
 	const proto::Negotiated &negotiated() const { return neg_; }
 	bool got_bye() const { return got_bye_; }
 	const std::string &error() const { return error_; }
@@ -106,10 +127,21 @@ protected:
 	Options opt_;
 	proto::HelloReply server_;
 	proto::Negotiated neg_;
+	proto::Token token_{};		// the session's join token
 	std::uint64_t next_req_ = 1;
 	bool got_bye_ = false;
 	std::string error_;
 };
+
+// --key-file FILE --identity NAME of the tools: @identity's secret from
+// @file (the daemons' key-file format) into @o. "" or why not; both empty
+// is fine (no key).
+std::string use_key_file(Options &o, const std::string &file, const std::string &identity);
+// The usage lines of those options.
+inline constexpr const char *kKeyUsage =
+	"  --key-file FILE        authenticate with a key from FILE (NAME SECRET\n"
+	"                         [admin] lines, mode 0600, as the daemons' --keys)\n"
+	"  --identity NAME        ... the key named NAME (required with --key-file)\n";
 
 std::unique_ptr<Conn> open_tcp(const Options &opt, std::string &err);
 std::unique_ptr<Conn> open_rdma(const Options &opt, std::string &err);

@@ -2,7 +2,9 @@
 //
 // The client over RDMA: rdma_cm to connect, an RC QP with SEND/RECV for
 // frames and one-sided RDMA READ/WRITE for pages, completions waited for on
-// a completion channel with poll(2) deadlines.
+// a completion channel with poll(2) deadlines. Queue 0 connects first and
+// carries the handshake; queues 1.. connect after it with the session's
+// join token in their struct dg_cm_private (join_queues()).
 #include "memclient.hpp"
 
 #include <infiniband/verbs.h>
@@ -51,6 +53,7 @@ public:
 		return io(slab, ios, IBV_WR_RDMA_READ);
 	}
 	int raw_read(std::uint64_t addr, std::uint32_t rkey, std::uint32_t len) override;
+	bool join_queues(std::string &err) override;
 
 protected:
 	bool send_frame(const Bytes &frame) override { return send_raw(frame); }
@@ -150,14 +153,23 @@ bool RdmaConn::setup(std::string &err)
 		      std::strerror(errno);
 		return false;
 	}
+	if (!connect_queue(0, err)) {
+		if (opt_.queues > 1)
+			err = "queue 0: " + err;
+		return false;
+	}
+	connected_ = true;
+	return true;
+}
+
+bool RdmaConn::join_queues(std::string &err)
+{
 	const unsigned n = std::max(1u, opt_.queues);
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = static_cast<unsigned>(ids_.size()); i < n; i++)
 		if (!connect_queue(i, err)) {
-			if (n > 1)
-				err = "queue " + std::to_string(i) + ": " + err;
+			err = "queue " + std::to_string(i) + ": " + err;
 			return false;
 		}
-	connected_ = true;
 	return true;
 }
 
@@ -269,6 +281,8 @@ bool RdmaConn::connect_queue(unsigned qid, std::string &err)
 	put(offsetof(dg_cm_private, qid), qid, 2);
 	put(offsetof(dg_cm_private, nr_queues), nq, 2);
 	put(offsetof(dg_cm_private, client_id), opt_.client_id, 8);
+	if (qid > 0)	// join queue 0's session
+		std::memcpy(priv + offsetof(dg_cm_private, token), token_.data(), token_.size());
 	rdma_conn_param cp{};
 	cp.private_data = priv;
 	cp.private_data_len = sizeof(priv);
