@@ -154,6 +154,34 @@ TEST(StordConfig, DefaultsAndFlags)
 	EXPECT_TRUE(parse({"--help"}).help);
 }
 
+TEST(StordConfig, ExportOptions)
+{
+	TempTree t;
+	ParseResult r = parse({"--root", t.root});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.exp.squash, Squash::kRoot);
+	EXPECT_EQ(r.config.exp.anon_uid, 65534u);
+	EXPECT_EQ(r.config.exp.anon_gid, 65534u);
+	EXPECT_FALSE(r.config.exp.allow_devices || r.config.exp.allow_setid ||
+		     r.config.exp.allow_sys_xattrs || r.config.exp.cross_mounts);
+	r = parse({"--allow-devices", "--root", t.root, "--squash", "all", "--anon-uid=7",
+		   "--anon-gid", "8", "--allow-setid", "--allow-sys-xattrs", "--cross-mounts"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.exp.squash, Squash::kAll);
+	EXPECT_EQ(r.config.exp.anon_uid, 7u);
+	EXPECT_EQ(r.config.exp.anon_gid, 8u);
+	EXPECT_TRUE(r.config.exp.allow_devices && r.config.exp.allow_setid &&
+		    r.config.exp.allow_sys_xattrs && r.config.exp.cross_mounts);
+	EXPECT_EQ(parse({"--root", t.root, "--squash", "none"}).config.exp.squash, Squash::kNone);
+	for (const auto &a : std::vector<std::vector<std::string>>{
+		     {"--root", t.root, "--squash", "some"},
+		     {"--root", t.root, "--anon-uid", "-1"},
+		     {"--root", t.root, "--anon-gid", "4294967295"},
+		     {"--root", t.root, "--allow-devices=yes"},
+	     })
+		EXPECT_FALSE(parse(a).error.empty()) << testing::PrintToString(a);
+}
+
 TEST(StordConfig, Errors)
 {
 	TempTree t;
