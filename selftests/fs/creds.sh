@@ -83,7 +83,7 @@ expect "root's new file is 65534's on the node" "$(stat -c %u:%g "$EXP/pub/byroo
 	"65534:65534"
 got=$(cat "$M/pub/rootsecret" 2>&1) && fail "squashed root read a root 0600 file: $got"
 log "ok: squashed root cannot read a root 0600 file ($got)"
-echo x >"$M/rootfile" 2>/dev/null && fail "squashed root created a file in the 0755 root"
+(echo x >"$M/rootfile") 2>/dev/null && fail "squashed root created a file in the 0755 root"
 log "ok: squashed root cannot create in a 0755 root directory"
 
 # Set-user-ID: not shown, not honoured.
