@@ -57,8 +57,8 @@ inline constexpr std::size_t kFsNameMax = 255;	// of one directory entry
 // Wire sizes, checked against proto.h.
 inline constexpr std::size_t kHdrSize = 24;
 inline constexpr std::size_t kHelloSize = 128;
-inline constexpr std::size_t kHelloReplySize = 72;
-inline constexpr std::size_t kAuthSize = 104;
+inline constexpr std::size_t kHelloReplySize = 56;
+inline constexpr std::size_t kAuthSize = 32;
 inline constexpr std::size_t kMemInfoSize = 32;
 inline constexpr std::size_t kMemAllocSize = 16;
 inline constexpr std::size_t kMemSlabSize = 40;
