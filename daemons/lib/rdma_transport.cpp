@@ -48,7 +48,7 @@ std::uint64_t le(const std::uint8_t *p, std::size_t n)
 
 bool parse_cm_private(const void *data, std::size_t len, CmPrivate &out)
 {
-	static_assert(sizeof(dg_cm_private) == 40);
+	static_assert(sizeof(dg_cm_private) == 24);
 	out = CmPrivate{};
 	if (!data || len < sizeof(dg_cm_private))
 		return true;

@@ -20,8 +20,8 @@ namespace {
 
 // Sizes seen from C++, independent of proto.h's own asserts.
 static_assert(sizeof(dg_hdr) == 24 && kHdrSize == 24);
-static_assert(sizeof(dg_hello) == 128 && sizeof(dg_hello_reply) == 72);
-static_assert(sizeof(dg_auth) == 104 && sizeof(dg_mem_info) == 32);
+static_assert(sizeof(dg_hello) == 128 && sizeof(dg_hello_reply) == 56);
+static_assert(sizeof(dg_auth) == 32 && sizeof(dg_mem_info) == 32);
 static_assert(sizeof(dg_mem_alloc) == 16 && sizeof(dg_mem_slab) == 40);
 static_assert(sizeof(dg_mem_free) == 8 && sizeof(dg_mem_rw) == 24);
 static_assert(kMaxRwLen + kMemRwSize <= kMaxPayload);
