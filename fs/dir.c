@@ -28,19 +28,6 @@ static bool dg_is_silly(const struct dentry *dentry)
 	return READ_ONCE(dentry->d_flags) & DCACHE_NFSFS_RENAMED;
 }
 
-static void dg_set_owner(struct inode *dir, struct dg_fs_req *r, umode_t *mode)
-{
-	kgid_t gid = current_fsgid();
-
-	if (dir->i_mode & S_ISGID) {
-		gid = dir->i_gid;
-		if (S_ISDIR(*mode))
-			*mode |= S_ISGID;
-	}
-	r->uid = cpu_to_le32(from_kuid(&init_user_ns, current_fsuid()));
-	r->gid = cpu_to_le32(from_kgid(&init_user_ns, gid));
-}
-
 /*
  * Give a new object's dentry its inode. An exclusive create's dentry was
  * left unhashed by dg_lookup(): hash it now.
@@ -114,7 +101,6 @@ static int dg_create(DG_IDMAP *idmap, struct inode *dir, struct dentry *dentry,
 	struct dg_fs_call call = { .op = DG_OP_FS_CREATE };
 	int err;
 
-	dg_set_owner(dir, &call.req, &mode);
 	call.req.mode = cpu_to_le32(mode);
 	if (excl)
 		call.req.flags = cpu_to_le32(DG_FS_CREATE_EXCL);
@@ -131,7 +117,6 @@ static int dg_mkdir(DG_IDMAP *idmap, struct inode *dir, struct dentry *dentry,
 	struct dg_fs_call call = { .op = DG_OP_FS_MKDIR };
 
 	mode |= S_IFDIR;
-	dg_set_owner(dir, &call.req, &mode);
 	call.req.mode = cpu_to_le32(mode);
 	return dg_make(dir, dentry, &call, S_IFDIR);
 }
@@ -141,7 +126,6 @@ static int dg_mknod(DG_IDMAP *idmap, struct inode *dir, struct dentry *dentry,
 {
 	struct dg_fs_call call = { .op = DG_OP_FS_MKNOD };
 
-	dg_set_owner(dir, &call.req, &mode);
 	call.req.mode = cpu_to_le32(mode);
 	call.req.rdev = cpu_to_le32(new_encode_dev(rdev));
 	return dg_make(dir, dentry, &call, mode & S_IFMT);
@@ -158,7 +142,6 @@ static int dg_symlink(DG_IDMAP *idmap, struct inode *dir,
 		return -ENOENT;
 	if (len > DG_FS_PATH_MAX)
 		return -ENAMETOOLONG;
-	dg_set_owner(dir, &call.req, &mode);
 	call.req.mode = cpu_to_le32(mode);
 	call.name2 = target;
 	call.name2_len = len;
@@ -270,7 +253,12 @@ static int dg_sillyrename(struct inode *dir, struct dentry *dentry)
 	if (err == -ENOENT && call.retried)
 		err = 0;
 	if (!err) {
+		/*
+		 * The UNLINK at the last close acts for who unlinked, not
+		 * for whoever closes last (d_fsdata, put by dg_d_iput()).
+		 */
 		spin_lock(&dentry->d_lock);
+		dentry->d_fsdata = (void *)get_current_cred();
 		dentry->d_flags |= DCACHE_NFSFS_RENAMED;
 		spin_unlock(&dentry->d_lock);
 		d_move(dentry, sdentry);
@@ -665,6 +653,7 @@ static void dg_d_iput(struct dentry *dentry, struct inode *inode)
 	int err;
 
 	if (dg_is_silly(dentry)) {
+		p.cred = dentry->d_fsdata;
 		call.path = &p;
 		err = dg_fs_call(DG_SB(dentry->d_sb), &call);
 		if (err && err != -ENOENT)
@@ -672,7 +661,10 @@ static void dg_d_iput(struct dentry *dentry, struct inode *inode)
 					    DG_SB(dentry->d_sb)->id, err);
 		spin_lock(&dentry->d_lock);
 		dentry->d_flags &= ~DCACHE_NFSFS_RENAMED;
+		dentry->d_fsdata = NULL;
 		spin_unlock(&dentry->d_lock);
+		if (p.cred)
+			put_cred(p.cred);
 		/* Nothing names the file any more: let its pages go. */
 		if (inode->i_nlink > 1)
 			drop_nlink(inode);

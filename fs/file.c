@@ -223,8 +223,7 @@ static void dg_readahead(struct readahead_control *rac)
 		}
 		INIT_WORK(&io->work, dg_read_work);
 		io->inode = inode;
-		dg_path_get(p.dentry, &io->path);
-		io->path.io = true;
+		dg_path_dup(&io->path, &p);
 		memcpy(io->folios, folios, nr * sizeof(folios[0]));
 		io->nr = nr;
 		atomic_inc(&sbi->io_pending);
@@ -407,8 +406,7 @@ static void dg_wb_flush(struct dg_wb *wb)
 	} else if (io != &wb->fallback) {
 		dg_io_slot_get(wb->inode, false);
 		INIT_WORK(&io->work, dg_wb_work);
-		dg_path_get(wb->path.dentry, &io->path);
-		io->path.io = true;
+		dg_path_dup(&io->path, &wb->path);
 		atomic_inc(&DG_SB(wb->inode->i_sb)->io_pending);
 		queue_work(dg_io_wq, &io->work);
 		return;
@@ -598,7 +596,7 @@ static ssize_t dg_direct_IO(struct kiocb *iocb, struct iov_iter *iter)
 	buf = kvmalloc(max, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	err = dg_path_get_io(file_dentry(file), &p);
+	err = dg_inode_io_path(inode, file, &p);
 	if (err)
 		goto out_buf;
 	while (iov_iter_count(iter)) {
@@ -671,6 +669,7 @@ static int dg_file_open(struct inode *inode, struct file *file)
 	err = dg_revalidate_mapping(inode);
 	if (err)
 		return err;
+	dg_inode_set_cred(inode, file);
 	atomic_inc(&DG_I(inode)->open_count);
 	file->f_mode |= FMODE_CAN_ODIRECT;
 	return 0;
@@ -707,7 +706,7 @@ static int dg_file_fsync(struct file *file, loff_t start, loff_t end,
 	err = file_write_and_wait_range(file, start, end);
 	if (err)
 		return err;
-	err = dg_path_get_io(file_dentry(file), &p);
+	err = dg_inode_io_path(file_inode(file), file, &p);
 	if (err)
 		return err;
 	call.path = &p;

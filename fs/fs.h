@@ -36,6 +36,9 @@
  *	(readahead and writeback), %DG_FS_INFLIGHT_MIN..%DG_FS_INFLIGHT_MAX
  * @key: name of the key to authenticate with ("disagg:@key" in the
  *	mounting process's keyrings), or empty
+ * @trust_setid: honour set-user-ID and set-group-ID bits of the node's
+ *	files (else regular files show without them)
+ * @trust_dev: device files of the node may be opened (else SB_I_NODEV)
  */
 struct dg_fs_opts {
 	char			transport[8];
@@ -52,6 +55,8 @@ struct dg_fs_opts {
 	unsigned int		wsize;
 	unsigned int		max_inflight;
 	char			key[DG_NAME_MAX + 1];
+	bool			trust_setid;
+	bool			trust_dev;
 };
 
 /* The max_inflight mount option: default and range. */
@@ -99,6 +104,10 @@ struct dg_sb_info {
  * @open_count: open files (regular files), for silly rename
  * @io_inflight: READs and WRITEs of readahead and writeback in flight,
  *	at most the max_inflight mount option
+ * @open_cred: credentials of the last open for writing (or of the first
+ *	open, before any for writing): writeback and other I/O without a
+ *	file act with them; a reference, under the inode's i_lock, put at
+ *	eviction
  * @vfs_inode: the VFS inode
  */
 struct dg_inode {
@@ -111,6 +120,7 @@ struct dg_inode {
 	unsigned long		flags;
 	atomic_t		open_count;
 	atomic_t		io_inflight;
+	const struct cred	*open_cred;
 	struct inode		vfs_inode;
 };
 
@@ -131,15 +141,20 @@ static inline struct dg_sb_info *DG_SB(struct super_block *sb)
  *	dg_path_get_io())
  * @borrowed: @dentry is held by the caller, not by us (a dentry being
  *	killed, in ->d_iput); dg_path_put() leaves it alone
+ * @cred: who asks (a reference dg_path_put() puts), or NULL for the
+ *	current task: requests carry its fsuid, fsgid and groups. I/O paths
+ *	(dg_inode_io_path()) have the open file's credentials, as NFS uses
+ *	its open context's, so work items never act as the kworker's root
  *
  * The string itself is built by dg_fs_call(), under the mount's
  * @rename_sem, so that the node sees the name the dcache has while the
  * request is in flight.
  */
 struct dg_path {
-	struct dentry	*dentry;
-	bool		io;
-	bool		borrowed;
+	struct dentry		*dentry;
+	const struct cred	*cred;
+	bool			io;
+	bool			borrowed;
 };
 
 /**
@@ -180,6 +195,7 @@ int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call);
 int dg_path_get(struct dentry *dentry, struct dg_path *p);
 int dg_path_get_io(struct dentry *dentry, struct dg_path *p);
 void dg_path_put(struct dg_path *p);
+void dg_path_dup(struct dg_path *to, const struct dg_path *from);
 int dg_getattr_path(struct super_block *sb, const struct dg_path *p,
 		    struct dg_fs_attr *attr);
 int dg_inode_io_path(struct inode *inode, struct file *file,
@@ -192,6 +208,8 @@ void dg_refresh_inode(struct inode *inode, const struct dg_fs_attr *attr,
 		      bool ours);
 void dg_refresh_inode_write(struct inode *inode,
 			    const struct dg_fs_attr *attr);
+umode_t dg_attr_mode(struct super_block *sb, const struct dg_fs_attr *attr);
+void dg_inode_set_cred(struct inode *inode, struct file *file);
 bool dg_attr_expired(struct inode *inode);
 void dg_invalidate_attr(struct inode *inode);
 int dg_revalidate_inode(struct dentry *dentry, bool force);

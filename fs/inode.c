@@ -18,6 +18,32 @@
  * Return: 0, or -EIO for a file type we do not know, a size beyond what
  * a loff_t holds or nanoseconds out of range.
  */
+/**
+ * dg_attr_mode - the mode a file of the node has here
+ * @sb: the mount
+ * @attr: checked attributes
+ *
+ * Unless the mount has trust_setid, a regular file shows without its
+ * set-user-ID bit and without a set-group-ID bit that means
+ * set-group-ID-on-execution (with group execute): neither 6.1 nor 6.12
+ * has a superblock flag for nosuid (mnt_may_suid() looks at the
+ * vfsmount's MNT_NOSUID only, which mount(8) takes for itself), so the
+ * bits never reach the inode and exec cannot honour them.
+ *
+ * Return: type and permission bits.
+ */
+umode_t dg_attr_mode(struct super_block *sb, const struct dg_fs_attr *attr)
+{
+	umode_t mode = le32_to_cpu(attr->mode);
+
+	if (DG_SB(sb)->opts.trust_setid || !S_ISREG(mode))
+		return mode;
+	mode &= ~S_ISUID;
+	if (mode & S_IXGRP)
+		mode &= ~S_ISGID;
+	return mode;
+}
+
 int dg_attr_check(const struct dg_fs_attr *attr)
 {
 	umode_t mode = le32_to_cpu(attr->mode);
@@ -106,7 +132,7 @@ static void __dg_refresh_inode(struct inode *inode,
 	clear_bit(DG_INO_STALE_ATTR, &di->flags);
 
 	inode->i_mode = (inode->i_mode & S_IFMT) |
-			(le32_to_cpu(attr->mode) & 07777);
+			(dg_attr_mode(inode->i_sb, attr) & 07777);
 	i_uid_write(inode, le32_to_cpu(attr->uid));
 	i_gid_write(inode, le32_to_cpu(attr->gid));
 	set_nlink(inode, le32_to_cpu(attr->nlink));

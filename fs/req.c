@@ -8,6 +8,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/mm.h>
 #include <linux/jiffies.h>
+#include <linux/cred.h>
 #include "fs.h"
 
 /* Most request pieces: header struct, path, name2, data. */
@@ -81,6 +82,24 @@ static int dg_path_build(const struct dg_path *p, char *buf,
 	return *len > DG_FS_PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * Who asks, as the node sees it: @cred's fsuid, fsgid and first
+ * %DG_FS_NGROUPS supplementary groups, in the initial user namespace.
+ */
+static void dg_fill_cred(struct dg_fs_cred *c, const struct cred *cred)
+{
+	const struct group_info *gi = cred->group_info;
+	unsigned int i, n = min_t(unsigned int, gi->ngroups, DG_FS_NGROUPS);
+
+	memset(c, 0, sizeof(*c));
+	c->uid = cpu_to_le32(from_kuid(&init_user_ns, cred->fsuid));
+	c->gid = cpu_to_le32(from_kgid(&init_user_ns, cred->fsgid));
+	c->ngroups = cpu_to_le32(n);
+	for (i = 0; i < n; i++)
+		c->groups[i] = cpu_to_le32(from_kgid(&init_user_ns,
+						     gi->gid[i]));
+}
+
 /* Send @call's @n pieces, retrying while the node is away. */
 static int dg_fs_send(struct dg_sb_info *sbi, struct dg_fs_call *call,
 		      struct kvec *iov, unsigned int n)
@@ -122,6 +141,9 @@ static int dg_fs_send(struct dg_sb_info *sbi, struct dg_fs_call *call,
  * @call->renaming), so no rename of ours runs between the two: the node
  * sees the names the dcache has. Allocations under the lock do no
  * filesystem reclaim, which could come back here.
+ *
+ * The request carries the credentials of @call->path (the current task's
+ * when it has none): dg_fs_call() is the one place they are filled in.
  *
  * Hard mounts retry for ever when the connection is down or a reply does
  * not come (only a fatal signal or umount -f ends it); soft mounts give up
@@ -194,6 +216,7 @@ int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call)
 	    data_len > DG_FS_MSG_MAX)
 		goto unlock;
 
+	dg_fill_cred(&call->req.cred, call->path->cred ?: current_cred());
 	call->req.path_len = cpu_to_le32(len);
 	call->req.name2_len = cpu_to_le32(len2);
 	call->req.data_len = cpu_to_le32(data_len);
@@ -241,6 +264,7 @@ out:
 int dg_path_get(struct dentry *dentry, struct dg_path *p)
 {
 	p->dentry = dget(dentry);
+	p->cred = NULL;
 	p->io = false;
 	p->borrowed = false;
 	return 0;
@@ -280,6 +304,58 @@ void dg_path_put(struct dg_path *p)
 	if (!p->borrowed)
 		dput(p->dentry);
 	p->dentry = NULL;
+	if (p->cred)
+		put_cred(p->cred);
+	p->cred = NULL;
+}
+
+/**
+ * dg_path_dup - a second reference to the same path and credentials
+ * @to: filled in; release with dg_path_put()
+ * @from: a path from dg_path_get() or dg_inode_io_path()
+ */
+void dg_path_dup(struct dg_path *to, const struct dg_path *from)
+{
+	to->dentry = dget(from->dentry);
+	to->cred = from->cred ? get_cred(from->cred) : NULL;
+	to->io = from->io;
+	to->borrowed = false;
+}
+
+/* The credentials for I/O on @inode without a file (see dg_inode). */
+static const struct cred *dg_inode_cred(struct inode *inode)
+{
+	const struct cred *cred;
+
+	spin_lock(&inode->i_lock);
+	cred = DG_I(inode)->open_cred;
+	if (cred)
+		get_cred(cred);
+	spin_unlock(&inode->i_lock);
+	return cred ?: get_current_cred();
+}
+
+/**
+ * dg_inode_set_cred - remember who opened a file, for I/O without a file
+ * @inode: the file
+ * @file: its new open file
+ *
+ * The last open for writing wins; an open for reading only counts while
+ * there is none.
+ */
+void dg_inode_set_cred(struct inode *inode, struct file *file)
+{
+	struct dg_inode *di = DG_I(inode);
+	const struct cred *old = NULL;
+
+	spin_lock(&inode->i_lock);
+	if (!di->open_cred || (file->f_mode & FMODE_WRITE)) {
+		old = di->open_cred;
+		di->open_cred = get_cred(file->f_cred);
+	}
+	spin_unlock(&inode->i_lock);
+	if (old)
+		put_cred(old);
 }
 
 /**
@@ -289,7 +365,9 @@ void dg_path_put(struct dg_path *p)
  * @p: as dg_path_get()
  *
  * Writeback and readahead may come without a file: then any hashed alias
- * of the inode names it.
+ * of the inode names it. The path carries the credentials of @file, or
+ * without one those the inode keeps from its opens (dg_inode_set_cred()):
+ * data moves with the rights of who opened the file, whoever sends it.
  *
  * Return: as dg_path_get_io().
  */
@@ -298,13 +376,19 @@ int dg_inode_io_path(struct inode *inode, struct file *file, struct dg_path *p)
 	struct dentry *d;
 	int err;
 
-	if (file)
-		return dg_path_get_io(file_dentry(file), p);
+	if (file) {
+		err = dg_path_get_io(file_dentry(file), p);
+		if (!err)
+			p->cred = get_cred(file->f_cred);
+		return err;
+	}
 	d = d_find_alias(inode);
 	if (!d)
 		return -ESTALE;
 	err = dg_path_get_io(d, p);
 	dput(d);
+	if (!err)
+		p->cred = dg_inode_cred(inode);
 	return err;
 }
 

@@ -18,6 +18,7 @@
 #include <linux/inet.h>
 #include <linux/random.h>
 #include <linux/utsname.h>
+#include <linux/cred.h>
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include "fs.h"
@@ -31,7 +32,8 @@ static atomic_t dg_mount_seq = ATOMIC_INIT(0);
 enum {
 	Opt_transport, Opt_src, Opt_acregmin, Opt_acregmax, Opt_acdirmin,
 	Opt_acdirmax, Opt_actimeo, Opt_noac, Opt_hard, Opt_soft, Opt_timeo,
-	Opt_rsize, Opt_wsize, Opt_max_inflight, Opt_key,
+	Opt_rsize, Opt_wsize, Opt_max_inflight, Opt_key, Opt_trust_setid,
+	Opt_trust_dev,
 };
 
 static const struct constant_table dg_transports[] = {
@@ -56,6 +58,8 @@ static const struct fs_parameter_spec dg_fs_params[] = {
 	fsparam_u32("wsize",		Opt_wsize),
 	fsparam_u32("max_inflight",	Opt_max_inflight),
 	fsparam_string("key",		Opt_key),
+	fsparam_flag("trust_setid",	Opt_trust_setid),
+	fsparam_flag("trust_dev",	Opt_trust_dev),
 	{}
 };
 
@@ -171,6 +175,12 @@ static int dg_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		else
 			o->wsize = min(r.uint_32, DG_FS_IO_MAX) & PAGE_MASK;
 		break;
+	case Opt_trust_setid:
+		o->trust_setid = true;
+		break;
+	case Opt_trust_dev:
+		o->trust_dev = true;
+		break;
 	case Opt_max_inflight:
 		if (r.uint_32 < DG_FS_INFLIGHT_MIN ||
 		    r.uint_32 > DG_FS_INFLIGHT_MAX)
@@ -216,6 +226,7 @@ static struct inode *dg_alloc_inode(struct super_block *sb)
 	di->flags = 0;
 	atomic_set(&di->open_count, 0);
 	atomic_set(&di->io_inflight, 0);
+	di->open_cred = NULL;
 	return &di->vfs_inode;
 }
 
@@ -226,8 +237,13 @@ static void dg_free_inode(struct inode *inode)
 
 static void dg_evict_inode(struct inode *inode)
 {
+	struct dg_inode *di = DG_I(inode);
+
 	truncate_inode_pages_final(&inode->i_data);
 	clear_inode(inode);
+	if (di->open_cred)
+		put_cred(di->open_cred);
+	di->open_cred = NULL;
 }
 
 static int dg_statfs(struct dentry *dentry, struct kstatfs *buf)
@@ -289,6 +305,10 @@ static int dg_show_options(struct seq_file *m, struct dentry *root)
 		   o->wsize, o->max_inflight);
 	if (o->key[0])
 		seq_printf(m, ",key=%s", o->key);
+	if (o->trust_setid)
+		seq_puts(m, ",trust_setid");
+	if (o->trust_dev)
+		seq_puts(m, ",trust_dev");
 	return 0;
 }
 
@@ -335,6 +355,9 @@ static int dg_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
 	sb->s_blocksize = PAGE_SIZE;
 	sb->s_blocksize_bits = PAGE_SHIFT;
+	/* The node's device files are not ours to open unless trusted. */
+	if (!sbi->opts.trust_dev)
+		sb->s_iflags |= SB_I_NODEV;
 
 	err = super_setup_bdi(sb);
 	if (err)

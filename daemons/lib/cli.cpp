@@ -130,7 +130,8 @@ std::string set_uint(std::string_view name, std::string_view v, std::uint64_t lo
 
 OptionWalk walk_options(const std::vector<std::string> &args,
 			const std::function<std::string(std::string_view name,
-							std::string_view value)> &set)
+							std::string_view value)> &set,
+			bool (*is_flag)(std::string_view name))
 {
 	OptionWalk r;
 	for (std::size_t i = 0; i < args.size(); i++) {
@@ -144,7 +145,13 @@ OptionWalk walk_options(const std::vector<std::string> &args,
 			return r;
 		}
 		std::string_view name = a, value;
-		if (std::size_t eq = a.find('='); eq != std::string_view::npos) {
+		if (is_flag && is_flag(a.substr(0, a.find('=')))) {
+			if (a.find('=') != std::string_view::npos) {
+				r.error = "option '" + std::string(a.substr(0, a.find('='))) +
+					  "' takes no value";
+				return r;
+			}
+		} else if (std::size_t eq = a.find('='); eq != std::string_view::npos) {
 			name = a.substr(0, eq);
 			value = a.substr(eq + 1);
 		} else {

@@ -44,13 +44,15 @@ std::string invalid(std::string_view name, std::string_view v);
 
 // Walks "--name value" and "--name=value" arguments, calling @set(name,
 // value) for each; -h/--help stops the walk with help set. Every option but
-// -h/--help takes a value.
+// -h/--help takes a value, except those @is_flag says are flags: they are
+// given alone ("--name", value "") and reject "--name=value".
 struct OptionWalk {
 	bool help = false;
 	std::string error;	// empty on success
 };
 OptionWalk walk_options(const std::vector<std::string> &args,
 			const std::function<std::string(std::string_view name,
-							std::string_view value)> &set);
+							std::string_view value)> &set,
+			bool (*is_flag)(std::string_view name) = nullptr);
 
 }  // namespace disagg

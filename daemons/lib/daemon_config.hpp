@@ -52,18 +52,22 @@ std::string set_daemon_option(DaemonConfig &c, std::uint16_t default_port,
 // The end of a daemon's usage text: --heartbeat, --log-level and --help.
 std::string daemon_usage_tail();
 
-// Walks @args (see walk_options()) into a Config whose listen_port starts
-// as @default_port, through @set(config, name, value).
+// Walks @args (see walk_options(), @is_flag too) into a Config whose
+// listen_port starts as @default_port, through @set(config, name, value).
 template <class Config>
 DaemonArgs<Config> walk_daemon_args(const std::vector<std::string> &args,
 				    std::uint16_t default_port,
-				    std::string (*set)(Config &, std::string_view, std::string_view))
+				    std::string (*set)(Config &, std::string_view, std::string_view),
+				    bool (*is_flag)(std::string_view) = nullptr)
 {
 	DaemonArgs<Config> r;
 	r.config.listen_port = default_port;
-	OptionWalk w = walk_options(args, [&r, set](std::string_view name, std::string_view v) {
-		return set(r.config, name, v);
-	});
+	OptionWalk w = walk_options(
+		args,
+		[&r, set](std::string_view name, std::string_view v) {
+			return set(r.config, name, v);
+		},
+		is_flag);
 	r.help = w.help;
 	r.error = std::move(w.error);
 	return r;

@@ -183,6 +183,11 @@ Errc check_one(const FsReq &r)
 		return Errc::kBadSize;
 	if (has_nul(r.path) || has_nul(r.name2))
 		return Errc::kBadValue;
+	if (r.cred.ngroups > kFsNgroups)
+		return Errc::kBadValue;
+	for (std::size_t i = r.cred.ngroups; i < kFsNgroups; i++)
+		if (r.cred.groups[i] != 0)
+			return Errc::kBadReserved;
 	return Errc::kOk;
 }
 
@@ -318,6 +323,11 @@ void put(const FsReq &r, std::span<std::byte> out)
 	DG_PUT(out, dg_fs_req, mtime_sec, r.mtime_sec);
 	DG_PUT(out, dg_fs_req, atime_nsec, r.atime_nsec);
 	DG_PUT(out, dg_fs_req, mtime_nsec, r.mtime_nsec);
+	DG_PUT(out, dg_fs_req, cred.uid, r.cred.uid);
+	DG_PUT(out, dg_fs_req, cred.gid, r.cred.gid);
+	DG_PUT(out, dg_fs_req, cred.ngroups, r.cred.ngroups);
+	for (std::size_t i = 0; i < kFsNgroups; i++)
+		put_le<4>(out, offsetof(dg_fs_req, cred.groups) + 4 * i, r.cred.groups[i]);
 	put_bytes(out, kFsReqSize, bytes_of(r.path));
 	put_bytes(out, kFsReqSize + r.path.size(), bytes_of(r.name2));
 	put_bytes(out, kFsReqSize + r.path.size() + r.name2.size(), r.data);
@@ -501,7 +511,8 @@ bool FsReq::operator==(const FsReq &o) const
 	return flags == o.flags && valid == o.valid && mode == o.mode && uid == o.uid &&
 	       gid == o.gid && rdev == o.rdev && count == o.count && offset == o.offset &&
 	       atime_sec == o.atime_sec && mtime_sec == o.mtime_sec &&
-	       atime_nsec == o.atime_nsec && mtime_nsec == o.mtime_nsec && path == o.path &&
+	       atime_nsec == o.atime_nsec && mtime_nsec == o.mtime_nsec && cred == o.cred &&
+	       path == o.path &&
 	       name2 == o.name2 && std::ranges::equal(data, o.data);
 }
 
@@ -850,6 +861,13 @@ Result<FsReq> decode_fs_req(ByteSpan p)
 	DG_GET(r.mtime_sec, p, dg_fs_req, mtime_sec);
 	DG_GET(r.atime_nsec, p, dg_fs_req, atime_nsec);
 	DG_GET(r.mtime_nsec, p, dg_fs_req, mtime_nsec);
+	DG_GET(r.cred.uid, p, dg_fs_req, cred.uid);
+	DG_GET(r.cred.gid, p, dg_fs_req, cred.gid);
+	DG_GET(r.cred.ngroups, p, dg_fs_req, cred.ngroups);
+	if (!DG_ZERO(p, dg_fs_req, cred.reserved))
+		return Errc::kBadReserved;
+	for (std::size_t i = 0; i < kFsNgroups; i++)
+		get_le<4>(p, offsetof(dg_fs_req, cred.groups) + 4 * i, r.cred.groups[i]);
 	const char *base = reinterpret_cast<const char *>(p.data());
 	r.path = std::string_view(base + kFsReqSize, path_len);
 	r.name2 = std::string_view(base + kFsReqSize + path_len, name2_len);

@@ -81,6 +81,7 @@ static_assert(sizeof(dg_mem_slab) == kMemSlabSize);
 static_assert(sizeof(dg_mem_free) == kMemFreeSize);
 static_assert(sizeof(dg_mem_rw) == kMemRwSize);
 inline constexpr std::size_t kFsReqSize = 152;
+inline constexpr std::uint32_t kFsNgroups = DG_FS_NGROUPS;
 inline constexpr std::size_t kFsAttrSize = 96;
 inline constexpr std::size_t kFsWriteReplySize = 104;
 inline constexpr std::size_t kFsDirentSize = 24;
@@ -327,10 +328,22 @@ struct MemWrite {
 	bool operator==(const MemWrite &o) const;
 };
 
+// dg_fs_cred: who asks. The codec checks ngroups <= kFsNgroups and that
+// reserved and the unused groups are zero.
+struct FsCred {
+	std::uint32_t uid = 0;
+	std::uint32_t gid = 0;
+	std::uint32_t ngroups = 0;
+	std::array<std::uint32_t, kFsNgroups> groups{};
+
+	bool operator==(const FsCred &) const = default;
+};
+
 // Storage-node request: dg_fs_req, then path, name2 and data. The codec
 // checks lengths (path 1..kFsPathMax, name2 at most kFsPathMax, data at
 // most kFsIoMax, their sum exactly the payload), reserved bytes and NULs in
 // the strings; what each opcode does with the fields is the server's.
+// uid and gid are SETATTR's new owner only; the caller is cred.
 struct FsReq {
 	std::uint32_t flags = 0;
 	std::uint32_t valid = 0;
@@ -344,6 +357,7 @@ struct FsReq {
 	std::uint64_t mtime_sec = 0;
 	std::uint32_t atime_nsec = 0;
 	std::uint32_t mtime_nsec = 0;
+	FsCred cred;
 	std::string_view path;
 	std::string_view name2;
 	ByteSpan data;

@@ -24,7 +24,19 @@ std::string usage(std::string_view prog)
 		"  --threads N             worker threads doing file I/O (default " +
 		std::to_string(kDefaultThreads) + ")\n"
 		"  --fd-cache N            open files kept for READ/WRITE, 0 none (default " +
-		std::to_string(kDefaultFdCache) + ")\n" +
+		std::to_string(kDefaultFdCache) + ")\n"
+		"Export options (requests act with the caller's uid, gid and groups):\n"
+		"  --squash root|all|none  map uid 0 (root, default), everybody (all) or\n"
+		"                          nobody (none) to the anonymous ids\n"
+		"  --anon-uid N            anonymous uid (default 65534)\n"
+		"  --anon-gid N            anonymous gid (default 65534)\n"
+		"  --allow-devices         let MKNOD make character and block devices\n"
+		"  --allow-setid           keep set-user-ID bits, and set-group-ID bits of\n"
+		"                          files, in the modes clients set (else cleared)\n"
+		"  --allow-sys-xattrs      let clients see and set trusted.* and security.*\n"
+		"                          extended attributes\n"
+		"  --cross-mounts          let paths cross into filesystems mounted beneath\n"
+		"                          the root (else EXDEV)\n" +
 		daemon_usage_tail();
 }
 
@@ -42,17 +54,47 @@ std::string set_option(Config &c, std::string_view name, std::string_view v)
 		return set_uint(name, v, 0, kMaxFdCache, c.fd_cache);
 	} else if (name == "--heartbeat") {
 		return set_uint(name, v, 0, 86400, c.heartbeat_sec);
+	} else if (name == "--squash") {
+		if (v == "root")
+			c.exp.squash = Squash::kRoot;
+		else if (v == "all")
+			c.exp.squash = Squash::kAll;
+		else if (v == "none")
+			c.exp.squash = Squash::kNone;
+		else
+			return invalid(name, v) + ": expected root, all or none";
+	} else if (name == "--anon-uid" || name == "--anon-gid") {
+		// Not -1, which the set*id calls take as "no change".
+		auto n = parse_uint(v, 0, 0xfffffffeu);
+		if (!n)
+			return invalid(name, v) + ": expected an id below 4294967295";
+		(name == "--anon-uid" ? c.exp.anon_uid : c.exp.anon_gid) =
+			static_cast<std::uint32_t>(*n);
+	} else if (name == "--allow-devices") {
+		c.exp.allow_devices = true;
+	} else if (name == "--allow-setid") {
+		c.exp.allow_setid = true;
+	} else if (name == "--allow-sys-xattrs") {
+		c.exp.allow_sys_xattrs = true;
+	} else if (name == "--cross-mounts") {
+		c.exp.cross_mounts = true;
 	} else {
 		return set_daemon_option(c, proto::kStordPort, name, v);
 	}
 	return {};
 }
 
+bool is_flag(std::string_view name)
+{
+	return name == "--allow-devices" || name == "--allow-setid" ||
+	       name == "--allow-sys-xattrs" || name == "--cross-mounts";
+}
+
 }  // namespace
 
 ParseResult parse_args(const std::vector<std::string> &args)
 {
-	ParseResult r = walk_daemon_args(args, proto::kStordPort, set_option);
+	ParseResult r = walk_daemon_args(args, proto::kStordPort, set_option, is_flag);
 	if (r.help || !r.error.empty())
 		return r;
 	if (r.config.root.empty()) {

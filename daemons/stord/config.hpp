@@ -3,6 +3,7 @@
 // disagg-stord's command line.
 #pragma once
 
+#include "creds.hpp"
 #include "daemon_config.hpp"
 
 #include <cstdint>
@@ -24,6 +25,7 @@ struct Config : DaemonConfig {
 	std::string root;
 	unsigned threads = kDefaultThreads;
 	unsigned fd_cache = kDefaultFdCache;
+	ExportOptions exp;	// --squash, --anon-uid, --allow-*, --cross-mounts
 };
 
 using ParseResult = DaemonArgs<Config>;

@@ -5,11 +5,22 @@
 
 namespace disagg::stord {
 
-std::shared_ptr<CachedFd> FdCache::lookup(std::string_view path, std::uint64_t &gen)
+// The length of @who (at most 255 bytes: 2 + DG_FS_NGROUPS ids), @who,
+// then the path: no two (who, path) pairs share a key.
+std::string FdCache::key_of(std::string_view who, std::string_view path)
+{
+	std::string k(1, static_cast<char>(who.size()));
+	k.append(who);
+	k.append(path);
+	return k;
+}
+
+std::shared_ptr<CachedFd> FdCache::lookup(std::string_view who, std::string_view path,
+					  std::uint64_t &gen)
 {
 	std::lock_guard<std::mutex> g(lock_);
 	gen = gen_;
-	auto it = map_.find(std::string(path));
+	auto it = map_.find(key_of(who, path));
 	if (it == map_.end()) {
 		misses_++;
 		return nullptr;
@@ -19,12 +30,14 @@ std::shared_ptr<CachedFd> FdCache::lookup(std::string_view path, std::uint64_t &
 	return it->second.fd;
 }
 
-void FdCache::insert(std::string_view path, std::shared_ptr<CachedFd> fd, std::uint64_t gen)
+void FdCache::insert(std::string_view who, std::string_view path,
+		     std::shared_ptr<CachedFd> fd, std::uint64_t gen)
 {
 	std::lock_guard<std::mutex> g(lock_);
-	if (capacity_ == 0 || gen != gen_)
+	if (capacity_ == 0 || gen != gen_ || who.size() > 255)
 		return;
-	std::string key(path);
+	std::string key = key_of(who, path);
+	const std::size_t path_at = 1 + who.size();
 	if (auto it = map_.find(key); it != map_.end()) {
 		it->second.fd = std::move(fd);
 		lru_.splice(lru_.begin(), lru_, it->second.lru);
@@ -35,7 +48,7 @@ void FdCache::insert(std::string_view path, std::shared_ptr<CachedFd> fd, std::u
 		lru_.pop_back();
 	}
 	lru_.push_front(key);
-	map_.emplace(std::move(key), Entry{std::move(fd), lru_.begin()});
+	map_.emplace(std::move(key), Entry{std::move(fd), lru_.begin(), path_at});
 }
 
 void FdCache::invalidate(std::string_view path)
@@ -43,7 +56,7 @@ void FdCache::invalidate(std::string_view path)
 	std::lock_guard<std::mutex> g(lock_);
 	gen_++;
 	for (auto it = map_.begin(); it != map_.end();) {
-		if (path_within(it->first, path)) {
+		if (path_within(std::string_view(it->first).substr(it->second.path_at), path)) {
 			lru_.erase(it->second.lru);
 			it = map_.erase(it);
 		} else {

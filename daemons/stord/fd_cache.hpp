@@ -13,6 +13,14 @@
 // happened since. Entries are shared: a descriptor stays open until the
 // last request using it is done, even when it was dropped meanwhile.
 //
+// Entries are per caller: the key is the caller's mapped credentials
+// (@who, see ids_key()) and the path, so a descriptor opened with one
+// caller's rights is never used for another's request; every caller's
+// first open of a path is a full openat2 with its own credentials, which
+// checks search permission on every directory on the way. SETATTR
+// invalidates the path too, so a chmod or chown through stord is seen by
+// the next request of everybody.
+//
 // Assumes stord is the only one renaming and removing beneath its root;
 // see the admin guide.
 #pragma once
@@ -39,12 +47,15 @@ class FdCache {
 public:
 	explicit FdCache(std::size_t capacity) : capacity_(capacity) {}
 
-	// The entry of @path, or nullptr; @gen is what insert() needs.
-	std::shared_ptr<CachedFd> lookup(std::string_view path, std::uint64_t &gen);
-	// Remember @fd for @path unless something was invalidated since the
-	// lookup() that returned @gen (or the cache is disabled).
-	void insert(std::string_view path, std::shared_ptr<CachedFd> fd, std::uint64_t gen);
-	// Drop @path and every path beneath it.
+	// The entry of @path for caller @who, or nullptr; @gen is what
+	// insert() needs.
+	std::shared_ptr<CachedFd> lookup(std::string_view who, std::string_view path,
+					 std::uint64_t &gen);
+	// Remember @fd for @who and @path unless something was invalidated
+	// since the lookup() that returned @gen (or the cache is disabled).
+	void insert(std::string_view who, std::string_view path, std::shared_ptr<CachedFd> fd,
+		    std::uint64_t gen);
+	// Drop @path and every path beneath it, for every caller.
 	void invalidate(std::string_view path);
 
 	std::size_t size() const;
@@ -57,7 +68,9 @@ private:
 	struct Entry {
 		std::shared_ptr<CachedFd> fd;
 		Lru::iterator lru;
+		std::size_t path_at;	// where the path starts in the key
 	};
+	static std::string key_of(std::string_view who, std::string_view path);
 	const std::size_t capacity_;
 	mutable std::mutex lock_;
 	std::unordered_map<std::string, Entry> map_;

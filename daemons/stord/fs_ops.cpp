@@ -112,10 +112,21 @@ FsAttr to_attr(const struct stat &st)
 	return a;
 }
 
-FsOps::FsOps(const FsRoot &root, FdCache &cache)
-	: root_(root), cache_(cache), root_user_(::geteuid() == 0)
+// The request this thread runs: who asks, and its credential switch.
+struct Current {
+	const Ids &ids;
+	const std::string who;	// ids_key(ids)
+	ActAs &act;
+};
+thread_local Current *current = nullptr;
+
+FsOps::FsOps(const FsRoot &root, FdCache &cache, const ExportOptions &opt)
+	: root_(root), cache_(cache), opt_(opt), ability_(CredAbility::probe())
 {
 	::umask(0);
+	if (!ability_.can_switch)
+		LOG_WARN("no CAP_SETUID and CAP_SETGID: every request acts as uid %u gid %u",
+			 ability_.own_uid, ability_.own_gid);
 }
 
 FsDone FsOps::run(const Hdr &h, std::uint8_t minor, const FsReq &r)
@@ -125,8 +136,14 @@ FsDone FsOps::run(const Hdr &h, std::uint8_t minor, const FsReq &r)
 	const auto op = static_cast<Op>(h.opcode);
 	Out out;
 	int err = check_fields(op, r);
-	if (!err)
-		err = execute(op, r, out);
+	if (!err) {
+		const Ids ids = map_cred(r.cred, opt_);
+		ActAs act(ability_, ids);
+		Current cur{ids, ids_key(ids), act};
+		current = &cur;
+		err = act.ok() ? execute(op, r, out) : EPERM;
+		current = nullptr;
+	}
 	FsDone done;
 	if (!err) {
 		Hdr rh;
@@ -200,8 +217,9 @@ int FsOps::execute(Op op, const FsReq &r, Out &out)
 
 std::shared_ptr<CachedFd> FsOps::open_file(std::string_view path, bool write, int &err)
 {
+	const std::string &who = current->who;
 	std::uint64_t gen = 0;
-	if (auto e = cache_.lookup(path, gen); e && (e->writable || !write))
+	if (auto e = cache_.lookup(who, path, gen); e && (e->writable || !write))
 		return e;
 	// Cache only what no symlink leads to (see fd_cache.hpp).
 	bool cacheable = true;
@@ -225,29 +243,35 @@ std::shared_ptr<CachedFd> FsOps::open_file(std::string_view path, bool write, in
 		err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 		return nullptr;
 	}
+	// The owner may read and write whatever the mode (see fs_ops.hpp):
+	// the file is the one the caller resolved, reopened by stord.
+	const bool owner = st.st_uid == current->ids.uid;
+	auto open_as_caller = [&](int flags) {
+		int fd = FsRoot::reopen(o, flags);
+		if (fd == -EACCES && owner)
+			fd = current->act.as_daemon([&] { return FsRoot::reopen(o, flags); });
+		return fd;
+	};
 	auto e = std::make_shared<CachedFd>();
-	int fd = FsRoot::reopen(o, O_RDWR);
+	int fd = open_as_caller(O_RDWR);
 	e->writable = fd >= 0;
 	if (fd < 0 && !write && (fd == -EACCES || fd == -EROFS || fd == -EPERM || fd == -ETXTBSY))
-		fd = FsRoot::reopen(o, O_RDONLY);
+		fd = open_as_caller(O_RDONLY);
 	if (fd < 0) {
 		err = -fd;
 		return nullptr;
 	}
 	e->fd.reset(fd);
 	if (cacheable)
-		cache_.insert(path, e, gen);
+		cache_.insert(who, path, e, gen);
 	return e;
 }
 
-int FsOps::chown_new(int dirfd, const std::string &name, const FsReq &r)
+std::uint32_t FsOps::allowed_mode(std::uint32_t mode, bool dir) const
 {
-	if (::fchownat(dirfd, name.c_str(), r.uid, r.gid, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0;
-	// Not root: new files stay ours (documented).
-	if (errno == EPERM && !root_user_)
-		return 0;
-	return errno;
+	if (opt_.allow_setid)
+		return mode;
+	return mode & ~static_cast<std::uint32_t>(dir ? S_ISUID : S_ISUID | S_ISGID);
 }
 
 }  // namespace disagg::stord

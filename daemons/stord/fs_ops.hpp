@@ -12,8 +12,18 @@
 //
 // The process umask is set to 0 by the constructor: modes in requests are
 // applied exactly (the client has applied its own umask).
+//
+// Every request runs with its caller's mapped credentials (creds.hpp): new
+// objects are the caller's, and the storage host's own permission checks
+// and chown rules decide. One exception, as nfsd makes it: the owner of a
+// regular file may READ and WRITE it (and truncate it) whatever its mode,
+// since the client checked the open (a file created 0444 by
+// open(O_CREAT|O_WRONLY) is still written by its creator): when opening
+// it fails with EACCES and the caller owns the file, stord opens the
+// descriptor it already resolved as the caller with its own credentials.
 #pragma once
 
+#include "creds.hpp"
 #include "fd_cache.hpp"
 #include "fs_root.hpp"
 #include "proto.hpp"
@@ -33,7 +43,11 @@ struct FsDone {
 
 class FsOps {
 public:
-	FsOps(const FsRoot &root, FdCache &cache);
+	// @root's cross_mounts must match @opt's.
+	FsOps(const FsRoot &root, FdCache &cache, const ExportOptions &opt = {});
+
+	const ExportOptions &options() const { return opt_; }
+	const CredAbility &ability() const { return ability_; }
 
 	// Execute @r (opcode and req_id from @h) and build the reply, in
 	// protocol minor @minor.
@@ -77,12 +91,14 @@ private:
 	// put there. nullptr and @err on failure: EISDIR for a directory,
 	// EINVAL for anything else that is not a regular file.
 	std::shared_ptr<CachedFd> open_file(std::string_view path, bool write, int &err);
-	// Give a new object @name in @dirfd the request's owner. 0 or errno.
-	int chown_new(int dirfd, const std::string &name, const proto::FsReq &r);
+	// @mode without the set-ID bits the export does not allow (S_ISGID of
+	// a directory is always fine).
+	std::uint32_t allowed_mode(std::uint32_t mode, bool dir) const;
 
 	const FsRoot &root_;
 	FdCache &cache_;
-	const bool root_user_;	// we run as root: chown must work
+	const ExportOptions opt_;
+	const CredAbility ability_;
 };
 
 // struct stat to the wire's attributes (rdev in new_encode_dev form).

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <cerrno>
@@ -64,17 +65,23 @@ bool FsRoot::open(const std::string &dir, std::string &err)
 	return true;
 }
 
+std::uint64_t FsRoot::resolve_flags() const
+{
+	return cross_mounts_ ? 0 : RESOLVE_NO_XDEV;
+}
+
 int FsRoot::open_path(std::string_view path, int flags, bool no_symlinks) const
 {
 	return openat2_beneath(fd(), std::string(path), flags,
-			       no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
+			       (no_symlinks ? RESOLVE_NO_SYMLINKS : 0) | resolve_flags());
 }
 
 int FsRoot::open_parent(std::string_view path, std::string &name) const
 {
 	Split s = split_path(path);
 	name.assign(s.name);
-	return openat2_beneath(fd(), std::string(s.parent), O_PATH | O_DIRECTORY, 0);
+	return openat2_beneath(fd(), std::string(s.parent), O_PATH | O_DIRECTORY,
+			       resolve_flags());
 }
 
 int FsRoot::resolve_at(std::string_view path, At &at) const
@@ -98,11 +105,25 @@ int FsRoot::open_final(std::string_view path, UniqueFd &out) const
 	return 0;
 }
 
-int FsRoot::open_name(int dirfd, const std::string &name)
+int FsRoot::open_name(int dirfd, const std::string &name) const
 {
-	// One name, no slash, not "..": openat() cannot leave @dirfd.
+	// One name, no slash, not "..": openat() cannot leave @dirfd, but it
+	// would step onto a filesystem mounted on @name.
+	if (!cross_mounts_)
+		return openat2_beneath(dirfd, name, O_PATH | O_NOFOLLOW, RESOLVE_NO_XDEV);
 	int fd = ::openat(dirfd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	return fd >= 0 ? fd : -errno;
+}
+
+int FsRoot::stat_name(int dirfd, const std::string &name, struct stat &st) const
+{
+	if (cross_mounts_)
+		return ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
+	int fd = open_name(dirfd, name);
+	if (fd < 0)
+		return -fd;
+	UniqueFd self(fd);
+	return ::fstat(fd, &st) == 0 ? 0 : errno;
 }
 
 std::string FsRoot::proc_path(int fd)

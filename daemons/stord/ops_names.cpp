@@ -26,19 +26,19 @@ dev_t decode_dev(std::uint32_t d)
 }
 
 // lstat of @at's name into @out.
-int stat_at(const At &at, FsAttr &out)
+int stat_at(const FsRoot &root, const At &at, FsAttr &out)
 {
 	struct stat st;
-	if (::fstatat(at.dir.get(), at.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return errno;
+	if (int err = root.stat_name(at.dir.get(), at.name, st))
+		return err;
 	out = to_attr(st);
 	return 0;
 }
 
-int attr_reply(const At &at, Body &body)
+int attr_reply(const FsRoot &root, const At &at, Body &body)
 {
 	FsAttr a;
-	if (int err = stat_at(at, a))
+	if (int err = stat_at(root, at, a))
 		return err;
 	body = a;
 	return 0;
@@ -66,7 +66,7 @@ int FsOps::getattr(const FsReq &r, Out &out)
 	At at;
 	if (int err = root_.resolve_at(r.path, at))
 		return err;
-	return attr_reply(at, out.body);
+	return attr_reply(root_, at, out.body);
 }
 
 int FsOps::setattr(const FsReq &r, Out &out)
@@ -91,7 +91,7 @@ int FsOps::setattr(const FsReq &r, Out &out)
 	At at;
 	if (int err = root_.resolve_at(r.path, at))
 		return err;
-	int o = FsRoot::open_name(at.dir.get(), at.name);
+	int o = root_.open_name(at.dir.get(), at.name);
 	if (o < 0)
 		return -o;
 	UniqueFd self(o);
@@ -108,7 +108,8 @@ int FsOps::setattr(const FsReq &r, Out &out)
 			return errno;
 		if (S_ISLNK(st.st_mode))
 			return EOPNOTSUPP;	// as fchmodat(AT_SYMLINK_NOFOLLOW)
-		if (::chmod(FsRoot::proc_path(o).c_str(), r.mode & 07777) != 0)
+		const mode_t mode = allowed_mode(r.mode & 07777, S_ISDIR(st.st_mode));
+		if (::chmod(FsRoot::proc_path(o).c_str(), mode) != 0)
 			return errno;
 	}
 	if (v & (DG_FS_SET_ATIME | DG_FS_SET_MTIME | DG_FS_SET_ATIME_NOW |
@@ -122,6 +123,9 @@ int FsOps::setattr(const FsReq &r, Out &out)
 		if (::utimensat(at.dir.get(), at.name.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
 			return errno;
 	}
+	// Who may open it may have changed: every caller opens it afresh.
+	if (v & (DG_FS_SET_MODE | DG_FS_SET_UID | DG_FS_SET_GID))
+		cache_.invalidate(r.path);
 	struct stat st;
 	if (::fstat(o, &st) != 0)
 		return errno;
@@ -134,7 +138,7 @@ int FsOps::create(const FsReq &r, Out &out)
 	const mode_t type = r.mode & S_IFMT;
 	if (type != 0 && type != S_IFREG)
 		return EINVAL;
-	const mode_t perm = r.mode & 07777;
+	const mode_t perm = allowed_mode(r.mode & 07777, false);
 	At at;
 	if (int err = root_.resolve_at(r.path, at))
 		return err;
@@ -147,7 +151,7 @@ int FsOps::create(const FsReq &r, Out &out)
 		// It exists and that is fine: describe it, as open(O_CREAT)
 		// would open it (but a symlink or directory would fail).
 		FsAttr a;
-		if (int err = stat_at(at, a))
+		if (int err = stat_at(root_, at, a))
 			return err;
 		if (S_ISLNK(a.mode))
 			return ELOOP;
@@ -156,17 +160,12 @@ int FsOps::create(const FsReq &r, Out &out)
 		out.body = a;
 		return 0;
 	}
+	// Created by the caller: its owner and group are the caller's (or the
+	// directory's group, by the storage host's rules).
 	UniqueFd file(fd);
-	int err = 0;
-	if (::fchown(fd, r.uid, r.gid) != 0 && !(errno == EPERM && !root_user_))
-		err = errno;
-	// Again after the chown, which clears set-id bits.
-	if (!err && (perm & (S_ISUID | S_ISGID)) && ::fchmod(fd, perm) != 0)
-		err = errno;
 	struct stat st;
-	if (!err && ::fstat(fd, &st) != 0)
-		err = errno;
-	if (err) {
+	if (::fstat(fd, &st) != 0) {
+		const int err = errno;
 		(void)::unlinkat(at.dir.get(), name, 0);
 		return err;
 	}
@@ -179,13 +178,11 @@ int FsOps::mkdir(const FsReq &r, Out &out)
 	At at;
 	if (int err = root_.resolve_at(r.path, at))
 		return err;
+	// mkdir(2) takes no set-ID bits from the mode; a set-group-ID parent
+	// passes its own on.
 	if (::mkdirat(at.dir.get(), at.name.c_str(), r.mode & 07777) != 0)
 		return errno;
-	if (int err = chown_new(at.dir.get(), at.name, r)) {
-		(void)::unlinkat(at.dir.get(), at.name.c_str(), AT_REMOVEDIR);
-		return err;
-	}
-	return attr_reply(at, out.body);
+	return attr_reply(root_, at, out.body);
 }
 
 int FsOps::mknod(const FsReq &r, Out &out)
@@ -196,17 +193,17 @@ int FsOps::mknod(const FsReq &r, Out &out)
 	if (type != S_IFREG && type != S_IFCHR && type != S_IFBLK && type != S_IFIFO &&
 	    type != S_IFSOCK)
 		return EINVAL;
+	const bool device = type == S_IFCHR || type == S_IFBLK;
+	if (device && !opt_.allow_devices)
+		return EPERM;
 	At at;
 	if (int err = root_.resolve_at(r.path, at))
 		return err;
-	const dev_t dev = (type == S_IFCHR || type == S_IFBLK) ? decode_dev(r.rdev) : 0;
-	if (::mknodat(at.dir.get(), at.name.c_str(), type | (r.mode & 07777), dev) != 0)
+	const dev_t dev = device ? decode_dev(r.rdev) : 0;
+	const mode_t perm = allowed_mode(r.mode & 07777, false);
+	if (::mknodat(at.dir.get(), at.name.c_str(), type | perm, dev) != 0)
 		return errno;
-	if (int err = chown_new(at.dir.get(), at.name, r)) {
-		(void)::unlinkat(at.dir.get(), at.name.c_str(), 0);
-		return err;
-	}
-	return attr_reply(at, out.body);
+	return attr_reply(root_, at, out.body);
 }
 
 int FsOps::symlink(const FsReq &r, Out &out)
@@ -219,11 +216,7 @@ int FsOps::symlink(const FsReq &r, Out &out)
 	const std::string target(r.name2);
 	if (::symlinkat(target.c_str(), at.dir.get(), at.name.c_str()) != 0)
 		return errno;
-	if (int err = chown_new(at.dir.get(), at.name, r)) {
-		(void)::unlinkat(at.dir.get(), at.name.c_str(), 0);
-		return err;
-	}
-	return attr_reply(at, out.body);
+	return attr_reply(root_, at, out.body);
 }
 
 int FsOps::link(const FsReq &r, Out &out)
@@ -236,7 +229,7 @@ int FsOps::link(const FsReq &r, Out &out)
 	// Flags 0: a symlink is linked itself, not followed.
 	if (::linkat(from.dir.get(), from.name.c_str(), to.dir.get(), to.name.c_str(), 0) != 0)
 		return errno;
-	return attr_reply(to, out.body);
+	return attr_reply(root_, to, out.body);
 }
 
 int FsOps::unlink(const FsReq &r, bool dir)

@@ -19,8 +19,15 @@ bool Server::start(std::string &err)
 		return false;
 	if (!root_.open(cfg_.root, err))
 		return false;
+	root_.set_cross_mounts(cfg_.exp.cross_mounts);
 	cache_ = std::make_unique<FdCache>(cfg_.fd_cache);
-	ops_ = std::make_unique<FsOps>(root_, *cache_);
+	ops_ = std::make_unique<FsOps>(root_, *cache_, cfg_.exp);
+	const ExportOptions &e = cfg_.exp;
+	LOG_INFO("export %s: squash %s (anonymous %u:%u)%s%s%s%s", cfg_.root.c_str(),
+		 squash_name(e.squash), e.anon_uid, e.anon_gid,
+		 e.allow_devices ? ", devices" : "", e.allow_setid ? ", set-id" : "",
+		 e.allow_sys_xattrs ? ", system xattrs" : "",
+		 e.cross_mounts ? ", crossing mounts" : "");
 	make_transport(cfg_, proto::kFsMsgMax);
 	service_ = std::make_unique<StorService>(*transport_, loop_, clock_, service_options(cfg_),
 						 *ops_, *cache_, cfg_.root, cfg_.threads);

@@ -6,13 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <initializer_list>
 #include <string>
 
 namespace disagg::proto {
 namespace {
 
-static_assert(sizeof(dg_fs_req) == 152 && sizeof(dg_fs_attr) == 96);
+static_assert(sizeof(dg_fs_req) == 152 && sizeof(dg_fs_cred) == 80 && sizeof(dg_fs_attr) == 96);
 static_assert(sizeof(dg_fs_write_reply) == 104 && sizeof(dg_fs_dirent) == 24);
 static_assert(sizeof(dg_fs_readdir_reply) == 8 && sizeof(dg_fs_statfs) == 56);
 static_assert(sizeof(dg_fs_xattr_reply) == 8);
@@ -55,11 +56,16 @@ const Bytes kFsReqWire = bytes({
 	0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,	// mtime_sec
 	0x01, 0x00, 0x00, 0x00,	// atime_nsec
 	0x02, 0x00, 0x00, 0x00,	// mtime_nsec
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	// cred (80 bytes)
+	0xd0, 0x07, 0x00, 0x00,	// cred.uid 2000
+	0xd1, 0x07, 0x00, 0x00,	// cred.gid 2001
+	0x02, 0x00, 0x00, 0x00,	// cred.ngroups 2
+	0x00, 0x00, 0x00, 0x00,	// cred.reserved
+	0x0a, 0x00, 0x00, 0x00,	// cred.groups[0] 10
+	0x00, 0x01, 0x00, 0x00,	// cred.groups[1] 256
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	// groups[2..15]
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0,
 	'a', '/', 'b',		// path
 	'n', '2',		// name2
 	0x7f,			// data
@@ -80,6 +86,11 @@ FsReq fs_req_value(const Bytes &data)
 	r.mtime_sec = 0x20;
 	r.atime_nsec = 1;
 	r.mtime_nsec = 2;
+	r.cred.uid = 2000;
+	r.cred.gid = 2001;
+	r.cred.ngroups = 2;
+	r.cred.groups[0] = 10;
+	r.cred.groups[1] = 256;
 	r.path = "a/b";
 	r.name2 = "n2";
 	r.data = data;
@@ -107,7 +118,7 @@ TEST(ProtoFs, RequestRejects)
 {
 	auto err = [](Bytes p) { return decode_fs_req(p).error(); };
 	Bytes p = kFsReqWire;
-	EXPECT_EQ(err(Bytes(p.begin(), p.begin() + kFsReqSize - 1)), Errc::kBadSize);
+	EXPECT_EQ(err(Bytes(p.begin(), p.begin() + 151)), Errc::kBadSize);
 	Bytes extra = p;
 	extra.push_back(std::byte{0});
 	EXPECT_EQ(err(extra), Errc::kBadSize);
@@ -124,11 +135,31 @@ TEST(ProtoFs, RequestRejects)
 	nopath[4] = std::byte{5};
 	EXPECT_EQ(err(nopath), Errc::kBadSize);	// path_len 0
 	Bytes nul = p;
-	nul[kFsReqSize + 1] = std::byte{0};
+	nul[152 + 1] = std::byte{0};
 	EXPECT_EQ(err(nul), Errc::kBadValue);
 	Bytes nul2 = p;
-	nul2[kFsReqSize + 3] = std::byte{0};
+	nul2[152 + 3] = std::byte{0};
 	EXPECT_EQ(err(nul2), Errc::kBadValue);
+	// The credentials: at most DG_FS_NGROUPS groups, unused ones and
+	// reserved zero.
+	const std::size_t cred = offsetof(dg_fs_req, cred);
+	Bytes many = p;
+	many[cred + 8] = std::byte{17};
+	EXPECT_EQ(err(many), Errc::kBadValue);
+	many[cred + 8] = std::byte{16};
+	EXPECT_TRUE(decode_fs_req(many).ok());	// 16 groups, the rest were zero
+	Bytes huge = p;
+	huge[cred + 11] = std::byte{0x80};
+	EXPECT_EQ(err(huge), Errc::kBadValue);
+	Bytes res = p;
+	res[cred + 12] = std::byte{1};
+	EXPECT_EQ(err(res), Errc::kBadReserved);
+	Bytes unused = p;
+	unused[cred + 16 + 4 * 2] = std::byte{5};	// groups[2] with ngroups 2
+	EXPECT_EQ(err(unused), Errc::kBadReserved);
+	FsReq bad = fs_req_value(Bytes{});
+	bad.cred.ngroups = 1;	// groups[1] is set
+	EXPECT_EQ(make_request(Op::kFsGetattr, 1, bad).error(), Errc::kBadReserved);
 	// Bounds: path and name2 at most 4095, data at most 64 KiB.
 	FsReq r;
 	std::string big(kFsPathMax + 1, 'a');

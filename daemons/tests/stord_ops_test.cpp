@@ -30,9 +30,19 @@ std::string str(const Got &g)
 	return std::string(reinterpret_cast<const char *>(d.bytes.data()), d.bytes.size());
 }
 
+// Root semantics, devices and set-ID bits allowed: each operation against
+// the syscall itself (stord_creds_test.cpp tests the export options).
+ExportOptions everything()
+{
+	ExportOptions o = no_squash();
+	o.allow_devices = true;
+	o.allow_setid = true;
+	return o;
+}
+
 class StordOps : public ::testing::Test {
 protected:
-	OpsHarness h;
+	OpsHarness h{16, everything()};
 	std::string p(const std::string &rel) { return h.tree.in_root(rel); }
 };
 
@@ -58,10 +68,11 @@ TEST_F(StordOps, GetattrIsLstat)
 
 TEST_F(StordOps, CreateSetsModeAndOwner)
 {
+	ASSERT_EQ(::chmod(h.tree.root.c_str(), 0777), 0);	// uid 1234 creates here
 	FsReq r = req("new");
 	r.mode = S_IFREG | 0640;
-	r.uid = 1234;
-	r.gid = 5678;
+	r.cred.uid = 1234;	// the caller owns what it creates
+	r.cred.gid = 5678;
 	auto g = h.run(Op::kFsCreate, r);
 	ASSERT_EQ(g->status(), 0u);
 	struct stat st;
@@ -77,7 +88,7 @@ TEST_F(StordOps, CreateSetsModeAndOwner)
 	r.flags = DG_FS_CREATE_EXCL;
 	int fd = ::open(p("new").c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
 	EXPECT_EQ(h.status(Op::kFsCreate, r), static_cast<unsigned>(fd < 0 ? errno : 0));
-	// Set-id bits survive the chown.
+	// Set-id bits are kept when the export allows them.
 	FsReq s = req("suid");
 	s.mode = 04755;
 	ASSERT_EQ(h.status(Op::kFsCreate, s), 0u);

@@ -62,16 +62,16 @@ TEST(StordFdCache, LruBound)
 {
 	FdCache c(2);
 	std::uint64_t g = 0;
-	EXPECT_EQ(c.lookup("a", g), nullptr);
-	c.insert("a", fd_entry(), g);
-	c.lookup("b", g);
-	c.insert("b", fd_entry(), g);
-	EXPECT_NE(c.lookup("a", g), nullptr);	// a is now the most recent
-	c.insert("c", fd_entry(), g);		// evicts b
+	EXPECT_EQ(c.lookup("u", "a", g), nullptr);
+	c.insert("u", "a", fd_entry(), g);
+	c.lookup("u", "b", g);
+	c.insert("u", "b", fd_entry(), g);
+	EXPECT_NE(c.lookup("u", "a", g), nullptr);	// a is now the most recent
+	c.insert("u", "c", fd_entry(), g);		// evicts b
 	EXPECT_EQ(c.size(), 2u);
-	EXPECT_NE(c.lookup("a", g), nullptr);
-	EXPECT_EQ(c.lookup("b", g), nullptr);
-	EXPECT_NE(c.lookup("c", g), nullptr);
+	EXPECT_NE(c.lookup("u", "a", g), nullptr);
+	EXPECT_EQ(c.lookup("u", "b", g), nullptr);
+	EXPECT_NE(c.lookup("u", "c", g), nullptr);
 }
 
 TEST(StordFdCache, InvalidateTree)
@@ -79,16 +79,31 @@ TEST(StordFdCache, InvalidateTree)
 	FdCache c(16);
 	std::uint64_t g = 0;
 	for (const char *p : {"d", "d/x", "d/y/z", "dd", "e"}) {
-		c.lookup(p, g);
-		c.insert(p, fd_entry(), g);
+		c.lookup("u", p, g);
+		c.insert("u", p, fd_entry(), g);
 	}
 	c.invalidate("d");
-	EXPECT_EQ(c.lookup("d", g), nullptr);
-	EXPECT_EQ(c.lookup("d/x", g), nullptr);
-	EXPECT_EQ(c.lookup("d/y/z", g), nullptr);
-	EXPECT_NE(c.lookup("dd", g), nullptr);
-	EXPECT_NE(c.lookup("e", g), nullptr);
+	EXPECT_EQ(c.lookup("u", "d", g), nullptr);
+	EXPECT_EQ(c.lookup("u", "d/x", g), nullptr);
+	EXPECT_EQ(c.lookup("u", "d/y/z", g), nullptr);
+	EXPECT_NE(c.lookup("u", "dd", g), nullptr);
+	EXPECT_NE(c.lookup("u", "e", g), nullptr);
 	c.invalidate(".");
+	EXPECT_EQ(c.size(), 0u);
+}
+
+TEST(StordFdCache, EntriesArePerCaller)
+{
+	FdCache c(16);
+	std::uint64_t g = 0;
+	c.lookup("u", "d/f", g);
+	c.insert("u", "d/f", fd_entry(), g);
+	EXPECT_EQ(c.lookup("v", "d/f", g), nullptr);	// another caller's
+	EXPECT_EQ(c.lookup("", "ud/f", g), nullptr);	// no prefix games
+	c.insert("v", "d/f", fd_entry(), g);
+	EXPECT_NE(c.lookup("u", "d/f", g), c.lookup("v", "d/f", g));
+	EXPECT_EQ(c.size(), 2u);
+	c.invalidate("d");	// for everybody
 	EXPECT_EQ(c.size(), 0u);
 }
 
@@ -96,21 +111,21 @@ TEST(StordFdCache, OpenThatRacedAnInvalidationIsNotKept)
 {
 	FdCache c(16);
 	std::uint64_t g = 0;
-	EXPECT_EQ(c.lookup("f", g), nullptr);
+	EXPECT_EQ(c.lookup("u", "f", g), nullptr);
 	c.invalidate("other");	// a rename somewhere while "f" was being opened
-	c.insert("f", fd_entry(), g);
+	c.insert("u", "f", fd_entry(), g);
 	std::uint64_t g2 = 0;
-	EXPECT_EQ(c.lookup("f", g2), nullptr);
-	c.insert("f", fd_entry(), g2);
-	EXPECT_NE(c.lookup("f", g2), nullptr);
+	EXPECT_EQ(c.lookup("u", "f", g2), nullptr);
+	c.insert("u", "f", fd_entry(), g2);
+	EXPECT_NE(c.lookup("u", "f", g2), nullptr);
 }
 
 TEST(StordFdCache, ZeroCapacityCachesNothing)
 {
 	FdCache c(0);
 	std::uint64_t g = 0;
-	c.lookup("f", g);
-	c.insert("f", fd_entry(), g);
+	c.lookup("u", "f", g);
+	c.insert("u", "f", fd_entry(), g);
 	EXPECT_EQ(c.size(), 0u);
 }
 
@@ -137,6 +152,34 @@ TEST(StordConfig, DefaultsAndFlags)
 	EXPECT_EQ(r.config.max_clients, 5u);
 	EXPECT_EQ(r.config.heartbeat_sec, 0u);
 	EXPECT_TRUE(parse({"--help"}).help);
+}
+
+TEST(StordConfig, ExportOptions)
+{
+	TempTree t;
+	ParseResult r = parse({"--root", t.root});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.exp.squash, Squash::kRoot);
+	EXPECT_EQ(r.config.exp.anon_uid, 65534u);
+	EXPECT_EQ(r.config.exp.anon_gid, 65534u);
+	EXPECT_FALSE(r.config.exp.allow_devices || r.config.exp.allow_setid ||
+		     r.config.exp.allow_sys_xattrs || r.config.exp.cross_mounts);
+	r = parse({"--allow-devices", "--root", t.root, "--squash", "all", "--anon-uid=7",
+		   "--anon-gid", "8", "--allow-setid", "--allow-sys-xattrs", "--cross-mounts"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.exp.squash, Squash::kAll);
+	EXPECT_EQ(r.config.exp.anon_uid, 7u);
+	EXPECT_EQ(r.config.exp.anon_gid, 8u);
+	EXPECT_TRUE(r.config.exp.allow_devices && r.config.exp.allow_setid &&
+		    r.config.exp.allow_sys_xattrs && r.config.exp.cross_mounts);
+	EXPECT_EQ(parse({"--root", t.root, "--squash", "none"}).config.exp.squash, Squash::kNone);
+	for (const auto &a : std::vector<std::vector<std::string>>{
+		     {"--root", t.root, "--squash", "some"},
+		     {"--root", t.root, "--anon-uid", "-1"},
+		     {"--root", t.root, "--anon-gid", "4294967295"},
+		     {"--root", t.root, "--allow-devices=yes"},
+	     })
+		EXPECT_FALSE(parse(a).error.empty()) << testing::PrintToString(a);
 }
 
 TEST(StordConfig, Errors)

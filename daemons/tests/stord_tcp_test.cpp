@@ -30,6 +30,7 @@ protected:
 		cfg.listen_port = 0;
 		cfg.root = tree.root;
 		cfg.threads = 3;
+		cfg.exp.squash = Squash::kNone;	// the tests act as root
 		server = std::make_unique<Server>(cfg);
 		std::string err;
 		ASSERT_TRUE(server->start(err)) << err;

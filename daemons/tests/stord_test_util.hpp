@@ -129,15 +129,26 @@ inline FsReq req(std::string_view path)
 	return r;
 }
 
+// Export options of the tests that expect root's rights: no squashing
+// (requests carry uid 0 unless they say otherwise).
+inline ExportOptions no_squash()
+{
+	ExportOptions o;
+	o.squash = Squash::kNone;
+	return o;
+}
+
 // FsOps on a TempTree, called directly.
 class OpsHarness {
 public:
-	explicit OpsHarness(std::size_t fd_cache = 16) : cache(fd_cache)
+	explicit OpsHarness(std::size_t fd_cache = 16, const ExportOptions &opt = no_squash())
+		: cache(fd_cache)
 	{
 		log::set_level(log::Level::kError);
 		std::string err;
 		EXPECT_TRUE(root.open(tree.root, err)) << err;
-		ops = std::make_unique<FsOps>(root, cache);
+		root.set_cross_mounts(opt.cross_mounts);
+		ops = std::make_unique<FsOps>(root, cache, opt);
 	}
 	std::unique_ptr<Got> run(Op op, const FsReq &r)
 	{
@@ -170,7 +181,7 @@ public:
 		log::set_level(log::Level::kError);
 		std::string err;
 		EXPECT_TRUE(root.open(tree.root, err)) << err;
-		ops = std::make_unique<FsOps>(root, cache);
+		ops = std::make_unique<FsOps>(root, cache, no_squash());
 		ServiceOptions opt;
 		if (with_keys) {
 			EXPECT_TRUE(keys.load_text(disagg::test::kTestKeys, err)) << err;

@@ -34,6 +34,7 @@ const char *kUsage =
 	"  --name2 STR, --name2-hex HEX   second string: new path, target, xattr name\n"
 	"  --data STR, --data-hex HEX     data of a write or setxattr\n"
 	"  --offset N --count N --mode OCTAL --uid N --gid N --rdev N\n"
+	"  --as UID:GID[:G1,G2...]  the caller's credentials (default 0:0, no groups)\n"
 	"  --flags N --valid N    raw dg_fs_req fields\n"
 	"  --raw-hex HEX          with OP raw: send these bytes as one frame\n"
 	"  --expect ERR           exit 1 unless the status is ERR (0, EXDEV, 18...)\n"
@@ -97,6 +98,31 @@ std::string set_u32(std::string_view name, std::string_view v, std::uint32_t &ou
 		return invalid(name, v);
 	out = static_cast<std::uint32_t>(n);
 	return {};
+}
+
+// UID:GID[:G1,G2,...], at most kFsNgroups groups.
+std::string set_cred(std::string_view name, std::string_view v, FsCred &out)
+{
+	FsCred c;
+	const std::size_t a = v.find(':');
+	if (a == std::string_view::npos)
+		return invalid(name, v) + ": expected UID:GID[:GROUPS]";
+	const std::size_t b = v.find(':', a + 1);
+	std::string e = set_u32(name, v.substr(0, a), c.uid);
+	if (e.empty())
+		e = set_u32(name, v.substr(a + 1, b == std::string_view::npos ? b : b - a - 1), c.gid);
+	for (std::size_t pos = b; e.empty() && pos != std::string_view::npos;) {
+		const std::size_t next = v.find(',', pos + 1);
+		if (c.ngroups == kFsNgroups)
+			return invalid(name, v) + ": too many groups";
+		e = set_u32(name, v.substr(pos + 1, next == std::string_view::npos
+							 ? next : next - pos - 1),
+			    c.groups[c.ngroups++]);
+		pos = next;
+	}
+	if (e.empty())
+		out = c;
+	return e;
 }
 
 std::string parse(int argc, char **argv, Args &a)
@@ -169,6 +195,8 @@ std::string parse(int argc, char **argv, Args &a)
 			e = set_u32(arg, v, a.req.uid);
 		} else if (arg == "--gid") {
 			e = set_u32(arg, v, a.req.gid);
+		} else if (arg == "--as") {
+			e = set_cred(arg, v, a.req.cred);
 		} else if (arg == "--rdev") {
 			e = set_u32(arg, v, a.req.rdev, 0);
 		} else if (arg == "--flags") {

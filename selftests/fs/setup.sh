@@ -5,8 +5,14 @@
 #
 #   fs_setup N [--no-rxe]            N remote hosts, disagg_net and disaggfs
 #                                    loaded; unmounts and unloads on exit
-#   fs_stord_start I TRANSPORT EXP   disagg-stord on host I exporting EXP
-#                                    (daemon name stord-TRANSPORT)
+#   fs_stord_start I TRANSPORT EXP [OPT...]
+#                                    disagg-stord on host I exporting EXP
+#                                    (daemon name stord-TRANSPORT) with the
+#                                    export options OPT (default: root's
+#                                    rights, set-ID bits and trusted.*
+#                                    xattrs, as the tests run as root and
+#                                    compare with a local filesystem;
+#                                    creds.sh tests the defaults)
 #   fs_stord_stop TRANSPORT [SIG]    stop it (SIGTERM, or SIG, e.g. KILL)
 #   fs_mount I TRANSPORT MNT [OPTS]  mount host I's export on MNT
 #   fs_remount MNT                   umount and mount again, same options
@@ -50,11 +56,13 @@ fs_setup() {
 	insmod "$(dg_module disaggfs)" || fail "insmod disaggfs"
 }
 
-fs_stord_start() { # i transport export
+fs_stord_start() { # i transport export [options]
 	local i=$1 t=$2 exp=$3 name=stord-$2
+	shift 3
+	[ $# -gt 0 ] || set -- --squash none --allow-setid --allow-sys-xattrs
 	mkdir -p "$exp"
 	host_start "$i" "$name" "$STORD" --listen "$(host_addr "$i"):$FS_PORT" \
-		--root "$exp" --transport "$t" $DAEMON_KEYS
+		--root "$exp" --transport "$t" $DAEMON_KEYS "$@"
 	host_wait_log "$name" "listening" || fail "$name did not start"
 }
 

@@ -87,21 +87,21 @@ suite() {
 	plant
 	before=$(outside_state)
 	host_start 1 "$name" "$STORD" --listen "$(host_addr 1):$PORT" --transport "$t" \
-		--root "$ROOT" --threads 4
+		--root "$ROOT" --threads 4 --squash none
 	host_wait_log "$name" "listening on" || fail "$name did not start"
 	log "$name listening on $(host_addr 1):$PORT, root $ROOT"
 
 	# Ordinary use.
-	expect "$t" 0 mkdir d --mode 755
-	expect "$t" 0 create d/f --mode 644 --uid 1000 --gid 1000
-	expect "$t" 0 write d/f --data "hello over $t" --flags 1
+	expect "$t" 0 mkdir d --mode 777
+	expect "$t" 0 create d/f --mode 644 --as 1000:1000
+	expect "$t" 0 write d/f --data "hello over $t" --flags 1 --as 1000:1000
 	fsc "$t" read d/f --count 100 | grep -q "\"hello over $t\"" || fail "$t: read back failed"
 	fsc "$t" readdir d --count 4096 | grep -q '"f"' || fail "$t: readdir misses d/f"
 	expect "$t" 0 rename d/f --name2 d/g
 	expect "$t" 0 fsync d/g
 	expect "$t" ENOENT getattr d/f
 	[ "$(cat "$ROOT/d/g")" = "hello over $t" ] || fail "$t: file content wrong on disk"
-	[ "$(stat -c %u:%g "$ROOT/d/g")" = 1000:1000 ] || fail "$t: owner not set"
+	[ "$(stat -c %u:%g "$ROOT/d/g")" = 1000:1000 ] || fail "$t: not the caller's"
 	# A read as large as a message allows (64 KiB) over this transport.
 	head -c 65536 /dev/urandom >"$ROOT/big"
 	fsc "$t" read big --count 65536 | grep -q "data: 65536 bytes" || fail "$t: 64 KiB read failed"
