@@ -774,11 +774,10 @@ bool Conn::answer(const Request &q)
 		add_frame(out, rop, 1 + static_cast<std::uint32_t>(rnd(4095)), q.id, Buf());
 	} else if (name == "short") {
 		Buf p = good;
-		p.resize(p.empty() ? 0 : rnd(p.size()));
-		if (good.empty())	// nothing to cut: a reply to nothing
-			add_frame(out, rop, 0, q.id + (1ull << 40), p);
-		else
-			add_frame(out, rop, 0, q.id, p);
+		// Nothing to cut from an empty reply: a few bytes it lacks.
+		p = good.empty() ? random_bytes(1 + rnd(8)) : Buf(good.begin(),
+			good.begin() + static_cast<long>(rnd(good.size())));
+		add_frame(out, rop, 0, q.id, p);
 	} else if (name == "long") {
 		Buf p = good;
 		std::size_t limit = (opt.fs ? DG_FS_MSG_MAX :
