@@ -167,7 +167,11 @@ void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len)
 	r = found;
 	dg_req_unlink(c, r);
 	status = le32_to_cpu(h->status);
-	if (op != (r->opcode | DG_OP_REPLY) || status > MAX_ERRNO ||
+	/*
+	 * 512 and up are the kernel's own codes (ERESTARTSYS...), which
+	 * must never reach user space, or no errno at all.
+	 */
+	if (op != (r->opcode | DG_OP_REPLY) || status >= 512 ||
 	    (status && plen)) {
 		r->status = -EBADMSG;
 	} else if (status) {
