@@ -28,13 +28,42 @@ hostile_start() { # i name role port bad [args...]
 hostile_pid() { cat "$HOSTS_STATE/$1.pid"; }
 
 hostile_wait() { # name seconds
-	local pid t
+	local pid end=$((SECONDS + $2))
 	pid=$(hostile_pid "$1") || return 1
-	for ((t = 0; t < $2 * 10; t++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
+	# By the clock: each sleep(1) costs a good part of a second here.
+	while kill -0 "$pid" 2>/dev/null && ((SECONDS < end)); do
+		sleep 0.2
 	done
 	host_stop "$1"
+}
+
+# hostile_phase NAME WHAT SECS HAMMER-ARGS...: run hammer against dg-hostile
+# NAME until it exits (or SECS), stop it, print and add up its counts.
+HOSTILE_TOTAL=0
+hostile_phase() {
+	local name=$1 what=$2 secs=$3 rc n t0=$SECONDS
+	shift 3
+	"$HAMMER" "$@" "$secs" "$(hostile_pid "$name")" &
+	local hp=$! end=$((SECONDS + secs + 60))
+	while kill -0 $hp 2>/dev/null && ((SECONDS < end)); do
+		sleep 0.5
+	done
+	if kill -0 $hp 2>/dev/null; then
+		echo "$what: hammer stuck for $((SECONDS - t0)) s in:"
+		cat /proc/$hp/stack
+		echo w >/proc/sysrq-trigger
+		dmesg | tail -n 60
+		kill -9 $hp
+		fail "$what: I/O hung"
+	fi
+	wait $hp
+	rc=$?
+	[ $rc = 0 ] || fail "$what: hammer failed ($rc)"
+	hostile_wait "$name" 5
+	hostile_report "$name"
+	n=$(hostile_count "$name")
+	log "$what: ${n:-0} bad replies in $((SECONDS - t0)) s"
+	HOSTILE_TOTAL=$((HOSTILE_TOTAL + ${n:-0}))
 }
 
 hostile_count() { # name
