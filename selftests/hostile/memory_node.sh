@@ -80,7 +80,7 @@ dg_cleanup_push "rm -rf $dir"
 head -c 8M /dev/urandom >"$dir/data"
 timeout 120 dd if="$dir/data" of=/dev/dswap0 bs=1M oflag=direct status=none ||
 	fail "writing 8 MiB after the real node came back"
-timeout 120 dd if=/dev/dswap0 bs=1M iflag=direct status=none | cmp -s - "$dir/data" ||
+timeout 120 dd if=/dev/dswap0 bs=1M count=8 iflag=direct status=none | cmp -s - "$dir/data" ||
 	fail "8 MiB read back wrong after the real node came back"
 log "recovered after $t s: 8 MiB written and read back intact"
 echo "hostile memory node: $HOSTILE_TOTAL malformed replies"
