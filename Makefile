@@ -45,8 +45,13 @@ daemons:
 
 # Programs the selftests run in the guest.
 SELFTEST_BINS := build/selftests/memcheck build/selftests/fsprobe \
-		 build/selftests/posixcmp build/selftests/fsload
+		 build/selftests/posixcmp build/selftests/fsload \
+		 build/selftests/hammer
 selftests: $(SELFTEST_BINS)
+
+build/selftests/hammer: selftests/hostile/hammer.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 
 build/selftests/memcheck: selftests/swap/memcheck.c
 	@mkdir -p $(@D)

@@ -167,7 +167,12 @@ void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len)
 	r = found;
 	dg_req_unlink(c, r);
 	status = le32_to_cpu(h->status);
-	if (status > MAX_ERRNO || (status && plen)) {
+	/*
+	 * 512 and up are the kernel's own codes (ERESTARTSYS...), which
+	 * must never reach user space, or no errno at all.
+	 */
+	if (op != (r->opcode | DG_OP_REPLY) || status >= 512 ||
+	    (status && plen)) {
 		r->status = -EBADMSG;
 	} else if (status) {
 		r->status = -(int)status;
@@ -231,6 +236,7 @@ static int dg_call_send(struct dg_conn *c, struct dg_call_req *r, u16 opcode,
 		return -ENOTCONN;
 	}
 	r->id = c->next_req_id++;
+	r->opcode = opcode;
 	r->deadline = jiffies + c->timeout;
 	list_add_tail(&r->node, &c->pending);
 	spin_unlock_bh(&c->lock);

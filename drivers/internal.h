@@ -75,6 +75,7 @@ enum dg_conn_state {
  * struct dg_call_req - a call waiting for its reply
  * @node: in &dg_conn.pending
  * @id: request id
+ * @opcode: request opcode; the reply must carry it with %DG_OP_REPLY
  * @rsp: where the reply payload goes
  * @nr_rsp: pieces in @rsp
  * @rsp_len: payload bytes received
@@ -87,6 +88,7 @@ enum dg_conn_state {
 struct dg_call_req {
 	struct list_head	node;
 	u64			id;
+	u16			opcode;
 	const struct kvec	*rsp;
 	unsigned int		nr_rsp;
 	u32			rsp_len;
