@@ -12,13 +12,14 @@ dg_require_vm
 fs_setup 2
 keyctl add logon disagg:other "$(keys_secret client)" @u >/dev/null || fail "keyctl other"
 
-# refuse I TRANSPORT OPTS "strerror text" "log pattern"
+# refuse I TRANSPORT OPTS "strerror text" "log pattern" (-w: mount(8) would
+# retry read-only after EACCES and report that instead)
 refuse() {
 	local i=$1 t=$2 o="transport=$2,src=$(local_addr "$1"),soft,timeo=2$3" want=$4 why=$5 err
 	local start=$SECONDS
 	dmesg -C
 	mkdir -p /mnt/dg-auth
-	err=$(mount -t disaggfs "$(host_addr "$i"):$FS_PORT" /mnt/dg-auth -o "$o" 2>&1) &&
+	err=$(mount -w -t disaggfs "$(host_addr "$i"):$FS_PORT" /mnt/dg-auth -o "$o" 2>&1) &&
 		{ umount /mnt/dg-auth; fail "$t: mount with '$o' succeeded"; }
 	[ $((SECONDS - start)) -le 15 ] || fail "$t: mount with '$o' took $((SECONDS - start)) s"
 	[[ $err =~ $want ]] || fail "$t: mount with '$o': '$err', want '$want'"
