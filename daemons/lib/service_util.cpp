@@ -50,10 +50,10 @@ std::string SessionBase::label() const
 {
 	char buf[320];
 	if ((hello_done || hello_seen) && !identity.empty())
-		std::snprintf(buf, sizeof(buf), "conn %llu (%s, %s client %016llx \"%s\")",
+		std::snprintf(buf, sizeof(buf), "conn %llu (%s, client %016llx \"%s\" as %s)",
 			      static_cast<unsigned long long>(conn), peer.c_str(),
-			      identity.c_str(), static_cast<unsigned long long>(client_id),
-			      log::escape(name).c_str());
+			      static_cast<unsigned long long>(client_id),
+			      log::escape(name).c_str(), log::escape(identity).c_str());
 	else if (hello_done || hello_seen)
 		std::snprintf(buf, sizeof(buf), "conn %llu (%s, client %016llx \"%s\")",
 			      static_cast<unsigned long long>(conn), peer.c_str(),
