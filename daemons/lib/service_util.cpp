@@ -7,7 +7,9 @@
 
 #include <sys/random.h>
 
+#include <array>
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 
@@ -32,7 +34,10 @@ std::uint32_t errno_of(Errc e)
 std::uint64_t random_u64()
 {
 	std::uint64_t v = 0;
-	if (::getrandom(&v, sizeof(v), 0) != sizeof(v))
+	std::array<std::uint8_t, sizeof(v)> b{};
+	if (auth::random_bytes(b))
+		std::memcpy(&v, b.data(), sizeof(v));
+	else if (::getrandom(&v, sizeof(v), 0) != sizeof(v))
 		v = static_cast<std::uint64_t>(
 			std::chrono::steady_clock::now().time_since_epoch().count()) *
 			0x9e3779b97f4a7c15ull;
