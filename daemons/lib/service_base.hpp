@@ -411,8 +411,7 @@ private:
 			std::uint64_t held = 0;
 			if (auth_log_.allow(clock_.now(), held))
 				LOG_WARN("%s: hello without authentication, which this node requires; "
-					 "closing (%llu more such lines suppressed)",
-					 s.label().c_str(), static_cast<unsigned long long>(held));
+					 "closing%s", s.label().c_str(), suppressed(held).c_str());
 			reply_error(s, h.opcode, h.req_id, EACCES);
 			return close(s);
 		}
@@ -456,10 +455,9 @@ private:
 		if (!auth::same_mac(want, a.mac) || !key) {
 			std::uint64_t held = 0;
 			if (auth_log_.allow(clock_.now(), held))
-				LOG_WARN("%s: authentication failed for identity \"%s\"; closing "
-					 "(%llu more such lines suppressed)",
+				LOG_WARN("%s: authentication failed for identity \"%s\"; closing%s",
 					 s.label().c_str(), log::escape(a.id).c_str(),
-					 static_cast<unsigned long long>(held));
+					 suppressed(held).c_str());
 			reply_error(s, h.opcode, h.req_id, EKEYREJECTED);
 			return close(s);
 		}
@@ -485,6 +483,11 @@ private:
 			LOG_ERR("%s: no random bytes for a join token", s.label().c_str());
 		transport_.set_join_token(s.conn, t);
 		return t;
+	}
+
+	static std::string suppressed(std::uint64_t n)
+	{
+		return n ? " (" + std::to_string(n) + " such lines suppressed before)" : "";
 	}
 
 	// Failed handshakes: a peer must not be able to flood the log.

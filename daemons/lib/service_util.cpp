@@ -7,7 +7,9 @@
 
 #include <sys/random.h>
 
+#include <array>
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 
@@ -32,7 +34,10 @@ std::uint32_t errno_of(Errc e)
 std::uint64_t random_u64()
 {
 	std::uint64_t v = 0;
-	if (::getrandom(&v, sizeof(v), 0) != sizeof(v))
+	std::array<std::uint8_t, sizeof(v)> b{};
+	if (auth::random_bytes(b))
+		std::memcpy(&v, b.data(), sizeof(v));
+	else if (::getrandom(&v, sizeof(v), 0) != sizeof(v))
 		v = static_cast<std::uint64_t>(
 			std::chrono::steady_clock::now().time_since_epoch().count()) *
 			0x9e3779b97f4a7c15ull;
@@ -50,10 +55,10 @@ std::string SessionBase::label() const
 {
 	char buf[320];
 	if ((hello_done || hello_seen) && !identity.empty())
-		std::snprintf(buf, sizeof(buf), "conn %llu (%s, %s client %016llx \"%s\")",
+		std::snprintf(buf, sizeof(buf), "conn %llu (%s, client %016llx \"%s\" as %s)",
 			      static_cast<unsigned long long>(conn), peer.c_str(),
-			      identity.c_str(), static_cast<unsigned long long>(client_id),
-			      log::escape(name).c_str());
+			      static_cast<unsigned long long>(client_id),
+			      log::escape(name).c_str(), log::escape(identity).c_str());
 	else if (hello_done || hello_seen)
 		std::snprintf(buf, sizeof(buf), "conn %llu (%s, client %016llx \"%s\")",
 			      static_cast<unsigned long long>(conn), peer.c_str(),

@@ -16,7 +16,7 @@ namespace disagg {
 
 // Positive errno for a codec error in a message whose framing is intact.
 std::uint32_t errno_of(proto::Errc e);
-// Random 64 bits from getrandom(2), never 0.
+// Random 64 bits from OpenSSL's CSPRNG (getrandom(2) if that fails), never 0.
 std::uint64_t random_u64();
 // "%016llx".
 std::string hex64(std::uint64_t v);

@@ -9,8 +9,12 @@
 # a client which vanishes and comes back with its client id gets its slabs
 # back with their contents; that the node reports all capacity free after
 # the clients leave; and that SIGTERM says BYE to a connected client, frees
-# everything and exits 0.
+# everything and exits 0. The daemon runs with keys: a client without a key,
+# with a wrong secret or an unknown identity is refused; another identity
+# presenting the same client id gets none of its slabs; STATUS shows a
+# non-admin key nothing of other clients, the admin key everything.
 . "$(dirname "$0")/../lib/common.sh"
+. "$DG_SELFTESTS/lib/keys.sh"
 dg_require_vm
 
 MEMD=$DG_BINDIR/memd/disagg-memd
@@ -25,6 +29,12 @@ SLAB=16M
 
 dg_cleanup_push hosts_down
 hosts_up 2 || fail "cannot set up remote hosts"
+keys_setup || fail "cannot make the key file"
+# The same identity with a wrong secret.
+BADKEYS=$(mktemp /tmp/dg-badkeys.XXXXXX)
+dg_cleanup_push "rm -f '$BADKEYS'"
+chmod 600 "$BADKEYS"
+echo "client $(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$BADKEYS"
 
 # wait_log NAME PATTERN [SECONDS]: until the daemon's log shows PATTERN.
 wait_log() {
@@ -35,8 +45,8 @@ wait_log() {
 	done
 }
 
-# client I TRANSPORT ARGS...: dg-memclient against host I, output logged.
-client() {
+# anon I TRANSPORT ARGS...: dg-memclient against host I, without a key.
+anon() {
 	local i=$1 t=$2
 	shift 2
 	# Generous per-call timeout: under TCG, with other guests competing
@@ -44,14 +54,48 @@ client() {
 	timeout 240 "$CLIENT" --connect "$(host_addr "$i"):$PORT" --bind "$(local_addr "$i")" \
 		--transport "$t" --timeout 60 "$@"
 }
+# client I TRANSPORT ARGS...: the same as the identity "client".
+client() {
+	local i=$1 t=$2
+	shift 2
+	anon "$i" "$t" --key-file "$DG_KEYFILE" --identity client "$@"
+}
+# as NAME I TRANSPORT ARGS...: the same as the identity NAME.
+as() {
+	local who=$1 i=$2 t=$3
+	shift 3
+	anon "$i" "$t" --key-file "$DG_KEYFILE" --identity "$who" "$@"
+}
 
 # suite I TRANSPORT: every check against the memd on host I.
 suite() {
-	local i=$1 t=$2 name=memd-$2 out rc pid cpid id
+	local i=$1 t=$2 name=memd-$2 out rc pid cpid id st
+	# shellcheck disable=SC2086
 	host_start "$i" "$name" "$MEMD" --listen "$(host_addr "$i"):$PORT" --transport "$t" \
-		--capacity $CAP --slab-size $SLAB --grace 60
+		--capacity $CAP --slab-size $SLAB --grace 60 $DAEMON_KEYS
 	wait_log "$name" "listening on" || fail "$name did not start"
-	log "$name listening on $(host_addr "$i"):$PORT"
+	grep -q "authentication on: 3 keys" "$HOSTS_LOGDIR/$name.log" ||
+		fail "$name did not load the keys"
+	log "$name listening on $(host_addr "$i"):$PORT, with keys"
+
+	# Who may not come in: no key, a wrong secret, an unknown identity.
+	out=$(anon "$i" "$t" --slabs 1 --pages 8 2>&1) && fail "$t: a client without a key got in"
+	echo "$out" | grep -q "Permission denied" || fail "$t: no key: $(echo "$out" | tail -n 2)"
+	out=$(anon "$i" "$t" --key-file "$BADKEYS" --identity client --slabs 1 --pages 8 2>&1) &&
+		fail "$t: a wrong secret got in"
+	echo "$out" | grep -q "refused: Key was rejected" ||
+		fail "$t: wrong secret: $(echo "$out" | tail -n 2)"
+	grep -q 'authentication failed for identity "client"' "$HOSTS_LOGDIR/$name.log" ||
+		fail "$t: the failed authentication was not logged"
+	sed 's/^client /stranger /' "$BADKEYS" >"$BADKEYS.2" && chmod 600 "$BADKEYS.2" &&
+		mv "$BADKEYS.2" "$BADKEYS"
+	out=$(anon "$i" "$t" --key-file "$BADKEYS" --identity stranger --slabs 1 --pages 8 2>&1) &&
+		fail "$t: an unknown identity got in"
+	echo "$out" | grep -q "refused: Key was rejected" ||
+		fail "$t: unknown identity: $(echo "$out" | tail -n 2)"
+	sed 's/^stranger /client /' "$BADKEYS" >"$BADKEYS.2" && chmod 600 "$BADKEYS.2" &&
+		mv "$BADKEYS.2" "$BADKEYS"
+	log "$t: no key, a wrong secret and an unknown identity refused"
 
 	# Data both ways, isolation, capacity free afterwards.
 	out=$(client "$i" "$t" --slabs 3 --pages 192 --queues 3 --isolation --expect-all-free 2>&1)
@@ -75,6 +119,28 @@ suite() {
 	echo "$out" | grep -q "2 slabs resumed with their contents verified" ||
 		fail "$t: slabs not resumed: $(echo "$out" | tail -n 5)"
 	log "$t: reconnect within grace: 2 slabs resumed, contents verified, then freed"
+
+	# Another identity with the same client id and tags gets fresh, zeroed
+	# slabs, never the first one's; the first one still resumes its own.
+	id=$(printf '%x' $((0xbad00 + i)))
+	out=$(client "$i" "$t" --client-id "$id" --slabs 2 --pages 64 --seed 9 --keep 2>&1) ||
+		fail "$t: run before the hijack failed: $out"
+	out=$(as other "$i" "$t" --client-id "$id" --slabs 2 --pages 8 --seed 3 --keep 2>&1) ||
+		fail "$t: the other identity's run failed: $(echo "$out" | tail -n 5)"
+	echo "$out" | grep -q "slabs resumed" && fail "$t: another identity resumed the slabs"
+	st=$(as other "$i" "$t" --status 2>&1) || fail "$t: status as other failed: $st"
+	echo "$st" | grep -q '"identity":"client"' && fail "$t: status leaks identity client: $st"
+	echo "$st" | grep -q '"auth":"on"' || fail "$t: status does not say auth is on: $st"
+	st=$(as admin "$i" "$t" --status 2>&1) || fail "$t: status as admin failed: $st"
+	echo "$st" | grep -q '"identity":"client"' || fail "$t: admin does not see client: $st"
+	echo "$st" | grep -q '"identity":"other"' || fail "$t: admin does not see other: $st"
+	out=$(client "$i" "$t" --client-id "$id" --slabs 2 --pages 64 --seed 9 2>&1) ||
+		fail "$t: run after the hijack attempt failed: $(echo "$out" | tail -n 5)"
+	echo "$out" | grep -q "2 slabs resumed with their contents verified" ||
+		fail "$t: the owner lost its slabs: $(echo "$out" | tail -n 5)"
+	out=$(as other "$i" "$t" --client-id "$id" --slabs 2 --pages 8 --seed 3 --expect-all-free 2>&1) ||
+		fail "$t: the other identity's cleanup failed: $(echo "$out" | tail -n 5)"
+	log "$t: same client id under another key: no takeover, no resume, no status leak"
 
 	# SIGTERM: the connected client hears BYE; memd frees all, exits 0.
 	client "$i" "$t" --slabs 1 --pages 8 --wait-bye 60 >"$HOSTS_LOGDIR/client-$t.out" 2>&1 &

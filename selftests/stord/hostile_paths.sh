@@ -6,7 +6,10 @@
 # "../..", through /proc/self/root, malformed frames); every escape must be
 # refused with EINVAL or EXDEV, and the files planted outside the root must
 # be unread and unchanged afterwards. SIGTERM must end the daemon with 0.
+# The daemon runs with keys: a client without a key or with a wrong secret
+# is refused before any request.
 . "$(dirname "$0")/../lib/common.sh"
+. "$DG_SELFTESTS/lib/keys.sh"
 dg_require_vm
 
 STORD=$DG_BINDIR/stord/disagg-stord
@@ -21,6 +24,9 @@ OUT=$WORK/outside
 dg_cleanup_push "rm -rf '$WORK'"
 dg_cleanup_push hosts_down
 hosts_up 1 || fail "cannot set up remote hosts"
+keys_setup || fail "cannot make the key file"
+BADKEYS=$WORK/badkeys
+(umask 077 && echo "client $(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$BADKEYS")
 
 # Files outside the root, with access times older than their contents so
 # any read moves them.
@@ -46,11 +52,16 @@ outside_state() {
 	touch -a -d @1000 "$OUT/secret" "$OUT/dir/secret2"
 }
 
-fsc() { # fsc TRANSPORT ARGS...
+anon() { # anon TRANSPORT ARGS...: dg-fsclient without a key
 	local t=$1
 	shift
 	timeout 120 "$CLIENT" --connect "$(host_addr 1):$PORT" --bind "$(local_addr 1)" \
 		--transport "$t" --timeout 60 "$@"
+}
+fsc() { # fsc TRANSPORT ARGS...: as the identity "client"
+	local t=$1
+	shift
+	anon "$t" --key-file "$DG_KEYFILE" --identity client "$@"
 }
 # expect TRANSPORT ERR ARGS...: the request gets status ERR.
 expect() {
@@ -83,13 +94,23 @@ expect_each() {
 }
 
 suite() {
-	local t=$1 name=stord-$1 before after op p hex args
+	local t=$1 name=stord-$1 before after op p hex args out
 	plant
 	before=$(outside_state)
+	# shellcheck disable=SC2086
 	host_start 1 "$name" "$STORD" --listen "$(host_addr 1):$PORT" --transport "$t" \
-		--root "$ROOT" --threads 4 --squash none
+		--root "$ROOT" --threads 4 --squash none $DAEMON_KEYS
 	host_wait_log "$name" "listening on" || fail "$name did not start"
-	log "$name listening on $(host_addr 1):$PORT, root $ROOT"
+	log "$name listening on $(host_addr 1):$PORT, root $ROOT, with keys"
+
+	# No key, or a wrong secret: refused before any request.
+	out=$(anon "$t" getattr file 2>&1) && fail "$t: a client without a key got in"
+	echo "$out" | grep -q "Permission denied" || fail "$t: no key: $out"
+	out=$(anon "$t" --key-file "$BADKEYS" --identity client create stolen --mode 644 2>&1) &&
+		fail "$t: a wrong secret got in"
+	echo "$out" | grep -q "Key was rejected" || fail "$t: wrong secret: $out"
+	[ ! -e "$ROOT/stolen" ] || fail "$t: a refused client created a file"
+	log "$t: no key and a wrong secret refused"
 
 	# Ordinary use.
 	expect "$t" 0 mkdir d --mode 777
@@ -138,8 +159,8 @@ suite() {
 	expect "$t" 0 symlink evil --name2 /etc/shadow
 	expect "$t" EXDEV read evil --count 10
 	# Malformed frames: an unknown opcode, lengths past the payload.
-	expect "$t" EOPNOTSUPP raw --raw-hex 44474147010014024c00000000000000050000000000000004000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000066696c65
-	expect "$t" EINVAL raw --raw-hex 444741470100000248000000000000000600000000000000ffffffff0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000
+	expect "$t" EOPNOTSUPP raw --raw-hex 44474147020014024c00000000000000050000000000000004000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000066696c65
+	expect "$t" EINVAL raw --raw-hex 444741470200000248000000000000000600000000000000ffffffff0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000
 	log "$t: hostile paths and frames refused"
 
 	after=$(outside_state)
