@@ -4,7 +4,8 @@
 //
 //   {"server_id":"...","transport":"rdma","listen":"198.18.1.2:7470",
 //    "capacity":N,"free":N,"used":N,"slab_size":N,"grace_s":30,
-//    "nr_clients":N,"slabs":N,
+//    "nr_clients":N,"slabs":N,"client_quota":N,
+//    "identities":[{"identity":"","conns":N,"used":N,"quota":N|null}, ...],
 //    "clients":[{"client_id":"...","name":"...","role":"swap",
 //                "connected":true,"conn":N,"peer":"addr:port",
 //                "slabs":N,"bytes":N,"expires_in_s":null}, ...]}
@@ -46,6 +47,7 @@ std::string MemService::status_json(std::size_t max_bytes) const
 			duration_cast<seconds>(pool_.grace()).count()));
 		j.num("nr_clients", nr_clients());
 		j.num("slabs", pool_.slab_count());
+		quota_json(j);
 	};
 	auto client = [&](JsonWriter &j, const Session &s) {
 		const OwnerUsage *u = nullptr;

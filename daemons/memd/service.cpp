@@ -32,12 +32,12 @@ void MemService::closed(Session &s)
 	pool_.detach(s.client_id);
 	std::size_t n = pool_.slabs_of(s.client_id).size();
 	if (n)
-		LOG_INFO("%s: disconnected; its %zu slabs are kept for %lld s",
-			 s.label().c_str(), n,
-			 static_cast<long long>(std::chrono::duration_cast<
+		LOG_INFO_RL("%s: disconnected; its %zu slabs are kept for %lld s",
+			    s.label().c_str(), n,
+			    static_cast<long long>(std::chrono::duration_cast<
 				std::chrono::seconds>(pool_.grace()).count()));
 	else
-		LOG_INFO("%s: disconnected", s.label().c_str());
+		LOG_INFO_RL("%s: disconnected", s.label().c_str());
 	pool_.expire();
 }
 
@@ -67,6 +67,7 @@ void MemService::on_tick()
 	if (std::size_t n = pool_.expire(); n)
 		LOG_INFO("grace period over: freed %zu slabs (%llu MiB) of clients that did not return",
 			 n, static_cast<unsigned long long>((before - pool_.used()) >> 20));
+	prune_owner_identities();
 }
 
 }  // namespace disagg::memd

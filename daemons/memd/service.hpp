@@ -8,6 +8,7 @@
 //   op_mem.cpp     MEM_INFO, MEM_ALLOC, MEM_FREE
 //   op_rw.cpp      MEM_READ, MEM_WRITE
 //   op_status.cpp  STATUS (JSON)
+//   quota.cpp      --client-quota: slab bytes per identity
 #pragma once
 
 #include "proto.hpp"
@@ -28,6 +29,10 @@ public:
 	MemService(Transport &transport, SlabPool &pool, ServiceOptions opt);
 
 	proto::MemInfo info() const;
+	// Slab bytes one identity may hold; 0 (the default): no quota.
+	void set_client_quota(std::uint64_t bytes) { client_quota_ = bytes; }
+	// Slab bytes @identity holds (grace-period slabs included).
+	std::uint64_t identity_used(const std::string &identity) const;
 	// Status as JSON; at most @max_bytes long (details are dropped to fit).
 	std::string status_json(std::size_t max_bytes = proto::kMaxPayload) const override;
 
@@ -55,10 +60,21 @@ private:
 	void op_write(Session &s, const proto::Hdr &h, const proto::MemWrite &w);
 	// Slab @id attached to this session, or nullptr.
 	Slab *session_slab(Session &s, std::uint64_t id);
+	// quota.cpp
+	// Whether @s may have a new slab of @size: 0 or EDQUOT.
+	std::uint32_t check_quota(const Session &s, std::uint64_t size) const;
+	// "client_quota" and "identities": [{"identity","conns","used","quota"}].
+	void quota_json(JsonWriter &j) const;
+	// Forget owners with no slabs and no connection.
+	void prune_owner_identities();
 
 	SlabPool &pool_;
 	// client_id -> the connection that owns its slabs.
 	std::map<std::uint64_t, ConnId> owners_;
+	// client_id -> the identity its slabs count against (of the last
+	// connection that owned them); pruned once it has none.
+	std::map<std::uint64_t, std::string> owner_identity_;
+	std::uint64_t client_quota_ = 0;
 };
 
 }  // namespace disagg::memd
