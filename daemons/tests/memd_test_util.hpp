@@ -35,13 +35,16 @@ class Harness {
 public:
 	explicit Harness(bool one_sided = false, std::uint64_t capacity = 64 * kMiB,
 			 std::uint64_t slab = 4 * kMiB, unsigned grace_sec = 30,
-			 unsigned heartbeat_sec = 15)
+			 unsigned heartbeat_sec = 15, unsigned idle_sec = 120,
+			 unsigned conns_per_identity = 64)
 		: transport(one_sided),
 		  pool(capacity, slab, clock, std::chrono::seconds(grace_sec))
 	{
 		log::set_level(log::Level::kError);
 		ServiceOptions o;
 		o.heartbeat_sec = heartbeat_sec;
+		o.idle_timeout_sec = idle_sec;
+		o.max_conns_per_identity = conns_per_identity;
 		service = std::make_unique<MemService>(transport, pool, o);
 		std::string err;
 		transport.listen("fake", 0, service.get(), err);
