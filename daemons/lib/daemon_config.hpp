@@ -24,7 +24,7 @@ inline constexpr unsigned kDefaultHeartbeatSec = 15;
 inline constexpr unsigned kDefaultIdleTimeoutSec = 120;
 inline constexpr unsigned kMaxIdleTimeoutSec = 7 * 24 * 3600;
 inline constexpr unsigned kDefaultMaxConnsPerIdentity = 64;
-inline constexpr unsigned kDefaultMaxConnsPerAddr = 64;
+inline constexpr unsigned kDefaultMaxConnsPerAddr = 16;
 inline constexpr std::uint64_t kDefaultMaxPinned = 1ull << 30;
 
 struct DaemonConfig {
