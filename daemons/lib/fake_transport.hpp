@@ -83,6 +83,11 @@ public:
 			it->second.exposed.erase(key.handle);
 		unexposed++;
 	}
+	void handshake_done(ConnId c) override
+	{
+		if (conns_.contains(c))
+			handshakes++;
+	}
 
 	// ---- the test's side of the wire
 
@@ -134,6 +139,7 @@ public:
 
 	int expose_error = 0;	// make expose() fail with this errno
 	std::size_t unexposed = 0;
+	std::size_t handshakes = 0;	// handshake_done() calls
 
 private:
 	struct Conn {

@@ -173,10 +173,12 @@ TEST(MemdConnLimit, PerIdentityLimitRefusesWithEusers)
 	Harness h(false, 64 * kMiB, 4 * kMiB, 30, 15, 120, /*per identity=*/2);
 	ConnId a = h.client(1);
 	ConnId b = h.client(0, Role::kCtl);
+	EXPECT_EQ(h.transport.handshakes, 2u);	// the RDMA ring would grow
 	ConnId c = h.transport.connect();
 	auto g = h.call(c, Op::kHello, hello_body(3));
 	ASSERT_TRUE(g);
 	EXPECT_EQ(g->status(), static_cast<std::uint32_t>(EUSERS));
+	EXPECT_EQ(h.transport.handshakes, 2u);
 	EXPECT_FALSE(h.transport.is_open(c));
 	EXPECT_TRUE(h.transport.is_open(a));
 	EXPECT_TRUE(h.transport.is_open(b));
