@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 //
 // The part of the command line both daemons share: --listen, --transport,
-// --max-clients, --keys and --log-level, and the walk that fills in a daemon's
+// --max-clients, --keys, the limits on what peers may hold (--idle-timeout,
+// --max-conns-per-identity, --max-conns-per-addr, --max-pinned) and
+// --log-level, and the walk that fills in a daemon's
 // Config (derived from DaemonConfig) from its arguments.
 #pragma once
 
@@ -19,6 +21,11 @@ namespace disagg {
 inline constexpr unsigned kDefaultMaxClients = 64;
 inline constexpr unsigned kMaxMaxClients = 4096;
 inline constexpr unsigned kDefaultHeartbeatSec = 15;
+inline constexpr unsigned kDefaultIdleTimeoutSec = 120;
+inline constexpr unsigned kMaxIdleTimeoutSec = 7 * 24 * 3600;
+inline constexpr unsigned kDefaultMaxConnsPerIdentity = 64;
+inline constexpr unsigned kDefaultMaxConnsPerAddr = 16;
+inline constexpr std::uint64_t kDefaultMaxPinned = 1ull << 30;
 
 struct DaemonConfig {
 	explicit DaemonConfig(TransportKind default_transport) : transport(default_transport) {}
@@ -30,6 +37,14 @@ struct DaemonConfig {
 	// The daemon sends a HEARTBEAT to a client silent this long, so a dead
 	// peer shows up as a transport error. 0: never.
 	unsigned heartbeat_sec = kDefaultHeartbeatSec;
+	// A connection that sends no request this long is closed. 0: never.
+	unsigned idle_timeout_sec = kDefaultIdleTimeoutSec;
+	// Connections of one identity (after the handshake) and from one
+	// address (at accept); 0: no limit.
+	unsigned max_conns_per_identity = kDefaultMaxConnsPerIdentity;
+	unsigned max_conns_per_addr = kDefaultMaxConnsPerAddr;
+	// RDMA message buffers of all connections; 0: no limit.
+	std::uint64_t max_pinned = kDefaultMaxPinned;
 	log::Level log_level = log::Level::kInfo;
 	// Key file (see auth.hpp); empty: no authentication, open to anyone.
 	std::string keys_file;
@@ -49,7 +64,8 @@ struct DaemonArgs {
 std::string set_daemon_option(DaemonConfig &c, std::uint16_t default_port,
 			      std::string_view name, std::string_view v);
 
-// The end of a daemon's usage text: --heartbeat, --log-level and --help.
+// The end of a daemon's usage text: --heartbeat, the limits, --log-level
+// and --help.
 std::string daemon_usage_tail();
 
 // Walks @args (see walk_options(), @is_flag too) into a Config whose

@@ -95,6 +95,11 @@ public:
 		if (it->second.joined + 1 < it->second.nr_queues)
 			joins_.add(token, c, it->second.client_id, it->second.nr_queues);
 	}
+	void handshake_done(ConnId c) override
+	{
+		if (conns_.contains(c))
+			handshakes++;
+	}
 
 	// ---- the test's side of the wire
 
@@ -169,6 +174,7 @@ public:
 	int expose_error = 0;	// make expose() fail with this errno
 	std::size_t unexposed = 0;
 	std::map<ConnId, proto::Token> tokens;	// what set_join_token() got
+	std::size_t handshakes = 0;	// handshake_done() calls
 
 private:
 	struct Conn {

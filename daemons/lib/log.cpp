@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 
 namespace disagg::log {
@@ -52,14 +53,10 @@ void set_ident(std::string_view ident)
 	g_ident = ident;
 }
 
-void logf(Level l, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	std::vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+namespace {
 
+void write_line(Level l, const char *msg)
+{
 	const double t = std::chrono::duration<double>(
 		std::chrono::steady_clock::now() - g_start).count();
 	std::string ident;
@@ -79,6 +76,57 @@ void logf(Level l, const char *fmt, ...)
 	// One write per line so lines from threads do not interleave.
 	ssize_t r = ::write(STDERR_FILENO, line, static_cast<std::size_t>(n));
 	(void)r;
+}
+
+}  // namespace
+
+void logf(Level l, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	std::vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	write_line(l, msg);
+}
+
+bool RateLimit::allow(std::chrono::steady_clock::time_point now, std::uint64_t *suppressed)
+{
+	std::lock_guard<std::mutex> g(lock_);
+	*suppressed = 0;
+	if (used_ == 0 || now - start_ >= interval_ || now < start_) {
+		start_ = now;
+		used_ = 0;
+	}
+	if (used_ >= burst_) {
+		dropped_++;
+		return false;
+	}
+	used_++;
+	*suppressed = dropped_;
+	dropped_ = 0;
+	return true;
+}
+
+void logf_rl(RateLimit &rl, const char *file, int line, Level l, const char *fmt, ...)
+{
+	std::uint64_t dropped = 0;
+	if (!rl.allow(&dropped))
+		return;
+	if (dropped) {
+		const char *base = std::strrchr(file, '/');
+		char note[256];
+		std::snprintf(note, sizeof(note), "%s:%d: %llu messages suppressed",
+			      base ? base + 1 : file, line,
+			      static_cast<unsigned long long>(dropped));
+		write_line(l, note);
+	}
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	std::vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	write_line(l, msg);
 }
 
 std::string escape(std::string_view bytes)

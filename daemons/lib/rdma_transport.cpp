@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "rdma_transport.hpp"
 
+#include "conn_limits.hpp"
 #include "join_table.hpp"
 #include "log.hpp"
 #include "tcp_transport.hpp"	// sockaddr_str()
@@ -83,8 +84,9 @@ namespace {
 
 class RdmaTransport final : public Transport {
 public:
-	RdmaTransport(EventLoop &loop, unsigned max_conns, std::size_t max_frame)
-		: loop_(loop), max_conns_(max_conns), frame_(max_frame) {}
+	RdmaTransport(EventLoop &loop, const TransportLimits &limits, std::size_t max_frame)
+		: loop_(loop), max_conns_(limits.max_conns), max_pinned_(limits.max_pinned),
+		  frame_(max_frame), per_addr_(limits.max_conns_per_addr) {}
 	~RdmaTransport() override;
 
 	const char *name() const override { return "rdma"; }
@@ -103,6 +105,7 @@ public:
 	int expose(ConnId c, std::span<std::byte> mem, RemoteKey &key) override;
 	void unexpose(ConnId c, const RemoteKey &key) override;
 	void set_join_token(ConnId c, const Token &token) override;
+	void handshake_done(ConnId c) override;
 
 private:
 	struct Device {
@@ -110,17 +113,27 @@ private:
 		ibv_comp_channel *chan = nullptr;
 		ibv_device_attr attr{};
 	};
+	// Message buffers: one mapping, registered, cut into frame-sized slots.
+	struct Ring {
+		std::byte *mem = nullptr;
+		std::size_t len = 0;
+		ibv_mr *mr = nullptr;
+	};
+	struct Slot {
+		std::byte *p = nullptr;
+		std::uint32_t lkey = 0;
+	};
 	// One RC queue pair of a connection.
 	struct Queue {
 		unsigned qid = 0;
 		rdma_cm_id *cm = nullptr;
 		ibv_cq *cq = nullptr;
 		ibv_qp *qp = nullptr;
-		unsigned nr_recv = 0;
-		std::byte *bufs = nullptr;	// recv slots, then send slots
-		std::size_t bufs_len = 0;
-		ibv_mr *buf_mr = nullptr;
+		unsigned max_recv = 0, max_send = 0;	// the QP's depths
+		std::vector<Ring> rings;	// the first, and the rest of queue 0's
+		std::vector<Slot> recv, send;	// all posted / usable
 		std::vector<unsigned> free_send;
+		bool full = false;		// queue 0 has its full ring
 		bool established = false;
 		bool disconnect_sent = false;
 	};
@@ -138,6 +151,7 @@ private:
 		std::deque<Bytes> backlog;	// frames waiting for a send slot
 		std::map<std::uint64_t, ibv_mr *> mrs;	// exposed memory by handle
 		std::string peer;
+		std::string addr;		// peer address: its per-address count
 		bool announced = false;		// on_connect() was called
 		SteadyTime deadline{};		// connect or disconnect deadline
 	};
@@ -145,6 +159,11 @@ private:
 	void on_cm_event();
 	void on_connect_request(rdma_cm_id *id, const rdma_conn_param &req, const CmPrivate &priv);
 	bool setup_queue(Conn &c, Queue &q, const rdma_conn_param &req, std::string &why);
+	// Another ring of @nr_recv receive and @nr_send send slots for @q,
+	// its receive slots posted. False and @why (pinned-memory limit,
+	// mmap, registration, posting).
+	bool add_ring(Conn &c, Queue &q, unsigned nr_recv, unsigned nr_send, std::string &why);
+	std::size_t ring_bytes(unsigned slots) const { return slots * frame_; }
 	Device *device_for(ibv_context *ctx);
 	void on_cq_event(Device &d);
 	void on_async_event(Device &d);
@@ -159,15 +178,14 @@ private:
 	void destroy_queue(Queue &q, bool reject);
 	Conn *find(ConnId id);
 
-	std::byte *recv_slot(Queue &q, unsigned i) const { return q.bufs + i * frame_; }
-	std::byte *send_slot(Queue &q, unsigned i) const
-	{
-		return q.bufs + (q.nr_recv + i) * frame_;
-	}
+	std::byte *recv_slot(Queue &q, unsigned i) const { return q.recv[i].p; }
 
 	EventLoop &loop_;
 	const unsigned max_conns_;
+	const std::uint64_t max_pinned_;	// 0: no limit
 	const std::size_t frame_;	// largest frame, size of every buffer slot
+	AddrCount per_addr_;		// connections (clients) per peer address
+	std::uint64_t pinned_ = 0;	// bytes of all rings
 	TransportEvents *events_ = nullptr;
 	rdma_event_channel *cm_chan_ = nullptr;
 	rdma_cm_id *listen_id_ = nullptr;
@@ -294,7 +312,7 @@ void RdmaTransport::on_cm_event()
 
 		if (type == RDMA_CM_EVENT_CONNECT_REQUEST) {
 			if (!priv_ok) {
-				LOG_WARN("rdma: %s refused: bad connect private data",
+				LOG_WARN_RL("rdma: %s refused: bad connect private data",
 					 sockaddr_str(rdma_get_peer_addr(id)).c_str());
 				rdma_reject(id, nullptr, 0);
 				rdma_destroy_id(id);
@@ -330,7 +348,7 @@ void RdmaTransport::on_cm_event()
 		case RDMA_CM_EVENT_UNREACHABLE:
 		case RDMA_CM_EVENT_REJECTED:
 		case RDMA_CM_EVENT_DEVICE_REMOVAL:
-			LOG_INFO("rdma: conn %llu (%s) queue %u: %s (status %d)",
+			LOG_INFO_RL("rdma: conn %llu (%s) queue %u: %s (status %d)",
 				 static_cast<unsigned long long>(c->id), c->peer.c_str(), q->qid,
 				 rdma_event_str(type), status);
 			fail(*c, nullptr);
@@ -351,12 +369,12 @@ RdmaTransport::Device *RdmaTransport::device_for(ibv_context *ctx)
 	auto d = std::make_unique<Device>();
 	d->ctx = ctx;
 	if (ibv_query_device(ctx, &d->attr) != 0) {
-		LOG_ERR("rdma: ibv_query_device: %s", std::strerror(errno));
+		LOG_ERR_RL("rdma: ibv_query_device: %s", std::strerror(errno));
 		return nullptr;
 	}
 	d->chan = ibv_create_comp_channel(ctx);
 	if (!d->chan || !set_nonblock(d->chan->fd)) {
-		LOG_ERR("rdma: completion channel: %s", std::strerror(errno));
+		LOG_ERR_RL("rdma: completion channel: %s", std::strerror(errno));
 		if (d->chan)
 			ibv_destroy_comp_channel(d->chan);
 		return nullptr;
@@ -378,7 +396,7 @@ void RdmaTransport::on_connect_request(rdma_cm_id *id, const rdma_conn_param &re
 {
 	const std::string peer = sockaddr_str(rdma_get_peer_addr(id));
 	auto refuse = [id, &peer](const std::string &why) {
-		LOG_WARN("rdma: %s refused: %s", peer.c_str(), why.c_str());
+		LOG_WARN_RL("rdma: %s refused: %s", peer.c_str(), why.c_str());
 		rdma_reject(id, nullptr, 0);
 		rdma_destroy_id(id);
 	};
@@ -398,6 +416,15 @@ void RdmaTransport::on_connect_request(rdma_cm_id *id, const rdma_conn_param &re
 	if (!c) {
 		if (conns_.size() >= max_conns_)
 			return refuse("already " + std::to_string(max_conns_) + " connections");
+		// Here priv.qid is 0 (others join above): its small first ring.
+		const std::size_t first = ring_bytes(kRdmaFirstRecvDepth + kRdmaFirstSendDepth);
+		if (max_pinned_ && pinned_ + first > max_pinned_)
+			return refuse("pinned-memory limit reached (" + std::to_string(pinned_) +
+				      " bytes)");
+		std::string addr = sockaddr_host(rdma_get_peer_addr(id));
+		if (!per_addr_.acquire(addr))
+			return refuse("already " + std::to_string(per_addr_.max()) +
+				      " connections from that address");
 		auto owned = std::make_unique<Conn>();
 		c = owned.get();
 		c->id = next_id_++;
@@ -405,13 +432,18 @@ void RdmaTransport::on_connect_request(rdma_cm_id *id, const rdma_conn_param &re
 		c->nr_queues = priv.nr_queues;
 		c->queues.resize(c->nr_queues);
 		c->peer = peer;
+		c->addr = std::move(addr);
 		c->deadline = std::chrono::steady_clock::now() + kConnectTimeout;
 		c->dev = device_for(id->verbs);
-		if (!c->dev)
+		if (!c->dev) {
+			per_addr_.release(c->addr);
 			return refuse("device setup failed");
+		}
 		c->pd = ibv_alloc_pd(id->verbs);
-		if (!c->pd)
+		if (!c->pd) {
+			per_addr_.release(c->addr);
 			return refuse(std::string("ibv_alloc_pd: ") + std::strerror(errno));
+		}
 		conns_[c->id] = std::move(owned);
 		fresh = true;
 	}
@@ -424,7 +456,7 @@ void RdmaTransport::on_connect_request(rdma_cm_id *id, const rdma_conn_param &re
 	by_cm_[id] = {c->id, priv.qid};
 	std::string why;
 	if (!setup_queue(*c, qr, req, why)) {
-		LOG_WARN("rdma: %s queue %u refused: %s", peer.c_str(), priv.qid, why.c_str());
+		LOG_WARN_RL("rdma: %s queue %u refused: %s", peer.c_str(), priv.qid, why.c_str());
 		rdma_reject(id, nullptr, 0);
 		fail(*c, nullptr);
 		return;
@@ -443,8 +475,11 @@ bool RdmaTransport::setup_queue(Conn &c, Queue &q, const rdma_conn_param &req, s
 		why = std::string(what) + ": " + std::strerror(errno);
 		return false;
 	};
-	q.nr_recv = q.qid == 0 ? kRdmaRecvDepth : kRdmaRecvDepthOther;
-	const int cqe = static_cast<int>(q.nr_recv + kRdmaSendDepth + 8);
+	// The QP is made for the full depth; queue 0 starts with fewer
+	// buffers (see handshake_done()).
+	q.max_recv = q.qid == 0 ? kRdmaRecvDepth : kRdmaRecvDepthOther;
+	q.max_send = q.qid == 0 ? kRdmaSendDepth : kRdmaSendDepthOther;
+	const int cqe = static_cast<int>(q.max_recv + q.max_send + 8);
 	q.cq = ibv_create_cq(q.cm->verbs, cqe, nullptr, c.dev->chan, 0);
 	if (!q.cq)
 		return fail_with("ibv_create_cq");
@@ -456,8 +491,8 @@ bool RdmaTransport::setup_queue(Conn &c, Queue &q, const rdma_conn_param &req, s
 	qa.send_cq = q.cq;
 	qa.recv_cq = q.cq;
 	qa.qp_type = IBV_QPT_RC;
-	qa.cap.max_send_wr = kRdmaSendDepth;
-	qa.cap.max_recv_wr = q.nr_recv;
+	qa.cap.max_send_wr = q.max_send;
+	qa.cap.max_recv_wr = q.max_recv;
 	qa.cap.max_send_sge = 1;
 	qa.cap.max_recv_sge = 1;
 	// In the client's PD: its keys work on all of its queues.
@@ -466,20 +501,9 @@ bool RdmaTransport::setup_queue(Conn &c, Queue &q, const rdma_conn_param &req, s
 	q.qp = q.cm->qp;
 	by_qp_[q.qp] = c.id;
 
-	q.bufs_len = (q.nr_recv + kRdmaSendDepth) * frame_;
-	void *p = ::mmap(nullptr, q.bufs_len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return fail_with("mmap");
-	q.bufs = static_cast<std::byte *>(p);
-	q.buf_mr = ibv_reg_mr(c.pd, q.bufs, q.bufs_len, IBV_ACCESS_LOCAL_WRITE);
-	if (!q.buf_mr)
-		return fail_with("ibv_reg_mr");
-	for (unsigned i = 0; i < kRdmaSendDepth; i++)
-		q.free_send.push_back(kRdmaSendDepth - 1 - i);
-	for (unsigned i = 0; i < q.nr_recv; i++)
-		if (!post_recv(q, i))
-			return fail_with("ibv_post_recv");
+	if (q.qid == 0 ? !add_ring(c, q, kRdmaFirstRecvDepth, kRdmaFirstSendDepth, why)
+		       : !add_ring(c, q, q.max_recv, q.max_send, why))
+		return false;
 
 	rdma_conn_param cp{};
 	// The client reads our memory: we answer its RDMA READs. In a connect
@@ -494,12 +518,69 @@ bool RdmaTransport::setup_queue(Conn &c, Queue &q, const rdma_conn_param &req, s
 	return true;
 }
 
+bool RdmaTransport::add_ring(Conn &c, Queue &q, unsigned nr_recv, unsigned nr_send,
+			     std::string &why)
+{
+	const std::size_t len = ring_bytes(nr_recv + nr_send);
+	if (len == 0)
+		return true;
+	if (max_pinned_ && pinned_ + len > max_pinned_) {
+		why = "pinned-memory limit reached (" + std::to_string(pinned_) + " bytes)";
+		return false;
+	}
+	void *p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	if (p == MAP_FAILED) {
+		why = std::string("mmap: ") + std::strerror(errno);
+		return false;
+	}
+	Ring r;
+	r.mem = static_cast<std::byte *>(p);
+	r.len = len;
+	r.mr = ibv_reg_mr(c.pd, r.mem, len, IBV_ACCESS_LOCAL_WRITE);
+	if (!r.mr) {
+		why = std::string("ibv_reg_mr: ") + std::strerror(errno);
+		::munmap(p, len);
+		return false;
+	}
+	q.rings.push_back(r);	// freed with the queue from here on
+	pinned_ += len;
+	for (unsigned i = 0; i < nr_send; i++) {
+		q.send.push_back({r.mem + (nr_recv + i) * frame_, r.mr->lkey});
+		q.free_send.push_back(static_cast<unsigned>(q.send.size() - 1));
+	}
+	for (unsigned i = 0; i < nr_recv; i++) {
+		q.recv.push_back({r.mem + i * frame_, r.mr->lkey});
+		if (!post_recv(q, static_cast<unsigned>(q.recv.size() - 1))) {
+			why = std::string("ibv_post_recv: ") + std::strerror(errno);
+			return false;
+		}
+	}
+	return true;
+}
+
+void RdmaTransport::handshake_done(ConnId id)
+{
+	Conn *c = find(id);
+	if (!c || c->state != State::kOpen || c->queues.empty() || !c->queues[0])
+		return;
+	Queue &q = *c->queues[0];
+	if (q.full)
+		return;
+	q.full = true;	// one try
+	std::string why;
+	if (!add_ring(*c, q, q.max_recv - static_cast<unsigned>(q.recv.size()),
+		      q.max_send - static_cast<unsigned>(q.send.size()), why))
+		LOG_INFO_RL("rdma: conn %llu (%s) keeps its small ring: %s",
+			    static_cast<unsigned long long>(c->id), c->peer.c_str(), why.c_str());
+}
+
 bool RdmaTransport::post_recv(Queue &q, unsigned slot)
 {
 	ibv_sge sge{};
-	sge.addr = reinterpret_cast<std::uintptr_t>(recv_slot(q, slot));
+	sge.addr = reinterpret_cast<std::uintptr_t>(q.recv[slot].p);
 	sge.length = static_cast<std::uint32_t>(frame_);
-	sge.lkey = q.buf_mr->lkey;
+	sge.lkey = q.recv[slot].lkey;
 	ibv_recv_wr wr{}, *bad = nullptr;
 	wr.wr_id = kRecvBit | slot;
 	wr.sg_list = &sge;
@@ -509,11 +590,11 @@ bool RdmaTransport::post_recv(Queue &q, unsigned slot)
 
 bool RdmaTransport::post_send(Queue &q, unsigned slot, const Bytes &frame)
 {
-	std::memcpy(send_slot(q, slot), frame.data(), frame.size());
+	std::memcpy(q.send[slot].p, frame.data(), frame.size());
 	ibv_sge sge{};
-	sge.addr = reinterpret_cast<std::uintptr_t>(send_slot(q, slot));
+	sge.addr = reinterpret_cast<std::uintptr_t>(q.send[slot].p);
 	sge.length = static_cast<std::uint32_t>(frame.size());
-	sge.lkey = q.buf_mr->lkey;
+	sge.lkey = q.send[slot].lkey;
 	ibv_send_wr wr{}, *bad = nullptr;
 	wr.wr_id = slot;
 	wr.sg_list = &sge;
@@ -536,8 +617,8 @@ bool RdmaTransport::send(ConnId id, Bytes frame)
 	if (!c || c->state != State::kOpen)
 		return false;
 	if (frame.size() > frame_) {
-		LOG_ERR("rdma: conn %llu: %zu-byte frame exceeds %zu",
-			static_cast<unsigned long long>(id), frame.size(), frame_);
+		LOG_ERR_RL("rdma: conn %llu: %zu-byte frame exceeds %zu",
+			   static_cast<unsigned long long>(id), frame.size(), frame_);
 		fail(*c, nullptr);
 		return false;
 	}
@@ -603,7 +684,7 @@ void RdmaTransport::poll_cq(Conn &c, Queue &q)
 			}
 			if (w.wr_id & kRecvBit) {
 				const auto slot = static_cast<unsigned>(w.wr_id & 0xffffffffu);
-				if (slot >= q.nr_recv) {
+				if (slot >= q.recv.size()) {
 					fail(c, "bad wr_id");
 					break;
 				}
@@ -669,9 +750,9 @@ void RdmaTransport::on_async_event(Device &d)
 			   type == IBV_EVENT_QP_ACCESS_ERR) {
 			// E.g. a peer that used a key it does not hold.
 			if (c && c->state != State::kDead) {
-				LOG_INFO("rdma: conn %llu (%s): %s",
-					 static_cast<unsigned long long>(c->id), c->peer.c_str(),
-					 ibv_event_type_str(type));
+				LOG_INFO_RL("rdma: conn %llu (%s): %s",
+					    static_cast<unsigned long long>(c->id), c->peer.c_str(),
+					    ibv_event_type_str(type));
 				fail(*c, nullptr);
 			}
 		} else if (type == IBV_EVENT_DEVICE_FATAL) {
@@ -687,7 +768,7 @@ bool RdmaTransport::all_sent(const Conn &c) const
 	if (!c.backlog.empty())
 		return false;
 	for (const auto &q : c.queues)
-		if (q && q->free_send.size() < kRdmaSendDepth)
+		if (q && q->free_send.size() < q->send.size())
 			return false;
 	return true;
 }
@@ -720,8 +801,8 @@ void RdmaTransport::fail(Conn &c, const char *why)
 	if (c.state == State::kDead)
 		return;
 	if (why)
-		LOG_INFO("rdma: conn %llu (%s): %s; closing",
-			 static_cast<unsigned long long>(c.id), c.peer.c_str(), why);
+		LOG_INFO_RL("rdma: conn %llu (%s): %s; closing",
+			    static_cast<unsigned long long>(c.id), c.peer.c_str(), why);
 	c.state = State::kDead;
 	ConnId id = c.id;
 	loop_.defer([this, id] { teardown(id, true); });
@@ -772,6 +853,8 @@ void RdmaTransport::teardown(ConnId id, bool notify)
 	conns_.erase(it);
 	Conn &c = *owned;
 	joining_.erase(id);
+	if (!c.addr.empty())
+		per_addr_.release(c.addr);
 	// Order matters: no QPs, then no remote access to anything; only then
 	// may the memory behind the MRs be freed by the service.
 	for (auto &q : c.queues)
@@ -779,25 +862,27 @@ void RdmaTransport::teardown(ConnId id, bool notify)
 			destroy_queue(*q, false);
 	for (auto &[h, mr] : c.mrs)
 		if (ibv_dereg_mr(mr) != 0)
-			LOG_ERR("rdma: ibv_dereg_mr: %s", std::strerror(errno));
+			LOG_ERR_RL("rdma: ibv_dereg_mr: %s", std::strerror(errno));
 	c.mrs.clear();
 	for (auto &q : c.queues) {
 		if (!q)
 			continue;
-		if (q->buf_mr)
-			ibv_dereg_mr(q->buf_mr);
-		if (q->bufs)
-			::munmap(q->bufs, q->bufs_len);
+		for (Ring &r : q->rings) {
+			ibv_dereg_mr(r.mr);
+			::munmap(r.mem, r.len);
+			pinned_ -= r.len;
+		}
+		q->rings.clear();
 		if (q->cq) {
 			by_cq_.erase(q->cq);
 			if (ibv_destroy_cq(q->cq) != 0)
-				LOG_ERR("rdma: ibv_destroy_cq: %s", std::strerror(errno));
+				LOG_ERR_RL("rdma: ibv_destroy_cq: %s", std::strerror(errno));
 		}
 		by_cm_.erase(q->cm);
 		rdma_destroy_id(q->cm);
 	}
 	if (c.pd && ibv_dealloc_pd(c.pd) != 0)
-		LOG_ERR("rdma: ibv_dealloc_pd: %s", std::strerror(errno));
+		LOG_ERR_RL("rdma: ibv_dealloc_pd: %s", std::strerror(errno));
 	if (notify && c.announced && events_)
 		events_->on_close(id);
 }
@@ -838,16 +923,24 @@ void RdmaTransport::unexpose(ConnId id, const RemoteKey &key)
 	if (it == c->mrs.end())
 		return;
 	if (ibv_dereg_mr(it->second) != 0)
-		LOG_ERR("rdma: ibv_dereg_mr: %s", std::strerror(errno));
+		LOG_ERR_RL("rdma: ibv_dereg_mr: %s", std::strerror(errno));
 	c->mrs.erase(it);
 }
 
 }  // namespace
 
+std::unique_ptr<Transport> make_rdma_transport(EventLoop &loop, const TransportLimits &limits,
+					       std::size_t max_frame)
+{
+	return std::make_unique<RdmaTransport>(loop, limits, max_frame);
+}
+
 std::unique_ptr<Transport> make_rdma_transport(EventLoop &loop, unsigned max_conns,
 					       std::size_t max_frame)
 {
-	return std::make_unique<RdmaTransport>(loop, max_conns, max_frame);
+	TransportLimits limits;
+	limits.max_conns = max_conns;
+	return make_rdma_transport(loop, limits, max_frame);
 }
 
 }  // namespace disagg

@@ -22,10 +22,31 @@
 // Frames travel as SEND/RECV, one frame per message, at most max_frame
 // bytes: kRdmaMaxFrame (the kernel's DG_CALL_MAX) for memd, DG_FS_MSG_MAX
 // for stord; receive buffers are that size, so the peer must never send a
-// bigger frame. Each queue keeps receive buffers posted (queue 0, where the
-// kernel client sends its calls, more); the transport sends only on the
-// queue the last frame arrived on (queue 0 before any), because the kernel
-// posts receive buffers only there.
+// bigger frame. The transport sends only on the queue the last frame
+// arrived on (queue 0 before any), because the kernel posts receive
+// buffers only there; it sends its calls on queue 0 only.
+//
+// What a connection pins. Every buffer slot is max_frame bytes, registered
+// with the device. Queue 0 starts with a small ring (kRdmaFirstRecvDepth
+// receive and kRdmaFirstSendDepth send slots) and gets the full one
+// (kRdmaRecvDepth, kRdmaSendDepth) once the service calls handshake_done()
+// (the peer authenticated, or said hello to a daemon without keys). Queues
+// 1.. (which the kernel uses for one-sided RDMA only) get
+// kRdmaRecvDepthOther/kRdmaSendDepthOther slots. A client has at most
+// kRdmaMaxQueues queue pairs. Every ring counts against
+// TransportLimits::max_pinned, for the whole daemon: a connection whose
+// first ring does not fit is rejected, a handshake whose full ring does not
+// fit keeps the small one. For stord (80 KiB frames) that is 640 KiB before
+// the handshake, 5 MiB for queue 0 after it and 320 KiB for each further
+// queue; memd's 4 KiB frames make it 32 KiB, 256 KiB and 16 KiB. (Before,
+// every queue had 32 send and 32 or 4 receive slots: 182 MiB for a stord
+// client with 64 queues, before it said anything.)
+//
+// Connection limits count clients, not queue pairs: at most
+// TransportLimits::max_conns, and max_conns_per_addr from one address,
+// both checked at the connect request of a client's first queue pair,
+// which is rejected before anything is allocated for it. A client's queue
+// pairs are bounded by kRdmaMaxQueues, and each one's ring by max_pinned.
 //
 // Completions arrive on one completion channel per device and QP errors
 // on the device's async event fd, all on the event loop. A completion
@@ -44,15 +65,22 @@
 namespace disagg {
 
 inline constexpr std::size_t kRdmaMaxFrame = 4096;	// memd's, header included
-inline constexpr unsigned kRdmaRecvDepth = 32;	// queue 0
-inline constexpr unsigned kRdmaRecvDepthOther = 4;	// queues 1..
+inline constexpr unsigned kRdmaRecvDepth = 32;	// queue 0, after the handshake
 inline constexpr unsigned kRdmaSendDepth = 32;
-inline constexpr unsigned kRdmaMaxQueues = 64;	// per client
+inline constexpr unsigned kRdmaFirstRecvDepth = 4;	// queue 0, before it
+inline constexpr unsigned kRdmaFirstSendDepth = 4;
+inline constexpr unsigned kRdmaRecvDepthOther = 2;	// queues 1..
+inline constexpr unsigned kRdmaSendDepthOther = 2;
+// Queue pairs per client: twice the kernel's most (DG_MAX_QUEUES
+// synchronous queues and as many asynchronous ones).
+inline constexpr unsigned kRdmaMaxQueues = 32;
 inline constexpr std::size_t kRdmaMaxBacklog = 256;
 
 // @max_frame: largest frame either way, header included (receive buffers
 // are this size).
 std::unique_ptr<Transport> make_rdma_transport(EventLoop &loop, unsigned max_conns,
+					       std::size_t max_frame = kRdmaMaxFrame);
+std::unique_ptr<Transport> make_rdma_transport(EventLoop &loop, const TransportLimits &limits,
 					       std::size_t max_frame = kRdmaMaxFrame);
 
 // struct dg_cm_private from a connect request, decoded.

@@ -101,10 +101,14 @@ protected:
 	// RDMA, header included.
 	void make_transport(const DaemonConfig &cfg, std::size_t rdma_max_frame)
 	{
+		TransportLimits limits;
+		limits.max_conns = cfg.max_clients;
+		limits.max_conns_per_addr = cfg.max_conns_per_addr;
+		limits.max_pinned = cfg.max_pinned;
 		if (cfg.transport == TransportKind::kTcp)
-			transport_ = std::make_unique<TcpTransport>(loop_, cfg.max_clients);
+			transport_ = std::make_unique<TcpTransport>(loop_, limits);
 		else
-			transport_ = make_rdma_transport(loop_, cfg.max_clients, rdma_max_frame);
+			transport_ = make_rdma_transport(loop_, limits, rdma_max_frame);
 	}
 
 	ServiceOptions service_options(const DaemonConfig &cfg) const
@@ -112,6 +116,8 @@ protected:
 		ServiceOptions opt;
 		opt.heartbeat_sec = cfg.heartbeat_sec;
 		opt.keys = keys_.get();
+		opt.idle_timeout_sec = cfg.idle_timeout_sec;
+		opt.max_conns_per_identity = cfg.max_conns_per_identity;
 		return opt;
 	}
 

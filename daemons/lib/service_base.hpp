@@ -11,7 +11,8 @@
 // a protocol major we do not speak is answered with EPROTONOSUPPORT first.
 // Any other bad message gets an error reply: EOPNOTSUPP for unknown
 // opcodes, EINVAL for bad fields. Client ids and names are only logged
-// escaped. Everything runs on the event-loop thread.
+// escaped; every line a peer can cause is rate-limited. Everything runs on
+// the event-loop thread.
 //
 // Authentication (ServiceOptions::keys set): the server offers DG_FEAT_AUTH
 // and a HELLO without it gets EACCES and is closed. After HELLO only AUTH
@@ -23,6 +24,15 @@
 // reply carries the join token, identity is "" and ctl clients are admin.
 // The hello timeout covers the whole handshake. STATUS shows an admin the
 // whole node, anyone else the node's summary and its own sessions.
+//
+// Limits: a connection that sends no request for idle_timeout_sec is
+// closed (answers to our HEARTBEAT probes do not count, the kernel
+// client's own HEARTBEAT requests do), one that has not finished the
+// handshake (HELLO, and AUTH with keys) in kHelloTimeout too. When the
+// handshake completes (a good AUTH with keys, HELLO without), before its
+// reply goes out, admit_identity() holds each identity to
+// max_conns_per_identity connections (EUSERS, closed) and tells the
+// transport, which grows the connection's RDMA ring to full size.
 #pragma once
 
 #include "auth.hpp"
@@ -34,6 +44,7 @@
 #include "session.hpp"
 #include "transport.hpp"
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -47,6 +58,11 @@ struct ServiceOptions {
 	// that a dead peer fails at the transport (RDMA retries exhausted, TCP
 	// user timeout) and the connection is closed. 0: no probes.
 	unsigned heartbeat_sec = 15;
+	// A connection that sends no request this long is closed; 0: never.
+	// Keep it above the clients' heartbeat interval (the kernel's is 5 s).
+	unsigned idle_timeout_sec = 120;
+	// Connections of one identity at a time; 0: no limit.
+	unsigned max_conns_per_identity = 64;
 	std::uint64_t server_id = 0;	// 0: pick a random one
 	// The identities that may connect, or nullptr: open to anyone. Not
 	// owned; may be reloaded between events (nothing keeps pointers into
@@ -101,7 +117,7 @@ public:
 		S &s = sessions_[c];
 		s.conn = c;
 		s.peer = peer;
-		s.connected_at = s.last_rx = clock_.now();
+		s.connected_at = s.last_rx = s.last_request = clock_.now();
 		LOG_DBG("%s: connected", s.label().c_str());
 	}
 
@@ -117,6 +133,8 @@ public:
 		Result<Frame> f = decode_frame(frame);
 		if (!f)
 			return framing_error(s, frame, f.error());
+		if (!f->hdr.is_reply())
+			s.last_request = s.last_rx;
 		if (f->wire_size() != frame.size())
 			return framing_error(s, frame, Errc::kTruncated);	// trailing bytes
 		Result<Message> m = decode_message(*f);
@@ -148,8 +166,8 @@ public:
 			return close(s);
 		}
 		if (!s.hello_done && op != Op::kHello) {
-			LOG_WARN("%s: opcode %#x before hello; closing", s.label().c_str(),
-				 h.opcode);
+			LOG_WARN_RL("%s: opcode %#x before hello; closing", s.label().c_str(),
+				    h.opcode);
 			if (op != Op::kBye)
 				reply_error(s, h.opcode, h.req_id, EPROTO);
 			return close(s);
@@ -186,20 +204,27 @@ public:
 		sessions_.erase(it);
 	}
 
-	// Once a second or so: close connections that never said hello, probe
-	// silent clients, then the daemon's own timers.
+	// Once a second or so: close idle connections and those that never
+	// said hello, probe silent clients, then the daemon's own timers.
 	void tick()
 	{
 		const TimePoint now = clock_.now();
 		const auto period = std::chrono::seconds(opt_.heartbeat_sec);
+		const auto idle = std::chrono::seconds(opt_.idle_timeout_sec);
 		for (auto &[c, s] : sessions_) {
 			if (s.closing)
 				continue;
+			if (opt_.idle_timeout_sec && now - s.last_request >= idle && !busy(s)) {
+				LOG_INFO_RL("%s: no request in %u s; closing", s.label().c_str(),
+					    opt_.idle_timeout_sec);
+				close(s);
+				continue;
+			}
 			if (!s.hello_done) {
 				if (now - s.connected_at >= kHelloTimeout) {
-					LOG_WARN("%s: no %s in %lld s; closing", s.label().c_str(),
-						 s.hello_seen ? "auth" : "hello",
-						 static_cast<long long>(kHelloTimeout.count()));
+					LOG_WARN_RL("%s: no %s in %lld s; closing", s.label().c_str(),
+						    s.hello_seen ? "auth" : "hello",
+						    static_cast<long long>(kHelloTimeout.count()));
 					close(s);
 				}
 				continue;
@@ -255,6 +280,8 @@ protected:
 	virtual std::uint32_t admit(S &s, const proto::Hello &hello) = 0;
 	// After the reply that completed the handshake went out.
 	virtual void welcomed(S &) {}
+	// Work for the peer is under way (a reply will come): not idle.
+	virtual bool busy(const S &) const { return false; }
 	// Every request but HELLO, HEARTBEAT, BYE and STATUS, after the hello.
 	virtual void dispatch(S &s, const proto::Message &m) = 0;
 	virtual void on_bye(S &) {}
@@ -262,9 +289,41 @@ protected:
 	virtual void closed(S &s)
 	{
 		if (s.hello_done)
-			LOG_INFO("%s: disconnected", s.label().c_str());
+			LOG_INFO_RL("%s: disconnected", s.label().c_str());
 		else
 			LOG_DBG("%s: disconnected before hello", s.label().c_str());
+	}
+
+	// Once @s's identity is known (after AUTH; after HELLO on a daemon
+	// without keys, where every peer is ""): whether it may stay under
+	// max_conns_per_identity. If so it is counted until it closes and the
+	// transport learns that the peer passed the handshake. If not, the
+	// caller answers EUSERS and closes.
+	bool admit_identity(S &s)
+	{
+		if (s.identity_admitted)
+			return true;
+		if (opt_.max_conns_per_identity) {
+			unsigned n = 0;
+			for (const auto &[c, o] : sessions_)
+				n += o.identity_admitted && !o.closing && o.identity == s.identity;
+			if (n >= opt_.max_conns_per_identity) {
+				LOG_WARN_RL("%s: refused: identity \"%s\" has %u connections already",
+					    s.label().c_str(), log::escape(s.identity).c_str(), n);
+				return false;
+			}
+		}
+		s.identity_admitted = true;
+		transport_.handshake_done(s.conn);
+		return true;
+	}
+	// Open connections of @identity that admit_identity() counted.
+	unsigned identity_conns(const std::string &identity) const
+	{
+		unsigned n = 0;
+		for (const auto &[c, s] : sessions_)
+			n += s.identity_admitted && !s.closing && s.identity == identity;
+		return n;
 	}
 	virtual void on_tick() {}
 
@@ -279,8 +338,8 @@ protected:
 		Result<Bytes> out = encode_message(Message{h, body});
 		if (!out) {
 			// Our own bug: answer something rather than nothing.
-			LOG_ERR("%s: cannot encode reply %#x: %s", s.label().c_str(), h.opcode,
-				std::string(to_string(out.error())).c_str());
+			LOG_ERR_RL("%s: cannot encode reply %#x: %s", s.label().c_str(),
+				   h.opcode, std::string(to_string(out.error())).c_str());
 			return reply_error(s, req.opcode, req.req_id, EIO);
 		}
 		transport_.send(s.conn, std::move(out).value());
@@ -378,8 +437,8 @@ protected:
 private:
 	void framing_error(S &s, proto::ByteSpan frame, proto::Errc e)
 	{
-		LOG_WARN("%s: %s; closing", s.label().c_str(),
-			 std::string(proto::to_string(e)).c_str());
+		LOG_WARN_RL("%s: %s; closing", s.label().c_str(),
+			    std::string(proto::to_string(e)).c_str());
 		// Answer another major in ours so the peer learns why.
 		if (e == proto::Errc::kBadMajor)
 			if (std::optional<proto::Bytes> r = bad_major_reply(frame))
@@ -396,9 +455,9 @@ private:
 		Result<Negotiated> neg = check_hello(h, hello, transport_.one_sided(), auth_on(),
 						     status);
 		if (!neg) {
-			LOG_WARN("%s: hello with protocol %u.%u (header %u.%u), we speak %u.%u; closing",
-				 s.label().c_str(), hello.major, hello.minor, h.major, h.minor,
-				 kMajor, kMinor);
+			LOG_WARN_RL("%s: hello with protocol %u.%u (header %u.%u), we speak %u.%u; "
+				    "closing", s.label().c_str(), hello.major, hello.minor, h.major,
+				    h.minor, kMajor, kMinor);
 			reply_error(s, h.opcode, h.req_id, status);
 			return close(s);
 		}
@@ -408,32 +467,23 @@ private:
 		s.neg = *neg;
 		s.client_nonce = hello.nonce;
 		if (auth_on() && !(neg->features & kFeatAuth)) {
-			std::uint64_t held = 0;
-			if (auth_log_.allow(clock_.now(), held))
-				LOG_WARN("%s: hello without authentication, which this node requires; "
-					 "closing%s", s.label().c_str(), suppressed(held).c_str());
+			LOG_WARN_RL("%s: hello without authentication, which this node requires; "
+				    "closing", s.label().c_str());
 			reply_error(s, h.opcode, h.req_id, EACCES);
 			return close(s);
 		}
 		HelloReply r = hello_reply(s.neg, server_id_);
 		s.server_nonce = r.nonce;
+		s.hello = hello;
 		if (auth_on()) {
 			s.hello_seen = true;
-			s.hello = hello;
 			return reply(s, h, r);
 		}
 		// Open: no identity; the ctl role (tools on the node's own
 		// network) sees everything.
 		s.identity.clear();
 		s.admin = s.role == Role::kCtl;
-		if ((status = admit(s, hello))) {
-			reply_error(s, h.opcode, h.req_id, status);
-			return close(s);
-		}
-		s.hello_done = true;
-		r.token = issue_token(s);
-		reply(s, h, r);
-		welcomed(s);
+		complete_handshake(s, h, r);
 	}
 
 	void authenticate(S &s, const proto::Hdr &h, const proto::Auth &a)
@@ -453,11 +503,8 @@ private:
 		const Mac want = auth::proof(key ? std::string_view(key->secret) : no_key,
 					     auth::Side::kClient, t);
 		if (!auth::same_mac(want, a.mac) || !key) {
-			std::uint64_t held = 0;
-			if (auth_log_.allow(clock_.now(), held))
-				LOG_WARN("%s: authentication failed for identity \"%s\"; closing%s",
-					 s.label().c_str(), log::escape(a.id).c_str(),
-					 suppressed(held).c_str());
+			LOG_WARN_RL("%s: authentication failed for identity \"%s\"; closing",
+				    s.label().c_str(), log::escape(a.id).c_str());
 			reply_error(s, h.opcode, h.req_id, EKEYREJECTED);
 			return close(s);
 		}
@@ -465,6 +512,22 @@ private:
 		s.admin = key->admin;
 		AuthReply r;
 		r.mac = auth::proof(key->secret, auth::Side::kServer, t);
+		complete_handshake(s, h, r);
+	}
+
+	// The handshake of @s is complete (identity and admin set): the
+	// per-identity limit (EUSERS), then the daemon's admit(), then the
+	// reply @r (HelloReply or AuthReply) with a fresh join token. Both
+	// checks run before the reply goes out, so the transport has grown
+	// the connection's ring (handshake_done()) before the client may send
+	// more than the handshake.
+	template <class Reply>
+	void complete_handshake(S &s, const proto::Hdr &h, Reply &r)
+	{
+		if (!admit_identity(s)) {
+			reply_error(s, h.opcode, h.req_id, EUSERS);
+			return close(s);
+		}
 		if (std::uint32_t status = admit(s, s.hello)) {
 			reply_error(s, h.opcode, h.req_id, status);
 			return close(s);
@@ -480,18 +543,10 @@ private:
 	{
 		proto::Token t{};
 		if (!auth::random_bytes(t))
-			LOG_ERR("%s: no random bytes for a join token", s.label().c_str());
+			LOG_ERR_RL("%s: no random bytes for a join token", s.label().c_str());
 		transport_.set_join_token(s.conn, t);
 		return t;
 	}
-
-	static std::string suppressed(std::uint64_t n)
-	{
-		return n ? " (" + std::to_string(n) + " such lines suppressed before)" : "";
-	}
-
-	// Failed handshakes: a peer must not be able to flood the log.
-	LogLimit auth_log_{10, std::chrono::seconds(60)};
 };
 
 }  // namespace disagg

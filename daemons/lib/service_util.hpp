@@ -32,35 +32,6 @@ proto::Result<proto::Negotiated> check_hello(const proto::Hdr &h, const proto::H
 // fresh nonce (from the CSPRNG), a zero token.
 proto::HelloReply hello_reply(const proto::Negotiated &neg, std::uint64_t server_id);
 
-// At most @burst log lines per @window: allow() says whether one may be
-// written now and how many were held back since the last one written.
-class LogLimit {
-public:
-	LogLimit(unsigned burst, Duration window) : burst_(burst), window_(window) {}
-	bool allow(TimePoint now, std::uint64_t &suppressed)
-	{
-		if (now - start_ >= window_) {
-			start_ = now;
-			used_ = 0;
-		}
-		if (used_ >= burst_) {
-			held_++;
-			return false;
-		}
-		used_++;
-		suppressed = held_;
-		held_ = 0;
-		return true;
-	}
-
-private:
-	const unsigned burst_;
-	const Duration window_;
-	TimePoint start_{};
-	unsigned used_ = 0;
-	std::uint64_t held_ = 0;
-};
-
 // For a frame that failed decode_hdr() with kBadMajor: an EPROTONOSUPPORT
 // reply in our major (the header layout is the one thing all majors share),
 // or nothing when the frame is a reply or too short.

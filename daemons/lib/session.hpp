@@ -18,6 +18,9 @@ struct SessionBase {
 	std::string peer;	// "addr:port"
 	TimePoint connected_at{};
 	TimePoint last_rx{};	// any frame received
+	// Last request received (not a reply: answers to our probes do not
+	// keep a connection from being idle).
+	TimePoint last_request{};
 	TimePoint last_probe{};	// last HEARTBEAT sent
 	bool closing = false;	// close() called; ignore further frames
 
@@ -32,13 +35,15 @@ struct SessionBase {
 	proto::Negotiated neg;
 	proto::Nonce client_nonce{};	// from the HELLO
 	proto::Nonce server_nonce{};	// from our HELLO reply
-	proto::Hello hello;		// kept for admit() until AUTH
+	proto::Hello hello;		// the HELLO, for admit() (after AUTH with keys)
 
 	// Who the client is: the key it authenticated with ("" on a daemon
 	// without keys), and whether that key is marked admin (on an open
 	// daemon: ctl clients are). Resources belong to (identity, client_id).
 	std::string identity;
 	bool admin = false;
+	// Counted against the per-identity connection limit (admit_identity()).
+	bool identity_admitted = false;
 
 	std::string label() const;	// for logs
 };

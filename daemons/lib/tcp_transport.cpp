@@ -9,8 +9,10 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -23,6 +25,7 @@ struct TcpTransport::Conn {
 	ConnId id = 0;
 	int fd = -1;
 	std::string peer;
+	std::string addr;	// peer without the port: its per-address count
 	// Received bytes in [rstart, rend) of rbuf.
 	Bytes rbuf;
 	std::size_t rstart = 0, rend = 0;
@@ -75,6 +78,11 @@ TcpTransport::TcpTransport(EventLoop &loop, unsigned max_conns)
 {
 }
 
+TcpTransport::TcpTransport(EventLoop &loop, const TransportLimits &limits)
+	: loop_(loop), max_conns_(limits.max_conns), per_addr_(limits.max_conns_per_addr)
+{
+}
+
 TcpTransport::~TcpTransport()
 {
 	stop_listening();
@@ -123,7 +131,16 @@ bool TcpTransport::listen(const std::string &host, std::uint16_t port,
 	port_ = ntohs(ss.ss_family == AF_INET6
 			      ? reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port
 			      : reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
-	if (!loop_.add(fd, EPOLLIN, [this](std::uint32_t) { on_accept(); })) {
+	// Made now: when accept4() runs out of descriptors, so would this.
+	timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (timer_fd_ < 0 ||
+	    !loop_.add(timer_fd_, EPOLLIN, [this](std::uint32_t) { resume_accept(); }) ||
+	    !loop_.add(fd, EPOLLIN, [this](std::uint32_t) { on_accept(); })) {
+		if (timer_fd_ >= 0) {
+			loop_.remove(timer_fd_);
+			::close(timer_fd_);
+			timer_fd_ = -1;
+		}
 		::close(fd);
 		err = "event loop failure";
 		return false;
@@ -134,6 +151,12 @@ bool TcpTransport::listen(const std::string &host, std::uint16_t port,
 
 void TcpTransport::stop_listening()
 {
+	if (timer_fd_ >= 0) {
+		loop_.remove(timer_fd_);
+		::close(timer_fd_);
+		timer_fd_ = -1;
+	}
+	accept_paused_ = false;
 	if (lfd_ < 0)
 		return;
 	loop_.remove(lfd_);
@@ -141,23 +164,62 @@ void TcpTransport::stop_listening()
 	lfd_ = -1;
 }
 
+void TcpTransport::pause_accept(int err)
+{
+	backoff_ = backoff_.count() ? std::min(backoff_ * 2, kAcceptBackoffMax)
+				    : kAcceptBackoffMin;
+	DG_LOG_LIMITED(accept_log_, kWarn, "tcp: accept: %s; not accepting for %lld ms",
+		       std::strerror(err), static_cast<long long>(backoff_.count()));
+	itimerspec its{};
+	its.it_value.tv_sec = backoff_.count() / 1000;
+	its.it_value.tv_nsec = (backoff_.count() % 1000) * 1000000L;
+	if (::timerfd_settime(timer_fd_, 0, &its, nullptr) != 0)
+		return;	// cannot wait: try again at the next event
+	accept_paused_ = true;
+	loop_.modify(lfd_, 0);
+}
+
+void TcpTransport::resume_accept()
+{
+	std::uint64_t expirations;
+	while (::read(timer_fd_, &expirations, sizeof(expirations)) > 0)
+		;
+	if (!accept_paused_ || lfd_ < 0)
+		return;
+	accept_paused_ = false;
+	loop_.modify(lfd_, EPOLLIN);
+	on_accept();
+}
+
 void TcpTransport::on_accept()
 {
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < 64 && !accept_paused_; i++) {
 		sockaddr_storage ss{};
 		socklen_t len = sizeof(ss);
+		accept_calls_++;
 		int fd = ::accept4(lfd_, reinterpret_cast<sockaddr *>(&ss), &len,
 				   SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-			    errno != ECONNABORTED)
-				LOG_WARN("tcp: accept: %s", std::strerror(errno));
+			const int err = errno;
+			if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+				pause_accept(err);
+			else if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR &&
+				 err != ECONNABORTED)
+				LOG_WARN_RL("tcp: accept: %s", std::strerror(err));
 			return;
 		}
+		backoff_ = std::chrono::milliseconds{0};
 		const std::string peer = sockaddr_str(reinterpret_cast<sockaddr *>(&ss));
 		if (conns_.size() >= max_conns_) {
-			LOG_WARN("tcp: %s refused: already %u connections", peer.c_str(),
-				 max_conns_);
+			LOG_WARN_RL("tcp: %s refused: already %u connections", peer.c_str(),
+				    max_conns_);
+			::close(fd);
+			continue;
+		}
+		std::string addr = sockaddr_host(reinterpret_cast<sockaddr *>(&ss));
+		if (!per_addr_.acquire(addr)) {
+			LOG_WARN_RL("tcp: %s refused: already %u connections from that address",
+				    peer.c_str(), per_addr_.max());
 			::close(fd);
 			continue;
 		}
@@ -177,9 +239,11 @@ void TcpTransport::on_accept()
 		c->id = next_id_++;
 		c->fd = fd;
 		c->peer = peer;
+		c->addr = std::move(addr);
 		c->events = EPOLLIN | EPOLLRDHUP;
 		const ConnId id = c->id;
 		if (!loop_.add(fd, c->events, [this, id](std::uint32_t ev) { on_event(id, ev); })) {
+			per_addr_.release(c->addr);
 			::close(fd);
 			continue;
 		}
@@ -390,6 +454,7 @@ void TcpTransport::destroy(ConnId id, const char *why)
 	::shutdown(c.fd, SHUT_RDWR);
 	::close(c.fd);
 	c.fd = -1;
+	per_addr_.release(c.addr);
 	loop_.defer([this, id] {
 		conns_.erase(id);
 		events_->on_close(id);

@@ -30,6 +30,22 @@ struct RemoteKey {
 	std::uint64_t handle = 0;	// the transport's, for unexpose()
 };
 
+// What a transport lets peers hold, checked before a connection is
+// announced with on_connect() (so before anything much is allocated for
+// it): TCP at accept, RDMA at the CM connect request of a client's first
+// queue pair. A connection over a limit is closed (TCP) or rejected (RDMA)
+// at once and never reaches the service.
+struct TransportLimits {
+	unsigned max_conns = 64;	// connections (RDMA: clients, any queue count)
+	// Connections from one source address (port ignored); 0: no limit.
+	unsigned max_conns_per_addr = 0;
+	// RDMA: bytes of message buffers registered with the device (pinned)
+	// for all connections together; 0: no limit. A connection that would
+	// pass it is rejected; one that passed the handshake keeps its small
+	// first ring when the full one would pass it.
+	std::uint64_t max_pinned = 0;
+};
+
 class TransportEvents {
 public:
 	virtual ~TransportEvents() = default;
@@ -77,6 +93,11 @@ public:
 	virtual void close_all_now() = 0;
 	// Called about once a second: enforce close timeouts.
 	virtual void tick() {}
+	// @c's peer passed the handshake (authenticated when the daemon has
+	// keys): it may now have what a client needs to run at full speed
+	// (RDMA: the full receive ring on queue 0, not the small one every
+	// connection starts with). Best effort; nothing is reported.
+	virtual void handshake_done(ConnId) {}
 
 	// Let @c's peer read and write @mem. Returns 0 and the key, or a
 	// positive errno. Transports without one-sided access return a zero

@@ -20,6 +20,8 @@ std::string usage(std::string_view prog)
 		"  --slab-size SIZE        largest slab, a page multiple (default 64M)\n"
 		"  --grace SECONDS         keep a vanished client's slabs this long (default " +
 		std::to_string(kDefaultGraceSec) + ")\n"
+		"  --client-quota SIZE     slab bytes one identity may hold (one for all\n"
+		"                          clients without --keys), 0 no quota (default 0)\n"
 		"  --max-clients N         concurrent connections (default " +
 		std::to_string(kDefaultMaxClients) + ")\n" +
 		daemon_usage_tail();
@@ -41,6 +43,11 @@ std::string set_option(Config &c, std::string_view name, std::string_view v)
 		if (!n || *n == 0 || *n % kPageSize || *n > (1ull << 40))
 			return bad + ": expected a nonzero multiple of 4096, at most 1T";
 		c.slab_size = *n;
+	} else if (name == "--client-quota") {
+		std::optional<std::uint64_t> n = parse_size(v);
+		if (!n || *n % kPageSize)
+			return bad + ": expected a size, a multiple of 4096 (0: no quota)";
+		c.client_quota = *n;
 	} else if (name == "--grace") {
 		std::optional<std::uint64_t> n = parse_uint(v, 0, kMaxGraceSec);
 		if (!n)

@@ -23,6 +23,9 @@ struct Config : DaemonConfig {
 	std::uint64_t capacity = 0;
 	std::uint64_t slab_size = kDefaultSlabSize;
 	unsigned grace_sec = kDefaultGraceSec;
+	// Bytes of slabs one identity may hold (all its clients together,
+	// slabs in their grace period included); 0: no quota.
+	std::uint64_t client_quota = 0;
 };
 
 using ParseResult = DaemonArgs<Config>;

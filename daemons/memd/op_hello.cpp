@@ -30,11 +30,11 @@ using namespace proto;
 std::uint32_t MemService::admit(Session &s, const Hello &hello)
 {
 	if (hello.role == Role::kFs) {
-		LOG_WARN("%s: fs client at a memory node; closing", s.label().c_str());
+		LOG_WARN_RL("%s: fs client at a memory node; closing", s.label().c_str());
 		return EPROTONOSUPPORT;
 	}
 	if (hello.role == Role::kSwap && hello.client_id == 0) {
-		LOG_WARN("%s: swap client without a client_id; closing", s.label().c_str());
+		LOG_WARN_RL("%s: swap client without a client_id; closing", s.label().c_str());
 		return EINVAL;
 	}
 	return 0;
@@ -48,10 +48,10 @@ void MemService::welcomed(Session &s)
 	if (s.role == Role::kCtl)
 		LOG_DBG("%s: hello, role ctl", s.label().c_str());
 	else
-		LOG_INFO("%s: hello, role %s, protocol %u.%u, features %#x%s%s",
-			 s.label().c_str(), role_name(s.role), kMajor, s.neg.minor,
-			 s.neg.features, held ? ", returning with slabs held: " : "",
-			 held ? std::to_string(held).c_str() : "");
+		LOG_INFO_RL("%s: hello, role %s, protocol %u.%u, features %#x%s%s",
+			    s.label().c_str(), role_name(s.role), kMajor, s.neg.minor,
+			    s.neg.features, held ? ", returning with slabs held: " : "",
+			    held ? std::to_string(held).c_str() : "");
 }
 
 void MemService::take_over(Session &s)
@@ -61,8 +61,8 @@ void MemService::take_over(Session &s)
 		auto old = sessions_.find(it->second);
 		if (old != sessions_.end()) {
 			Session &o = old->second;
-			LOG_INFO("%s: replaces %s of the same client", s.label().c_str(),
-				 o.label().c_str());
+			LOG_INFO_RL("%s: replaces %s of the same client", s.label().c_str(),
+				    o.label().c_str());
 			for (auto &[id, key] : o.slabs)
 				transport_.unexpose(o.conn, key);
 			o.slabs.clear();

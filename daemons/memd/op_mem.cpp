@@ -7,7 +7,8 @@
 // returns the same slab with DG_SLAB_RESUMED and a key valid on this
 // connection; otherwise a new zero-filled slab. Sizes: a page multiple up
 // to the slab size MEM_INFO reports. Errors: EPERM (not a swap client),
-// EINVAL, EEXIST (tag held with another size), ENOSPC (capacity), ENOMEM.
+// EINVAL, EEXIST (tag held with another size), EDQUOT (the identity's
+// --client-quota, see quota.cpp), ENOSPC (capacity), ENOMEM.
 #include "service.hpp"
 
 #include "log.hpp"
@@ -45,6 +46,9 @@ void MemService::op_alloc(Session &s, const Hdr &h, const MemAlloc &a)
 {
 	if (!s.owns_slabs)
 		return reply_error(s, h.opcode, h.req_id, EPERM);
+	if (!pool_.holds(s.owner, a.tag))
+		if (std::uint32_t err = check_quota(s, a.size))
+			return reply_error(s, h.opcode, h.req_id, err);
 	AllocOutcome r = pool_.alloc(s.owner, a.tag, a.size);
 	if (r.err) {
 		LOG_DBG("%s: alloc tag %llu size %llu: %s", s.label().c_str(),
@@ -57,8 +61,8 @@ void MemService::op_alloc(Session &s, const Hdr &h, const MemAlloc &a)
 	if (known == s.slabs.end()) {
 		RemoteKey key;
 		if (int err = transport_.expose(s.conn, {slab.mem, slab.size}, key)) {
-			LOG_WARN("%s: cannot expose slab %llu: %s", s.label().c_str(),
-				 static_cast<unsigned long long>(slab.id), std::strerror(err));
+			LOG_WARN_RL("%s: cannot expose slab %llu: %s", s.label().c_str(),
+				    static_cast<unsigned long long>(slab.id), std::strerror(err));
 			if (!r.resumed)
 				(void)pool_.free(s.owner, slab.id);
 			return reply_error(s, h.opcode, h.req_id, static_cast<std::uint32_t>(err));
@@ -106,7 +110,7 @@ void MemService::drop_slabs(Session &s)
 	s.owns_slabs = false;
 	forget_owner(s.owner);
 	if (n)
-		LOG_INFO("%s: said bye; freed its %zu slabs", s.label().c_str(), n);
+		LOG_INFO_RL("%s: said bye; freed its %zu slabs", s.label().c_str(), n);
 }
 
 }  // namespace disagg::memd

@@ -3,8 +3,9 @@
 // STATUS: the node's state as one JSON object, for people and tools:
 //
 //   {"server_id":"...","transport":"rdma","listen":"198.18.1.2:7470",
-//    "capacity":N,"free":N,"used":N,"slab_size":N,"grace_s":30,
-//    "auth":"on","nr_clients":N,"slabs":N,
+//    "auth":"on","capacity":N,"free":N,"used":N,"slab_size":N,"grace_s":30,
+//    "nr_clients":N,"slabs":N,"client_quota":N,
+//    "identities":[{"identity":"","conns":N,"used":N,"quota":N|null}, ...],
 //    "clients":[{"client_id":"...","name":"...","role":"swap",
 //                "identity":"...","connected":true,"conn":N,
 //                "peer":"addr:port","slabs":N,"bytes":N,
@@ -16,7 +17,10 @@
 // "clients_omitted" says how many entries it had. An admin (a key marked
 // admin; on an open daemon, a ctl client) sees every client; anyone else
 // sees the node's totals and the entries of its own (identity, client_id)
-// only.
+// only. "identities" (connections counted by --max-conns-per-identity and
+// slab bytes against --client-quota, per identity; "" on an open daemon)
+// lists every identity with slabs or connections for an admin, and at most
+// the viewer's own identity for anyone else.
 #include "service.hpp"
 
 #include "json.hpp"
@@ -50,6 +54,7 @@ std::string MemService::status_json(std::size_t max_bytes, const Session *viewer
 			duration_cast<seconds>(pool_.grace()).count()));
 		j.num("nr_clients", nr_clients());
 		j.num("slabs", pool_.slab_count());
+		quota_json(j, viewer);
 	};
 	auto client = [&](JsonWriter &j, const Session &s) {
 		const OwnerUsage *u = nullptr;

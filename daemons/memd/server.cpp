@@ -29,6 +29,7 @@ bool Server::start(std::string &err)
 					   std::chrono::seconds(cfg_.grace_sec));
 	make_transport(cfg_, kRdmaMaxFrame);
 	service_ = std::make_unique<MemService>(*transport_, *pool_, service_options(cfg_));
+	service_->set_client_quota(cfg_.client_quota);
 	return listen(cfg_, err);
 }
 

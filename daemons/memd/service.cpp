@@ -33,12 +33,12 @@ void MemService::closed(Session &s)
 	pool_.detach(s.owner);
 	std::size_t n = pool_.slabs_of(s.owner).size();
 	if (n)
-		LOG_INFO("%s: disconnected; its %zu slabs are kept for %lld s",
-			 s.label().c_str(), n,
-			 static_cast<long long>(std::chrono::duration_cast<
+		LOG_INFO_RL("%s: disconnected; its %zu slabs are kept for %lld s",
+			    s.label().c_str(), n,
+			    static_cast<long long>(std::chrono::duration_cast<
 				std::chrono::seconds>(pool_.grace()).count()));
 	else
-		LOG_INFO("%s: disconnected", s.label().c_str());
+		LOG_INFO_RL("%s: disconnected", s.label().c_str());
 	forget_owner(s.owner);
 	if (pool_.expire())
 		sweep_owners();

@@ -8,6 +8,7 @@
 //   op_mem.cpp     MEM_INFO, MEM_ALLOC, MEM_FREE
 //   op_rw.cpp      MEM_READ, MEM_WRITE
 //   op_status.cpp  STATUS (JSON)
+//   quota.cpp      --client-quota: slab bytes per identity
 #pragma once
 
 #include "proto.hpp"
@@ -35,6 +36,11 @@ public:
 		auto it = owner_no_.find(OwnerKey{identity, client_id});
 		return it == owner_no_.end() ? 0 : it->second;
 	}
+	// Slab bytes one identity may hold; 0 (the default): no quota.
+	void set_client_quota(std::uint64_t bytes) { client_quota_ = bytes; }
+	// Slab bytes @identity holds over all its client ids (grace-period
+	// slabs included).
+	std::uint64_t identity_used(const std::string &identity) const;
 	// Status as JSON; at most @max_bytes long (details are dropped to fit);
 	// only @viewer's own sessions and slabs unless it is nullptr (admin).
 	std::string status_json(std::size_t max_bytes = proto::kMaxPayload,
@@ -64,6 +70,12 @@ private:
 	void op_write(Session &s, const proto::Hdr &h, const proto::MemWrite &w);
 	// Slab @id attached to this session, or nullptr.
 	Slab *session_slab(Session &s, std::uint64_t id);
+	// quota.cpp
+	// Whether @s may have a new slab of @size: 0 or EDQUOT.
+	std::uint32_t check_quota(const Session &s, std::uint64_t size) const;
+	// "client_quota" and "identities": [{"identity","conns","used","quota"}]
+	// (every identity for an admin, @viewer's own one else).
+	void quota_json(JsonWriter &j, const Session *viewer) const;
 
 	SlabPool &pool_;
 	// The pool's owner number of (identity, client_id), assigned on first
@@ -73,10 +85,13 @@ private:
 	void sweep_owners();	// forget_owner() on all
 	// owner -> the connection that owns its slabs.
 	std::map<std::uint64_t, ConnId> owners_;
+	// (identity, client_id) <-> owner number. An owner's identity is what
+	// its slabs count against for the quota.
 	using OwnerKey = std::pair<std::string, std::uint64_t>;
 	std::map<OwnerKey, std::uint64_t> owner_no_;
 	std::map<std::uint64_t, OwnerKey> owner_key_;
 	std::uint64_t next_owner_ = 1;
+	std::uint64_t client_quota_ = 0;
 };
 
 }  // namespace disagg::memd

@@ -56,8 +56,8 @@ AllocOutcome SlabPool::alloc(std::uint64_t owner, std::uint64_t tag,
 		return {ENOSPC};
 	std::byte *mem = map_zeroed(size);
 	if (!mem) {
-		LOG_WARN("cannot map a %llu-byte slab: %s",
-			 static_cast<unsigned long long>(size), std::strerror(errno));
+		LOG_WARN_RL("cannot map a %llu-byte slab: %s",
+			    static_cast<unsigned long long>(size), std::strerror(errno));
 		return {ENOMEM};
 	}
 	const std::uint64_t id = next_id_++;

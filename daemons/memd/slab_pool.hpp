@@ -78,6 +78,11 @@ public:
 
 	// The owner's slab @id, or nullptr.
 	Slab *find(std::uint64_t owner, std::uint64_t id);
+	// Whether the owner holds a slab for @tag (alloc() would resume it).
+	bool holds(std::uint64_t owner, std::uint64_t tag) const
+	{
+		return by_tag_.contains({owner, tag});
+	}
 
 	// Detach all of an owner's slabs with a deadline of now + grace.
 	void detach(std::uint64_t owner);

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -154,12 +153,9 @@ void ActAs::apply()
 	const bool took = static_cast<uid_t>(::setfsuid(static_cast<uid_t>(-1))) == ids_.uid &&
 			  static_cast<gid_t>(::setfsgid(static_cast<gid_t>(-1))) == ids_.gid;
 	ok_ = !err && took;
-	if (!ok_) {
-		static std::atomic<unsigned> warned{0};
-		if (warned.fetch_add(1) < 10)
-			LOG_ERR("cannot act as uid %u gid %u: %s", ids_.uid, ids_.gid,
-				err ? std::strerror(err) : "setfsuid/setfsgid refused");
-	}
+	if (!ok_)
+		LOG_ERR_RL("cannot act as uid %u gid %u: %s", ids_.uid, ids_.gid,
+			   err ? std::strerror(err) : "setfsuid/setfsgid refused");
 }
 
 void ActAs::restore()
@@ -171,7 +167,7 @@ void ActAs::restore()
 	::setfsgid(a_.own_gid);
 	const auto &g = own_groups();
 	if (int err = set_groups(g.size(), g.data()))
-		LOG_ERR("cannot restore our groups: %s", std::strerror(err));
+		LOG_ERR_RL("cannot restore our groups: %s", std::strerror(err));
 }
 
 }  // namespace disagg::stord

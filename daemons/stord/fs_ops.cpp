@@ -155,8 +155,8 @@ FsDone FsOps::run(const Hdr &h, std::uint8_t minor, const FsReq &r)
 			done.frame = std::move(f).value();
 			return done;
 		}
-		LOG_ERR("cannot encode reply %#x: %s", rh.opcode,
-			std::string(to_string(f.error())).c_str());
+		LOG_ERR_RL("cannot encode reply %#x: %s", rh.opcode,
+			   std::string(to_string(f.error())).c_str());
 		err = EIO;
 	}
 	// Errors are at most 4095 by construction (errno values).

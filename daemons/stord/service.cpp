@@ -27,7 +27,7 @@ StorService::~StorService()
 std::uint32_t StorService::admit(StorSession &s, const Hello &hello)
 {
 	if (hello.role == Role::kSwap) {
-		LOG_WARN("%s: swap client at a storage node; closing", s.label().c_str());
+		LOG_WARN_RL("%s: swap client at a storage node; closing", s.label().c_str());
 		return EPROTONOSUPPORT;
 	}
 	return 0;
@@ -38,8 +38,9 @@ void StorService::welcomed(StorSession &s)
 	if (s.role == Role::kCtl)
 		LOG_DBG("%s: hello, role ctl", s.label().c_str());
 	else
-		LOG_INFO("%s: hello, role %s, protocol %u.%u, features %#x", s.label().c_str(),
-			 role_name(s.role), kMajor, s.neg.minor, s.neg.features);
+		LOG_INFO_RL("%s: hello, role %s, protocol %u.%u, features %#x",
+			    s.label().c_str(), role_name(s.role), kMajor, s.neg.minor,
+			    s.neg.features);
 }
 
 void StorService::dispatch(StorSession &s, const Message &m)

@@ -46,6 +46,7 @@ public:
 private:
 	std::uint32_t admit(StorSession &s, const proto::Hello &hello) override;
 	void welcomed(StorSession &s) override;
+	bool busy(const StorSession &s) const override { return s.in_flight > 0; }
 	void dispatch(StorSession &s, const proto::Message &m) override;
 	void closed(StorSession &s) override;
 	void finished(ConnId c, proto::Bytes reply);

@@ -121,25 +121,6 @@ TEST(AuthProof, RandomBytesAreRandom)
 	EXPECT_NE(a, Token{});
 }
 
-// Failed handshakes are logged through one of these (10 a minute).
-TEST(LogLimit, BurstThenSuppressedThenCounted)
-{
-	FakeClock clock;
-	LogLimit l(3, std::chrono::seconds(60));
-	std::uint64_t held = 99;
-	for (int i = 0; i < 3; i++) {
-		EXPECT_TRUE(l.allow(clock.now(), held));
-		EXPECT_EQ(held, 0u);
-	}
-	for (int i = 0; i < 1000; i++)
-		EXPECT_FALSE(l.allow(clock.now(), held));
-	clock.advance(std::chrono::seconds(59));
-	EXPECT_FALSE(l.allow(clock.now(), held));
-	clock.advance(std::chrono::seconds(1));
-	EXPECT_TRUE(l.allow(clock.now(), held));
-	EXPECT_EQ(held, 1001u);
-}
-
 // ---------------------------------------------------------------- key files
 
 TEST(KeyFile, Parses)

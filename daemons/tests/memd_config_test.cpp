@@ -68,6 +68,38 @@ TEST(MemdConfig, Defaults)
 	EXPECT_EQ(c.grace_sec, 30u);
 	EXPECT_EQ(c.heartbeat_sec, 15u);
 	EXPECT_EQ(c.log_level, log::Level::kInfo);
+	EXPECT_EQ(c.client_quota, 0u);
+	EXPECT_EQ(c.idle_timeout_sec, 120u);
+	EXPECT_EQ(c.max_conns_per_identity, 64u);
+	EXPECT_EQ(c.max_conns_per_addr, 16u);
+	EXPECT_EQ(c.max_pinned, 1ull << 30);
+}
+
+TEST(MemdConfig, Limits)
+{
+	ParseResult r = parse({"--capacity", "1G", "--client-quota", "256M", "--idle-timeout",
+			       "30", "--max-conns-per-identity", "4", "--max-conns-per-addr", "2",
+			       "--max-pinned", "64M"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.client_quota, 256ull << 20);
+	EXPECT_EQ(r.config.idle_timeout_sec, 30u);
+	EXPECT_EQ(r.config.max_conns_per_identity, 4u);
+	EXPECT_EQ(r.config.max_conns_per_addr, 2u);
+	EXPECT_EQ(r.config.max_pinned, 64ull << 20);
+	r = parse({"--capacity", "1G", "--client-quota", "0", "--idle-timeout", "0",
+		   "--max-conns-per-identity", "0", "--max-conns-per-addr", "0",
+		   "--max-pinned", "0"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.client_quota, 0u);
+	EXPECT_EQ(r.config.idle_timeout_sec, 0u);
+	EXPECT_EQ(r.config.max_conns_per_identity, 0u);
+	EXPECT_EQ(r.config.max_conns_per_addr, 0u);
+	EXPECT_EQ(r.config.max_pinned, 0u);
+	const std::string help = usage("disagg-memd");
+	for (const char *opt : {"--client-quota SIZE", "--idle-timeout SECONDS",
+				"--max-conns-per-identity N", "--max-conns-per-addr N",
+				"--max-pinned SIZE"})
+		EXPECT_NE(help.find(opt), std::string::npos) << opt;
 }
 
 TEST(MemdConfig, AllOptions)
@@ -111,6 +143,13 @@ TEST(MemdConfig, Errors)
 		{"--capacity", "1G", "--log-level", "loud"},
 		{"--capacity", "1G", "--listen", "1.2.3.4:99999"},
 		{"--capacity", "1G", "--max-clients", "0"},
+		{"--capacity", "1G", "--client-quota", "1000"},	// not a page multiple
+		{"--capacity", "1G", "--client-quota", "much"},
+		{"--capacity", "1G", "--idle-timeout", "-5"},
+		{"--capacity", "1G", "--idle-timeout", "99999999"},
+		{"--capacity", "1G", "--max-conns-per-identity", "5000"},
+		{"--capacity", "1G", "--max-conns-per-addr", "x"},
+		{"--capacity", "1G", "--max-pinned", "2P"},
 		{"--capacity", "1G", "--bogus", "1"},
 		{"--capacity", "1G", "stray"},
 	};

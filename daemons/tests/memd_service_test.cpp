@@ -517,7 +517,8 @@ TEST(MemdStatus, StatusFitsTheTransportsFrames)
 
 TEST(MemdHeartbeat, AnsweredAndSent)
 {
-	Harness h(false, 64 * kMiB, 4 * kMiB, 30, /*heartbeat=*/15);
+	// No idle timeout here (memd_limits_test.cpp has it).
+	Harness h(false, 64 * kMiB, 4 * kMiB, 30, /*heartbeat=*/15, /*idle=*/0);
 	ConnId c = h.client(1);
 	auto g = h.call(c, Op::kHeartbeat);
 	EXPECT_EQ(g->status(), 0u);
@@ -533,7 +534,7 @@ TEST(MemdHeartbeat, AnsweredAndSent)
 	EXPECT_FALSE(probe->hdr.is_reply());
 	h.service->tick();
 	EXPECT_FALSE(h.next(c));
-	// Clients need not answer (the kernel's does not) and are not closed.
+	// Clients need not answer and are not closed for it.
 	h.clock.advance(seconds(15));
 	h.service->tick();
 	EXPECT_TRUE(h.next(c));

@@ -35,10 +35,12 @@ class Harness {
 public:
 	explicit Harness(bool one_sided = false, std::uint64_t capacity = 64 * kMiB,
 			 std::uint64_t slab = 4 * kMiB, unsigned grace_sec = 30,
-			 unsigned heartbeat_sec = 15)
+			 unsigned heartbeat_sec = 15, unsigned idle_sec = 120,
+			 unsigned conns_per_identity = 64)
 		: transport(one_sided),
 		  pool(capacity, slab, clock, std::chrono::seconds(grace_sec)),
-		  heartbeat_sec_(heartbeat_sec)
+		  heartbeat_sec_(heartbeat_sec), idle_sec_(idle_sec),
+		  conns_per_identity_(conns_per_identity)
 	{
 		log::set_level(log::Level::kError);
 		start(nullptr);
@@ -138,6 +140,8 @@ private:
 	{
 		ServiceOptions o;
 		o.heartbeat_sec = heartbeat_sec_;
+		o.idle_timeout_sec = idle_sec_;
+		o.max_conns_per_identity = conns_per_identity_;
 		o.keys = k;
 		service = std::make_unique<MemService>(transport, pool, o);
 		std::string err;
@@ -145,6 +149,8 @@ private:
 	}
 
 	unsigned heartbeat_sec_;
+	unsigned idle_sec_;
+	unsigned conns_per_identity_;
 	std::uint64_t req_ = 0;
 };
 

@@ -152,6 +152,17 @@ TEST(StordConfig, DefaultsAndFlags)
 	EXPECT_EQ(r.config.max_clients, 5u);
 	EXPECT_EQ(r.config.heartbeat_sec, 0u);
 	EXPECT_TRUE(parse({"--help"}).help);
+	r = parse({"--root", t.root, "--idle-timeout", "600", "--max-conns-per-identity", "8",
+		   "--max-conns-per-addr", "4", "--max-pinned", "256M"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.idle_timeout_sec, 600u);
+	EXPECT_EQ(r.config.max_conns_per_identity, 8u);
+	EXPECT_EQ(r.config.max_conns_per_addr, 4u);
+	EXPECT_EQ(r.config.max_pinned, 256ull << 20);
+	const std::string help = usage("disagg-stord");
+	for (const char *opt : {"--idle-timeout SECONDS", "--max-conns-per-identity N",
+				"--max-conns-per-addr N", "--max-pinned SIZE"})
+		EXPECT_NE(help.find(opt), std::string::npos) << opt;
 }
 
 TEST(StordConfig, ExportOptions)
@@ -195,6 +206,9 @@ TEST(StordConfig, Errors)
 		     {"--root", t.root, "--transport", "udp"},
 		     {"--root", t.root, "--listen", "1.2.3.4:99999"},
 		     {"--root", t.root, "--bogus", "1"},
+		     {"--root", t.root, "--idle-timeout", "soon"},
+		     {"--root", t.root, "--max-conns-per-addr", "99999"},
+		     {"--root", t.root, "--client-quota", "1G"},	// memd's
 		     {"--root", t.root, "stray"},
 	     })
 		EXPECT_FALSE(parse(a).error.empty()) << testing::PrintToString(a);

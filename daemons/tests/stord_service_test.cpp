@@ -220,6 +220,38 @@ TEST(StordService, TooManyRequestsInFlightGetEagain)
 	EXPECT_EQ(h.call(c, Op::kFsStatfs, req("."))->status(), 0u);
 }
 
+TEST(StordService, IdleTimeoutSparesClientsWaitingForReplies)
+{
+	ServiceHarness h(2);	// idle timeout 120 s (the default)
+	TempTree::write(h.tree.in_root("f"), "x");
+	std::atomic<bool> release{false};
+	h.ops->test_hook = [&](const Hdr &hdr) {
+		if (hdr.opcode != static_cast<std::uint16_t>(Op::kFsFsync))
+			return;
+		for (int i = 0; i < 500 && !release; i++)
+			std::this_thread::sleep_for(10ms);
+	};
+	ConnId waiting = h.client(), silent = h.client();
+	h.transport.deliver(waiting, request(Op::kFsFsync, 1, req("f")));
+	h.loop.run_once(10);
+	h.clock.advance(std::chrono::seconds(120));
+	h.service->tick();
+	h.transport.settle();
+	EXPECT_FALSE(h.transport.is_open(silent));
+	EXPECT_TRUE(h.transport.is_open(waiting));	// its fsync is running
+	release = true;
+	auto g = h.next(waiting);
+	if (g && !g->hdr.is_reply())	// our HEARTBEAT probe came first
+		g = h.next(waiting);
+	ASSERT_TRUE(g);
+	EXPECT_EQ(g->hdr.req_id, 1u);
+	EXPECT_EQ(g->status(), 0u);
+	// Answered and silent since: idle now.
+	h.service->tick();
+	h.transport.settle();
+	EXPECT_FALSE(h.transport.is_open(waiting));
+}
+
 std::string read_via(ServiceHarness &h, ConnId c, const char *path)
 {
 	FsReq r = req(path);
