@@ -104,6 +104,34 @@ TEST(StordService, AuthenticatedHandshake)
 	EXPECT_NE(json.find("\"auth\":\"on\""), std::string::npos) << json;
 }
 
+// With keys the per-identity limit is checked at AUTH: its reply is EUSERS.
+TEST(StordService, PerIdentityLimitWithKeys)
+{
+	ServiceHarness h(2, true, /*per identity=*/1);
+	auto auth = [&](ConnId c, const std::string &identity) {
+		Hello hello = hello_body(1, Role::kFs, kFeatAuth);
+		auto g = h.call(c, Op::kHello, hello);
+		EXPECT_TRUE(g && g->status() == 0);
+		const HelloReply r = g->body<HelloReply>();
+		g = h.call(c, Op::kAuth, disagg::test::auth_body(hello, r, identity,
+								 disagg::test::test_secret(identity)));
+		return g ? g->status() : 0xffffffffu;
+	};
+	ConnId a = h.transport.connect();
+	EXPECT_EQ(auth(a, "client"), 0u);
+	ConnId b = h.transport.connect();
+	EXPECT_EQ(auth(b, "client"), unsigned{EUSERS});
+	EXPECT_FALSE(h.transport.is_open(b));
+	ConnId c = h.transport.connect();
+	EXPECT_EQ(auth(c, "other"), 0u);
+	EXPECT_EQ(h.transport.handshakes, 2u);
+	EXPECT_EQ(h.call(a, Op::kFsGetattr, req("."))->status(), 0u);
+	// A slot frees when its connection goes.
+	h.transport.drop(a);
+	ConnId d = h.transport.connect();
+	EXPECT_EQ(auth(d, "client"), 0u);
+}
+
 TEST(StordService, MalformedMessages)
 {
 	ServiceHarness h;

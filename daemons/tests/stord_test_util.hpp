@@ -176,13 +176,17 @@ private:
 class ServiceHarness {
 public:
 	// @with_keys: clients must authenticate (disagg::test::kTestKeys).
-	explicit ServiceHarness(unsigned threads = 2, bool with_keys = false) : cache(16)
+	// @conns_per_identity: ServiceOptions::max_conns_per_identity.
+	explicit ServiceHarness(unsigned threads = 2, bool with_keys = false,
+				unsigned conns_per_identity = 64)
+		: cache(16)
 	{
 		log::set_level(log::Level::kError);
 		std::string err;
 		EXPECT_TRUE(root.open(tree.root, err)) << err;
 		ops = std::make_unique<FsOps>(root, cache, no_squash());
 		ServiceOptions opt;
+		opt.max_conns_per_identity = conns_per_identity;
 		if (with_keys) {
 			EXPECT_TRUE(keys.load_text(disagg::test::kTestKeys, err)) << err;
 			opt.keys = &keys;
