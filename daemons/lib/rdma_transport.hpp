@@ -47,6 +47,9 @@
 // both checked at the connect request of a client's first queue pair,
 // which is rejected before anything is allocated for it. A client's queue
 // pairs are bounded by kRdmaMaxQueues, and each one's ring by max_pinned.
+// Queues 1.. join only with the join token, which the service hands out
+// once the handshake is complete: before that a peer pins nothing but
+// queue 0's small ring.
 //
 // Completions arrive on one completion channel per device and QP errors
 // on the device's async event fd, all on the event loop. A completion
