@@ -12,8 +12,8 @@ dg_require_vm
 fs_setup 2
 keyctl add logon disagg:other "$(keys_secret client)" @u >/dev/null || fail "keyctl other"
 
-# refuse I TRANSPORT OPTS "strerror text" "log pattern" (-w: mount(8) would
-# retry read-only after EACCES and report that instead)
+# refuse I TRANSPORT OPTS "strerror regex" "log pattern" (-w: no read-only
+# retry after EACCES)
 refuse() {
 	local i=$1 t=$2 o="transport=$2,src=$(local_addr "$1"),soft,timeo=2$3" want=$4 why=$5 err
 	local start=$SECONDS
@@ -32,7 +32,8 @@ for t in $(fs_transports); do
 	i=1
 	[ "$t" = rdma ] && i=2
 	fs_stord_start "$i" "$t" "/tmp/export-$t"
-	refuse "$i" "$t" "" "Permission denied" "requires a key"
+	# EACCES: mount(8) says "write-protected" after its read-only retry.
+	refuse "$i" "$t" "" "Permission denied|write-protected" "requires a key"
 	refuse "$i" "$t" ",key=other" "Key was rejected" "refused key"
 	refuse "$i" "$t" ",key=nosuch" "Required key not available" "no usable key"
 	fs_mount "$i" "$t" "/mnt/dg-$t"
@@ -47,7 +48,7 @@ for t in $(fs_transports); do
 	host_start "$i" "stord-open-$t" "$STORD" --listen "$(host_addr "$i"):$FS_PORT" \
 		--root "/tmp/export-$t" --transport "$t"
 	host_wait_log "stord-open-$t" "listening" || fail "open disagg-stord did not start"
-	refuse "$i" "$t" ",key=client" "Permission denied" "does not authenticate"
+	refuse "$i" "$t" ",key=client" "Permission denied|write-protected" "does not authenticate"
 	host_stop "stord-open-$t"
 done
 for s in "$(keys_secret client)" "$(keys_secret other)"; do

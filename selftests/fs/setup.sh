@@ -29,6 +29,9 @@ FSPROBE=$DG_PROJ/build/selftests/fsprobe
 POSIXCMP=$DG_PROJ/build/selftests/posixcmp
 FSLOAD=$DG_PROJ/build/selftests/fsload
 FS_PORT=${FS_PORT:-7471}
+# The key fs_mount names (selftests/lib/keys.sh); empty: none, for nodes
+# that run without keys.
+FS_KEY=${FS_KEY-client}
 declare -A FS_MOUNT_ARGS=()
 
 fs_transports() { echo "${DG_FS_TRANSPORTS:-tcp rdma}"; }
@@ -81,7 +84,8 @@ fs_stord_stop() { # transport [signal]
 }
 
 fs_mount() { # i transport mnt [opts]
-	local i=$1 t=$2 m=$3 o="transport=$2,src=$(local_addr "$1"),key=client"
+	local i=$1 t=$2 m=$3 o="transport=$2,src=$(local_addr "$1")"
+	[ -n "$FS_KEY" ] && o="$o,key=$FS_KEY"
 	[ -n "${4:-}" ] && o="$o,$4"
 	mkdir -p "$m"
 	FS_MOUNT_ARGS[$m]="$(host_addr "$i"):$FS_PORT -o $o"

@@ -21,6 +21,10 @@ EXP=/tmp/export-hostile
 MNT=/mnt/dg-hostile
 
 fs_setup 1 --no-rxe
+# dg-hostile runs open (no keys), so the mount names none, and so does the
+# real disagg-stord that takes its address at the end.
+FS_KEY=
+DAEMON_KEYS=
 fs_reconnect_fast
 echo 1000 >/sys/module/disagg_net/parameters/heartbeat_ms || fail "heartbeat_ms"
 log "seed $HOSTILE_SEED (DG_HOSTILE_SEED=$HOSTILE_SEED repeats this run)"
