@@ -80,8 +80,31 @@ head -c 8M /dev/urandom >/tmp/auth.data
 dd if=/tmp/auth.data of=/dev/dswap0 bs=1M oflag=direct status=none || fail "writing 8 MiB"
 dd if=/dev/dswap0 bs=1M count=8 iflag=direct status=none | cmp -s - /tmp/auth.data ||
 	fail "8 MiB read back wrong from the authenticated node"
-rm -f /tmp/auth.data
 log "m1 up with key=client; 8 MiB written and read back intact"
+
+# Another identity presenting the kernel's client id (which only the admin
+# key's STATUS shows) gets a fresh namespace: nothing of the kernel's slabs,
+# and the kernel's connection stays up with its pages intact.
+memc() { # memc IDENTITY ARGS...
+	local who=$1
+	shift
+	timeout 120 "$DG_BINDIR/tools/dg-memclient" --connect "$(host_addr 1):7470" \
+		--bind "$(local_addr 1)" --transport rdma --timeout 60 \
+		--key-file "$DG_KEYFILE" --identity "$who" "$@"
+}
+st=$(memc other --status 2>&1) || fail "status as other: $st"
+echo "$st" | grep -q '"role":"swap"' && fail "STATUS showed the kernel's session to another identity: $st"
+st=$(memc admin --status 2>&1) || fail "status as admin: $st"
+cid=$(echo "$st" | grep -o '"client_id":"[0-9a-f]*","name":"dswap-m1"' | head -n 1 | cut -d'"' -f4)
+[ -n "$cid" ] || fail "the admin's STATUS shows no client id: $st"
+out=$(memc other --client-id "$cid" --slabs 1 --pages 8 --seed 5 2>&1) ||
+	fail "the other identity's run failed: $(echo "$out" | tail -n 3)"
+echo "$out" | grep -q "slabs resumed" && fail "another identity resumed the kernel's slabs: $out"
+[ "$(cat $nodes/m1/state)" = up ] || fail "m1 went $(cat $nodes/m1/state) when another identity used its client id"
+dd if=/dev/dswap0 bs=1M count=8 iflag=direct status=none | cmp -s - /tmp/auth.data ||
+	fail "the kernel's pages changed after another identity used its client id"
+rm -f /tmp/auth.data
+log "identity 'other' with the kernel's client id $cid: fresh slabs, m1 up, 8 MiB intact"
 
 # A reconnect authenticates again: the daemon restarted with the same key
 # file takes the node back.
