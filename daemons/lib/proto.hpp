@@ -107,7 +107,7 @@ inline constexpr std::uint32_t kMaxRwLen =
 static_assert(kMaxRwLen == 255 * kPageSize);
 
 // Largest status a reply may carry: Linux's MAX_ERRNO.
-inline constexpr std::uint32_t kMaxErrno = 4095;
+inline constexpr std::uint32_t kMaxErrno = 511;	// proto.h: errno values below 512
 
 enum class Op : std::uint16_t {
 	kHello = DG_OP_HELLO,

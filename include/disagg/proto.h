@@ -51,7 +51,8 @@
  * enum dg_opcode - message types
  *
  * A reply carries the request's opcode with %DG_OP_REPLY set, the request's
- * @req_id, and a status: 0, or a positive Linux errno value of at most 4095.
+ * @req_id, and a status: 0, or a positive Linux errno value below 512 (the
+ * kernel client takes anything else for a malformed reply).
  * A reply with a nonzero status has an empty payload; a server answers an
  * opcode it does not know with EOPNOTSUPP. Requests carry status 0.
  * %DG_OP_BYE has no reply; %DG_OP_MEM_EVICT's reply is empty. Either side
