@@ -106,8 +106,9 @@ inline constexpr std::uint32_t kMaxRwLen =
 	(kMaxPayload - kMemRwSize) / kPageSize * kPageSize;
 static_assert(kMaxRwLen == 255 * kPageSize);
 
-// Largest status a reply may carry: Linux's MAX_ERRNO.
-inline constexpr std::uint32_t kMaxErrno = 511;	// proto.h: errno values below 512
+// Largest status a reply may carry: errno values below 512, since 512 and
+// up are the kernel's own codes, which the kernel client refuses.
+inline constexpr std::uint32_t kMaxErrno = 511;
 
 enum class Op : std::uint16_t {
 	kHello = DG_OP_HELLO,
