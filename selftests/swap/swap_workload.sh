@@ -75,7 +75,8 @@ done
 rmmod disagg_swap && rmmod disagg_net || fail "rmmod"
 for i in 1 2; do
 	out=$(timeout 60 "$client" --connect "$(host_addr "$i"):7470" --transport rdma \
-		--bind "$(local_addr "$i")" --slabs 0 --expect-all-free 2>&1) ||
+		--bind "$(local_addr "$i")" --key-file "$DG_KEYFILE" --identity admin \
+		--slabs 0 --expect-all-free 2>&1) ||
 		fail "memory node $i has capacity in use after rmmod: $out"
 done
 log "both memory nodes report all capacity free"
