@@ -103,6 +103,13 @@ const Mode kHelloModes[] = {
 	{ "hello-garbage", kHello, 1, "random bytes" },
 	{ "hello-silent", kHello, 0, "no reply to HELLO" },
 	{ "hello-newid", kHello, 1, "a good reply with a new server id (valid)" },
+	// With --auth: the AUTH reply of a node that does not hold the key.
+	{ "auth-mac", kHello, 3, "a well-formed reply with a wrong proof" },
+	{ "auth-short", kHello, 1, "a reply shorter than dg_auth_reply" },
+	{ "auth-long", kHello, 1, "a reply longer than dg_auth_reply" },
+	{ "auth-status", kHello, 2, "an error status, one of 512 and up, or a status with a payload" },
+	{ "auth-garbage", kHello, 1, "random bytes" },
+	{ "auth-silent", kHello, 1, "no reply to AUTH" },
 };
 constexpr int kNrHelloModes = sizeof(kHelloModes) / sizeof(kHelloModes[0]);
 
@@ -118,6 +125,7 @@ struct Options {
 	std::uint64_t good_first = 0;	// requests answered well first
 	unsigned burst = 32;
 	unsigned good_pct = 0;		// % of requests answered well anyway
+	bool auth = false;		// offer DG_FEAT_AUTH, spoil every AUTH reply
 };
 
 Options opt;
@@ -240,6 +248,7 @@ private:
 	void count(Class c, int mode_idx, std::uint64_t n = 1);
 	bool good_now();
 	bool hello(const Request &q);
+	bool auth(const Request &q);
 	bool answer(const Request &q);
 	void good_reply(const Request &q, std::uint32_t &status, Buf &payload);
 	void good_fs(const Request &q, std::uint32_t &status, Buf &payload);
@@ -285,7 +294,7 @@ Buf hello_reply(std::uint64_t sid, std::mt19937_64 &rng)
 	std::memset(&r, 0, sizeof(r));
 	r.major = htole16(DG_PROTO_MAJOR);
 	r.minor = htole16(DG_PROTO_MINOR);
-	r.features = 0;
+	r.features = htole32(opt.auth ? DG_FEAT_AUTH : 0);
 	r.server_id = htole64(sid);
 	for (auto &x : r.nonce)
 		x = static_cast<std::uint8_t>(rng());
@@ -339,6 +348,41 @@ bool Conn::hello(const Request &q)
 	} else if (name == "hello-newid") {
 		server_id.store(rng_() | 1);
 		p = hello_reply(server_id.load(), rng_);
+	}
+	add_frame(out, rop, 0, q.id, p);
+	return write_all(fd_, out);
+}
+
+// --auth: we hold no key, so every AUTH reply is bad one way or another;
+// a well-formed one carries a proof that cannot be right.
+bool Conn::auth(const Request &q)
+{
+	static const std::vector<std::string> kAuthModes = {
+		"auth-mac", "auth-short", "auth-long", "auth-status",
+		"auth-garbage", "auth-silent",
+	};
+	const std::uint16_t rop = DG_OP_AUTH | DG_OP_REPLY;
+	const std::string &name = kAuthModes[rnd(kAuthModes.size())];
+	Buf out, p = random_bytes(sizeof(dg_auth_reply));
+	int m = 0;
+
+	for (int i = 0; i < kNrHelloModes; i++)
+		if (name == kHelloModes[i].name)
+			m = i;
+	count(kHello, kNrModes + m);
+	if (name == "auth-short") {
+		p.resize(rnd(sizeof(dg_auth_reply)));
+	} else if (name == "auth-long") {
+		auto extra = random_bytes(1 + rnd(4000));
+		p.insert(p.end(), extra.begin(), extra.end());
+	} else if (name == "auth-status") {
+		std::uint32_t st = chance(50) ? EKEYREJECTED : 512 + rnd(1u << 30);
+		add_frame(out, rop, st, q.id, chance(50) ? Buf() : p);
+		return write_all(fd_, out);
+	} else if (name == "auth-garbage") {
+		return write_all(fd_, random_bytes(1 + rnd(200)));
+	} else if (name == "auth-silent") {
+		return true;
 	}
 	add_frame(out, rop, 0, q.id, p);
 	return write_all(fd_, out);
@@ -870,7 +914,8 @@ void Conn::run()
 			continue;	// answers to our heartbeats
 		if (q.op == DG_OP_BYE)
 			return;
-		bool ok = q.op == DG_OP_HELLO ? hello(q) : answer(q);
+		bool ok = q.op == DG_OP_HELLO ? hello(q) :
+			  opt.auth && q.op == DG_OP_AUTH ? auth(q) : answer(q);
 		last_id_ = q.id;
 		if (!ok || stopping.load())
 			return;
@@ -907,6 +952,8 @@ void usage(FILE *f)
 		"                     weight), 'stray', 'answer', 'framing' (a class);\n"
 		"                     picked at random per request; none: all good\n"
 		"  --hello LIST       HELLO modes, or 'all'; --hello-pct P of HELLOs (50)\n"
+		"  --auth             offer authentication and answer every AUTH badly\n"
+		"                     (auth-* modes: this node holds no key)\n"
 		"  --seed N           random schedule (default 1)\n"
 		"  --max-bad N        exit after N malformed frames\n"
 		"  --good-first N     answer the first N requests (HELLO included) well\n"
@@ -931,7 +978,10 @@ bool parse_list(const std::string &s, bool hello, std::vector<int> &out)
 			bool cls = (w == "stray" && m.cls == kStray) ||
 				   (w == "answer" && m.cls == kAnswer) ||
 				   (w == "framing" && m.cls == kFraming);
-			if (w == m.name || ((w == "all" || cls) && m.weight)) {
+			// AUTH modes are drawn by --auth, never for a HELLO.
+			bool auth_mode = hello && !std::strncmp(m.name, "auth-", 5);
+			if ((w == m.name && !auth_mode) ||
+			    ((w == "all" || cls) && m.weight && !auth_mode)) {
 				// The weight makes it likelier in the draw.
 				for (unsigned k = 0; k < (w == m.name ? 1 : m.weight); k++)
 					out.push_back(i);
@@ -1009,6 +1059,10 @@ int main(int argc, char **argv)
 			for (const auto &m : kHelloModes)
 				std::printf("%-16s %-8s %s\n", m.name, kClassName[m.cls], m.what);
 			return 0;
+		}
+		if (a == "--auth") {
+			opt.auth = true;
+			continue;
 		}
 		if (!v) {
 			usage(stderr);

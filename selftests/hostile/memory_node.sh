@@ -49,6 +49,23 @@ host_stop hello
 log "4 adds refused: $(hostile_report hello | head -n 1)"
 HOSTILE_TOTAL=$(hostile_count hello)
 
+# A node at that address that offers authentication but holds no key: with
+# key=client every add fails (its proof is wrong, or its AUTH reply is
+# malformed or never comes), within the timeout.
+keys_setup || fail "cannot make the test keys"
+keys_kernel client || fail "cannot add the kernel key"
+hostile_start 1 auth mem 7470 1000 --auth
+for ((k = 0; k < 6; k++)); do
+	t0=$SECONDS
+	echo "name=hx $node_opts key=client" >$nodes/add 2>/dev/null &&
+		fail "a node that cannot prove the key was added"
+	((SECONDS - t0 <= 10)) || fail "adding a node with a bad AUTH reply took $((SECONDS - t0)) s"
+done
+[ -e $nodes/hx ] && fail "a failed node was left in $nodes"
+host_stop auth
+log "6 adds with a key refused: $(hostile_report auth | head -n 1)"
+HOSTILE_TOTAL=$((HOSTILE_TOTAL + $(hostile_count auth)))
+
 # Good HELLO and MEM_INFO, then bad replies that keep the stream's framing
 # (the bulk: stray, stale and duplicate ids, requests from the node, bad
 # statuses, lengths and contents), then ones that break it or the HELLO

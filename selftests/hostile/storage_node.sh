@@ -44,6 +44,20 @@ host_stop hello
 log "4 mounts refused: $(hostile_report hello | head -n 1)"
 HOSTILE_TOTAL=$(hostile_count hello)
 
+# A node that offers authentication but holds no key: every mount with
+# key=client fails (wrong proof, malformed or missing AUTH reply) in time.
+keys_kernel client || fail "cannot add the kernel key"
+hostile_start 1 auth fs "$FS_PORT" 1000 --auth
+for ((k = 0; k < 6; k++)); do
+	t0=$SECONDS
+	mount -w -t disaggfs "$src" $MNT -o "transport=tcp,src=$(local_addr 1),soft,timeo=1,key=client" 2>/dev/null &&
+		fail "mounted a node that cannot prove the key"
+	((SECONDS - t0 <= 15)) || fail "mounting a node with a bad AUTH reply took $((SECONDS - t0)) s"
+done
+host_stop auth
+log "6 mounts with a key refused: $(hostile_report auth | head -n 1)"
+HOSTILE_TOTAL=$((HOSTILE_TOTAL + $(hostile_count auth)))
+
 # Good HELLO and root GETATTR, then bad replies that keep the stream's
 # framing (the bulk), then ones that break it or the HELLO (each costs a
 # reconnect).
