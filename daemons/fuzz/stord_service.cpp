@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 //
 // libFuzzer harness: disagg-stord's request handling, down to the file
-// syscalls. The input is a script (fuzz_util.hpp) played against a fresh
+// syscalls. The input is a script (fuzz_util.hpp) played against a
 // StorService on the fake transport, with a real event loop and one worker
-// thread, exporting an emptied directory <tmp>/root. Beside it,
+// thread, exporting <tmp>/root, emptied before each input. Beside it,
 // <tmp>/outside/secret must come through every input unchanged. Checked,
 // besides ASan/UBSan:
 //   - every frame the service sends decodes and fits the transport;
