@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+//
+// Writes the harnesses' seed inputs, built with the codec's own encoders:
+//   corpus-gen DIR    writes DIR/<harness>/seed-<name> for every harness
+// Seeds are valid frames for every opcode (requests and replies) and, for
+// the services, scripts (fuzz_util.hpp) of whole sessions. The checked-in
+// corpus (daemons/fuzz/corpus) holds these plus regression inputs; `make
+// check` also runs freshly generated seeds, so a codec change is seeded at
+// once (run `make fuzz-corpus` to refresh the checked-in ones).
+#include "fuzz_util.hpp"
+#include "proto.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+using namespace disagg;
+using namespace disagg::proto;
+
+namespace {
+
+std::string g_dir;
+std::vector<Bytes> g_keep;	// backing store for spans in bodies
+
+[[noreturn]] void die(const std::string &what)
+{
+	std::fprintf(stderr, "corpus-gen: %s\n", what.c_str());
+	std::exit(1);
+}
+
+void write_file(const std::string &harness, const std::string &name, const Bytes &b)
+{
+	const std::string dir = g_dir + "/" + harness;
+	if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+		die("mkdir " + dir + ": " + std::strerror(errno));
+	std::ofstream out(dir + "/seed-" + name, std::ios::binary | std::ios::trunc);
+	out.write(reinterpret_cast<const char *>(b.data()), static_cast<std::streamsize>(b.size()));
+	if (!out)
+		die("cannot write " + dir + "/seed-" + name);
+}
+
+ByteSpan keep(std::string_view s)
+{
+	g_keep.emplace_back(reinterpret_cast<const std::byte *>(s.data()),
+			    reinterpret_cast<const std::byte *>(s.data()) + s.size());
+	return g_keep.back();
+}
+
+ByteSpan pattern(std::size_t n)
+{
+	Bytes b(n);
+	for (std::size_t i = 0; i < n; i++)
+		b[i] = static_cast<std::byte>(i * 7 + 1);
+	g_keep.push_back(std::move(b));
+	return g_keep.back();
+}
+
+std::uint64_t g_req = 0;
+
+Bytes frame(std::uint16_t opcode, const Body &body = Empty{}, std::uint32_t status = 0)
+{
+	Hdr h;
+	h.opcode = opcode;
+	h.status = status;
+	h.req_id = ++g_req;
+	Result<Bytes> b = encode_message(Message{h, body});
+	if (!b)
+		die("cannot encode opcode " + std::to_string(opcode) + ": " +
+		    std::string(to_string(b.error())));
+	return std::move(b).value();
+}
+Bytes req(Op op, const Body &body = Empty{}) { return frame(static_cast<std::uint16_t>(op), body); }
+Bytes rep(Op op, const Body &body = Empty{})
+{
+	return frame(static_cast<std::uint16_t>(op) | kReplyBit, body);
+}
+
+Hello hello(Role role, std::uint64_t id, std::uint32_t features = 0)
+{
+	Hello h;
+	h.role = role;
+	h.client_id = id;
+	h.features = features;
+	h.name = "fuzz-seed";
+	for (std::size_t i = 0; i < h.nonce.size(); i++)
+		h.nonce[i] = static_cast<std::uint8_t>(i);
+	return h;
+}
+
+FsReq fs(std::string_view path, std::string_view name2 = {}, ByteSpan data = {})
+{
+	FsReq r;
+	r.path = path;
+	r.name2 = name2;
+	r.data = data;
+	return r;
+}
+
+FsAttr attr()
+{
+	FsAttr a;
+	a.ino = 42;
+	a.dev = 8;
+	a.size = 4096;
+	a.blocks = 8;
+	a.mode = 0100644;
+	a.nlink = 1;
+	a.blksize = 4096;
+	a.mtime_sec = 1700000000;
+	return a;
+}
+
+// Every fs request once, in an order that works on an empty root.
+std::vector<std::pair<std::string, Bytes>> fs_session()
+{
+	std::vector<std::pair<std::string, Bytes>> out;
+	auto add = [&](const char *name, Op op, FsReq r) { out.emplace_back(name, req(op, r)); };
+	FsReq r = fs("d");
+	r.mode = 040755;
+	add("mkdir", Op::kFsMkdir, r);
+	r = fs("d/f");
+	r.mode = 0100644;
+	r.flags = DG_FS_CREATE_EXCL;
+	add("create", Op::kFsCreate, r);
+	r = fs("d/f", {}, keep("hello, storage node\n"));
+	r.offset = 0;
+	add("write", Op::kFsWrite, r);
+	r = fs("d/f");
+	r.count = 4096;
+	add("read", Op::kFsRead, r);
+	add("getattr", Op::kFsGetattr, fs("d/f"));
+	r = fs("d/f");
+	r.valid = DG_FS_SET_MODE | DG_FS_SET_SIZE | DG_FS_SET_ATIME | DG_FS_SET_MTIME_NOW;
+	r.mode = 0600;
+	r.offset = 8192;
+	r.atime_sec = 1000;
+	add("setattr", Op::kFsSetattr, r);
+	add("symlink", Op::kFsSymlink, fs("sl", "d/f"));
+	add("readlink", Op::kFsReadlink, fs("sl"));
+	add("link", Op::kFsLink, fs("d/f", "d/g"));
+	r = fs(".");
+	r.count = 4096;
+	add("readdir", Op::kFsReaddir, r);
+	add("statfs", Op::kFsStatfs, fs("."));
+	r = fs("d/f");
+	r.flags = DG_FS_FSYNC_DATA;
+	add("fsync", Op::kFsFsync, r);
+	r = fs("d/f", "user.seed", keep("value"));
+	r.flags = DG_FS_XATTR_CREATE;
+	add("setxattr", Op::kFsSetxattr, r);
+	r = fs("d/f", "user.seed");
+	r.count = 256;
+	add("getxattr", Op::kFsGetxattr, r);
+	r = fs("d/f");
+	r.count = 256;
+	add("listxattr", Op::kFsListxattr, r);
+	add("removexattr", Op::kFsRemovexattr, fs("d/f", "user.seed"));
+	r = fs("d/g", "h");
+	r.flags = DG_FS_RENAME_NOREPLACE;
+	add("rename", Op::kFsRename, r);
+	r = fs("fifo");
+	r.mode = 010644;
+	add("mknod", Op::kFsMknod, r);
+	add("unlink", Op::kFsUnlink, fs("h"));
+	add("unlink2", Op::kFsUnlink, fs("d/f"));
+	add("rmdir", Op::kFsRmdir, fs("d"));
+	return out;
+}
+
+void proto_seeds()
+{
+	std::vector<std::pair<std::string, Bytes>> f;
+	f.emplace_back("hello-swap", req(Op::kHello, hello(Role::kSwap, 1, kFeatRdma)));
+	f.emplace_back("hello-fs", req(Op::kHello, hello(Role::kFs, 2)));
+	f.emplace_back("hello-ctl", req(Op::kHello, hello(Role::kCtl, 0)));
+	HelloReply hr;
+	hr.features = kFeatRdma;
+	hr.server_id = 99;
+	f.emplace_back("hello-reply", rep(Op::kHello, hr));
+	f.emplace_back("auth", req(Op::kAuth, Auth{}));
+	f.emplace_back("auth-reply", rep(Op::kAuth));
+	f.emplace_back("heartbeat", req(Op::kHeartbeat));
+	f.emplace_back("heartbeat-reply", rep(Op::kHeartbeat));
+	f.emplace_back("bye", req(Op::kBye));
+	f.emplace_back("status", req(Op::kStatus));
+	f.emplace_back("status-reply", rep(Op::kStatus, Data{keep("{\"server_id\":\"1\"}")}));
+	f.emplace_back("mem-info", req(Op::kMemInfo));
+	f.emplace_back("mem-info-reply", rep(Op::kMemInfo, MemInfo{64 << 20, 32 << 20, 4 << 20, 3}));
+	f.emplace_back("mem-alloc", req(Op::kMemAlloc, MemAlloc{4 << 20, 7}));
+	f.emplace_back("mem-alloc-reply",
+		       rep(Op::kMemAlloc, MemSlab{1, 7, 0x7f0000000000, 4 << 20, 0x1234, kSlabResumed}));
+	f.emplace_back("mem-free", req(Op::kMemFree, MemFree{1}));
+	f.emplace_back("mem-free-reply", rep(Op::kMemFree));
+	f.emplace_back("mem-evict", req(Op::kMemEvict, MemFree{1}));
+	f.emplace_back("mem-read", req(Op::kMemRead, MemRw{1, kPageSize, kPageSize}));
+	f.emplace_back("mem-read-reply", rep(Op::kMemRead, Data{pattern(kPageSize)}));
+	f.emplace_back("mem-write",
+		       req(Op::kMemWrite, MemWrite{MemRw{1, 0, kPageSize}, pattern(kPageSize)}));
+	f.emplace_back("mem-write-reply", rep(Op::kMemWrite));
+	for (auto &[name, b] : fs_session())
+		f.emplace_back("fs-" + name, std::move(b));
+	f.emplace_back("fs-attr-reply", rep(Op::kFsGetattr, attr()));
+	f.emplace_back("fs-read-reply", rep(Op::kFsRead, Data{keep("file data")}));
+	f.emplace_back("fs-write-reply", rep(Op::kFsWrite, FsWriteReply{9, attr()}));
+	FsReaddir rd;
+	rd.eof = true;
+	rd.entries.push_back(FsDirent{42, 1, 8, "file"});
+	rd.entries.push_back(FsDirent{43, 2, 4, "a-longer-directory-name"});
+	f.emplace_back("fs-readdir-reply", rep(Op::kFsReaddir, rd));
+	f.emplace_back("fs-statfs-reply",
+		       rep(Op::kFsStatfs, FsStatfs{1000, 500, 400, 100, 50, 4096, 4096, 255}));
+	f.emplace_back("fs-getxattr-reply", rep(Op::kFsGetxattr, FsXattr{5, keep("value")}));
+	f.emplace_back("fs-getxattr-size-reply", rep(Op::kFsGetxattr, FsXattr{5, {}}));
+	f.emplace_back("fs-unlink-reply", rep(Op::kFsUnlink));
+	f.emplace_back("error-reply", frame(DG_OP_FS_READ | kReplyBit, Empty{}, ENOENT));
+	Bytes other_major = req(Op::kHeartbeat);
+	other_major[4] = std::byte{kMajor + 1};
+	f.emplace_back("other-major", other_major);
+
+	for (const auto &[name, b] : f)
+		write_file("proto_frame", name, b);
+
+	// proto_payload: the selector byte (kDecoders' index in
+	// proto_payload.cpp, by payload kind) and the payload.
+	auto selector = [](Kind k) -> int {
+		switch (k) {
+		case Kind::kHello: return 0;
+		case Kind::kHelloReply: return 1;
+		case Kind::kAuth: return 2;
+		case Kind::kMemInfo: return 3;
+		case Kind::kMemAlloc: return 4;
+		case Kind::kMemSlab: return 5;
+		case Kind::kMemFree: return 6;
+		case Kind::kMemRw: return 7;
+		case Kind::kMemWrite: return 8;
+		case Kind::kFsReq: return 9;
+		case Kind::kFsAttr: return 10;
+		case Kind::kFsWriteReply: return 11;
+		case Kind::kFsReaddir: return 12;
+		case Kind::kFsStatfs: return 13;
+		case Kind::kFsXattr: return 14;
+		default: return -1;
+		}
+	};
+	for (const auto &[name, b] : f) {
+		Result<Hdr> h = decode_hdr(b);
+		if (!h || h->status)
+			continue;
+		const int sel = selector(payload_kind(h->opcode));
+		if (sel < 0)
+			continue;
+		Bytes p;
+		p.push_back(static_cast<std::byte>(sel));
+		p.insert(p.end(), b.begin() + kHdrSize, b.end());
+		write_file("proto_payload", name, p);
+	}
+}
+
+// Service scripts (fuzz_util.hpp).
+struct Script {
+	Bytes b;
+	explicit Script(std::uint8_t flags) { b.push_back(static_cast<std::byte>(flags)); }
+	Script &connect()
+	{
+		fuzz::put_cmd(b, fuzz::Cmd::kConnect);
+		return *this;
+	}
+	Script &send(const Bytes &frame, unsigned conn = 0)
+	{
+		fuzz::put_deliver(b, frame, conn);
+		return *this;
+	}
+	Script &drop(unsigned conn = 0)
+	{
+		fuzz::put_cmd(b, fuzz::Cmd::kDrop, conn);
+		return *this;
+	}
+	Script &tick(std::uint8_t sec)
+	{
+		fuzz::put_tick(b, sec);
+		return *this;
+	}
+};
+
+void memd_seeds()
+{
+	const std::string h = "memd_service";
+	for (std::uint8_t flags : {0, 1}) {
+		Script s(flags);
+		s.connect()
+			.send(req(Op::kHello, hello(Role::kSwap, 1, kFeatRdma)))
+			.send(req(Op::kMemInfo))
+			.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 1}))
+			.send(req(Op::kMemWrite, MemWrite{MemRw{1, 0, kPageSize}, pattern(kPageSize)}))
+			.send(req(Op::kMemRead, MemRw{1, 0, kPageSize}))
+			.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 2}))
+			.send(req(Op::kMemFree, MemFree{2}))
+			.send(req(Op::kStatus))
+			.send(req(Op::kHeartbeat))
+			.tick(20)
+			.send(rep(Op::kHeartbeat))
+			.send(req(Op::kBye));
+		write_file(h, flags ? "swap-session-rdma" : "swap-session", s.b);
+	}
+	Script ctl(0);
+	ctl.connect()
+		.send(req(Op::kHello, hello(Role::kCtl, 0)))
+		.send(req(Op::kMemInfo))
+		.send(req(Op::kStatus))
+		.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 1}))
+		.send(req(Op::kHello, hello(Role::kCtl, 0)));
+	write_file(h, "ctl", ctl.b);
+
+	// Two connections with the same client id; then the grace period.
+	Script two(1);
+	two.connect()
+		.send(req(Op::kHello, hello(Role::kSwap, 5)))
+		.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 9}))
+		.connect()
+		.send(req(Op::kHello, hello(Role::kSwap, 5)), 1)
+		.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 9}), 1)
+		.send(req(Op::kMemRead, MemRw{1, 0, kPageSize}), 1)
+		.drop(0)
+		.tick(10)
+		.connect()
+		.send(req(Op::kHello, hello(Role::kSwap, 5)), 1)
+		.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 9}), 1)
+		.tick(40);
+	write_file(h, "same-client", two.b);
+
+	Script bad(0);
+	bad.connect()
+		.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 1}))
+		.connect()
+		.send(req(Op::kHello, hello(Role::kFs, 3)))
+		.connect()
+		.send(req(Op::kHello, hello(Role::kSwap, 4)))
+		.send(req(Op::kMemEvict, MemFree{1}))
+		.send(req(Op::kAuth, Auth{}))
+		.send(req(Op::kFsGetattr, fs(".")))
+		.send(req(Op::kMemRead, MemRw{77, 0, kPageSize}))
+		.send(rep(Op::kMemAlloc, MemSlab{1, 1, 0, 1 << 20, 0, 0}))
+		.tick(31);
+	write_file(h, "refused", bad.b);
+}
+
+void stord_seeds()
+{
+	const std::string h = "stord_service";
+	Script s(0);
+	s.connect().send(req(Op::kHello, hello(Role::kFs, 1)));
+	for (auto &[name, b] : fs_session())
+		s.send(b);
+	s.send(req(Op::kStatus)).send(req(Op::kHeartbeat)).send(req(Op::kBye));
+	write_file(h, "fs-session", s.b);
+
+	// Ways out of the root, each refused.
+	Script out(0);
+	out.connect().send(req(Op::kHello, hello(Role::kFs, 1)));
+	out.send(req(Op::kFsSymlink, fs("up", "../outside")));
+	FsReq r = fs("up/secret");
+	r.count = 4096;
+	out.send(req(Op::kFsRead, r));
+	out.send(req(Op::kFsGetattr, fs("../outside/secret")));
+	out.send(req(Op::kFsLink, fs("up/secret", "s")));
+	out.send(req(Op::kFsRename, fs("up/secret", "s")));
+	out.send(req(Op::kFsSymlink, fs("abs", "/etc")));
+	r = fs("abs");
+	r.count = 4096;
+	out.send(req(Op::kFsReaddir, r));
+	r = fs("up/x");
+	r.mode = 0100644;
+	out.send(req(Op::kFsCreate, r));
+	r = fs("up/secret");
+	r.valid = DG_FS_SET_SIZE;
+	out.send(req(Op::kFsSetattr, r));
+	write_file(h, "escape", out.b);
+
+	Script ctl(0);
+	ctl.connect()
+		.send(req(Op::kHello, hello(Role::kCtl, 0)))
+		.send(req(Op::kStatus))
+		.send(req(Op::kFsGetattr, fs(".")))
+		.connect()
+		.send(req(Op::kHello, hello(Role::kSwap, 3)), 1)
+		.connect()
+		.send(req(Op::kFsGetattr, fs(".")), 2);
+	write_file(h, "roles", ctl.b);
+
+	Script two(0);
+	two.connect()
+		.send(req(Op::kHello, hello(Role::kFs, 1)))
+		.connect()
+		.send(req(Op::kHello, hello(Role::kFs, 1)), 1);
+	r = fs("a");
+	r.mode = 0100600;
+	two.send(req(Op::kFsCreate, r), 0);
+	r = fs("a", {}, pattern(8192));
+	r.offset = 4096;
+	two.send(req(Op::kFsWrite, r), 1);
+	r = fs("a");
+	r.count = 65536;
+	two.send(req(Op::kFsRead, r), 0).drop(1).tick(60).send(req(Op::kFsUnlink, fs("a")), 0);
+	write_file(h, "two-clients", two.b);
+}
+
+}  // namespace
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
+		return 2;
+	}
+	g_dir = argv[1];
+	if (::mkdir(g_dir.c_str(), 0755) != 0 && errno != EEXIST)
+		die("mkdir " + g_dir + ": " + std::strerror(errno));
+	proto_seeds();
+	memd_seeds();
+	stord_seeds();
+	return 0;
+}
