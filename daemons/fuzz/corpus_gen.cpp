@@ -9,6 +9,7 @@
 // once (run `make fuzz-corpus` to refresh the checked-in ones).
 #include "fuzz_util.hpp"
 #include "proto.hpp"
+#include "script.hpp"
 
 #include <sys/stat.h>
 
@@ -104,6 +105,18 @@ FsReq fs(std::string_view path, std::string_view name2 = {}, ByteSpan data = {})
 	return r;
 }
 
+// A caller's credentials: user @uid, its group and some supplementary ones.
+FsCred cred(std::uint32_t uid, std::uint32_t ngroups = 2)
+{
+	FsCred c;
+	c.uid = uid;
+	c.gid = uid;
+	c.ngroups = ngroups;
+	for (std::uint32_t i = 0; i < ngroups && i < c.groups.size(); i++)
+		c.groups[i] = 100 + i;
+	return c;
+}
+
 FsAttr attr()
 {
 	FsAttr a;
@@ -118,11 +131,15 @@ FsAttr attr()
 	return a;
 }
 
-// Every fs request once, in an order that works on an empty root.
-std::vector<std::pair<std::string, Bytes>> fs_session()
+// Every fs request once, in an order that works on an empty root, as the
+// caller @c.
+std::vector<std::pair<std::string, Bytes>> fs_session(const FsCred &c = {})
 {
 	std::vector<std::pair<std::string, Bytes>> out;
-	auto add = [&](const char *name, Op op, FsReq r) { out.emplace_back(name, req(op, r)); };
+	auto add = [&](const char *name, Op op, FsReq r) {
+		r.cred = c;
+		out.emplace_back(name, req(op, r));
+	};
 	FsReq r = fs("d");
 	r.mode = 040755;
 	add("mkdir", Op::kFsMkdir, r);
@@ -181,12 +198,31 @@ void proto_seeds()
 	f.emplace_back("hello-swap", req(Op::kHello, hello(Role::kSwap, 1, kFeatRdma)));
 	f.emplace_back("hello-fs", req(Op::kHello, hello(Role::kFs, 2)));
 	f.emplace_back("hello-ctl", req(Op::kHello, hello(Role::kCtl, 0)));
+	f.emplace_back("hello-auth", req(Op::kHello, hello(Role::kSwap, 1, kFeatRdma | kFeatAuth)));
 	HelloReply hr;
 	hr.features = kFeatRdma;
 	hr.server_id = 99;
+	for (std::size_t i = 0; i < hr.nonce.size(); i++)
+		hr.nonce[i] = static_cast<std::uint8_t>(0xa0 + i);
+	for (std::size_t i = 0; i < hr.token.size(); i++)
+		hr.token[i] = static_cast<std::uint8_t>(0x50 + i);
 	f.emplace_back("hello-reply", rep(Op::kHello, hr));
-	f.emplace_back("auth", req(Op::kAuth, Auth{}));
-	f.emplace_back("auth-reply", rep(Op::kAuth));
+	hr.features = kFeatRdma | kFeatAuth;
+	hr.token = Token{};
+	f.emplace_back("hello-reply-auth", rep(Op::kHello, hr));
+	Auth a;
+	for (std::size_t i = 0; i < a.mac.size(); i++)
+		a.mac[i] = static_cast<std::uint8_t>(0x11 * i);
+	a.id = "alice";
+	f.emplace_back("auth", req(Op::kAuth, a));
+	a.id = std::string(kNameMax, 'z');
+	f.emplace_back("auth-long-id", req(Op::kAuth, a));
+	AuthReply ar;
+	for (std::size_t i = 0; i < ar.mac.size(); i++)
+		ar.mac[i] = static_cast<std::uint8_t>(0xff - i);
+	for (std::size_t i = 0; i < ar.token.size(); i++)
+		ar.token[i] = static_cast<std::uint8_t>(0x30 + i);
+	f.emplace_back("auth-reply", rep(Op::kAuth, ar));
 	f.emplace_back("heartbeat", req(Op::kHeartbeat));
 	f.emplace_back("heartbeat-reply", rep(Op::kHeartbeat));
 	f.emplace_back("bye", req(Op::kBye));
@@ -207,6 +243,9 @@ void proto_seeds()
 	f.emplace_back("mem-write-reply", rep(Op::kMemWrite));
 	for (auto &[name, b] : fs_session())
 		f.emplace_back("fs-" + name, std::move(b));
+	for (auto &[name, b] : fs_session(cred(1000, kFsNgroups)))
+		if (name == "create" || name == "setattr" || name == "rename")
+			f.emplace_back("fs-cred-" + name, std::move(b));
 	f.emplace_back("fs-attr-reply", rep(Op::kFsGetattr, attr()));
 	f.emplace_back("fs-read-reply", rep(Op::kFsRead, Data{keep("file data")}));
 	f.emplace_back("fs-write-reply", rep(Op::kFsWrite, FsWriteReply{9, attr()}));
@@ -247,6 +286,7 @@ void proto_seeds()
 		case Kind::kFsReaddir: return 12;
 		case Kind::kFsStatfs: return 13;
 		case Kind::kFsXattr: return 14;
+		case Kind::kAuthReply: return 15;
 		default: return -1;
 		}
 	};
@@ -288,7 +328,24 @@ struct Script {
 		fuzz::put_tick(b, sec);
 		return *this;
 	}
+	// Keyed mode: connect and log in (script.hpp) as kTestKeys[@who] in
+	// @role (0 swap, 1 fs, 2 ctl) with @client_id; @how 0 the right
+	// proof, else one of script.hpp's spoilt AUTHs.
+	Script &login(unsigned who, unsigned role, std::uint8_t client_id, std::uint8_t how = 0)
+	{
+		unsigned x = who | (role % 3) << 2;
+		if (!x)
+			x = 3 << 2;	// mallory as swap: 0 would be a plain connect
+		b.push_back(static_cast<std::byte>(x << 3 | static_cast<unsigned>(fuzz::Cmd::kConnect)));
+		b.push_back(static_cast<std::byte>(client_id));
+		b.push_back(static_cast<std::byte>(how));
+		return *this;
+	}
 };
+
+enum : unsigned { kMallory, kAlice, kBob, kOps };
+enum : unsigned { kSwap, kFs, kCtl };
+enum : std::uint8_t { kGood = 0, kBadMac = 4 | 5 << 3, kReplay = 5, kOtherClient = 6, kOtherKey = 7 };
 
 void memd_seeds()
 {
@@ -344,12 +401,63 @@ void memd_seeds()
 		.connect()
 		.send(req(Op::kHello, hello(Role::kSwap, 4)))
 		.send(req(Op::kMemEvict, MemFree{1}))
-		.send(req(Op::kAuth, Auth{}))
+		.send(req(Op::kAuth, Auth{Mac{}, "alice"}))
 		.send(req(Op::kFsGetattr, fs(".")))
 		.send(req(Op::kMemRead, MemRw{77, 0, kPageSize}))
 		.send(rep(Op::kMemAlloc, MemSlab{1, 1, 0, 1 << 20, 0, 0}))
 		.tick(31);
 	write_file(h, "refused", bad.b);
+
+	// Keyed: alice and bob with the same client id, each with slabs; each
+	// tries the other's slab ids and STATUS; the admin sees everything.
+	for (std::uint8_t flags : {2, 3}) {
+		Script k(flags);
+		k.login(kAlice, kSwap, 7)
+			.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 1}), 0)
+			.send(req(Op::kMemWrite, MemWrite{MemRw{1, 0, kPageSize}, pattern(kPageSize)}), 0)
+			.login(kBob, kSwap, 7)
+			.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 1}), 1)
+			.send(req(Op::kMemRead, MemRw{1, 0, kPageSize}), 1)
+			.send(req(Op::kMemFree, MemFree{1}), 1)
+			.send(req(Op::kMemRead, MemRw{2, 0, kPageSize}), 0)
+			.send(req(Op::kStatus), 0)
+			.send(req(Op::kStatus), 1)
+			.login(kOps, kCtl, 0)
+			.send(req(Op::kStatus), 2)
+			.drop(0)
+			.login(kBob, kSwap, 7)
+			.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 1}), 2)
+			.login(kAlice, kSwap, 7)
+			.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 1}), 3)
+			.send(req(Op::kStatus), 3)
+			.tick(40);
+		write_file(h, flags & 1 ? "keyed-two-identities-rdma" : "keyed-two-identities", k.b);
+	}
+
+	// Keyed: every spoilt AUTH the harness makes, then the fuzzer's own
+	// HELLO and AUTH frames on a plain connection.
+	Script ka(2);
+	ka.login(kAlice, kSwap, 1)
+		.login(kAlice, kSwap, 1, kReplay)
+		.login(kBob, kSwap, 2, kBadMac)
+		.login(kBob, kSwap, 2, kOtherClient)
+		.login(kBob, kSwap, 2, kOtherKey)
+		.login(kMallory, kSwap, 3)
+		.login(kOps, kFs, 4)
+		.connect()
+		.send(req(Op::kHello, hello(Role::kSwap, 5, kFeatAuth)), 1)
+		.send(req(Op::kAuth, Auth{Mac{}, "alice"}), 1)
+		.connect()
+		.send(req(Op::kHello, hello(Role::kSwap, 6)), 1)
+		.connect()
+		.send(req(Op::kHello, hello(Role::kSwap, 6, kFeatAuth)), 1)
+		.send(req(Op::kMemInfo), 1)
+		.connect()
+		.send(req(Op::kHello, hello(Role::kCtl, 6, kFeatAuth)), 1)
+		.tick(31)
+		.send(req(Op::kAuth, Auth{Mac{}, "bob"}), 0)
+		.send(req(Op::kStatus), 0);
+	write_file(h, "keyed-bad-auth", ka.b);
 }
 
 void stord_seeds()
@@ -410,6 +518,72 @@ void stord_seeds()
 	r.count = 65536;
 	two.send(req(Op::kFsRead, r), 0).drop(1).tick(60).send(req(Op::kFsUnlink, fs("a")), 0);
 	write_file(h, "two-clients", two.b);
+
+	// Two users (squash none): 1000 makes a private file and a directory
+	// of its own, 1001 may not read, write, rename or chmod them; root may.
+	Script u(0);
+	u.connect().send(req(Op::kHello, hello(Role::kFs, 1)));
+	auto as = [](const FsCred &c, FsReq r) {
+		r.cred = c;
+		return r;
+	};
+	r = fs("mine");
+	r.mode = 040700;
+	u.send(req(Op::kFsMkdir, as(cred(1000), r)));
+	r = fs("mine/f");
+	r.mode = 0100600;
+	u.send(req(Op::kFsCreate, as(cred(1000), r)));
+	r = fs("pub");
+	r.mode = 0100644;
+	u.send(req(Op::kFsCreate, as(cred(1000), r)));
+	r = fs("pub", {}, keep("by 1001"));
+	u.send(req(Op::kFsWrite, as(cred(1001), r)));
+	r = fs("mine/f");
+	r.count = 64;
+	u.send(req(Op::kFsRead, as(cred(1001), r)));
+	u.send(req(Op::kFsUnlink, as(cred(1001), fs("pub"))));
+	u.send(req(Op::kFsRename, as(cred(1001), fs("pub", "p2"))));
+	r = fs("pub");
+	r.valid = DG_FS_SET_MODE | DG_FS_SET_UID | DG_FS_SET_GID;
+	r.mode = 06777;
+	r.uid = 1001;
+	r.gid = 101;
+	u.send(req(Op::kFsSetattr, as(cred(1001), r)));
+	u.send(req(Op::kFsSetattr, as(cred(1000), r)));
+	u.send(req(Op::kFsSetattr, as(cred(0, 0), r)));
+	u.send(req(Op::kFsSetxattr, as(cred(1001), fs("pub", "user.x", keep("v")))));
+	u.send(req(Op::kFsSetxattr, as(cred(1000), fs("pub", "trusted.x", keep("v")))));
+	r = fs("dev");
+	r.mode = 020644;
+	r.rdev = 0x0103;
+	u.send(req(Op::kFsMknod, as(cred(0, 0), r)));
+	u.send(req(Op::kFsRmdir, as(cred(1001), fs("mine"))));
+	u.send(req(Op::kFsRmdir, as(cred(1000), fs("mine"))));
+	for (auto &[name, b] : fs_session(cred(1002, kFsNgroups)))
+		u.send(b);
+	write_file(h, "users", u.b);
+
+	// Keyed: logins (good and spoilt), then fs requests with credentials.
+	Script k(2);
+	k.login(kAlice, kFs, 1)
+		.login(kBob, kFs, 1, kOtherKey)
+		.login(kBob, kFs, 2)
+		.login(kOps, kCtl, 0)
+		.login(kMallory, kFs, 3)
+		.login(kAlice, kSwap, 4);
+	r = fs("a");
+	r.mode = 0100600;
+	k.send(req(Op::kFsCreate, as(cred(1000), r)), 0);
+	r = fs("a");
+	r.count = 16;
+	k.send(req(Op::kFsRead, as(cred(1001), r)), 1)
+		.send(req(Op::kStatus), 0)
+		.send(req(Op::kStatus), 2)
+		.send(req(Op::kFsGetattr, fs("a")), 2)
+		.connect()
+		.send(req(Op::kHello, hello(Role::kFs, 9, kFeatAuth)), 3)
+		.send(req(Op::kAuth, Auth{Mac{}, "alice"}), 3);
+	write_file(h, "keyed", k.b);
 }
 
 }  // namespace

@@ -1,30 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 //
 // libFuzzer harness: disagg-memd's request handling. The input is a script
-// (fuzz_util.hpp) of connections opened, frames delivered, connections
-// dropped and clock ticks, played against a fresh MemService on the fake
-// transport. Checked, besides ASan/UBSan:
-//   - every frame the service sends decodes and fits the transport;
+// (fuzz_util.hpp, script.hpp) of connections opened, frames delivered,
+// connections dropped and clock ticks, played against a fresh MemService
+// on the fake transport. Flags: bit 0 a one-sided transport, bit 1 keyed
+// (the service has script.hpp's keys: alice, bob and the admin ops; its
+// connects may log in). Checked, besides ASan/UBSan and script.hpp's
+// checks (handshake, STATUS of non-admins):
 //   - the pool never holds more than its capacity;
+//   - a slab handed out (MEM_ALLOC) belongs to the session's own (identity,
+//     client id), one-sided at its own address, and no slab id ever goes
+//     to two identities; MEM_READ and MEM_WRITE succeed only on a slab of
+//     the session's own;
 //   - once every connection is gone and the grace period is over, every
 //     slab is freed and no session is left.
-//
-// The service runs open (no --keys): every session may do everything.
-// TODO(auth): a second mode (flags bit 1) with a key loaded, where the
-// harness answers the challenge (HELLO, AUTH with the right MAC) before the
-// script's frames, once the service has keys; and seeds for it.
 #include "clock.hpp"
 #include "fake_transport.hpp"
 #include "fuzz_util.hpp"
 #include "log.hpp"
+#include "script.hpp"
 #include "service.hpp"
 #include "slab_pool.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <map>
 #include <memory>
-#include <vector>
+#include <string>
 
 using namespace disagg;
 using namespace disagg::proto;
@@ -36,13 +39,66 @@ constexpr std::uint64_t kSlabSize = 1ull << 20;
 constexpr unsigned kGraceSec = 30;
 constexpr std::size_t kMaxConns = 16;
 
-void drain(FakeTransport &t, ConnId c)
-{
-	auto &q = t.sent(c);
-	for (const Bytes &b : q)
-		fuzz::check_sent(b, t.max_frame());
-	q.clear();
-}
+auth::KeyStore *g_keys;
+
+class Hooks final : public fuzz::ScriptRunner::Hooks {
+public:
+	Hooks(FakeTransport &t, FakeClock &clock, memd::SlabPool &pool, memd::MemService &service,
+	      bool one_sided)
+		: t_(t), clock_(clock), pool_(pool), service_(service), one_sided_(one_sided)
+	{
+	}
+
+	void deliver(ConnId c, const Bytes &frame) override { t_.deliver(c, frame); }
+	void tick(unsigned seconds) override
+	{
+		clock_.advance(std::chrono::seconds(seconds));
+		service_.tick();
+		t_.settle();
+	}
+	void on_reply(ConnId c, const fuzz::ConnState &st, const Message *req,
+		      const Message &rep) override
+	{
+		const std::uint16_t op = rep.hdr.opcode & ~kReplyBit;
+		if (op == DG_OP_MEM_ALLOC) {
+			const MemSlab &m = std::get<MemSlab>(rep.body);
+			const memd::Slab *slab = own_slab(st, m.slab_id);
+			FUZZ_CHECK(slab != nullptr, m.slab_id);
+			FUZZ_CHECK(m.size == slab->size, m.size);
+			if (one_sided_)
+				FUZZ_CHECK(m.addr == reinterpret_cast<std::uintptr_t>(slab->mem), m.addr);
+			auto [it, fresh] = slab_identity_.try_emplace(m.slab_id, st.identity);
+			FUZZ_CHECK(it->second == st.identity, m.slab_id);	// cross-identity
+		} else if (op == DG_OP_MEM_READ || op == DG_OP_MEM_WRITE) {
+			FUZZ_CHECK(req != nullptr, c);
+			const std::uint64_t id = op == DG_OP_MEM_READ
+							 ? std::get<MemRw>(req->body).slab_id
+							 : std::get<MemWrite>(req->body).rw.slab_id;
+			FUZZ_CHECK(own_slab(st, id) != nullptr, id);
+			auto it = slab_identity_.find(id);
+			FUZZ_CHECK(it != slab_identity_.end() && it->second == st.identity, id);
+		}
+	}
+	void step() override
+	{
+		FUZZ_CHECK(pool_.used() <= pool_.capacity(), pool_.used());
+		FUZZ_CHECK(service_.nr_sessions() == t_.connections(), service_.nr_sessions());
+	}
+
+private:
+	const memd::Slab *own_slab(const fuzz::ConnState &st, std::uint64_t id)
+	{
+		const std::uint64_t owner = service_.owner_id(st.identity, st.client_id);
+		return owner ? pool_.find(owner, id) : nullptr;
+	}
+
+	FakeTransport &t_;
+	FakeClock &clock_;
+	memd::SlabPool &pool_;
+	memd::MemService &service_;
+	const bool one_sided_;
+	std::map<std::uint64_t, std::string> slab_identity_;	// slab ids are never reused
+};
 
 }  // namespace
 
@@ -53,6 +109,10 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***)
 	const char *lvl = std::getenv("DG_FUZZ_LOG");
 	auto l = log::parse_level(lvl ? lvl : "error");
 	log::set_level(l ? *l : log::Level::kError);
+	g_keys = new auth::KeyStore;	// never freed, like the keys of a daemon
+	std::string err;
+	if (!g_keys->load_text(fuzz::test_key_file(), err))
+		fuzz::fail("cannot load the test keys");
 	return 0;
 }
 
@@ -60,76 +120,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 {
 	fuzz::Reader in(data, size);
 	const std::uint8_t flags = in.u8();
+	const bool one_sided = flags & fuzz::kFlagOneSided;
+	const bool keyed = flags & fuzz::kFlagKeyed;
 
 	FakeClock clock;
-	FakeTransport transport(flags & 1);
+	FakeTransport transport(one_sided);
 	memd::SlabPool pool(kCapacity, kSlabSize, clock, std::chrono::seconds(kGraceSec));
 	ServiceOptions opt;
 	opt.server_id = 1;
+	opt.keys = keyed ? g_keys : nullptr;
 	auto service = std::make_unique<memd::MemService>(transport, pool, opt);
 	std::string err;
 	transport.listen("fake", 0, service.get(), err);
 
-	std::vector<ConnId> conns;	// ever connected, in order
-	auto open_conns = [&] {
-		std::vector<ConnId> open;
-		for (ConnId c : conns)
-			if (transport.is_open(c))
-				open.push_back(c);
-		return open;
-	};
-
-	while (!in.empty()) {
-		const std::uint8_t cmd = in.u8();
-		switch (static_cast<fuzz::Cmd>(cmd & 3)) {
-		case fuzz::Cmd::kConnect:
-			if (conns.size() < kMaxConns)
-				conns.push_back(transport.connect());
-			break;
-		case fuzz::Cmd::kDeliver: {
-			const std::size_t len = in.u16();
-			Bytes frame;
-			for (std::byte b : in.bytes(len))
-				frame.push_back(b);
-			if (cmd & fuzz::kFixLength && frame.size() >= kHdrSize) {
-				const std::uint32_t n = static_cast<std::uint32_t>(frame.size() - kHdrSize);
-				for (int i = 0; i < 4; i++)
-					frame[8 + i] = static_cast<std::byte>(n >> (8 * i));
-			}
-			auto open = open_conns();
-			if (open.empty()) {
-				if (conns.size() >= kMaxConns)
-					break;
-				conns.push_back(transport.connect());
-				open.push_back(conns.back());
-			}
-			transport.deliver(open[(cmd >> 3) % open.size()], frame);
-			break;
-		}
-		case fuzz::Cmd::kDrop: {
-			auto open = open_conns();
-			if (!open.empty())
-				transport.drop(open[(cmd >> 3) % open.size()]);
-			break;
-		}
-		case fuzz::Cmd::kTick:
-			clock.advance(std::chrono::seconds(in.u8()));
-			service->tick();
-			transport.settle();
-			break;
-		}
-		for (ConnId c : conns)
-			drain(transport, c);
-		FUZZ_CHECK(pool.used() <= pool.capacity(), pool.used());
-		FUZZ_CHECK(service->nr_sessions() == transport.connections(),
-			   service->nr_sessions());
-	}
+	Hooks hooks(transport, clock, pool, *service, one_sided);
+	fuzz::ScriptRunner runner(transport, hooks, keyed, kMaxConns);
+	runner.run(in);
 
 	// Everybody leaves; after the grace period nothing may be held.
 	service->shutdown();
 	transport.settle();
-	for (ConnId c : conns)
-		drain(transport, c);
+	runner.drain();
 	clock.advance(std::chrono::seconds(kGraceSec + 1));
 	service->tick();
 	FUZZ_CHECK(service->nr_sessions() == 0, service->nr_sessions());

@@ -52,8 +52,7 @@ const Decoder kDecoders[] = {
 	{as_body<decode_fs_readdir>, reply(Op::kFsReaddir)},
 	{as_body<decode_fs_statfs>, reply(Op::kFsStatfs)},
 	{as_body<decode_fs_xattr>, reply(Op::kFsGetxattr)},
-	// TODO(auth): decode_auth_reply and the hello reply's token when the
-	// codec has them.
+	{as_body<decode_auth_reply>, reply(Op::kAuth)},
 };
 
 }  // namespace

@@ -1,29 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 //
 // libFuzzer harness: disagg-stord's request handling, down to the file
-// syscalls. The input is a script (fuzz_util.hpp) played against a
-// StorService on the fake transport, with a real event loop and one worker
-// thread, exporting <tmp>/root, emptied before each input. Beside it,
-// <tmp>/outside/secret must come through every input unchanged. Checked,
-// besides ASan/UBSan:
-//   - every frame the service sends decodes and fits the transport;
+// syscalls. The input is a script (fuzz_util.hpp, script.hpp) played
+// against a StorService on the fake transport, with a real event loop and
+// one worker thread, exporting <tmp>/root, emptied before each input.
+// Beside it, <tmp>/outside/secret must come through every input unchanged.
+// Flags: bit 1 keyed (the service has script.hpp's keys; its connects may
+// log in). Checked, besides ASan/UBSan and script.hpp's checks:
 //   - a request handed to the workers is answered within 10 s (a request
 //     that blocks a worker forever is a denial of service);
 //   - nothing outside the root is touched.
 //
-// Service, loop and worker are made once and reused (see World); what a
-// script leaves in them is cleared at its end, so libFuzzer's leak check
-// after each input still works.
+// The export is --squash none and the root mode 01777 (like /tmp), so the
+// credentials each fs request carries (from the fuzz input) are taken as
+// they come and the permission checks for all kinds of callers run. Run
+// as root the workers really switch to those ids (creds.hpp); the harness
+// first drops CAP_MKNOD (no device node appears on this host, even in a
+// temp directory), and device nodes and set-id bits stay refused by the
+// export options' defaults. Whatever ids it acts as, the service only
+// reaches beneath the temp root, which check_outside() watches.
+//
+// Two services (open and keyed, see World) are made once and reused;
+// what a script leaves in them is cleared at its end, so libFuzzer's leak
+// check after each input still works.
 // Requests run one at a time: after each frame the harness waits for the
 // answer of any request the service handed to its workers, so a run is
 // reproducible. Concurrency is the unit tests' business.
-//
-// Run as root, the harness first drops CAP_MKNOD: no device node appears
-// on this host, even in a temp directory.
-//
-// The service runs open (no --keys). TODO(auth): a keyed mode (flags bit 1)
-// that does HELLO and AUTH before the script, once stord has keys.
-// TODO(cred): once requests carry dg_fs_cred, seeds with credentials.
 #include "clock.hpp"
 #include "event_loop.hpp"
 #include "fake_transport.hpp"
@@ -32,6 +34,7 @@
 #include "fs_root.hpp"
 #include "fuzz_util.hpp"
 #include "log.hpp"
+#include "script.hpp"
 #include "service.hpp"
 
 #include <linux/capability.h>
@@ -59,6 +62,7 @@ namespace {
 constexpr std::size_t kMaxConns = 8;
 constexpr auto kReplyTimeout = std::chrono::seconds(10);
 const char kSecret[] = "nothing may read or change this\n";
+constexpr mode_t kRootMode = 01777;
 
 std::string g_base, g_root, g_secret;
 struct stat g_secret_st;
@@ -112,7 +116,7 @@ void wipe_root()
 	}
 	if (ec || !stdfs::is_empty(g_root, ec))
 		fuzz::fail("cannot empty the exported root");
-	if (::chmod(g_root.c_str(), 0755) != 0 ||
+	if (::chmod(g_root.c_str(), kRootMode) != 0 ||
 	    ::chown(g_root.c_str(), ::geteuid(), ::getegid()) != 0)
 		fuzz::fail("cannot reset the exported root", errno);
 }
@@ -140,8 +144,9 @@ void cleanup() { stdfs::remove_all(g_base); }
 
 // What lives across inputs: starting a worker thread and an event loop per
 // input would cost more than most inputs do. Nothing a script does
-// outlives it: its connections are closed at its end, the fd cache is
-// emptied and the root wiped before the next one.
+// outlives it: its connections are closed at its end, the fd caches are
+// emptied and the root wiped before the next one. One World is open, the
+// other has keys.
 struct World {
 	stord::FsRoot root;
 	stord::FdCache cache{16};
@@ -151,14 +156,17 @@ struct World {
 	FakeTransport transport;
 	std::unique_ptr<stord::StorService> service;
 
-	World()
+	explicit World(const auth::KeyStore *keys)
 	{
 		std::string err;
 		if (!root.open(g_root, err))
 			fuzz::fail("cannot open the root");
-		ops = std::make_unique<stord::FsOps>(root, cache);
+		stord::ExportOptions exp;
+		exp.squash = stord::Squash::kNone;
+		ops = std::make_unique<stord::FsOps>(root, cache, exp);
 		ServiceOptions opt;
 		opt.server_id = 1;
+		opt.keys = keys;
 		service = std::make_unique<stord::StorService>(transport, loop, clock, opt, *ops,
 								cache, g_root, 1);
 		if (!service->ok())
@@ -167,7 +175,7 @@ struct World {
 	}
 	~World() { service.reset(); }
 };
-World *g_world;
+World *g_open, *g_keyed;
 
 // Would the service have handed this frame to its workers? A request that
 // decodes, is an fs opcode, and got no immediate answer on a connection
@@ -198,107 +206,82 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***)
 	g_root = g_base + "/root";
 	g_secret = g_base + "/outside/secret";
 	stdfs::create_directories(g_root);
+	if (::chmod(g_root.c_str(), kRootMode) != 0)
+		fuzz::fail("chmod root", errno);
 	stdfs::create_directories(g_base + "/outside");
 	std::ofstream(g_secret, std::ios::binary) << kSecret;
 	if (::lstat(g_secret.c_str(), &g_secret_st) != 0)
 		fuzz::fail("stat secret", errno);
 	std::atexit(cleanup);
-	g_world = new World;	// never freed: workers may outlive exit()
+	// Never freed: workers may outlive exit().
+	auto *keys = new auth::KeyStore;
+	std::string err;
+	if (!keys->load_text(fuzz::test_key_file(), err))
+		fuzz::fail("cannot load the test keys");
+	g_open = new World(nullptr);
+	g_keyed = new World(keys);
 	return 0;
 }
+
+namespace {
+
+class Hooks final : public fuzz::ScriptRunner::Hooks {
+public:
+	explicit Hooks(World &w) : w_(w) {}
+
+	void deliver(ConnId c, const Bytes &frame) override
+	{
+		const std::uint64_t before = w_.service->requests();
+		w_.transport.deliver(c, frame);
+		if (!w_.transport.sent(c).empty() || !w_.transport.is_open(c) ||
+		    !is_fs_request(frame))
+			return;
+		const auto deadline = std::chrono::steady_clock::now() + kReplyTimeout;
+		while (w_.service->requests() == before) {
+			if (std::chrono::steady_clock::now() > deadline)
+				fuzz::fail("an fs request got no answer in 10 s");
+			w_.loop.run_once(100);
+		}
+	}
+	void tick(unsigned seconds) override
+	{
+		w_.clock.advance(std::chrono::seconds(seconds));
+		w_.service->tick();
+		w_.transport.settle();
+	}
+	void step() override
+	{
+		FUZZ_CHECK(w_.service->nr_sessions() == w_.transport.connections(),
+			   w_.service->nr_sessions());
+	}
+
+private:
+	World &w_;
+};
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
 {
 	fuzz::Reader in(data, size);
-	(void)in.u8();	// flags: none yet
+	const bool keyed = in.u8() & fuzz::kFlagKeyed;
 
-	World &w = *g_world;
+	World &w = keyed ? *g_keyed : *g_open;
 	wipe_root();
-	w.cache.invalidate(".");
-	FakeTransport &transport = w.transport;
-	EventLoop &loop = w.loop;
-	FakeClock &clock = w.clock;
-	stord::StorService *service = w.service.get();
-	FUZZ_CHECK(transport.connections() == 0, transport.connections());
+	g_open->cache.invalidate(".");
+	g_keyed->cache.invalidate(".");
+	FUZZ_CHECK(w.transport.connections() == 0, w.transport.connections());
 
-	std::vector<ConnId> conns;
-	auto open_conns = [&] {
-		std::vector<ConnId> open;
-		for (ConnId c : conns)
-			if (transport.is_open(c))
-				open.push_back(c);
-		return open;
-	};
-	auto drain = [&] {
-		for (ConnId c : conns) {
-			auto &q = transport.sent(c);
-			for (const Bytes &b : q)
-				fuzz::check_sent(b, transport.max_frame());
-			q.clear();
-		}
-	};
+	Hooks hooks(w);
+	fuzz::ScriptRunner runner(w.transport, hooks, keyed, kMaxConns);
+	runner.run(in);
 
-	while (!in.empty()) {
-		const std::uint8_t cmd = in.u8();
-		switch (static_cast<fuzz::Cmd>(cmd & 3)) {
-		case fuzz::Cmd::kConnect:
-			if (conns.size() < kMaxConns)
-				conns.push_back(transport.connect());
-			break;
-		case fuzz::Cmd::kDeliver: {
-			const std::size_t len = in.u16();
-			Bytes frame;
-			for (std::byte b : in.bytes(len))
-				frame.push_back(b);
-			if (cmd & fuzz::kFixLength && frame.size() >= kHdrSize) {
-				const std::uint32_t n = static_cast<std::uint32_t>(frame.size() - kHdrSize);
-				for (int i = 0; i < 4; i++)
-					frame[8 + i] = static_cast<std::byte>(n >> (8 * i));
-			}
-			auto open = open_conns();
-			if (open.empty()) {
-				if (conns.size() >= kMaxConns)
-					break;
-				conns.push_back(transport.connect());
-				open.push_back(conns.back());
-			}
-			const ConnId c = open[(cmd >> 3) % open.size()];
-			const std::uint64_t before = service->requests();
-			transport.deliver(c, frame);
-			if (transport.sent(c).empty() && transport.is_open(c) &&
-			    is_fs_request(frame)) {
-				const auto deadline = std::chrono::steady_clock::now() + kReplyTimeout;
-				while (service->requests() == before) {
-					if (std::chrono::steady_clock::now() > deadline)
-						fuzz::fail("an fs request got no answer in 10 s");
-					loop.run_once(100);
-				}
-			}
-			break;
-		}
-		case fuzz::Cmd::kDrop: {
-			auto open = open_conns();
-			if (!open.empty())
-				transport.drop(open[(cmd >> 3) % open.size()]);
-			break;
-		}
-		case fuzz::Cmd::kTick:
-			clock.advance(std::chrono::seconds(in.u8()));
-			service->tick();
-			transport.settle();
-			break;
-		}
-		drain();
-		FUZZ_CHECK(service->nr_sessions() == transport.connections(),
-			   service->nr_sessions());
-	}
-
-	service->shutdown();
-	transport.settle();
-	drain();
-	for (ConnId c : conns)
-		transport.forget(c);
-	FUZZ_CHECK(service->nr_sessions() == 0, service->nr_sessions());
+	w.service->shutdown();
+	w.transport.settle();
+	runner.drain();
+	runner.forget();
+	w.transport.tokens.clear();	// else it grows: a leak check after every input
+	FUZZ_CHECK(w.service->nr_sessions() == 0, w.service->nr_sessions());
 	check_outside();
 	return 0;
 }
