@@ -345,7 +345,14 @@ struct Script {
 
 enum : unsigned { kMallory, kAlice, kBob, kOps };
 enum : unsigned { kSwap, kFs, kCtl };
-enum : std::uint8_t { kGood = 0, kBadMac = 4 | 5 << 3, kReplay = 5, kOtherClient = 6, kOtherKey = 7 };
+// script.hpp's "how" of a login.
+enum : std::uint8_t {
+	kGood = 0,
+	kBadMac = 4 | 5 << 3,	// bit 0 of MAC byte 5
+	kReplay = 5,
+	kOtherClient = 6,
+	kOtherKey = 7,
+};
 
 void memd_seeds()
 {

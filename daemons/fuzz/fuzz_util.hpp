@@ -4,15 +4,18 @@
 // connection events, and the checks every frame a daemon sends must pass.
 //
 // A service script (memd_service, stord_service) is
-//   u8 flags      harness options (bit 0: one-sided transport, memd only)
+//   u8 flags      harness options (bit 0: one-sided transport, memd only;
+//                 bit 1: the service has keys, see script.hpp)
 //   records       until the input ends:
 //     u8 cmd      cmd & 3: 0 deliver, 1 connect, 2 drop, 3 tick
 //                 cmd & 4: deliver: set the header's length to the frame's
-//                 cmd >> 3: deliver, drop: which open connection (modulo)
+//                 cmd >> 3: deliver, drop: which open connection (modulo);
+//                 connect with keys: non-zero logs in (script.hpp)
 //     deliver:    u16 length (little-endian), then that many frame bytes
+//     connect:    logging in: u8 client id, u8 how (script.hpp)
 //     tick:       u8 seconds the clock moves before the service's tick()
-// A deliver with no connection open connects first. corpus_gen.cpp writes
-// scripts in this format; keep the two in step.
+// A deliver with no connection open connects first. script.hpp plays
+// scripts, corpus_gen.cpp writes them; keep the three in step.
 #pragma once
 
 #include "proto.hpp"

@@ -16,7 +16,7 @@
 // they come and the permission checks for all kinds of callers run. Run
 // as root the workers really switch to those ids (creds.hpp); the harness
 // first drops CAP_MKNOD (no device node appears on this host, even in a
-// temp directory), and device nodes and set-id bits stay refused by the
+// temp directory), and device nodes and set-user-ID bits stay refused by the
 // export options' defaults. Whatever ids it acts as, the service only
 // reaches beneath the temp root, which check_outside() watches.
 //
