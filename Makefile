@@ -6,6 +6,9 @@
 #   make modules          kernel modules only; KDIR=/lib/modules/REL/build
 #   make modules-all      kernel modules for every installed Debian kernel
 #   make daemons          daemons and their unit tests (CMake)
+#   make daemons-asan     the same under ASan+UBSan (build/asan, for make check)
+#   make fuzz             libFuzzer harnesses with clang (build/fuzz)
+#   make fuzz-corpus      rewrite the seeds in daemons/fuzz/corpus
 #   make selftests        programs the selftests run in the guest
 #   make check            unit tests on the host, selftests in QEMU guests
 #   make demo             the main job, shown in a guest
@@ -24,7 +27,7 @@ MODDIR = $(TOP)/build/modules/$(KREL)
 KSRC := Kbuild drivers mm fs include
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all modules modules-all daemons selftests check demo clean
+.PHONY: all modules modules-all daemons daemons-asan fuzz fuzz-corpus selftests check demo clean
 
 all: modules daemons selftests
 
@@ -42,6 +45,22 @@ modules-all:
 daemons:
 	cmake -S daemons -B build/daemons -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) >/dev/null
 	cmake --build build/daemons -j$$(nproc)
+
+# The unit tests again with AddressSanitizer and UBSan (gcc, Debug).
+daemons-asan:
+	cmake -S daemons -B build/asan -DCMAKE_BUILD_TYPE=Debug -DDISAGG_SANITIZE=ON >/dev/null
+	cmake --build build/asan -j$$(nproc)
+
+# libFuzzer harnesses (daemons/fuzz), clang with ASan+UBSan; a build of
+# their own so the g++ one stays as it is.
+fuzz:
+	cmake -S daemons -B build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DDG_FUZZ=ON \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build/fuzz -j$$(nproc)
+
+# The checked-in seeds, from the codec's encoders (after a codec change).
+fuzz-corpus: fuzz
+	build/fuzz/fuzz/corpus-gen daemons/fuzz/corpus
 
 # Programs the selftests run in the guest.
 SELFTEST_BINS := build/selftests/memcheck build/selftests/fsprobe \
@@ -75,7 +94,7 @@ build/selftests/fsmeta: scripts/lib/fsmeta.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 
-check: modules-all daemons selftests
+check: modules-all daemons daemons-asan fuzz selftests
 	scripts/check
 
 demo: modules daemons selftests

@@ -165,6 +165,12 @@ public:
 	}
 	// Frames sent to @c, oldest first.
 	std::deque<proto::Bytes> &sent(ConnId c) { return outbox_[c]; }
+	// Done with closed connection @c: drop what it was sent (long runs).
+	void forget(ConnId c)
+	{
+		if (!conns_.count(c))
+			outbox_.erase(c);
+	}
 	std::size_t exposed(ConnId c) const
 	{
 		auto it = conns_.find(c);
