@@ -71,9 +71,7 @@ static int dg_make(struct inode *dir, struct dentry *dentry,
 
 	if (dentry->d_name.len > NAME_MAX)
 		return -ENAMETOOLONG;
-	err = dg_path_get(dentry, &p);
-	if (err)
-		return err;
+	dg_path_get(dentry, &p);
 	call->path = &p;
 	call->rsp = &rsp;
 	call->nr_rsp = 1;
@@ -200,9 +198,7 @@ static int dg_simple(struct dentry *dentry, u16 op, struct dg_fs_call *call)
 	struct dg_path p;
 	int err;
 
-	err = dg_path_get(dentry, &p);
-	if (err)
-		return err;
+	dg_path_get(dentry, &p);
 	call->op = op;
 	call->path = &p;
 	err = dg_fs_call(DG_SB(dentry->d_sb), call);
@@ -467,9 +463,7 @@ static struct dentry *dg_lookup(struct inode *dir, struct dentry *dentry,
 	if ((flags & (LOOKUP_CREATE | LOOKUP_EXCL)) ==
 	    (LOOKUP_CREATE | LOOKUP_EXCL))
 		return NULL;
-	err = dg_path_get(dentry, &p);
-	if (err)
-		return ERR_PTR(err);
+	dg_path_get(dentry, &p);
 	err = dg_getattr_path(dir->i_sb, &p, &attr);
 	dg_path_put(&p);
 	dentry->d_time = jiffies;

@@ -192,7 +192,7 @@ struct dg_fs_call {
 
 /* req.c */
 int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call);
-int dg_path_get(struct dentry *dentry, struct dg_path *p);
+void dg_path_get(struct dentry *dentry, struct dg_path *p);
 int dg_path_get_io(struct dentry *dentry, struct dg_path *p);
 void dg_path_put(struct dg_path *p);
 void dg_path_dup(struct dg_path *to, const struct dg_path *from);

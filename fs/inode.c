@@ -495,9 +495,7 @@ static const char *dg_get_link(struct dentry *dentry, struct inode *inode,
 	buf = kmalloc(PATH_MAX, GFP_KERNEL);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
-	err = dg_path_get(dentry, &p);
-	if (err)
-		goto fail;
+	dg_path_get(dentry, &p);
 	rsp.iov_base = buf;
 	rsp.iov_len = PATH_MAX - 1;
 	call.path = &p;

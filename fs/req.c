@@ -258,16 +258,13 @@ out:
  * dentry_path_raw() (which walks the parents under rename_lock) under the
  * mount's rename_sem, so neither a concurrent rename nor one of ours while
  * the request is in flight can tear it.
- *
- * Return: 0.
  */
-int dg_path_get(struct dentry *dentry, struct dg_path *p)
+void dg_path_get(struct dentry *dentry, struct dg_path *p)
 {
 	p->dentry = dget(dentry);
 	p->cred = NULL;
 	p->io = false;
 	p->borrowed = false;
-	return 0;
 }
 
 /**

@@ -256,9 +256,7 @@ static int dg_statfs(struct dentry *dentry, struct kstatfs *buf)
 	struct dg_path p;
 	int err;
 
-	err = dg_path_get(dentry, &p);
-	if (err)
-		return err;
+	dg_path_get(dentry, &p);
 	call.path = &p;
 	err = dg_fs_call(DG_SB(dentry->d_sb), &call);
 	dg_path_put(&p);

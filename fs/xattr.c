@@ -43,9 +43,7 @@ static int dg_xattr_get(const struct xattr_handler *h, struct dentry *dentry,
 		return err;
 	size = min_t(size_t, size, DG_FS_XATTR_SIZE_MAX);
 	rsp[1].iov_len = size;
-	err = dg_path_get(dentry, &p);
-	if (err)
-		return err;
+	dg_path_get(dentry, &p);
 	call.path = &p;
 	call.name2 = full;
 	call.req.count = cpu_to_le32(size);
@@ -97,9 +95,7 @@ static int dg_xattr_set(const struct xattr_handler *h, DG_IDMAP *idmap,
 			call.nr_data = 1;
 		}
 	}
-	err = dg_path_get(dentry, &p);
-	if (err)
-		return err;
+	dg_path_get(dentry, &p);
 	call.path = &p;
 	call.name2 = full;
 	err = dg_fs_call(DG_SB(inode->i_sb), &call);
@@ -167,9 +163,7 @@ ssize_t dg_listxattr(struct dentry *dentry, char *list, size_t size)
 		return -ENOMEM;
 	rsp[1].iov_base = buf;
 	rsp[1].iov_len = DG_FS_XATTR_SIZE_MAX;
-	err = dg_path_get(dentry, &p);
-	if (err)
-		goto out;
+	dg_path_get(dentry, &p);
 	call.path = &p;
 	call.req.count = cpu_to_le32(DG_FS_XATTR_SIZE_MAX);
 	err = dg_fs_call(DG_SB(dentry->d_sb), &call);
