@@ -438,6 +438,25 @@ static void dswap_node_destroy(struct dswap_node *n)
 	module_put(THIS_MODULE);
 }
 
+/*
+ * Whether draining @n holds nothing and may be closed; it then takes no
+ * copy any more. A copy being placed there counts itself first and then
+ * looks at @gone (dswap_copy_install()): one of us sees the other.
+ */
+static bool dswap_node_claim_empty(struct dswap_node *n)
+{
+	lockdep_assert_held(&dswap_nodes_lock);
+	if (atomic_read(&n->nr_slabs))
+		return false;
+	WRITE_ONCE(n->gone, true);
+	smp_mb();
+	if (atomic_read(&n->nr_slabs)) {
+		WRITE_ONCE(n->gone, false);
+		return false;
+	}
+	return true;
+}
+
 /* Close the draining nodes that hold nothing any more. */
 static void dswap_reap_fn(struct work_struct *work)
 {
@@ -447,8 +466,10 @@ static void dswap_reap_fn(struct work_struct *work)
 
 	mutex_lock(&dswap_nodes_lock);
 	list_for_each_entry_safe(n, tmp, &dswap_nodes, list) {
-		if (n->state == DSWAP_NODE_DRAINING &&
-		    !atomic_read(&n->nr_slabs))
+		if (n->state != DSWAP_NODE_DRAINING ||
+		    atomic_read(&n->nr_slabs))
+			continue;
+		if (dswap_node_claim_empty(n))
 			list_move(&n->list, &gone);
 	}
 	mutex_unlock(&dswap_nodes_lock);
@@ -511,6 +532,14 @@ static ssize_t remove_store(struct kobject *kobj, struct kobj_attribute *attr,
 			return count;
 		}
 		n->state = DSWAP_NODE_DRAINING;
+		if (dswap_node_claim_empty(n)) {
+			/* Nothing to move: removed at once. */
+			list_del(&n->list);
+			mutex_unlock(&dswap_nodes_lock);
+			dswap_node_destroy(n);
+			pr_info("memory node %s removed\n", name);
+			return count;
+		}
 		mutex_unlock(&dswap_nodes_lock);
 		pr_info("memory node %s: draining %d slabs\n", n->name,
 			atomic_read(&n->nr_slabs));
