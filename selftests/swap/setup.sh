@@ -26,8 +26,9 @@ SWAP_NODE_OPTS=${SWAP_NODE_OPTS:-}
 swap_teardown() {
 	swapoff /dev/dswap0 2>/dev/null
 	echo 1 >/sys/block/dswap0/reset 2>/dev/null
-	for n in m1 m2; do
-		echo "$n" >/sys/kernel/disagg/memory_nodes/remove 2>/dev/null
+	for n in /sys/kernel/disagg/memory_nodes/*/; do
+		n=$(basename "$n")
+		echo "$n force" >/sys/kernel/disagg/memory_nodes/remove 2>/dev/null
 	done
 	rmmod disagg_swap 2>/dev/null
 	rmmod disagg_net 2>/dev/null
