@@ -395,10 +395,11 @@ void isolation(const Args &a, Tally &t)
 	victim->bye();
 }
 
-// --answer-evict: wait for a.answer_evict MEM_EVICTs of our slabs; for
-// each, check that the slab still holds what we wrote (a client moves the
-// data after its answer, so the node must not have touched it), then
-// release it. Slabs freed go into @released.
+// --answer-evict: wait for a.answer_evict MEM_EVICTs of our slabs (they
+// are answered as they come, see main()); for each, check that the slab
+// still holds what we wrote (a client moves the data after its answer, so
+// the node must not have touched it), then release it. Slabs freed go
+// into @released. A MEM_EVICT of a slab that is not ours is a failure.
 void answer_evictions(Conn &c, const Args &a, const std::vector<MemSlab> &slabs,
 		      std::set<std::uint64_t> &released, Tally &t)
 {
@@ -407,9 +408,6 @@ void answer_evictions(Conn &c, const Args &a, const std::vector<MemSlab> &slabs,
 			if (s.slab_id == id)
 				return &s;
 		return nullptr;
-	};
-	c.evict_answer = [&](std::uint64_t id) -> std::uint32_t {
-		return ours(id) && !released.contains(id) ? 0 : ENOENT;
 	};
 	std::printf("waiting up to %u s for %u MEM_EVICTs\n", a.evict_wait, a.answer_evict);
 	std::fflush(stdout);
@@ -437,7 +435,11 @@ void answer_evictions(Conn &c, const Args &a, const std::vector<MemSlab> &slabs,
 		const std::uint64_t id = c.evictions().front();
 		c.evictions().pop_front();
 		const MemSlab *s = ours(id);
-		if (!s || released.contains(id))
+		if (!s) {
+			check_failed(t, "MEM_EVICT of slab " + std::to_string(id) + ", not ours");
+			continue;
+		}
+		if (released.contains(id))
 			continue;
 		const std::uint64_t bad = t.bad_pages;
 		verify_existing(c, *s, a, t);
@@ -452,7 +454,6 @@ void answer_evictions(Conn &c, const Args &a, const std::vector<MemSlab> &slabs,
 			    t.bad_pages == bad ? "pages verified" : "PAGES DIFFER");
 		std::fflush(stdout);
 	}
-	c.evict_answer = nullptr;
 }
 
 bool parse(int argc, char **argv, Args &a, std::string &err)
@@ -635,6 +636,16 @@ int main(int argc, char **argv)
 		check_failed(t, "RDMA connection without DG_FEAT_RDMA");
 	const std::uint64_t slab_size = a.slab_size ? a.slab_size : info->slab_size;
 
+	// Answered at once, from here on: a MEM_EVICT may come right after a
+	// MEM_ALLOC resumed a slab the node wants back, before that call has
+	// even returned (so the slab list cannot tell yet; it is checked when
+	// the request is handled).
+	std::set<std::uint64_t> released;	// freed after MEM_EVICT
+	if (a.answer_evict)
+		c->evict_answer = [&released](std::uint64_t id) -> std::uint32_t {
+			return released.contains(id) ? ENOENT : 0;
+		};
+
 	std::vector<MemSlab> slabs;
 	unsigned resumed = 0;
 	for (unsigned i = 0; i < a.slabs; i++) {
@@ -674,7 +685,6 @@ int main(int argc, char **argv)
 	if (a.isolation)
 		isolation(a, t);
 
-	std::set<std::uint64_t> released;	// freed after MEM_EVICT
 	if (a.answer_evict)
 		answer_evictions(*c, a, slabs, released, t);
 
