@@ -387,7 +387,8 @@ protected:
 
 	void request(S &s, proto::Op op)
 	{
-		proto::Result<proto::Bytes> out = proto::make_request(op, kServerReqId | next_req_id_++);
+		proto::Result<proto::Bytes> out =
+			proto::make_request(op, kServerReqId | next_req_id_++);
 		if (out)
 			transport_.send(s.conn, std::move(out).value());
 	}

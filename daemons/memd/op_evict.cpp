@@ -233,6 +233,14 @@ std::size_t MemService::evicting_of(std::uint64_t owner) const
 	return n;
 }
 
+std::size_t MemService::evicting_acked() const
+{
+	std::size_t n = 0;
+	for (const auto &[id, e] : evicting_)
+		n += e.acked;
+	return n;
+}
+
 std::uint64_t MemService::evicting_bytes() const
 {
 	std::uint64_t n = 0;

@@ -5,7 +5,7 @@
 //   {"server_id":"...","transport":"rdma","listen":"198.18.1.2:7470",
 //    "auth":"on","capacity":N,"free":N,"used":N,"slab_size":N,"grace_s":30,
 //    "nr_clients":N,"slabs":N,"evicting":N,"evicting_bytes":N,
-//    "evict_grace_s":30,"client_quota":N,
+//    "evicting_acked":N,"evict_grace_s":30,"client_quota":N,
 //    "identities":[{"identity":"","conns":N,"used":N,"quota":N|null}, ...],
 //    "clients":[{"client_id":"...","name":"...","role":"swap",
 //                "identity":"...","connected":true,"conn":N,
@@ -14,7 +14,8 @@
 //
 // "used" may exceed "capacity" after MEM_RESIZE lowered it ("free" is then
 // 0): "evicting" slabs ("evicting_bytes" bytes) are asked back from their
-// clients, see op_evict.cpp; per client, how many of its slabs are.
+// clients, see op_evict.cpp ("evicting_acked" of them answered that they
+// will be released); per client, how many of its slabs are.
 //
 // "clients" lists connected clients and clients whose slabs wait out their
 // grace period (connected false, expires_in_s the seconds left). When the
@@ -61,6 +62,7 @@ std::string MemService::status_json(std::size_t max_bytes, const Session *viewer
 		j.num("slabs", pool_.slab_count());
 		j.num("evicting", evicting());
 		j.num("evicting_bytes", evicting_bytes());
+		j.num("evicting_acked", evicting_acked());
 		j.num("evict_grace_s", static_cast<std::uint64_t>(
 			duration_cast<seconds>(evict_grace_).count()));
 		quota_json(j, viewer);

@@ -49,6 +49,8 @@ public:
 	// Slabs asked for (or about to be) while over capacity, and their bytes.
 	std::size_t evicting() const { return evicting_.size(); }
 	std::uint64_t evicting_bytes() const;
+	// ... of which the client said it will release them (answered 0).
+	std::size_t evicting_acked() const;
 	bool is_evicting(std::uint64_t slab_id) const { return evicting_.contains(slab_id); }
 	// Slab bytes @identity holds over all its client ids (grace-period
 	// slabs included).

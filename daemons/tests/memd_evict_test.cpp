@@ -201,8 +201,10 @@ TEST(MemdEvict, NewestSlabOfTheBiggestHolderIsAskedAndFreedOnlyOnMemFree)
 	EXPECT_EQ(h.alloc_ok(b, kSlab, 0).slab_id, bs[0].slab_id);
 	EXPECT_EQ(h.info(d.ctl).free, 0u);
 
+	EXPECT_NE(st.find("\"evicting_acked\":0,"), std::string::npos) << st;
 	// "I will give it back" frees nothing.
 	answer(h, a, e[0]);
+	EXPECT_NE(status(h, d.ctl).find("\"evicting_acked\":1,"), std::string::npos);
 	EXPECT_EQ(h.pool.used(), 16 * kMiB);
 	EXPECT_NE(h.pool.find(h.owner(1), as[2].slab_id), nullptr);
 	tick(h, seconds(5));
