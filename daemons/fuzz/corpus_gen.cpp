@@ -79,6 +79,19 @@ Bytes frame(std::uint16_t opcode, const Body &body = Empty{}, std::uint32_t stat
 	return std::move(b).value();
 }
 Bytes req(Op op, const Body &body = Empty{}) { return frame(static_cast<std::uint16_t>(op), body); }
+// A client's reply to the daemon's @n-th request of its own (ServiceBase
+// numbers them from 1, bit 63 set).
+Bytes node_rep(Op op, std::uint64_t n, std::uint32_t status = 0)
+{
+	Hdr h;
+	h.opcode = static_cast<std::uint16_t>(op) | kReplyBit;
+	h.status = status;
+	h.req_id = (1ull << 63) | n;
+	Result<Bytes> b = encode_message(Message{h, Empty{}});
+	if (!b)
+		die("cannot encode a reply to request " + std::to_string(n));
+	return std::move(b).value();
+}
 Bytes rep(Op op, const Body &body = Empty{})
 {
 	return frame(static_cast<std::uint16_t>(op) | kReplyBit, body);
@@ -241,6 +254,9 @@ void proto_seeds()
 	f.emplace_back("mem-write",
 		       req(Op::kMemWrite, MemWrite{MemRw{1, 0, kPageSize}, pattern(kPageSize)}));
 	f.emplace_back("mem-write-reply", rep(Op::kMemWrite));
+	f.emplace_back("mem-evict-reply", rep(Op::kMemEvict));
+	f.emplace_back("mem-resize", req(Op::kMemResize, MemResize{32 << 20}));
+	f.emplace_back("mem-resize-reply", rep(Op::kMemResize));
 	for (auto &[name, b] : fs_session())
 		f.emplace_back("fs-" + name, std::move(b));
 	for (auto &[name, b] : fs_session(cred(1000, kFsNgroups)))
@@ -287,6 +303,7 @@ void proto_seeds()
 		case Kind::kFsStatfs: return 13;
 		case Kind::kFsXattr: return 14;
 		case Kind::kAuthReply: return 15;
+		case Kind::kMemResize: return 16;
 		default: return -1;
 		}
 	};
@@ -414,6 +431,49 @@ void memd_seeds()
 		.send(rep(Op::kMemAlloc, MemSlab{1, 1, 0, 1 << 20, 0, 0}))
 		.tick(31);
 	write_file(h, "refused", bad.b);
+
+	// Eviction: a client holds slabs 1 and 2, the admin shrinks the node
+	// to one slab; the client answers the MEM_EVICT of slab 2 (the
+	// daemon's first request of its own), frees it, then the node shrinks
+	// again and the answer is ENOENT, then garbage; a swap client may not
+	// resize.
+	for (std::uint8_t flags : {0, 1}) {
+		Script e(flags);
+		e.connect()
+			.send(req(Op::kHello, hello(Role::kSwap, 1, kFeatRdma)))
+			.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 1}))
+			.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 2}))
+			.send(req(Op::kMemResize, MemResize{1 << 20}))
+			.connect()
+			.send(req(Op::kHello, hello(Role::kCtl, 0)), 1)
+			.send(req(Op::kMemResize, MemResize{1 << 20}), 1)
+			.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 3}), 0)
+			.send(node_rep(Op::kMemEvict, 1), 0)
+			.send(req(Op::kMemFree, MemFree{2}), 0)
+			.send(req(Op::kMemResize, MemResize{2 << 20}), 1)
+			.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 3}), 0)
+			.send(req(Op::kMemResize, MemResize{1 << 20}), 1)
+			.send(node_rep(Op::kMemEvict, 2, ENOENT), 0)
+			.send(node_rep(Op::kMemFree, 3), 0)
+			.tick(31)
+			.send(node_rep(Op::kMemEvict, 4), 0)
+			.send(req(Op::kStatus), 1)
+			.drop(0)
+			.tick(31);
+		write_file(h, flags ? "evict-rdma" : "evict", e.b);
+	}
+	Script ke(2);
+	ke.login(kAlice, kSwap, 1)
+		.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 1}), 0)
+		.send(req(Op::kMemAlloc, MemAlloc{1 << 20, 2}), 0)
+		.login(kBob, kCtl, 0)
+		.send(req(Op::kMemResize, MemResize{1 << 20}), 1)
+		.login(kOps, kCtl, 0)
+		.send(req(Op::kMemResize, MemResize{1 << 20}), 2)
+		.send(node_rep(Op::kMemEvict, 1), 0)
+		.send(req(Op::kMemFree, MemFree{2}), 0)
+		.send(req(Op::kStatus), 1);
+	write_file(h, "keyed-evict", ke.b);
 
 	// Keyed: alice and bob with the same client id, each with slabs; each
 	// tries the other's slab ids and STATUS; the admin sees everything.

@@ -53,6 +53,7 @@ const Decoder kDecoders[] = {
 	{as_body<decode_fs_statfs>, reply(Op::kFsStatfs)},
 	{as_body<decode_fs_xattr>, reply(Op::kFsGetxattr)},
 	{as_body<decode_auth_reply>, reply(Op::kAuth)},
+	{as_body<decode_mem_resize>, req(Op::kMemResize)},
 };
 
 }  // namespace

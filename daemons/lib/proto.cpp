@@ -115,6 +115,12 @@ Errc check_one(const Auth &a)
 	return valid_identity(a.id) ? Errc::kOk : Errc::kBadValue;
 }
 Errc check_one(const MemFree &) { return Errc::kOk; }
+Errc check_one(const MemResize &m)
+{
+	if (m.capacity == 0)
+		return Errc::kBadValue;
+	return m.capacity % kPageSize ? Errc::kBadAlign : Errc::kOk;
+}
 
 Errc check_one(const Hello &h)
 {
@@ -283,6 +289,11 @@ void put(const MemFree &m, std::span<std::byte> out)
 	DG_PUT(out, dg_mem_free, slab_id, m.slab_id);
 }
 
+void put(const MemResize &m, std::span<std::byte> out)
+{
+	DG_PUT(out, dg_mem_resize, capacity, m.capacity);
+}
+
 void put(const MemRw &m, std::span<std::byte> out)
 {
 	DG_PUT(out, dg_mem_rw, slab_id, m.slab_id);
@@ -414,6 +425,7 @@ std::size_t payload_size(const Body &body)
 		std::size_t operator()(const MemSlab &) { return kMemSlabSize; }
 		std::size_t operator()(const MemFree &) { return kMemFreeSize; }
 		std::size_t operator()(const MemRw &) { return kMemRwSize; }
+		std::size_t operator()(const MemResize &) { return kMemResizeSize; }
 		std::size_t operator()(const MemWrite &m) { return kMemRwSize + m.data.size(); }
 		std::size_t operator()(const Data &d) { return d.bytes.size(); }
 		std::size_t operator()(const FsReq &r)
@@ -468,6 +480,8 @@ Result<Body> decode_body(Kind kind, ByteSpan p)
 		return to_body(decode_mem_rw(p));
 	case Kind::kMemWrite:
 		return to_body(decode_mem_write(p));
+	case Kind::kMemResize:
+		return to_body(decode_mem_resize(p));
 	case Kind::kData:
 		return Body{Data{p}};
 	case Kind::kFsReq:
@@ -569,6 +583,8 @@ Kind payload_kind(std::uint16_t opcode)
 		return reply ? Kind::kData : Kind::kMemRw;
 	case Op::kMemWrite:
 		return reply ? Kind::kEmpty : Kind::kMemWrite;
+	case Op::kMemResize:
+		return reply ? Kind::kEmpty : Kind::kMemResize;
 	case Op::kFsGetattr:
 	case Op::kFsSetattr:
 	case Op::kFsCreate:
@@ -614,6 +630,7 @@ Kind kind_of(const Body &body)
 		Kind operator()(const MemFree &) { return Kind::kMemFree; }
 		Kind operator()(const MemRw &) { return Kind::kMemRw; }
 		Kind operator()(const MemWrite &) { return Kind::kMemWrite; }
+		Kind operator()(const MemResize &) { return Kind::kMemResize; }
 		Kind operator()(const Data &) { return Kind::kData; }
 		Kind operator()(const FsReq &) { return Kind::kFsReq; }
 		Kind operator()(const FsAttr &) { return Kind::kFsAttr; }
@@ -805,6 +822,19 @@ Result<MemFree> decode_mem_free(ByteSpan p)
 		return Errc::kBadSize;
 	MemFree m;
 	DG_GET(m.slab_id, p, dg_mem_free, slab_id);
+	return m;
+}
+
+Result<MemResize> decode_mem_resize(ByteSpan p)
+{
+	if (p.size() != kMemResizeSize)
+		return Errc::kBadSize;
+	if (!DG_ZERO(p, dg_mem_resize, reserved))
+		return Errc::kBadReserved;
+	MemResize m;
+	DG_GET(m.capacity, p, dg_mem_resize, capacity);
+	if (Errc e = check_one(m); e != Errc::kOk)
+		return e;
 	return m;
 }
 

@@ -69,6 +69,7 @@ inline constexpr std::size_t kMemAllocSize = 16;
 inline constexpr std::size_t kMemSlabSize = 40;
 inline constexpr std::size_t kMemFreeSize = 8;
 inline constexpr std::size_t kMemRwSize = 24;
+inline constexpr std::size_t kMemResizeSize = 16;
 static_assert(sizeof(dg_hdr) == kHdrSize);
 static_assert(sizeof(dg_hello) == kHelloSize);
 static_assert(sizeof(dg_hello_reply) == kHelloReplySize);
@@ -80,6 +81,7 @@ static_assert(sizeof(dg_mem_alloc) == kMemAllocSize);
 static_assert(sizeof(dg_mem_slab) == kMemSlabSize);
 static_assert(sizeof(dg_mem_free) == kMemFreeSize);
 static_assert(sizeof(dg_mem_rw) == kMemRwSize);
+static_assert(sizeof(dg_mem_resize) == kMemResizeSize);
 inline constexpr std::size_t kFsReqSize = 152;
 inline constexpr std::uint32_t kFsNgroups = DG_FS_NGROUPS;
 inline constexpr std::size_t kFsAttrSize = 96;
@@ -122,6 +124,7 @@ enum class Op : std::uint16_t {
 	kMemRead = DG_OP_MEM_READ,
 	kMemWrite = DG_OP_MEM_WRITE,
 	kMemEvict = DG_OP_MEM_EVICT,
+	kMemResize = DG_OP_MEM_RESIZE,
 	kFsGetattr = DG_OP_FS_GETATTR,
 	kFsSetattr = DG_OP_FS_SETATTR,
 	kFsRead = DG_OP_FS_READ,
@@ -312,6 +315,14 @@ struct MemFree {
 	bool operator==(const MemFree &) const = default;
 };
 
+// DG_OP_MEM_RESIZE request: a nonzero page multiple (the node checks it
+// against its slab size).
+struct MemResize {
+	std::uint64_t capacity = 0;
+
+	bool operator==(const MemResize &) const = default;
+};
+
 // DG_OP_MEM_READ request.
 struct MemRw {
 	std::uint64_t slab_id = 0;
@@ -452,7 +463,7 @@ struct Data {
 
 using Body = std::variant<Empty, Hello, HelloReply, Auth, AuthReply, MemInfo, MemAlloc,
 			  MemSlab, MemFree, MemRw, MemWrite, Data, FsReq, FsAttr,
-			  FsWriteReply, FsReaddir, FsStatfs, FsXattr>;
+			  FsWriteReply, FsReaddir, FsStatfs, FsXattr, MemResize>;
 
 // Which payload a message carries, from its raw opcode (reply bit included).
 enum class Kind : std::uint8_t {
@@ -475,6 +486,7 @@ enum class Kind : std::uint8_t {
 	kFsReaddir,
 	kFsStatfs,
 	kFsXattr,
+	kMemResize,
 };
 
 Kind payload_kind(std::uint16_t opcode);
@@ -516,6 +528,7 @@ Result<MemSlab> decode_mem_slab(ByteSpan p);
 Result<MemFree> decode_mem_free(ByteSpan p);
 Result<MemRw> decode_mem_rw(ByteSpan p);
 Result<MemWrite> decode_mem_write(ByteSpan p);
+Result<MemResize> decode_mem_resize(ByteSpan p);
 Result<FsReq> decode_fs_req(ByteSpan p);
 Result<FsAttr> decode_fs_attr(ByteSpan p);
 Result<FsWriteReply> decode_fs_write_reply(ByteSpan p);

@@ -33,6 +33,19 @@
 // reply goes out, admit_identity() holds each identity to
 // max_conns_per_identity connections (EUSERS, closed) and tells the
 // transport, which grows the connection's RDMA ring to full size.
+//
+// Requests of our own: HEARTBEAT probes and the BYE at shutdown go out
+// with request() and their answers are ignored. send_request() sends one
+// whose answer matters (memd's MEM_EVICT) and remembers it in the
+// session's pending table, at most kMaxPending at a time per connection
+// (so a client that never answers cannot make us queue without bound). The
+// reply, matched by req_id and opcode, reaches the daemon's on_reply()
+// hook: its status, or EBADMSG when it does not decode (a garbage answer
+// is an answer), or ETIMEDOUT when none came in kReplyTimeout; a
+// connection that closes takes its pending requests with it. Every req_id
+// we choose has kServerReqId set, so it never equals one a client uses
+// for its own calls (the kernel client counts from 1) and a log or a
+// packet trace tells at once who asked.
 #pragma once
 
 #include "auth.hpp"
@@ -49,6 +62,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace disagg {
 
@@ -100,11 +115,17 @@ private:
 	std::size_t entries_ = 0;
 };
 
+// Bit set in the req_id of every request a daemon sends to a client.
+inline constexpr std::uint64_t kServerReqId = 1ull << 63;
+
 template <class S>
 class ServiceBase : public TransportEvents {
 public:
 	// A connection must finish the handshake this soon.
 	static constexpr std::chrono::seconds kHelloTimeout{30};
+	// send_request(): replies awaited per connection, and for how long.
+	static constexpr std::size_t kMaxPending = 16;
+	static constexpr std::chrono::seconds kReplyTimeout{60};
 
 	ServiceBase(Transport &transport, const Clock &clock, ServiceOptions opt)
 		: transport_(transport), clock_(clock), opt_(opt),
@@ -141,6 +162,8 @@ public:
 		if (!m) {
 			LOG_DBG("%s: bad message (opcode %#x): %s", s.label().c_str(),
 				f->hdr.opcode, std::string(to_string(m.error())).c_str());
+			if (f->hdr.is_reply() && !s.hello_seen)
+				return answered(s, f->hdr, EBADMSG, nullptr);
 			if (!f->hdr.is_reply())
 				reply_error(s, f->hdr.opcode, f->hdr.req_id,
 					    bad_message(f->hdr, m.error()));
@@ -148,11 +171,8 @@ public:
 				close(s);
 			return;
 		}
-		if (m->hdr.is_reply()) {
-			// Answers to our heartbeats; nothing else is expected.
-			LOG_DBG("%s: reply %#x ignored", s.label().c_str(), m->hdr.opcode);
-			return;
-		}
+		if (m->hdr.is_reply())
+			return answered(s, m->hdr, m->hdr.status, &*m);
 		const Hdr &h = m->hdr;
 		const auto op = static_cast<Op>(h.opcode);
 		if (s.hello_seen) {	// between HELLO and AUTH
@@ -211,6 +231,7 @@ public:
 		const TimePoint now = clock_.now();
 		const auto period = std::chrono::seconds(opt_.heartbeat_sec);
 		const auto idle = std::chrono::seconds(opt_.idle_timeout_sec);
+		expire_pending(now);
 		for (auto &[c, s] : sessions_) {
 			if (s.closing)
 				continue;
@@ -284,6 +305,18 @@ protected:
 	virtual bool busy(const S &) const { return false; }
 	// Every request but HELLO, HEARTBEAT, BYE and STATUS, after the hello.
 	virtual void dispatch(S &s, const proto::Message &m) = 0;
+	// The answer to @req, a send_request() of ours on @s: @status is the
+	// reply's (0 or an errno), EBADMSG for a reply that did not decode,
+	// ETIMEDOUT for none within kReplyTimeout; @m is the decoded reply
+	// when there is one. Not called for connections that closed.
+	virtual void on_reply(S &s, const PendingRequest &req, std::uint32_t status,
+			      const proto::Message *m)
+	{
+		(void)s;
+		(void)req;
+		(void)status;
+		(void)m;
+	}
 	virtual void on_bye(S &) {}
 	// The connection is gone; the session is erased after this.
 	virtual void closed(S &s)
@@ -354,9 +387,32 @@ protected:
 
 	void request(S &s, proto::Op op)
 	{
-		proto::Result<proto::Bytes> out = proto::make_request(op, next_req_id_++);
+		proto::Result<proto::Bytes> out =
+			proto::make_request(op, kServerReqId | next_req_id_++);
 		if (out)
 			transport_.send(s.conn, std::move(out).value());
+	}
+
+	// Send @op with @body to @s and expect its reply (on_reply(), with
+	// @arg). False when @s cannot take one now: not past the handshake,
+	// closing, kMaxPending replies awaited already, or the send failed
+	// (the transport then closes the connection).
+	bool send_request(S &s, proto::Op op, const proto::Body &body, std::uint64_t arg)
+	{
+		if (!s.hello_done || s.closing || s.pending.size() >= kMaxPending)
+			return false;
+		const std::uint64_t id = kServerReqId | next_req_id_++;
+		proto::Result<proto::Bytes> out = proto::make_request(op, id, body);
+		if (!out) {
+			LOG_ERR_RL("%s: cannot encode request %#x: %s", s.label().c_str(),
+				   static_cast<unsigned>(op),
+				   std::string(proto::to_string(out.error())).c_str());
+			return false;
+		}
+		if (!transport_.send(s.conn, std::move(out).value()))
+			return false;
+		s.pending[id] = PendingRequest{static_cast<std::uint16_t>(op), arg, clock_.now()};
+		return true;
 	}
 
 	// Whether @viewer (nullptr: an admin) may see what belongs to
@@ -435,6 +491,46 @@ protected:
 	std::map<ConnId, S> sessions_;
 
 private:
+	// A reply arrived on @s: to a send_request() of ours (on_reply()), or
+	// to a HEARTBEAT probe or nothing we know (ignored).
+	void answered(S &s, const proto::Hdr &h, std::uint32_t status, const proto::Message *m)
+	{
+		auto it = s.pending.find(h.req_id);
+		if (it == s.pending.end()) {
+			LOG_DBG("%s: reply %#x to req_id %#llx ignored", s.label().c_str(), h.opcode,
+				static_cast<unsigned long long>(h.req_id));
+			return;
+		}
+		const PendingRequest req = it->second;
+		s.pending.erase(it);
+		if ((h.opcode & ~proto::kReplyBit) != req.opcode) {
+			status = EBADMSG;	// the right req_id on another opcode
+			m = nullptr;
+		}
+		on_reply(s, req, status, m);
+	}
+
+	// Requests whose reply is overdue are answered ETIMEDOUT.
+	void expire_pending(TimePoint now)
+	{
+		std::vector<std::pair<ConnId, PendingRequest>> late;
+		for (auto &[c, s] : sessions_) {
+			for (auto it = s.pending.begin(); it != s.pending.end();) {
+				if (now - it->second.sent >= kReplyTimeout) {
+					late.emplace_back(c, it->second);
+					it = s.pending.erase(it);
+				} else {
+					++it;
+				}
+			}
+		}
+		for (const auto &[c, req] : late) {
+			auto it = sessions_.find(c);
+			if (it != sessions_.end() && !it->second.closing)
+				on_reply(it->second, req, ETIMEDOUT, nullptr);
+		}
+	}
+
 	void framing_error(S &s, proto::ByteSpan frame, proto::Errc e)
 	{
 		LOG_WARN_RL("%s: %s; closing", s.label().c_str(),

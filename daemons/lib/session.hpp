@@ -9,9 +9,18 @@
 #include "transport.hpp"
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace disagg {
+
+// A request the daemon sent to a client and whose reply it awaits
+// (ServiceBase::send_request()).
+struct PendingRequest {
+	std::uint16_t opcode = 0;
+	std::uint64_t arg = 0;	// the daemon's own, e.g. a slab id
+	TimePoint sent{};
+};
 
 struct SessionBase {
 	ConnId conn = 0;
@@ -44,6 +53,10 @@ struct SessionBase {
 	bool admin = false;
 	// Counted against the per-identity connection limit (admit_identity()).
 	bool identity_admitted = false;
+
+	// Our requests awaiting their reply, by req_id (bounded by
+	// ServiceBase::kMaxPending).
+	std::map<std::uint64_t, PendingRequest> pending;
 
 	std::string label() const;	// for logs
 };

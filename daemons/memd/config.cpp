@@ -15,11 +15,16 @@ std::string usage(std::string_view prog)
 		"Memory-node daemon: exports DRAM to disagg clients in slabs.\n"
 		"  --listen ADDR[:PORT]    address to listen on (default 0.0.0.0:" +
 		std::to_string(proto::kMemdPort) + ")\n"
-		"  --capacity SIZE         bytes to export (K/M/G/T suffixes); required\n"
+		"  --capacity SIZE         bytes to export (K/M/G/T suffixes); required;\n"
+		"                          change it at runtime with MEM_RESIZE\n"
+		"                          (dg-memclient --resize); SIGHUP reloads --keys only\n"
 		"  --transport rdma|tcp    transport (default rdma)\n"
 		"  --slab-size SIZE        largest slab, a page multiple (default 64M)\n"
 		"  --grace SECONDS         keep a vanished client's slabs this long (default " +
 		std::to_string(kDefaultGraceSec) + ")\n"
+		"  --evict-grace SECONDS   ask again for a slab not released this long after\n"
+		"                          MEM_EVICT (default " +
+		std::to_string(kDefaultEvictGraceSec) + ")\n"
 		"  --client-quota SIZE     slab bytes one identity may hold (one for all\n"
 		"                          clients without --keys), 0 no quota (default 0)\n"
 		"  --max-clients N         concurrent connections (default " +
@@ -53,6 +58,11 @@ std::string set_option(Config &c, std::string_view name, std::string_view v)
 		if (!n)
 			return bad + ": expected seconds, 0.." + std::to_string(kMaxGraceSec);
 		c.grace_sec = static_cast<unsigned>(*n);
+	} else if (name == "--evict-grace") {
+		std::optional<std::uint64_t> n = parse_uint(v, 1, kMaxEvictGraceSec);
+		if (!n)
+			return bad + ": expected seconds, 1.." + std::to_string(kMaxEvictGraceSec);
+		c.evict_grace_sec = static_cast<unsigned>(*n);
 	} else if (name == "--heartbeat") {
 		std::optional<std::uint64_t> n = parse_uint(v, 0, 86400);
 		if (!n)

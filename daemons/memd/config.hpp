@@ -15,6 +15,8 @@ namespace disagg::memd {
 inline constexpr std::uint64_t kDefaultSlabSize = 64ull << 20;
 inline constexpr unsigned kDefaultGraceSec = 30;
 inline constexpr unsigned kMaxGraceSec = 7 * 24 * 3600;
+inline constexpr unsigned kDefaultEvictGraceSec = 30;
+inline constexpr unsigned kMaxEvictGraceSec = 24 * 3600;
 
 // listen_port is set from kMemdPort by the parser.
 struct Config : DaemonConfig {
@@ -23,6 +25,9 @@ struct Config : DaemonConfig {
 	std::uint64_t capacity = 0;
 	std::uint64_t slab_size = kDefaultSlabSize;
 	unsigned grace_sec = kDefaultGraceSec;
+	// A slab asked back with MEM_EVICT and not released this long is
+	// asked for again.
+	unsigned evict_grace_sec = kDefaultEvictGraceSec;
 	// Bytes of slabs one identity may hold (all its clients together,
 	// slabs in their grace period included); 0: no quota.
 	std::uint64_t client_quota = 0;

@@ -70,6 +70,7 @@ void MemService::take_over(Session &s)
 			close(o);
 		}
 		pool_.detach(s.owner);
+		evict_owner_gone(s.owner);
 	}
 	owners_[s.owner] = s.conn;
 	s.owns_slabs = true;

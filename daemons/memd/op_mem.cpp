@@ -8,7 +8,8 @@
 // connection; otherwise a new zero-filled slab. Sizes: a page multiple up
 // to the slab size MEM_INFO reports. Errors: EPERM (not a swap client),
 // EINVAL, EEXIST (tag held with another size), EDQUOT (the identity's
-// --client-quota, see quota.cpp), ENOSPC (capacity), ENOMEM.
+// --client-quota, see quota.cpp), ENOSPC (capacity; always while the node
+// is over a capacity MEM_RESIZE lowered, see op_evict.cpp), ENOMEM.
 #include "service.hpp"
 
 #include "log.hpp"
@@ -80,6 +81,9 @@ void MemService::op_alloc(Session &s, const Hdr &h, const MemAlloc &a)
 		static_cast<unsigned long long>(slab.id),
 		static_cast<unsigned long long>(slab.tag), r.resumed ? "resumed" : "new");
 	reply(s, h, m);
+	// A slab being evicted is asked for again once it is back.
+	if (r.resumed)
+		evict();
 }
 
 void MemService::op_free(Session &s, const Hdr &h, const MemFree &f)
@@ -94,8 +98,12 @@ void MemService::op_free(Session &s, const Hdr &h, const MemFree &f)
 		transport_.unexpose(s.conn, it->second);
 		s.slabs.erase(it);
 	}
+	if (is_evicting(f.slab_id))
+		LOG_INFO_RL("%s: released slab %llu after MEM_EVICT", s.label().c_str(),
+			    static_cast<unsigned long long>(f.slab_id));
 	(void)pool_.free(s.owner, f.slab_id);
 	reply(s, h, Empty{});
+	evict();
 }
 
 void MemService::drop_slabs(Session &s)
@@ -111,6 +119,7 @@ void MemService::drop_slabs(Session &s)
 	forget_owner(s.owner);
 	if (n)
 		LOG_INFO_RL("%s: said bye; freed its %zu slabs", s.label().c_str(), n);
+	evict();
 }
 
 }  // namespace disagg::memd

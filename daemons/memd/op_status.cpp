@@ -4,12 +4,18 @@
 //
 //   {"server_id":"...","transport":"rdma","listen":"198.18.1.2:7470",
 //    "auth":"on","capacity":N,"free":N,"used":N,"slab_size":N,"grace_s":30,
-//    "nr_clients":N,"slabs":N,"client_quota":N,
+//    "nr_clients":N,"slabs":N,"evicting":N,"evicting_bytes":N,
+//    "evicting_acked":N,"evict_grace_s":30,"client_quota":N,
 //    "identities":[{"identity":"","conns":N,"used":N,"quota":N|null}, ...],
 //    "clients":[{"client_id":"...","name":"...","role":"swap",
 //                "identity":"...","connected":true,"conn":N,
-//                "peer":"addr:port","slabs":N,"bytes":N,
+//                "peer":"addr:port","slabs":N,"bytes":N,"evicting":N,
 //                "expires_in_s":null}, ...]}
+//
+// "used" may exceed "capacity" after MEM_RESIZE lowered it ("free" is then
+// 0): "evicting" slabs ("evicting_bytes" bytes) are asked back from their
+// clients, see op_evict.cpp ("evicting_acked" of them answered that they
+// will be released); per client, how many of its slabs are.
 //
 // "clients" lists connected clients and clients whose slabs wait out their
 // grace period (connected false, expires_in_s the seconds left). When the
@@ -54,6 +60,11 @@ std::string MemService::status_json(std::size_t max_bytes, const Session *viewer
 			duration_cast<seconds>(pool_.grace()).count()));
 		j.num("nr_clients", nr_clients());
 		j.num("slabs", pool_.slab_count());
+		j.num("evicting", evicting());
+		j.num("evicting_bytes", evicting_bytes());
+		j.num("evicting_acked", evicting_acked());
+		j.num("evict_grace_s", static_cast<std::uint64_t>(
+			duration_cast<seconds>(evict_grace_).count()));
 		quota_json(j, viewer);
 	};
 	auto client = [&](JsonWriter &j, const Session &s) {
@@ -71,6 +82,7 @@ std::string MemService::status_json(std::size_t max_bytes, const Session *viewer
 		j.num("slabs", u ? u->slabs : 0);
 		j.num("attached", s.slabs.size());
 		j.num("bytes", u ? u->bytes : 0);
+		j.num("evicting", s.owns_slabs ? evicting_of(s.owner) : 0);
 	};
 	// Slabs in their grace period, their owner gone.
 	auto waiting = [&](JsonWriter &j, ClientList &list) {
@@ -90,6 +102,7 @@ std::string MemService::status_json(std::size_t max_bytes, const Session *viewer
 			j.boolean("connected", false);
 			j.num("slabs", u.slabs);
 			j.num("bytes", u.bytes);
+			j.num("evicting", evicting_of(owner));
 			if (u.deadline)
 				j.snum("expires_in_s", duration_cast<seconds>(*u.deadline - now).count());
 			else

@@ -31,6 +31,7 @@ void MemService::closed(Session &s)
 		return ServiceBase::closed(s);
 	owners_.erase(s.owner);
 	pool_.detach(s.owner);
+	evict_owner_gone(s.owner);
 	std::size_t n = pool_.slabs_of(s.owner).size();
 	if (n)
 		LOG_INFO_RL("%s: disconnected; its %zu slabs are kept for %lld s",
@@ -42,6 +43,7 @@ void MemService::closed(Session &s)
 	forget_owner(s.owner);
 	if (pool_.expire())
 		sweep_owners();
+	evict();
 }
 
 void MemService::dispatch(Session &s, const Message &m)
@@ -58,6 +60,8 @@ void MemService::dispatch(Session &s, const Message &m)
 		return op_read(s, h, std::get<MemRw>(m.body));
 	case Op::kMemWrite:
 		return op_write(s, h, std::get<MemWrite>(m.body));
+	case Op::kMemResize:
+		return op_resize(s, h, std::get<MemResize>(m.body));
 	default:	// MEM_EVICT (server to client), storage-node opcodes
 		break;
 	}
@@ -72,6 +76,7 @@ void MemService::on_tick()
 			 n, static_cast<unsigned long long>((before - pool_.used()) >> 20));
 		sweep_owners();
 	}
+	evict();
 }
 
 void MemService::sweep_owners()

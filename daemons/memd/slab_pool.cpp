@@ -51,7 +51,7 @@ AllocOutcome SlabPool::alloc(std::uint64_t owner, std::uint64_t tag,
 		s.deadline = {};
 		return {0, &s, true};
 	}
-	if (size > capacity_ - used_ || slabs_.size() >= kMaxSlabs ||
+	if (size > free_bytes() || slabs_.size() >= kMaxSlabs ||
 	    owner_count_[owner] >= kMaxSlabsPerOwner)
 		return {ENOSPC};
 	std::byte *mem = map_zeroed(size);

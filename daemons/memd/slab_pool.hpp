@@ -12,7 +12,9 @@
 // owner's connection ends its slabs are detached and get a deadline of
 // now + grace; an owner that asks for the tag again before the deadline gets
 // the same slab back (resumed), and expire() frees the rest. Capacity is
-// counted in bytes of slabs handed out.
+// counted in bytes of slabs handed out. It may change at runtime
+// (set_capacity()); below what is handed out, used() stays above it until
+// owners free slabs, and alloc() refuses new ones meanwhile.
 //
 // Not thread-safe: the daemon's event loop is the only user.
 #pragma once
@@ -93,14 +95,20 @@ public:
 	// Free everything.
 	void clear();
 
+	// A new capacity; nothing is freed (see MemService's eviction).
+	void set_capacity(std::uint64_t bytes) { capacity_ = bytes; }
 	std::uint64_t capacity() const { return capacity_; }
 	std::uint64_t used() const { return used_; }
-	std::uint64_t free_bytes() const { return capacity_ - used_; }
+	// 0 while over capacity.
+	std::uint64_t free_bytes() const { return used_ < capacity_ ? capacity_ - used_ : 0; }
+	bool over_capacity() const { return used_ > capacity_; }
 	std::uint64_t slab_size() const { return max_slab_; }
 	std::size_t slab_count() const { return slabs_.size(); }
 	Duration grace() const { return grace_; }
 	const Clock &clock() const { return clock_; }
 
+	// Every slab, by id (ids grow: the last is the newest).
+	const std::map<std::uint64_t, Slab> &slabs() const { return slabs_; }
 	std::vector<OwnerUsage> usage() const;
 	// The owner's slabs, in id order.
 	std::vector<const Slab *> slabs_of(std::uint64_t owner) const;
@@ -112,7 +120,7 @@ private:
 	};
 	void erase(std::map<std::uint64_t, Slab>::iterator it);
 
-	const std::uint64_t capacity_;
+	std::uint64_t capacity_;
 	const std::uint64_t max_slab_;
 	const Clock &clock_;
 	const Duration grace_;

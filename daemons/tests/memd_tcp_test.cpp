@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <thread>
@@ -210,6 +211,98 @@ TEST(MemdTcp, ByeFreesAndCapacityIsEnforced)
 	c.reset();
 	ASSERT_TRUE(srv.wait_clients(0));
 	EXPECT_EQ(srv.info().free, 64 * kMiB);
+}
+
+// The eviction handshake with the client library: MEM_RESIZE from a ctl
+// client, MEM_EVICT to the holder, the data intact while it "moves" it,
+// the memory back only after its MEM_FREE.
+TEST(MemdTcp, EvictionHandshake)
+{
+	TcpServer srv;
+	auto a = srv.open(0xe1);
+	ASSERT_TRUE(a);
+	std::vector<MemSlab> slabs;
+	for (std::uint64_t t = 0; t < 3; t++) {
+		std::uint32_t st = 0;
+		auto s = a->alloc(4 * kMiB, t, st);
+		ASSERT_TRUE(s) << st;
+		write_pattern(*a, *s, static_cast<unsigned>(t));
+		slabs.push_back(*s);
+	}
+	a->evict_answer = [&](std::uint64_t id) -> std::uint32_t {
+		for (const MemSlab &s : slabs)
+			if (s.slab_id == id)
+				return 0;
+		return ENOENT;
+	};
+	auto ctl = srv.open(0, Role::kCtl);
+	ASSERT_TRUE(ctl);
+	ASSERT_TRUE(ctl->call(Op::kMemResize, MemResize{4 * kMiB}).ok());
+	std::vector<std::uint64_t> asked;
+	for (int i = 0; i < 2; i++) {
+		int err = 0;
+		ASSERT_TRUE(a->wait_evict(5000, err)) << std::strerror(err);
+		asked.push_back(a->evictions().front());
+		a->evictions().pop_front();
+	}
+	std::sort(asked.begin(), asked.end());	// the newest two, asked in id order
+	EXPECT_EQ(asked, (std::vector<std::uint64_t>{slabs[1].slab_id, slabs[2].slab_id}));
+	// Nothing freed yet, nothing new handed out.
+	MemInfo m = srv.info();
+	EXPECT_EQ(m.capacity, 4 * kMiB);
+	EXPECT_EQ(m.free, 0u);
+	std::uint32_t st = 0;
+	EXPECT_FALSE(a->alloc(kPageSize, 9, st));
+	EXPECT_EQ(st, static_cast<std::uint32_t>(ENOSPC));
+	for (unsigned i : {2u, 1u}) {
+		check_pattern(*a, slabs[i], i);
+		EXPECT_EQ(a->free(slabs[i].slab_id), 0u);
+	}
+	check_pattern(*a, slabs[0], 0);
+	ASSERT_TRUE(ctl->call(Op::kMemResize, MemResize{8 * kMiB}).ok());
+	EXPECT_EQ(srv.info().free, 4 * kMiB);	// only slab 0 is held
+	EXPECT_TRUE(a->evictions().empty());
+}
+
+// A client that answers ENOENT keeps its slabs and its data; memd goes on.
+TEST(MemdTcp, EvictionRefusedKeepsTheData)
+{
+	TcpServer srv;
+	auto c = srv.open(0xe2);
+	ASSERT_TRUE(c);
+	std::vector<MemSlab> slabs;
+	for (std::uint64_t t = 0; t < 2; t++) {
+		std::uint32_t st = 0;
+		auto s = c->alloc(4 * kMiB, t, st);
+		ASSERT_TRUE(s) << st;
+		write_pattern(*c, *s, static_cast<unsigned>(t) + 5);
+		slabs.push_back(*s);
+	}
+	std::vector<std::uint64_t> refused;
+	c->evict_answer = [&](std::uint64_t id) -> std::uint32_t {
+		refused.push_back(id);
+		return ENOENT;
+	};
+	auto ctl = srv.open(0, Role::kCtl);
+	ASSERT_TRUE(ctl);
+	ASSERT_TRUE(ctl->call(Op::kMemResize, MemResize{4 * kMiB}).ok());
+	const auto deadline = std::chrono::steady_clock::now() + 5s;
+	while (refused.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+		ASSERT_TRUE(c->call(Op::kHeartbeat).ok());	// takes the requests in
+		std::this_thread::sleep_for(20ms);
+	}
+	// Both slabs asked for (the second in place of the first), both kept.
+	EXPECT_EQ(refused, (std::vector<std::uint64_t>{slabs[1].slab_id, slabs[0].slab_id}));
+	EXPECT_TRUE(c->evictions().empty());
+	for (unsigned i = 0; i < 2; i++)
+		check_pattern(*c, slabs[i], i + 5);
+	EXPECT_EQ(srv.info().free, 0u);
+	std::string err;
+	std::optional<std::string> js = ctl->status(err);
+	ASSERT_TRUE(js) << err;
+	EXPECT_NE(js->find("\"evicting\":2,"), std::string::npos) << *js;
+	EXPECT_NE(js->find("\"capacity\":" + std::to_string(4 * kMiB)), std::string::npos);
+	EXPECT_NE(js->find("\"used\":" + std::to_string(8 * kMiB)), std::string::npos);
 }
 
 TEST(MemdTcp, IsolationBetweenClients)

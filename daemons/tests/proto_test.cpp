@@ -405,6 +405,25 @@ TEST(ProtoLayout, MemFreeAndEvict)
 	expect_layout(req(Op::kMemEvict), MemFree{0x1122334455667788}, wire);
 }
 
+TEST(ProtoLayout, MemResize)
+{
+	const Bytes wire = bytes({
+		0x00, 0x00, 0x00, 0x40, 0x01, 0x00, 0x00, 0x00,	// capacity 5 GiB
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,	// reserved
+	});
+	expect_layout(req(Op::kMemResize), MemResize{5ull << 30}, wire);
+	Bytes bad = wire;
+	bad[12] = std::byte{1};
+	EXPECT_EQ(decode_mem_resize(bad).error(), Errc::kBadReserved);
+	bad = wire;
+	bad[0] = std::byte{1};
+	EXPECT_EQ(decode_mem_resize(bad).error(), Errc::kBadAlign);
+	EXPECT_EQ(decode_mem_resize(Bytes(kMemResizeSize)).error(), Errc::kBadValue);
+	EXPECT_EQ(decode_mem_resize(Bytes(kMemResizeSize - 1)).error(), Errc::kBadSize);
+	EXPECT_EQ(make_request(Op::kMemResize, 1, MemResize{0}).error(), Errc::kBadValue);
+	EXPECT_EQ(make_request(Op::kMemResize, 1, MemFree{1}).error(), Errc::kBadBody);
+}
+
 const Bytes kMemRwWire = bytes({
 	0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,	// slab_id 7
 	0x00, 0x30, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,	// offset 4 GiB + 12 KiB
@@ -497,6 +516,8 @@ std::vector<Case> round_trip_cases()
 		{"mem_write_reply", reply(Op::kMemWrite), Empty{}},
 		{"mem_evict", req(Op::kMemEvict), MemFree{5}},
 		{"mem_evict_reply", reply(Op::kMemEvict), Empty{}},
+		{"mem_resize", req(Op::kMemResize), MemResize{~0ull & ~std::uint64_t{kPageSize - 1}}},
+		{"mem_resize_reply", reply(Op::kMemResize), Empty{}},
 	};
 }
 
@@ -600,8 +621,8 @@ INSTANTIATE_TEST_SUITE_P(AllMessages, ProtoRoundTrip,
 
 TEST(ProtoOpcode, RejectsUnknownOpcodes)
 {
-	for (std::uint16_t op : {0x0000, 0x0006, 0x00ff, 0x0106, 0x0214, 0x02ff,
-				 0x7fff, 0x8000, 0x8006, 0x8106, 0xffff})
+	for (std::uint16_t op : {0x0000, 0x0006, 0x00ff, 0x0107, 0x0214, 0x02ff,
+				 0x7fff, 0x8000, 0x8006, 0x8107, 0xffff})
 		EXPECT_EQ(decode_err(frame_of(op, {})), Errc::kBadOpcode) << op;
 	// BYE has no reply.
 	EXPECT_EQ(decode_err(frame_of(reply(Op::kBye), {})), Errc::kBadOpcode);

@@ -5,8 +5,13 @@
 // reads them back (RDMA READ or MEM_READ), verifies every byte, frees, and
 // prints a summary. Optional checks: that keys reach only their own slab
 // (--isolation), and that the node reports all capacity free at the end
-// (--expect-all-free). Exit status: 0 all good, 1 any failure or mismatch,
-// 2 bad arguments.
+// (--expect-all-free). --answer-evict N plays a client that gives memory
+// back: after writing its slabs it waits for N MEM_EVICTs, answers each at
+// once (0 for its own slabs, ENOENT for others), reads the slab back and
+// verifies every checked page (the data must still be there while the
+// client "moves" it), then releases it with MEM_FREE. --resize SIZE asks
+// the node (as an admin) to change its capacity. Exit status: 0 all good,
+// 1 any failure or mismatch, 2 bad arguments.
 #include "config.hpp"
 #include "memclient.hpp"
 
@@ -15,6 +20,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <set>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -40,6 +46,9 @@ struct Args {
 	bool status = false;
 	bool keep = false;	// leave the slabs allocated, disconnect without BYE
 	unsigned wait_bye = 0;	// seconds to wait for the node's BYE at the end
+	std::uint64_t resize = 0;	// --resize: the new capacity
+	unsigned answer_evict = 0;	// MEM_EVICTs to wait for and honour
+	unsigned evict_wait = 120;	// ... for at most this many seconds
 };
 
 const char *kUsage =
@@ -60,6 +69,11 @@ const char *kUsage =
 	"                         with the same --client-id and --seed verifies them\n"
 	"  --wait-bye SECONDS     at the end, wait for the node to say BYE (shutdown)\n"
 	"  --status               print the node's status JSON and exit\n"
+	"  --resize SIZE          set the node's capacity (an admin key, or a node\n"
+	"                         without keys) and exit\n"
+	"  --answer-evict N       after writing, wait for N MEM_EVICTs; for each,\n"
+	"                         verify the slab's pages, then MEM_FREE it\n"
+	"  --evict-wait SECONDS   how long --answer-evict waits (default 120)\n"
 	"  --timeout SECONDS      per call (default 10)\n"
 	"%s";
 
@@ -381,6 +395,67 @@ void isolation(const Args &a, Tally &t)
 	victim->bye();
 }
 
+// --answer-evict: wait for a.answer_evict MEM_EVICTs of our slabs (they
+// are answered as they come, see main()); for each, check that the slab
+// still holds what we wrote (a client moves the data after its answer, so
+// the node must not have touched it), then release it. Slabs freed go
+// into @released. A MEM_EVICT of a slab that is not ours is a failure.
+void answer_evictions(Conn &c, const Args &a, const std::vector<MemSlab> &slabs,
+		      std::set<std::uint64_t> &released, Tally &t)
+{
+	auto ours = [&](std::uint64_t id) -> const MemSlab * {
+		for (const MemSlab &s : slabs)
+			if (s.slab_id == id)
+				return &s;
+		return nullptr;
+	};
+	std::printf("waiting up to %u s for %u MEM_EVICTs\n", a.evict_wait, a.answer_evict);
+	std::fflush(stdout);
+	const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a.evict_wait);
+	while (released.size() < a.answer_evict) {
+		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+			deadline - std::chrono::steady_clock::now());
+		int e = 0;
+		// Wake every 10 s to send a HEARTBEAT: the node closes clients
+		// that send nothing for its idle timeout.
+		if (c.evictions().empty() &&
+		    !c.wait_evict(static_cast<int>(std::min<long long>(left.count(), 10000)), e)) {
+			if (e != ETIMEDOUT || left.count() <= 10000) {
+				check_failed(t, "waiting for MEM_EVICT: " + std::to_string(released.size()) +
+						       " of " + std::to_string(a.answer_evict) + " came: " +
+						       std::strerror(e));
+				break;
+			}
+			if (!c.call(Op::kHeartbeat).ok()) {
+				check_failed(t, "heartbeat while waiting for MEM_EVICT: " + c.error());
+				break;
+			}
+			continue;
+		}
+		const std::uint64_t id = c.evictions().front();
+		c.evictions().pop_front();
+		const MemSlab *s = ours(id);
+		if (!s) {
+			check_failed(t, "MEM_EVICT of slab " + std::to_string(id) + ", not ours");
+			continue;
+		}
+		if (released.contains(id))
+			continue;
+		const std::uint64_t bad = t.bad_pages;
+		verify_existing(c, *s, a, t);
+		if (std::uint32_t st = c.free(id)) {
+			check_failed(t, "MEM_FREE of evicted slab " + std::to_string(id) + ": " +
+					       std::strerror(static_cast<int>(st)));
+			break;
+		}
+		released.insert(id);
+		std::printf("MEM_EVICT of slab %llu (tag %llu): %s, released\n",
+			    static_cast<unsigned long long>(id), static_cast<unsigned long long>(s->tag),
+			    t.bad_pages == bad ? "pages verified" : "PAGES DIFFER");
+		std::fflush(stdout);
+	}
+}
+
 bool parse(int argc, char **argv, Args &a, std::string &err)
 {
 	std::vector<std::string> v(argv + 1, argv + argc);
@@ -464,6 +539,17 @@ bool parse(int argc, char **argv, Args &a, std::string &err)
 			a.status = true;
 		} else if (name == "--keep") {
 			a.keep = true;
+		} else if (name == "--resize") {
+			auto n = parse_size(val);
+			if (!n || *n == 0 || *n % kPageSize) {
+				err = "invalid --resize '" + val + "'";
+				return false;
+			}
+			a.resize = *n;
+		} else if (name == "--answer-evict") {
+			a.answer_evict = static_cast<unsigned>(num(1, 4096));
+		} else if (name == "--evict-wait") {
+			a.evict_wait = static_cast<unsigned>(num(1, 3600));
 		} else if (name == "--wait-bye") {
 			a.wait_bye = static_cast<unsigned>(num(1, 3600));
 		} else {
@@ -492,6 +578,26 @@ int main(int argc, char **argv)
 	const char *tname = a.conn.rdma ? "rdma" : "tcp";
 	const std::string where = std::string(tname) + " " + a.conn.host + ":" +
 				  std::to_string(a.conn.port);
+
+	if (a.resize) {
+		client::Options o = a.conn;
+		o.role = Role::kCtl;
+		auto c = Conn::open(o, err);
+		if (!c) {
+			std::fprintf(stderr, "dg-memclient: %s: %s\n", where.c_str(), err.c_str());
+			return 1;
+		}
+		client::Reply r = c->call(Op::kMemResize, MemResize{a.resize});
+		c->bye();
+		if (!r.ok()) {
+			std::fprintf(stderr, "dg-memclient: MEM_RESIZE to %llu: %s\n",
+				     static_cast<unsigned long long>(a.resize),
+				     r.err ? c->error().c_str() : std::strerror(static_cast<int>(r.status)));
+			return 1;
+		}
+		std::printf("capacity set to %llu bytes\n", static_cast<unsigned long long>(a.resize));
+		return 0;
+	}
 
 	if (a.status) {
 		client::Options o = a.conn;
@@ -529,6 +635,16 @@ int main(int argc, char **argv)
 	if (a.conn.rdma && !(c->negotiated().features & kFeatRdma))
 		check_failed(t, "RDMA connection without DG_FEAT_RDMA");
 	const std::uint64_t slab_size = a.slab_size ? a.slab_size : info->slab_size;
+
+	// Answered at once, from here on: a MEM_EVICT may come right after a
+	// MEM_ALLOC resumed a slab the node wants back, before that call has
+	// even returned (so the slab list cannot tell yet; it is checked when
+	// the request is handled).
+	std::set<std::uint64_t> released;	// freed after MEM_EVICT
+	if (a.answer_evict)
+		c->evict_answer = [&released](std::uint64_t id) -> std::uint32_t {
+			return released.contains(id) ? ENOENT : 0;
+		};
 
 	std::vector<MemSlab> slabs;
 	unsigned resumed = 0;
@@ -569,6 +685,9 @@ int main(int argc, char **argv)
 	if (a.isolation)
 		isolation(a, t);
 
+	if (a.answer_evict)
+		answer_evictions(*c, a, slabs, released, t);
+
 	if (a.wait_bye) {
 		std::printf("waiting up to %u s for the node's bye\n", a.wait_bye);
 		std::fflush(stdout);
@@ -582,10 +701,13 @@ int main(int argc, char **argv)
 	} else if (a.keep) {
 		std::printf("keeping %zu slabs; disconnecting without bye\n", slabs.size());
 	} else {
-		for (const MemSlab &s : slabs)
+		for (const MemSlab &s : slabs) {
+			if (released.contains(s.slab_id))
+				continue;
 			if (std::uint32_t st = c->free(s.slab_id))
 				check_failed(t, "free of slab " + std::to_string(s.slab_id) + ": " +
 						       std::strerror(static_cast<int>(st)));
+		}
 		c->bye();
 	}
 	c.reset();
@@ -623,8 +745,9 @@ int main(int argc, char **argv)
 		    static_cast<unsigned long long>(t.bad_bytes),
 		    static_cast<unsigned long long>(t.bad_sums), t.failures);
 	const bool good = t.bad_pages == 0 && t.bad_sums == 0 && t.failures == 0 &&
-			  t.pages == static_cast<std::uint64_t>(slabs.size() + resumed) *
+			  t.pages == static_cast<std::uint64_t>(slabs.size() + resumed + released.size()) *
 					     page_offsets(slab_size, a.pages).size() &&
+			  released.size() == a.answer_evict &&
 			  slabs.size() == a.slabs;
 	std::printf("%s\n", good ? "PASS" : "FAIL");
 	return good ? 0 : 1;

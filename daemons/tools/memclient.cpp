@@ -5,6 +5,7 @@
 
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace disagg::client {
@@ -54,11 +55,42 @@ void Conn::on_server_request(const Message &m)
 		Result<Bytes> r = make_reply(Op::kHeartbeat, m.hdr.req_id);
 		if (r)
 			send_frame(*r);
+	} else if (op == Op::kMemEvict && evict_answer) {
+		const std::uint64_t id = std::get<MemFree>(m.body).slab_id;
+		const std::uint32_t st = evict_answer(id);
+		Result<Bytes> r = st ? make_error_reply(m.hdr.opcode, m.hdr.req_id, st)
+				     : make_reply(Op::kMemEvict, m.hdr.req_id);
+		if (r)
+			send_frame(*r);
+		if (!st)
+			evictions_.push_back(id);
 	} else {
 		Result<Bytes> r = make_error_reply(m.hdr.opcode, m.hdr.req_id, EOPNOTSUPP);
 		if (r)
 			send_frame(*r);
 	}
+}
+
+bool Conn::wait_evict(int timeout_ms, int &err)
+{
+	const auto deadline = std::chrono::steady_clock::now() +
+			      std::chrono::milliseconds(timeout_ms);
+	wake_on_evict_ = true;
+	while (evictions_.empty()) {
+		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+			deadline - std::chrono::steady_clock::now());
+		if (left.count() <= 0) {
+			err = ETIMEDOUT;
+			break;
+		}
+		err = 0;
+		Bytes b = recv_frame(static_cast<int>(left.count()), err);
+		if (b.empty() && err)
+			break;	// timeout, or the connection is gone
+		// A stale reply, or woken: look again.
+	}
+	wake_on_evict_ = false;
+	return !evictions_.empty();
 }
 
 Reply Conn::call(Op op, const Body &body)

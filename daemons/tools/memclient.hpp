@@ -6,14 +6,18 @@
 // synchronous calls (one outstanding request), and page access to slabs:
 // RDMA READ/WRITE into the slab's own memory region on RDMA, MEM_READ/
 // MEM_WRITE messages on TCP. Server-initiated HEARTBEATs are answered
-// while waiting; a BYE from the server is remembered. Used by dg-memclient
-// and by the daemon's integration tests.
+// while waiting; a BYE from the server is remembered; a MEM_EVICT is
+// answered with what evict_answer says (EOPNOTSUPP when unset) and its
+// slab id queued in evictions(). Used by dg-memclient and by the daemon's
+// integration tests.
 #pragma once
 
 #include "auth.hpp"
 #include "proto.hpp"
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -118,6 +122,17 @@ public:
 	bool got_bye() const { return got_bye_; }
 	const std::string &error() const { return error_; }
 
+	// MEM_EVICT {slab_id} from the node: the status of the reply, sent at
+	// once (0: the slab will be freed, ENOENT: not ours). Unset: every
+	// MEM_EVICT is answered EOPNOTSUPP, like an old client.
+	std::function<std::uint32_t(std::uint64_t slab_id)> evict_answer;
+	// Slab ids of the MEM_EVICTs answered 0 so far, oldest first.
+	std::deque<std::uint64_t> &evictions() { return evictions_; }
+	// With no call outstanding: wait up to @timeout_ms until evictions()
+	// is not empty (true), or a timeout or a broken connection (false,
+	// @err set: ETIMEDOUT, ECONNRESET...).
+	bool wait_evict(int timeout_ms, int &err);
+
 protected:
 	explicit Conn(const Options &opt) : opt_(opt) {}
 	// A request from the server (heartbeat, bye) found while waiting.
@@ -130,6 +145,10 @@ protected:
 	proto::Token token_{};		// the session's join token
 	std::uint64_t next_req_ = 1;
 	bool got_bye_ = false;
+	std::deque<std::uint64_t> evictions_;
+	bool wake_on_evict_ = false;	// in wait_evict()
+	// recv_frame() returns (empty, err 0) on a MEM_EVICT in wait_evict().
+	bool woken() const { return wake_on_evict_ && !evictions_.empty(); }
 	std::string error_;
 };
 

@@ -406,7 +406,12 @@ bool RdmaConn::send_raw(ByteSpan frame)
 Bytes RdmaConn::recv_frame(int timeout_ms, int &err)
 {
 	const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-	if (!wait([this] { return !frames_.empty() || got_bye_; }, deadline) || frames_.empty()) {
+	if (!wait([this] { return !frames_.empty() || got_bye_ || woken(); }, deadline) ||
+	    frames_.empty()) {
+		if (woken() && !got_bye_) {
+			err = 0;
+			return {};
+		}
 		err = got_bye_ ? ECONNRESET : broken_ ? EIO : ETIMEDOUT;
 		if (got_bye_)
 			error_ = "server said bye";

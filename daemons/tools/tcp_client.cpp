@@ -123,6 +123,10 @@ Bytes TcpConn::recv_frame(int timeout_ms, int &err)
 		Result<Message> m = fr ? decode_message(*fr) : Result<Message>(fr.error());
 		if (m)
 			on_server_request(*m);
+		if (woken()) {
+			err = 0;
+			return {};
+		}
 		if (got_bye_) {
 			err = ECONNRESET;
 			error_ = "server said bye";

@@ -75,6 +75,7 @@ enum dg_opcode {
 	DG_OP_MEM_READ		= 0x0103, /* struct dg_mem_rw / page data (TCP) */
 	DG_OP_MEM_WRITE		= 0x0104, /* struct dg_mem_rw + data / empty (TCP) */
 	DG_OP_MEM_EVICT		= 0x0105, /* server->client: struct dg_mem_free */
+	DG_OP_MEM_RESIZE	= 0x0106, /* struct dg_mem_resize / empty (admin) */
 
 	/* storage node: 0x02xx; struct dg_fs_req, see below */
 	DG_OP_FS_GETATTR	= 0x0200, /* path / dg_fs_attr */
@@ -343,6 +344,25 @@ struct dg_mem_free {
 	__le64	slab_id;
 };
 DG_STATIC_ASSERT(sizeof(struct dg_mem_free) == 8, "dg_mem_free is 8 bytes");
+
+/**
+ * struct dg_mem_resize - change a memory node's capacity at runtime
+ * @capacity: bytes the node exports from now on: a multiple of its slab
+ *	size (&struct dg_mem_info.slab_size), at least one slab
+ * @reserved: zero
+ *
+ * Only an admin may ask (a key marked admin; on a node without keys, a
+ * %DG_ROLE_CTL client): anyone else gets EPERM, a capacity that is not a
+ * slab multiple, below one slab or above 2^50 EINVAL. Growing takes effect
+ * at once. Shrinking below what clients hold makes the node ask them for
+ * slabs back with %DG_OP_MEM_EVICT, and it refuses new slabs (ENOSPC)
+ * until they have released enough; the reply does not wait for that.
+ */
+struct dg_mem_resize {
+	__le64	capacity;
+	__le64	reserved;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_mem_resize) == 16, "dg_mem_resize is 16 bytes");
 
 /**
  * struct dg_mem_rw - page read or write over a transport without RDMA
