@@ -117,9 +117,9 @@ void dswap_backing_close(struct dswap_dev *d)
 	kfree(bk);
 }
 
-/* Move @nr pages between @pages and the backing device at page @pidx. */
-static int dswap_backing_rw(struct dswap_backing *bk, unsigned long pidx,
-			    struct page **pages, unsigned int nr, bool write)
+static int dswap_backing_rw_now(struct dswap_backing *bk, unsigned long pidx,
+				struct page **pages, unsigned int nr,
+				bool write)
 {
 	struct bio *bio;
 	unsigned int i;
@@ -133,6 +133,53 @@ static int dswap_backing_rw(struct dswap_backing *bk, unsigned long pidx,
 	ret = submit_bio_wait(bio);
 	bio_put(bio);
 	return ret;
+}
+
+/* A transfer handed to the workqueue; see dswap_backing_rw(). */
+struct dswap_backing_io {
+	struct work_struct	work;
+	struct completion	done;
+	struct dswap_backing	*bk;
+	unsigned long		pidx;
+	struct page		**pages;
+	unsigned int		nr;
+	bool			write;
+	int			ret;
+};
+
+static void dswap_backing_io_fn(struct work_struct *work)
+{
+	struct dswap_backing_io *io = container_of(work,
+						   struct dswap_backing_io,
+						   work);
+
+	io->ret = dswap_backing_rw_now(io->bk, io->pidx, io->pages, io->nr,
+				       io->write);
+	complete(&io->done);
+}
+
+/*
+ * Move @nr pages between @pages and the backing device at page @pidx,
+ * synchronously. Inside our own ->submit_bio a bio we submit is only
+ * queued (current->bio_list) until we return, so waiting for it there
+ * would never end: such transfers run on the workqueue.
+ */
+static int dswap_backing_rw(struct dswap_backing *bk, unsigned long pidx,
+			    struct page **pages, unsigned int nr, bool write)
+{
+	struct dswap_backing_io io = {
+		.bk = bk, .pidx = pidx, .pages = pages, .nr = nr,
+		.write = write,
+	};
+
+	if (!current->bio_list)
+		return dswap_backing_rw_now(bk, pidx, pages, nr, write);
+	INIT_WORK_ONSTACK(&io.work, dswap_backing_io_fn);
+	init_completion(&io.done);
+	queue_work(dswap_wq, &io.work);
+	wait_for_completion(&io.done);
+	destroy_work_on_stack(&io.work);
+	return io.ret;
 }
 
 /**

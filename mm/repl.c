@@ -294,11 +294,16 @@ void dswap_free_slab(struct dswap_dev *d, unsigned long idx)
 }
 
 /*
- * Read page @pidx from the valid copies of its slab into @page, skipping
- * none. Returns 0, or the last error when no copy could give it.
+ * Read page @pidx from the valid copies of its slab into @page: copies on
+ * nodes that answer first, each but the last with the failover deadline.
+ * @fallback: the caller has the page elsewhere (the backing device), so
+ * every copy gets the failover deadline, nodes that do not answer are
+ * skipped and nothing waits for a reconnect. @may_wait: a slab's only
+ * copy on a reconnecting node gets one timeout to come back.
+ * Returns 0, or the last error when no copy could give it.
  */
 static int dswap_read_copies(struct dswap_dev *d, unsigned long pidx,
-			     struct page *page, bool may_wait)
+			     struct page *page, bool may_wait, bool fallback)
 {
 	unsigned long sidx = pidx >> (ilog2(d->slab_size) - PAGE_SHIFT);
 	u64 soff = ((u64)pidx << PAGE_SHIFT) & (d->slab_size - 1);
@@ -326,7 +331,7 @@ again:
 		if (dswap_node_usable(c[j].node))
 			order[nr_order++] = j;
 	}
-	for (i = 0; i < nr; i++) {
+	for (i = 0; i < nr && !fallback; i++) {
 		unsigned int j = (i + pidx) % nr;
 
 		if (!dswap_node_usable(c[j].node))
@@ -336,7 +341,7 @@ again:
 	ret = -EIO;
 	for (i = 0; i < nr_order; i++) {
 		struct dswap_copy *cp = &c[order[i]];
-		bool last = i + 1 == nr_order;
+		bool last = i + 1 == nr_order && !fallback;
 
 		ret = dg_page_read_timeout(cp->node->conn, &cp->r, soff, page,
 					   last ? 0 : READ_ONCE(d->failover_ms));
@@ -377,6 +382,7 @@ again:
 int dswap_read_page(struct dswap_dev *d, unsigned long pidx,
 		    struct page *page)
 {
+	bool has;
 	int ret;
 
 	if (test_bit(pidx, d->lost))
@@ -391,7 +397,8 @@ int dswap_read_page(struct dswap_dev *d, unsigned long pidx,
 		return 0;
 	}
 	/* With the data on the backing device, never wait for a node. */
-	ret = dswap_read_copies(d, pidx, page, !dswap_backing_has(d, pidx));
+	has = dswap_backing_has(d, pidx);
+	ret = dswap_read_copies(d, pidx, page, !has, has);
 	if (ret && dswap_backing_has(d, pidx)) {
 		atomic64_inc(&d->stats.backing_reads);
 		ret = dswap_backing_read(d, pidx, page);
@@ -669,7 +676,7 @@ static int dswap_slab_fill(struct dswap_dev *d, unsigned long idx,
 		for (i = 0; i < n && !ret; i++) {
 			if (test_bit(pidx + i, d->written))
 				ret = dswap_read_copies(d, pidx + i, buf[i],
-							false);
+							false, false);
 			else
 				clear_highpage(buf[i]);
 		}
@@ -708,6 +715,48 @@ static int dswap_slab_fill(struct dswap_dev *d, unsigned long idx,
 		atomic64_add(nc.r.size >> PAGE_SHIFT, &nc.node->writes);
 	dswap_node_put_active(nc.node);
 	return ok ? 0 : (ret ?: -EIO);
+}
+
+/*
+ * Move slab @idx's pages to the backing device and drop its only copy
+ * @old: no node can take it and its node wants it back. Slab mutex held.
+ */
+static int dswap_slab_to_backing(struct dswap_dev *d, unsigned long idx,
+				 const struct dswap_copy *old,
+				 struct page **buf)
+{
+	struct dswap_slab *s = &d->slabs[idx];
+	unsigned long pps = dswap_pages_per_slab(d);
+	unsigned long p, first = idx * pps;
+	unsigned long end = min(first + pps, d->disksize >> PAGE_SHIFT);
+	unsigned int i;
+	int ret = 0;
+
+	if (!d->bk)
+		return -ENODEV;
+	dswap_barrier_raise(d, s);
+	for (p = first; p < end && !ret; p++) {
+		if (!test_bit(p, d->written) || dswap_backing_has(d, p))
+			continue;
+		ret = dswap_read_copies(d, p, buf[0], false, false) ?:
+		      dswap_backing_write_pages(d, p, buf, 1);
+	}
+	spin_lock_bh(&s->lock);
+	for (i = 0; !ret && i < s->nr; i++) {
+		if (s->c[i].node != old->node ||
+		    s->c[i].r.slab_id != old->r.slab_id)
+			continue;
+		if (s->nr > 1)
+			break;	/* a copy came back meanwhile: move it normally */
+		for (p = first; p < end; p++)
+			clear_bit(p, d->written);
+		dswap_drop_copy_locked(d, s, i);
+		WRITE_ONCE(s->used, false);
+		break;
+	}
+	spin_unlock_bh(&s->lock);
+	dswap_barrier_drop(d, s);
+	return ret;
 }
 
 /* Which copy of @s must move away (draining node, eviction), or -1. */
@@ -753,6 +802,14 @@ static bool dswap_slab_repair(struct dswap_dev *d, unsigned long idx,
 		/* A move adds the new copy first, then drops the old one. */
 		if (mv < 0 || s->nr <= d->replicas) {
 			ret = dswap_slab_fill(d, idx, buf);
+			/* No node can take it: the backing device can. */
+			if ((ret == -ENODEV || ret == -ENOSPC) && mv >= 0 &&
+			    s->nr == 1 && !dswap_slab_to_backing(d, idx, &old,
+								 buf)) {
+				pr_info("dswap%d: slab %lu moved to %s\n",
+					d->id, idx, d->bk_path);
+				continue;
+			}
 			if (ret) {
 				pr_warn_ratelimited("dswap%d: slab %lu: cannot make a new copy: %d\n",
 						    d->id, idx, ret);
