@@ -36,7 +36,10 @@ std::string usage(std::string_view prog)
 		"  --allow-sys-xattrs      let clients see and set trusted.* and security.*\n"
 		"                          extended attributes\n"
 		"  --cross-mounts          let paths cross into filesystems mounted beneath\n"
-		"                          the root (else EXDEV)\n" +
+		"                          the root (else EXDEV)\n"
+		"  --async                 answer WRITEs before their data is stable (unsafe:\n"
+		"                          a crash of this host loses data clients were told\n"
+		"                          was written, even after their fsync or close)\n" +
 		daemon_usage_tail();
 }
 
@@ -78,6 +81,8 @@ std::string set_option(Config &c, std::string_view name, std::string_view v)
 		c.exp.allow_sys_xattrs = true;
 	} else if (name == "--cross-mounts") {
 		c.exp.cross_mounts = true;
+	} else if (name == "--async") {
+		c.exp.async = true;
 	} else {
 		return set_daemon_option(c, proto::kStordPort, name, v);
 	}
@@ -87,7 +92,8 @@ std::string set_option(Config &c, std::string_view name, std::string_view v)
 bool is_flag(std::string_view name)
 {
 	return name == "--allow-devices" || name == "--allow-setid" ||
-	       name == "--allow-sys-xattrs" || name == "--cross-mounts";
+	       name == "--allow-sys-xattrs" || name == "--cross-mounts" ||
+	       name == "--async";
 }
 
 }  // namespace

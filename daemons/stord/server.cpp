@@ -28,6 +28,9 @@ bool Server::start(std::string &err)
 		 e.allow_devices ? ", devices" : "", e.allow_setid ? ", set-id" : "",
 		 e.allow_sys_xattrs ? ", system xattrs" : "",
 		 e.cross_mounts ? ", crossing mounts" : "");
+	if (e.async)
+		LOG_WARN("--async: WRITEs are answered before their data is stable; "
+			 "a crash of this host loses data clients have fsynced");
 	make_transport(cfg_, proto::kFsMsgMax);
 	service_ = std::make_unique<StorService>(*transport_, loop_, clock_, service_options(cfg_),
 						 *ops_, *cache_, cfg_.root, cfg_.threads);
