@@ -25,6 +25,8 @@ std::string usage(std::string_view prog)
 		std::to_string(kDefaultThreads) + ")\n"
 		"  --fd-cache N            open files kept for READ/WRITE, 0 none (default " +
 		std::to_string(kDefaultFdCache) + ")\n"
+		"  --max-in-flight N       requests of one connection queued or running, 1..64;\n"
+		"                          more are answered EAGAIN and resent (default 64)\n"
 		"Export options (requests act with the caller's uid, gid and groups):\n"
 		"  --squash root|all|none  map uid 0 (root, default), everybody (all) or\n"
 		"                          nobody (none) to the anonymous ids\n"
@@ -55,6 +57,8 @@ std::string set_option(Config &c, std::string_view name, std::string_view v)
 		return set_uint(name, v, 1, kMaxThreads, c.threads);
 	} else if (name == "--fd-cache") {
 		return set_uint(name, v, 0, kMaxFdCache, c.fd_cache);
+	} else if (name == "--max-in-flight") {
+		return set_uint(name, v, 1, 64, c.max_in_flight);
 	} else if (name == "--heartbeat") {
 		return set_uint(name, v, 0, 86400, c.heartbeat_sec);
 	} else if (name == "--squash") {

@@ -34,6 +34,7 @@ bool Server::start(std::string &err)
 	make_transport(cfg_, proto::kFsMsgMax);
 	service_ = std::make_unique<StorService>(*transport_, loop_, clock_, service_options(cfg_),
 						 *ops_, *cache_, cfg_.root, cfg_.threads);
+	service_->set_max_in_flight(cfg_.max_in_flight);
 	if (!service_->ok()) {
 		err = "cannot start the worker threads";
 		return false;

@@ -50,7 +50,7 @@ void StorService::dispatch(StorSession &s, const Message &m)
 		return reply_error(s, h.opcode, h.req_id, EOPNOTSUPP);
 	if (s.role != Role::kFs)
 		return reply_error(s, h.opcode, h.req_id, EPERM);
-	if (s.in_flight >= kMaxInFlight)
+	if (s.in_flight >= max_in_flight_)
 		return reply_error(s, h.opcode, h.req_id, EAGAIN);
 	// The request's spans point into the transport's buffer: the job gets
 	// its own copy of the frame and decodes that.

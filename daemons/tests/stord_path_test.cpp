@@ -187,6 +187,10 @@ TEST(StordConfig, ExportOptions)
 		    r.config.exp.allow_sys_xattrs && r.config.exp.cross_mounts &&
 		    r.config.exp.async);
 	EXPECT_NE(usage("disagg-stord").find("--async"), std::string::npos);
+	EXPECT_EQ(r.config.max_in_flight, 64u);
+	EXPECT_EQ(parse({"--root", t.root, "--max-in-flight", "4"}).config.max_in_flight, 4u);
+	EXPECT_FALSE(parse({"--root", t.root, "--max-in-flight", "0"}).error.empty());
+	EXPECT_FALSE(parse({"--root", t.root, "--max-in-flight", "65"}).error.empty());
 	EXPECT_EQ(parse({"--root", t.root, "--squash", "none"}).config.exp.squash, Squash::kNone);
 	for (const auto &a : std::vector<std::vector<std::string>>{
 		     {"--root", t.root, "--squash", "some"},
