@@ -45,9 +45,10 @@ bool Server::start(std::string &err)
 void Server::run()
 {
 	serve_clients();
-	LOG_INFO("served %llu requests (%llu errors); exiting",
+	LOG_INFO("served %llu requests (%llu errors), %llu answered busy; exiting",
 		 static_cast<unsigned long long>(service_->requests()),
-		 static_cast<unsigned long long>(service_->errors()));
+		 static_cast<unsigned long long>(service_->errors()),
+		 static_cast<unsigned long long>(service_->busy_replies()));
 }
 
 }  // namespace disagg::stord

@@ -43,6 +43,8 @@ public:
 				const StorSession *viewer = nullptr) const override;
 	std::uint64_t requests() const { return requests_; }
 	std::uint64_t errors() const { return errors_; }
+	// Requests answered EAGAIN (busy) without running, not in requests().
+	std::uint64_t busy_replies() const { return busy_; }
 	// Requests one connection may have with the workers, 1..kMaxInFlight.
 	void set_max_in_flight(unsigned n) { max_in_flight_ = n; }
 	unsigned max_in_flight() const { return max_in_flight_; }
@@ -58,7 +60,7 @@ private:
 	FsOps &ops_;
 	const FdCache &cache_;
 	const std::string root_;
-	std::uint64_t requests_ = 0, errors_ = 0;
+	std::uint64_t requests_ = 0, errors_ = 0, busy_ = 0;
 	unsigned max_in_flight_ = kMaxInFlight;
 	std::unique_ptr<WorkerPool> pool_;	// last: stops before the rest
 };

@@ -257,6 +257,7 @@ TEST(StordService, TooManyRequestsInFlightGetEagain)
 	ASSERT_TRUE(g);
 	EXPECT_EQ(g->hdr.req_id, 1001u);
 	EXPECT_EQ(g->status(), unsigned{EAGAIN});
+	EXPECT_EQ(h.service->busy_replies(), 2u);
 	release = true;
 	for (unsigned i = 0; i < 2; i++)
 		ASSERT_TRUE(h.next(e));

@@ -144,9 +144,9 @@ for ((i = 1; i <= 4; i++)); do
 done
 umount "$MNT" || fail "umount"
 fs_stord_stop tcp
-# Every request of this run but the EAGAIN answers succeeded.
-line=$(grep -o 'served [0-9]* requests ([0-9]* errors)' "$HOSTS_LOGDIR/stord-tcp.log" | tail -n 1)
-busy=$(echo "$line" | sed 's/.*(\([0-9]*\) errors)/\1/')
+line=$(grep -o 'served [0-9]* requests ([0-9]* errors), [0-9]* answered busy' \
+	"$HOSTS_LOGDIR/stord-tcp.log" | tail -n 1)
+busy=$(echo "$line" | sed 's/.*, \([0-9]*\) answered busy/\1/')
 [ -n "$busy" ] || fail "busy: no request count in the node's log"
 ((busy > 0)) || fail "busy: the node never answered EAGAIN ($line); the test proves nothing"
 log "busy: $line: every EAGAIN resent, fsync 0, data on the node"
