@@ -65,7 +65,7 @@ fuzz-corpus: fuzz
 # Programs the selftests run in the guest.
 SELFTEST_BINS := build/selftests/memcheck build/selftests/fsprobe \
 		 build/selftests/posixcmp build/selftests/fsload \
-		 build/selftests/hammer
+		 build/selftests/hammer build/selftests/fsyncck
 selftests: $(SELFTEST_BINS)
 
 build/selftests/hammer: selftests/hostile/hammer.c
@@ -85,6 +85,10 @@ build/selftests/posixcmp: selftests/fs/posixcmp.c
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 
 build/selftests/fsload: selftests/fs/fsload.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+build/selftests/fsyncck: selftests/fs/fsyncck.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 

@@ -256,6 +256,7 @@ struct dg_wb_io {
 
 /**
  * struct dg_wb - the state of one writepages call
+ * @wbc: its writeback control
  * @inode: the file
  * @path: its path, got at the first flush
  * @have_path: @path is valid
@@ -267,6 +268,7 @@ struct dg_wb_io {
  *	are reported through the mapping only)
  */
 struct dg_wb {
+	struct writeback_control *wbc;
 	struct inode		*inode;
 	struct dg_path		path;
 	bool			have_path;
@@ -277,7 +279,14 @@ struct dg_wb {
 	int			err;
 };
 
-/* Send WRITEs for @data (@nr pieces, @bytes in all) at @pos. */
+/*
+ * Send WRITEs for @data (@nr pieces, @bytes in all) at @pos. Every WRITE
+ * asks for %DG_FS_WRITE_SYNC: the node replies once the data is stable
+ * (fdatasync), so a reply that ends writeback means the data survives a
+ * crash of the storage host, and fsync() and close(), which wait for the
+ * writeback, return 0 only for data that is stable (see "Durability" in
+ * Documentation/fs.md for why not NFS's unstable writes and COMMIT).
+ */
 static int dg_write_data(struct inode *inode, const struct dg_path *p,
 			 loff_t pos, struct kvec *data, unsigned int nr,
 			 size_t bytes)
@@ -291,6 +300,7 @@ static int dg_write_data(struct inode *inode, const struct dg_path *p,
 	u32 count;
 	int err;
 
+	call.req.flags = cpu_to_le32(DG_FS_WRITE_SYNC);
 	while (bytes) {
 		call.req.offset = cpu_to_le64(pos);
 		call.data = data;
@@ -368,6 +378,22 @@ static void dg_wb_io_end(struct dg_wb_io *io, int err, bool slot)
 		folio_end_writeback(io->folios[i]);
 }
 
+/*
+ * End the writeback of a batch whose data never reached the node for a
+ * reason that is not the data's (the synchronous fallback only: its
+ * caller hears the error from writepages), leaving the folios dirty.
+ */
+static void dg_wb_io_redirty(struct dg_wb_io *io,
+			     struct writeback_control *wbc)
+{
+	unsigned int i;
+
+	for (i = 0; i < io->nr; i++) {
+		folio_redirty_for_writepage(wbc, io->folios[i]);
+		folio_end_writeback(io->folios[i]);
+	}
+}
+
 static void dg_wb_work(struct work_struct *work)
 {
 	struct dg_wb_io *io = container_of(work, struct dg_wb_io, work);
@@ -412,6 +438,18 @@ static void dg_wb_flush(struct dg_wb *wb)
 		return;
 	} else {
 		err = dg_wb_io_write(io, &wb->path);
+		if (err == -EINTR) {
+			/*
+			 * The caller of writepages got a fatal signal while
+			 * the node was away: its data did not arrive and is
+			 * not lost, so it stays dirty; writepages returns
+			 * the -EINTR.
+			 */
+			dg_wb_io_redirty(io, wb->wbc);
+			if (!wb->err)
+				wb->err = err;
+			return;
+		}
 	}
 	if (err && !wb->err)
 		wb->err = err;
@@ -468,6 +506,7 @@ static int dg_writepages(struct address_space *mapping,
 			 struct writeback_control *wbc)
 {
 	struct dg_wb wb = {
+		.wbc = wbc,
 		.inode = mapping->host,
 		.max = dg_wpages(mapping->host),
 	};
@@ -684,16 +723,25 @@ static int dg_file_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* close(): write back what this file dirtied (close-to-open). */
+/*
+ * close(): write back what is dirty (close-to-open) and wait for it; the
+ * WRITEs are stable (dg_write_data()), so a 0 means the data survives a
+ * crash of the storage host. Report a writeback error of the file that
+ * this open file has not seen yet (since its open or its last fsync),
+ * however it was written back, without consuming it: another descriptor
+ * of the same open file (dup) still hears it from fsync, as with NFS.
+ */
 static int dg_file_flush(struct file *file, fl_owner_t id)
 {
+	struct address_space *mapping = file->f_mapping;
 	int err, err2;
 
 	if (!(file->f_mode & FMODE_WRITE))
 		return 0;
-	err = filemap_write_and_wait(file->f_mapping);
-	err2 = file_check_and_advance_wb_err(file);
-	return err ?: err2;
+	err = filemap_fdatawrite(mapping);
+	filemap_fdatawait_keep_errors(mapping);
+	err2 = filemap_check_wb_err(mapping, READ_ONCE(file->f_wb_err));
+	return err2 ?: err;
 }
 
 static int dg_file_fsync(struct file *file, loff_t start, loff_t end,

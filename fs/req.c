@@ -100,12 +100,45 @@ static void dg_fill_cred(struct dg_fs_cred *c, const struct cred *cred)
 						     gi->gid[i]));
 }
 
-/* Send @call's @n pieces, retrying while the node is away. */
+/* Longest pause between resends to a busy node, in milliseconds. */
+#define DG_BUSY_BACKOFF_MAX_MS	128
+
+/*
+ * The node answered EAGAIN: its request queue is full and it did not carry
+ * out the request. Wait @*backoff_ms (doubled for the next time, up to
+ * %DG_BUSY_BACKOFF_MAX_MS) before the caller sends it again; umount -f, a
+ * fatal signal and a soft mount's deadline end the wait as they end
+ * dg_wait_conn().
+ */
+static int dg_wait_busy(struct dg_sb_info *sbi, unsigned long deadline,
+			int gen, unsigned int *backoff_ms)
+{
+	long t = msecs_to_jiffies(*backoff_ms);
+
+	*backoff_ms = min(*backoff_ms * 2, DG_BUSY_BACKOFF_MAX_MS);
+	if (atomic_read(&sbi->abort_gen) != gen)
+		return -EIO;
+	if (sbi->opts.soft) {
+		if (time_after_eq(jiffies, deadline))
+			return -EIO;
+		t = min_t(long, t, deadline - jiffies);
+	}
+	if (schedule_timeout_killable(t) && fatal_signal_pending(current))
+		return -EINTR;
+	return 0;
+}
+
+/*
+ * Send @call's @n pieces, retrying while the node is away or busy: only
+ * an answer about the request itself ends the loop, so a full queue at
+ * the node never fails a request (nor drops the pages of a writeback).
+ */
 static int dg_fs_send(struct dg_sb_info *sbi, struct dg_fs_call *call,
 		      struct kvec *iov, unsigned int n)
 {
 	unsigned long deadline = jiffies + sbi->opts.timeo;
 	int gen = atomic_read(&sbi->abort_gen);
+	unsigned int backoff_ms = 1;
 	int err;
 
 	call->retried = false;
@@ -113,6 +146,12 @@ static int dg_fs_send(struct dg_sb_info *sbi, struct dg_fs_call *call,
 		call->rsp_len = 0;
 		err = dg_callv(sbi->conn, call->op, iov, n, call->rsp,
 			       call->nr_rsp, &call->rsp_len);
+		if (err == -EAGAIN) {
+			err = dg_wait_busy(sbi, deadline, gen, &backoff_ms);
+			if (err)
+				return err;
+			continue;
+		}
 		if (!dg_conn_error(err))
 			break;
 		err = dg_wait_conn(sbi, deadline, gen);
@@ -145,9 +184,10 @@ static int dg_fs_send(struct dg_sb_info *sbi, struct dg_fs_call *call,
  * The request carries the credentials of @call->path (the current task's
  * when it has none): dg_fs_call() is the one place they are filled in.
  *
- * Hard mounts retry for ever when the connection is down or a reply does
- * not come (only a fatal signal or umount -f ends it); soft mounts give up
- * with -EIO after the timeo mount option. The node is stateless, so a
+ * Hard mounts retry for ever when the connection is down, a reply does
+ * not come or the node answers EAGAIN (busy: it did not carry the request
+ * out), with a growing pause for the last; only a fatal signal or umount
+ * -f ends it. Soft mounts give up with -EIO after the timeo mount option. The node is stateless, so a
  * resent request means the same; callers of non-idempotent operations look
  * at @call->retried to judge an EEXIST or ENOENT.
  *

@@ -25,6 +25,8 @@ std::string usage(std::string_view prog)
 		std::to_string(kDefaultThreads) + ")\n"
 		"  --fd-cache N            open files kept for READ/WRITE, 0 none (default " +
 		std::to_string(kDefaultFdCache) + ")\n"
+		"  --max-in-flight N       requests of one connection queued or running, 1..64;\n"
+		"                          more are answered EAGAIN and resent (default 64)\n"
 		"Export options (requests act with the caller's uid, gid and groups):\n"
 		"  --squash root|all|none  map uid 0 (root, default), everybody (all) or\n"
 		"                          nobody (none) to the anonymous ids\n"
@@ -36,7 +38,10 @@ std::string usage(std::string_view prog)
 		"  --allow-sys-xattrs      let clients see and set trusted.* and security.*\n"
 		"                          extended attributes\n"
 		"  --cross-mounts          let paths cross into filesystems mounted beneath\n"
-		"                          the root (else EXDEV)\n" +
+		"                          the root (else EXDEV)\n"
+		"  --async                 answer WRITEs before their data is stable (unsafe:\n"
+		"                          a crash of this host loses data clients were told\n"
+		"                          was written, even after their fsync or close)\n" +
 		daemon_usage_tail();
 }
 
@@ -52,6 +57,8 @@ std::string set_option(Config &c, std::string_view name, std::string_view v)
 		return set_uint(name, v, 1, kMaxThreads, c.threads);
 	} else if (name == "--fd-cache") {
 		return set_uint(name, v, 0, kMaxFdCache, c.fd_cache);
+	} else if (name == "--max-in-flight") {
+		return set_uint(name, v, 1, 64, c.max_in_flight);
 	} else if (name == "--heartbeat") {
 		return set_uint(name, v, 0, 86400, c.heartbeat_sec);
 	} else if (name == "--squash") {
@@ -78,6 +85,8 @@ std::string set_option(Config &c, std::string_view name, std::string_view v)
 		c.exp.allow_sys_xattrs = true;
 	} else if (name == "--cross-mounts") {
 		c.exp.cross_mounts = true;
+	} else if (name == "--async") {
+		c.exp.async = true;
 	} else {
 		return set_daemon_option(c, proto::kStordPort, name, v);
 	}
@@ -87,7 +96,8 @@ std::string set_option(Config &c, std::string_view name, std::string_view v)
 bool is_flag(std::string_view name)
 {
 	return name == "--allow-devices" || name == "--allow-setid" ||
-	       name == "--allow-sys-xattrs" || name == "--cross-mounts";
+	       name == "--allow-sys-xattrs" || name == "--cross-mounts" ||
+	       name == "--async";
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ struct Config : DaemonConfig {
 	std::string root;
 	unsigned threads = kDefaultThreads;
 	unsigned fd_cache = kDefaultFdCache;
+	unsigned max_in_flight = 64;	// StorService::kMaxInFlight
 	ExportOptions exp;	// --squash, --anon-uid, --allow-*, --cross-mounts
 };
 

@@ -66,6 +66,11 @@ struct ExportOptions {
 	// Paths may cross into other filesystems mounted beneath the root
 	// (else EXDEV, as openat2's RESOLVE_NO_XDEV).
 	bool cross_mounts = false;
+	// WRITE replies before its data is stable even when the client asks
+	// for DG_FS_WRITE_SYNC (NFS's "async" export): a crash of the storage
+	// host then loses data that fsync() or close() on a client reported
+	// written. FSYNC still syncs. For scratch data and measurements.
+	bool async = false;
 };
 
 const char *squash_name(Squash s);

@@ -143,6 +143,12 @@ FsDone FsOps::run(const Hdr &h, std::uint8_t minor, const FsReq &r)
 		current = &cur;
 		err = act.ok() ? execute(op, r, out) : EPERM;
 		current = nullptr;
+		// On the wire EAGAIN means "busy, not carried out: send it
+		// again" (StorService's full queue); clients resend it for
+		// ever. No file operation here should meet it, but if one does
+		// it is an answer about the request, not a busy node.
+		if (err == EAGAIN)
+			err = EIO;
 	}
 	FsDone done;
 	if (!err) {

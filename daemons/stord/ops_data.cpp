@@ -93,7 +93,9 @@ int FsOps::write(const FsReq &r, Out &out)
 		}
 		done += static_cast<std::size_t>(n);
 	}
-	if ((r.flags & DG_FS_WRITE_SYNC) && (err = sync_fd(fd, true)))
+	// The client's writeback ends with this reply: unless the export is
+	// --async, the data must survive a crash of this host from now on.
+	if ((r.flags & DG_FS_WRITE_SYNC) && !opt_.async && (err = sync_fd(fd, true)))
 		return err;
 	struct stat st;
 	if (::fstat(fd, &st) != 0)

@@ -28,9 +28,13 @@ bool Server::start(std::string &err)
 		 e.allow_devices ? ", devices" : "", e.allow_setid ? ", set-id" : "",
 		 e.allow_sys_xattrs ? ", system xattrs" : "",
 		 e.cross_mounts ? ", crossing mounts" : "");
+	if (e.async)
+		LOG_WARN("--async: WRITEs are answered before their data is stable; "
+			 "a crash of this host loses data clients have fsynced");
 	make_transport(cfg_, proto::kFsMsgMax);
 	service_ = std::make_unique<StorService>(*transport_, loop_, clock_, service_options(cfg_),
 						 *ops_, *cache_, cfg_.root, cfg_.threads);
+	service_->set_max_in_flight(cfg_.max_in_flight);
 	if (!service_->ok()) {
 		err = "cannot start the worker threads";
 		return false;
@@ -41,9 +45,10 @@ bool Server::start(std::string &err)
 void Server::run()
 {
 	serve_clients();
-	LOG_INFO("served %llu requests (%llu errors); exiting",
+	LOG_INFO("served %llu requests (%llu errors), %llu answered busy; exiting",
 		 static_cast<unsigned long long>(service_->requests()),
-		 static_cast<unsigned long long>(service_->errors()));
+		 static_cast<unsigned long long>(service_->errors()),
+		 static_cast<unsigned long long>(service_->busy_replies()));
 }
 
 }  // namespace disagg::stord

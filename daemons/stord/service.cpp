@@ -50,8 +50,10 @@ void StorService::dispatch(StorSession &s, const Message &m)
 		return reply_error(s, h.opcode, h.req_id, EOPNOTSUPP);
 	if (s.role != Role::kFs)
 		return reply_error(s, h.opcode, h.req_id, EPERM);
-	if (s.in_flight >= kMaxInFlight)
+	if (s.in_flight >= max_in_flight_) {
+		busy_++;
 		return reply_error(s, h.opcode, h.req_id, EAGAIN);
+	}
 	// The request's spans point into the transport's buffer: the job gets
 	// its own copy of the frame and decodes that.
 	Result<Bytes> copy = encode_message(m);
@@ -100,6 +102,7 @@ std::string StorService::status_json(std::size_t max_bytes, const StorSession *v
 			j.num("nr_clients", nr_clients());
 			j.num("requests", requests_);
 			j.num("errors", errors_);
+			j.num("busy", busy_);
 			j.num("threads", pool_->threads());
 			j.begin_object("fd_cache");
 			j.num("size", cache_.size());

@@ -7,8 +7,9 @@
 //
 // Roles: fs clients may send every fs request; ctl clients (tools) only
 // STATUS and HEARTBEAT (an fs request gets EPERM); swap clients belong to
-// memd and are refused with EPROTONOSUPPORT. A client with kMaxInFlight
-// requests unanswered gets EAGAIN for more.
+// memd and are refused with EPROTONOSUPPORT. A client with max_in_flight()
+// requests unanswered (kMaxInFlight unless --max-in-flight says less) gets
+// EAGAIN for more: not carried out, the client sends them again.
 #pragma once
 
 #include "fs_ops.hpp"
@@ -42,6 +43,11 @@ public:
 				const StorSession *viewer = nullptr) const override;
 	std::uint64_t requests() const { return requests_; }
 	std::uint64_t errors() const { return errors_; }
+	// Requests answered EAGAIN (busy) without running, not in requests().
+	std::uint64_t busy_replies() const { return busy_; }
+	// Requests one connection may have with the workers, 1..kMaxInFlight.
+	void set_max_in_flight(unsigned n) { max_in_flight_ = n; }
+	unsigned max_in_flight() const { return max_in_flight_; }
 
 private:
 	std::uint32_t admit(StorSession &s, const proto::Hello &hello) override;
@@ -54,7 +60,8 @@ private:
 	FsOps &ops_;
 	const FdCache &cache_;
 	const std::string root_;
-	std::uint64_t requests_ = 0, errors_ = 0;
+	std::uint64_t requests_ = 0, errors_ = 0, busy_ = 0;
+	unsigned max_in_flight_ = kMaxInFlight;
 	std::unique_ptr<WorkerPool> pool_;	// last: stops before the rest
 };
 

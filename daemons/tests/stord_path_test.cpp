@@ -174,21 +174,30 @@ TEST(StordConfig, ExportOptions)
 	EXPECT_EQ(r.config.exp.anon_uid, 65534u);
 	EXPECT_EQ(r.config.exp.anon_gid, 65534u);
 	EXPECT_FALSE(r.config.exp.allow_devices || r.config.exp.allow_setid ||
-		     r.config.exp.allow_sys_xattrs || r.config.exp.cross_mounts);
+		     r.config.exp.allow_sys_xattrs || r.config.exp.cross_mounts ||
+		     r.config.exp.async);
 	r = parse({"--allow-devices", "--root", t.root, "--squash", "all", "--anon-uid=7",
-		   "--anon-gid", "8", "--allow-setid", "--allow-sys-xattrs", "--cross-mounts"});
+		   "--anon-gid", "8", "--allow-setid", "--allow-sys-xattrs", "--cross-mounts",
+		   "--async"});
 	ASSERT_EQ(r.error, "");
 	EXPECT_EQ(r.config.exp.squash, Squash::kAll);
 	EXPECT_EQ(r.config.exp.anon_uid, 7u);
 	EXPECT_EQ(r.config.exp.anon_gid, 8u);
 	EXPECT_TRUE(r.config.exp.allow_devices && r.config.exp.allow_setid &&
-		    r.config.exp.allow_sys_xattrs && r.config.exp.cross_mounts);
+		    r.config.exp.allow_sys_xattrs && r.config.exp.cross_mounts &&
+		    r.config.exp.async);
+	EXPECT_NE(usage("disagg-stord").find("--async"), std::string::npos);
+	EXPECT_EQ(r.config.max_in_flight, 64u);
+	EXPECT_EQ(parse({"--root", t.root, "--max-in-flight", "4"}).config.max_in_flight, 4u);
+	EXPECT_FALSE(parse({"--root", t.root, "--max-in-flight", "0"}).error.empty());
+	EXPECT_FALSE(parse({"--root", t.root, "--max-in-flight", "65"}).error.empty());
 	EXPECT_EQ(parse({"--root", t.root, "--squash", "none"}).config.exp.squash, Squash::kNone);
 	for (const auto &a : std::vector<std::vector<std::string>>{
 		     {"--root", t.root, "--squash", "some"},
 		     {"--root", t.root, "--anon-uid", "-1"},
 		     {"--root", t.root, "--anon-gid", "4294967295"},
 		     {"--root", t.root, "--allow-devices=yes"},
+		     {"--root", t.root, "--async=1"},
 	     })
 		EXPECT_FALSE(parse(a).error.empty()) << testing::PrintToString(a);
 }

@@ -246,6 +246,21 @@ TEST(StordService, TooManyRequestsInFlightGetEagain)
 	for (int i = 0; i < 20; i++)
 		h.loop.run_once(5);
 	EXPECT_EQ(h.call(c, Op::kFsStatfs, req("."))->status(), 0u);
+
+	// --max-in-flight lowers the limit.
+	h.service->set_max_in_flight(2);
+	release = false;
+	ConnId e = h.client();
+	for (unsigned i = 0; i < 2; i++)
+		h.transport.deliver(e, request(Op::kFsStatfs, i + 1, req(".")));
+	g = h.send(e, request(Op::kFsStatfs, 1001, req(".")), 100);
+	ASSERT_TRUE(g);
+	EXPECT_EQ(g->hdr.req_id, 1001u);
+	EXPECT_EQ(g->status(), unsigned{EAGAIN});
+	EXPECT_EQ(h.service->busy_replies(), 2u);
+	release = true;
+	for (unsigned i = 0; i < 2; i++)
+		ASSERT_TRUE(h.next(e));
 }
 
 TEST(StordService, IdleTimeoutSparesClientsWaitingForReplies)
