@@ -12,8 +12,13 @@
  * completed meanwhile. The backing device is read only when @valid is set
  * and @dirty is not, so it never serves older data than the last write
  * acknowledged. Pages whose remote write failed everywhere are written
- * here directly before their bio ends. The lag (pages dirty) is bounded:
- * writers wait while it exceeds DSWAP_BACKING_MAX_LAG.
+ * here directly before their bio ends, and so are pages written to a
+ * single remote copy (write-through), so that losing that one node loses
+ * nothing: only pages with two or more remote copies are copied here in
+ * the background. That lag (pages dirty) is bounded: writers wait while
+ * it exceeds DSWAP_BACKING_MAX_LAG. Writes here, and the flusher's
+ * read-then-write of a page, hold @lock, so an older copy of a page can
+ * never land after a newer one.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -40,6 +45,7 @@ struct dswap_backing {
 	struct delayed_work	flush;
 	struct page		*buf;
 	struct dswap_dev	*d;
+	struct mutex		lock;
 };
 
 static void dswap_backing_flush(struct work_struct *work);
@@ -85,6 +91,7 @@ int dswap_backing_open(struct dswap_dev *d, unsigned long pages)
 		goto err;
 	atomic_long_set(&bk->lag, 0);
 	init_waitqueue_head(&bk->lag_wq);
+	mutex_init(&bk->lock);
 	INIT_DELAYED_WORK(&bk->flush, dswap_backing_flush);
 	d->bk = bk;
 	return 0;
@@ -236,10 +243,12 @@ int dswap_backing_write_pages(struct dswap_dev *d, unsigned long pidx,
 	unsigned int i;
 	int ret;
 
+	mutex_lock(&bk->lock);
 	for (i = 0; i < nr; i++)
 		clear_bit(pidx + i, bk->valid);
 	ret = dswap_backing_rw(bk, pidx, pages, nr, true);
 	if (ret) {
+		mutex_unlock(&bk->lock);
 		pr_err_ratelimited("dswap%d: backing_dev write of %u pages at %lu: %d\n",
 				   d->id, nr, pidx, ret);
 		return -EIO;
@@ -249,6 +258,7 @@ int dswap_backing_write_pages(struct dswap_dev *d, unsigned long pidx,
 			atomic_long_dec(&bk->lag);
 		set_bit(pidx + i, bk->valid);
 	}
+	mutex_unlock(&bk->lock);
 	wake_up_all(&bk->lag_wq);
 	return 0;
 }
@@ -358,10 +368,15 @@ static void dswap_backing_flush(struct work_struct *work)
 		}
 		atomic_long_dec(&bk->lag);
 		ret = -EIO;
+		mutex_lock(&bk->lock);
 		if (test_bit(p, d->written) && !test_bit(p, d->lost))
 			ret = dswap_read_page(d, p, bk->buf);
 		if (!ret)
 			ret = dswap_backing_rw(bk, p, &bk->buf, 1, true);
+		/* A write that completed meanwhile made it dirty again. */
+		if (!ret && !test_bit(p, bk->dirty))
+			set_bit(p, bk->valid);
+		mutex_unlock(&bk->lock);
 		if (ret) {
 			/* Try again later, unless the page is gone anyway. */
 			if (test_bit(p, d->written) &&
@@ -371,9 +386,6 @@ static void dswap_backing_flush(struct work_struct *work)
 			queue_delayed_work(dswap_wq, &bk->flush, HZ);
 			return;
 		}
-		/* A write that completed meanwhile made it dirty again. */
-		if (!test_bit(p, bk->dirty))
-			set_bit(p, bk->valid);
 		if (!(p & 63))
 			wake_up_all(&bk->lag_wq);
 		p++;

@@ -228,6 +228,7 @@ struct dswap_wrun {
 	atomic_t		pending;	/* copies not answered yet */
 	bool			has_fill;	/* the last copy is a fill */
 	bool			on_backing;	/* written there instead */
+	bool			through;	/* and there too (one copy) */
 	unsigned int		nr_copies;
 	struct dswap_copy	copies[DSWAP_MAX_REPLICAS + 1];
 	int			copy_err[DSWAP_MAX_REPLICAS + 1];

@@ -425,6 +425,17 @@ static void dswap_wrun_backing_fn(struct work_struct *work)
 	dswap_wrun_end(run, ret);
 }
 
+/* A run written to one remote copy, now to the backing device too. */
+static void dswap_wrun_through_fn(struct work_struct *work)
+{
+	struct dswap_wrun *run = container_of(work, struct dswap_wrun, work);
+
+	/* If that fails, the flusher tries again later (the lag shows it). */
+	run->through = !dswap_backing_write_pages(run->d, run->pidx,
+						  run->pages, run->nr);
+	dswap_wrun_end(run, 0);
+}
+
 /* Every copy of @run answered: settle the slab, then end the run. */
 static void dswap_wrun_finish(struct dswap_wrun *run)
 {
@@ -475,6 +486,15 @@ static void dswap_wrun_finish(struct dswap_wrun *run)
 	}
 	if (dropped)
 		dswap_repair_kick(d);
+	if (nr_ok == 1 && d->bk) {
+		/*
+		 * One remote copy: the backing device gets the pages before
+		 * the bio ends, so losing that node loses nothing.
+		 */
+		INIT_WORK(&run->work, dswap_wrun_through_fn);
+		queue_work(dswap_wq, &run->work);
+		return;
+	}
 	if (nr_ok)
 		return dswap_wrun_end(run, 0);
 	if (d->bk) {

@@ -148,7 +148,7 @@ void dswap_wrun_end(struct dswap_wrun *run, int err)
 		}
 		dswap_wbio_put(run->w[i]);
 	}
-	if (!err && !run->on_backing)
+	if (!err && !run->on_backing && !run->through)
 		dswap_backing_write_done(d, run->pidx, run->nr);
 	kfree(run);
 }
