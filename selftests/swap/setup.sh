@@ -90,7 +90,8 @@ swap_memd_status() {
 }
 
 swap_memd_field() {
-	swap_memd_status "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" | head -n 1
+	# The node's own field comes first, before any per-identity one.
+	swap_memd_status "$1" | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2
 }
 
 swap_setup() {
