@@ -108,6 +108,180 @@ static void dg_conn_fail_all(struct dg_conn *c, int err)
 	}
 }
 
+/**
+ * struct dg_node_req - a request of the node, waiting for &dg_conn.req_work
+ * @node: in &dg_conn.req_list
+ * @id: its request id
+ * @epoch: &dg_conn.epoch when it came
+ * @opcode: its opcode
+ * @status: 0: hand it to &dg_conn_params.request; else answer this
+ *	(positive errno) at once
+ * @len: payload bytes in @payload
+ * @payload: a copy of the payload (for @status 0 only)
+ */
+struct dg_node_req {
+	struct list_head	node;
+	u64			id;
+	unsigned int		epoch;
+	u16			opcode;
+	u16			status;
+	u32			len;
+	u8			payload[];
+};
+
+/*
+ * Queue the node's request @op for the request work, to be handed to the
+ * user or answered with an error. Receive context (softirq for RDMA):
+ * nothing here may sleep. Bounded: the node cannot make us hold more than
+ * 2 * %DG_REQUEST_QUEUE requests; past that they are dropped.
+ */
+static void dg_node_req_queue(struct dg_conn *c, u16 op, u64 id,
+			      const u8 *payload, u32 plen)
+{
+	struct dg_node_req *q;
+	u16 status = 0;
+	bool call;
+
+	if (op != DG_OP_MEM_EVICT || !c->p.request)
+		status = EOPNOTSUPP;
+	else if (plen > DG_REQUEST_MAX)
+		status = EMSGSIZE;
+	call = !status;
+	q = kmalloc(struct_size(q, payload, call ? plen : 0), GFP_ATOMIC);
+	if (!q) {
+		pr_warn_ratelimited("%s: no memory for the node's request 0x%x; dropped\n",
+				    dg_conn_name(c), op);
+		return;
+	}
+	q->id = id;
+	q->opcode = op;
+	q->len = call ? plen : 0;
+	if (call)
+		memcpy(q->payload, payload, plen);
+
+	spin_lock_bh(&c->lock);
+	if (c->state == DG_STATE_CLOSING)
+		goto drop;
+	if (call && c->req_nr >= DG_REQUEST_QUEUE) {
+		call = false;
+		status = EBUSY;
+	}
+	if (call) {
+		c->req_nr++;
+	} else {
+		if (c->req_nr_reply >= DG_REQUEST_QUEUE)
+			goto drop;
+		c->req_nr_reply++;
+	}
+	q->status = status;
+	q->epoch = c->epoch;
+	list_add_tail(&q->node, &c->req_list);
+	queue_work(dg_wq, &c->req_work);
+	spin_unlock_bh(&c->lock);
+	if (status)
+		pr_warn_ratelimited("%s: the node's request 0x%x (%u bytes) is answered with error %u\n",
+				    dg_conn_name(c), op, plen, status);
+	return;
+drop:
+	spin_unlock_bh(&c->lock);
+	kfree(q);
+	pr_warn_ratelimited("%s: too many requests from the node; 0x%x dropped\n",
+			    dg_conn_name(c), op);
+}
+
+/* Free the requests nobody will answer now. */
+static void dg_node_req_flush(struct dg_conn *c)
+{
+	struct dg_node_req *q, *tmp;
+	LIST_HEAD(list);
+
+	spin_lock_bh(&c->lock);
+	list_splice_init(&c->req_list, &list);
+	c->req_nr = 0;
+	c->req_nr_reply = 0;
+	spin_unlock_bh(&c->lock);
+	list_for_each_entry_safe(q, tmp, &list, node)
+		kfree(q);
+}
+
+/* Calls may run while connecting, resuming and up. */
+static bool dg_state_calls_ok(int state)
+{
+	return state == DG_STATE_CONNECTING || state == DG_STATE_UP ||
+	       state == DG_STATE_RESUMING;
+}
+
+/*
+ * Answer the node's request @q with @status (a positive errno or 0) on
+ * the backend instance it came on; false if that one is gone.
+ */
+static bool dg_node_req_reply(struct dg_conn *c, struct dg_node_req *q,
+			      u32 status)
+{
+	struct dg_hdr h;
+	struct kvec v = { .iov_base = &h, .iov_len = sizeof(h) };
+	int ret = -ENOTCONN;
+
+	dg_hdr_init(&h, q->opcode | DG_OP_REPLY, 0, status, q->id);
+	/* Recovery holds it for writing while it replaces the backend. */
+	if (!down_read_trylock(&c->io_sem))
+		return false;
+	if (c->priv && READ_ONCE(c->epoch) == q->epoch &&
+	    dg_state_calls_ok(READ_ONCE(c->state)))
+		ret = c->t->send(c, &v, 1, sizeof(h));
+	up_read(&c->io_sem);
+	if (ret)
+		pr_warn_ratelimited("%s: cannot answer the node's request 0x%x (%d)\n",
+				    dg_conn_name(c), q->opcode, ret);
+	return !ret;
+}
+
+/*
+ * Hand the node's requests to the user, one at a time, and answer each
+ * with what it returned. Requests whose backend instance is gone are
+ * dropped: their answer could only go to the wrong one.
+ */
+static void dg_conn_req_work(struct work_struct *work)
+{
+	struct dg_conn *c = container_of(work, struct dg_conn, req_work);
+	struct dg_node_req *q;
+	u32 status;
+	int ret;
+
+	for (;;) {
+		spin_lock_bh(&c->lock);
+		q = list_first_entry_or_null(&c->req_list, struct dg_node_req,
+					     node);
+		if (!q || c->state == DG_STATE_CLOSING) {
+			spin_unlock_bh(&c->lock);
+			return;
+		}
+		list_del(&q->node);
+		if (q->status)
+			c->req_nr_reply--;
+		else
+			c->req_nr--;
+		spin_unlock_bh(&c->lock);
+
+		status = q->status;
+		if (READ_ONCE(c->epoch) != q->epoch) {
+			pr_debug("%s: the node's request 0x%x came on a connection that failed; dropped\n",
+				 dg_conn_name(c), q->opcode);
+		} else {
+			if (!status) {
+				ret = c->p.request(c, c->p.ctx, q->opcode,
+						   q->payload, q->len);
+				status = ret < 0 ? -ret : ret ? EIO : 0;
+				if (status >= 512)
+					status = EIO;
+			}
+			dg_node_req_reply(c, q, status);
+		}
+		kfree(q);
+		cond_resched();
+	}
+}
+
 /*
  * Hand a received message to the call waiting for it. Runs in the
  * backend's receive context (softirq for RDMA). Nothing in @msg is trusted.
@@ -146,8 +320,12 @@ void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len)
 			spin_unlock_bh(&c->lock);
 			return;
 		}
-		/* Other node-initiated messages come with later changes. */
-		pr_debug("%s: ignored request 0x%x\n", dg_conn_name(c), op);
+		if (op == DG_OP_BYE) {
+			/* No reply; the node closes, and we notice. */
+			pr_debug("%s: the node said goodbye\n", dg_conn_name(c));
+			return;
+		}
+		dg_node_req_queue(c, op, id, (const u8 *)(h + 1), plen);
 		return;
 	}
 
@@ -192,20 +370,14 @@ void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len)
 		dg_req_done_async(r);
 }
 
-/* Calls may run while connecting, resuming and up. */
-static bool dg_state_calls_ok(int state)
-{
-	return state == DG_STATE_CONNECTING || state == DG_STATE_UP ||
-	       state == DG_STATE_RESUMING;
-}
-
 /*
  * Put @r on the pending list and send its request. On success the reply
  * (or a failure) finishes @r; on error @r never went out, or was already
  * finished: then 0 is returned and its status tells.
  */
 static int dg_call_send(struct dg_conn *c, struct dg_call_req *r, u16 opcode,
-			const struct kvec *req, unsigned int nr_req)
+			const struct kvec *req, unsigned int nr_req,
+			unsigned long timeout)
 {
 	struct kvec vec[DG_CALL_MAX_VEC + 1];
 	struct dg_hdr h;
@@ -220,7 +392,7 @@ static int dg_call_send(struct dg_conn *c, struct dg_call_req *r, u16 opcode,
 		return -EMSGSIZE;
 	if (!dg_state_calls_ok(READ_ONCE(c->state)))
 		return -ENOTCONN;
-	if (down_timeout(&c->slots, c->timeout))
+	if (down_timeout(&c->slots, timeout))
 		return -ETIMEDOUT;
 
 	/* Fails only while recovery rebuilds the backend. */
@@ -237,7 +409,7 @@ static int dg_call_send(struct dg_conn *c, struct dg_call_req *r, u16 opcode,
 	}
 	r->id = c->next_req_id++;
 	r->opcode = opcode;
-	r->deadline = jiffies + c->timeout;
+	r->deadline = jiffies + timeout;
 	list_add_tail(&r->node, &c->pending);
 	spin_unlock_bh(&c->lock);
 
@@ -257,9 +429,14 @@ static int dg_call_send(struct dg_conn *c, struct dg_call_req *r, u16 opcode,
 	return mine ? ret : 0;
 }
 
-int dg_callv(struct dg_conn *c, u16 opcode, const struct kvec *req,
-	     unsigned int nr_req, const struct kvec *rsp, unsigned int nr_rsp,
-	     u32 *rsp_len)
+/*
+ * dg_callv() waiting at most @timeout jiffies (for a slot, then for the
+ * reply). A reply that comes later is dropped: nothing is written into
+ * @rsp once this returned.
+ */
+int dg_callv_timeout(struct dg_conn *c, u16 opcode, const struct kvec *req,
+		     unsigned int nr_req, const struct kvec *rsp,
+		     unsigned int nr_rsp, u32 *rsp_len, unsigned long timeout)
 {
 	struct dg_call_req r = {
 		.rsp = rsp,
@@ -270,10 +447,10 @@ int dg_callv(struct dg_conn *c, u16 opcode, const struct kvec *req,
 
 	INIT_LIST_HEAD(&r.node);
 	init_completion(&r.done);
-	ret = dg_call_send(c, &r, opcode, req, nr_req);
+	ret = dg_call_send(c, &r, opcode, req, nr_req, timeout);
 	if (ret)
 		return ret;
-	if (!wait_for_completion_timeout(&r.done, c->timeout)) {
+	if (!wait_for_completion_timeout(&r.done, timeout)) {
 		spin_lock_bh(&c->lock);
 		if (dg_req_unlink(c, &r))
 			r.status = -ETIMEDOUT;
@@ -285,6 +462,14 @@ int dg_callv(struct dg_conn *c, u16 opcode, const struct kvec *req,
 	if (!r.status && rsp_len)
 		*rsp_len = r.rsp_len;
 	return r.status;
+}
+
+int dg_callv(struct dg_conn *c, u16 opcode, const struct kvec *req,
+	     unsigned int nr_req, const struct kvec *rsp, unsigned int nr_rsp,
+	     u32 *rsp_len)
+{
+	return dg_callv_timeout(c, opcode, req, nr_req, rsp, nr_rsp, rsp_len,
+				c->timeout);
 }
 EXPORT_SYMBOL_GPL(dg_callv);
 
@@ -332,7 +517,7 @@ int dg_call_async(struct dg_conn *c, u16 opcode, const struct kvec *req,
 	r->nr_rsp = nr_rsp;
 	r->async_done = done;
 	r->ctx = ctx;
-	ret = dg_call_send(c, r, opcode, req, nr_req);
+	ret = dg_call_send(c, r, opcode, req, nr_req, c->timeout);
 	if (ret)
 		kfree(r);
 	return ret;
@@ -576,6 +761,10 @@ static void dg_conn_recover_work(struct work_struct *work)
 		down_write(&c->io_sem);
 		if (c->priv)
 			c->t->close(c);
+		/* Answers to what came on the old backend are void. */
+		spin_lock_bh(&c->lock);
+		c->epoch++;
+		spin_unlock_bh(&c->lock);
 		dg_conn_fail_all(c, -ENOTCONN);
 		ret = -ESHUTDOWN;
 		if (READ_ONCE(c->state) == DG_STATE_DOWN)
@@ -659,6 +848,8 @@ struct dg_conn *dg_conn_open(const char *transport,
 	INIT_WORK(&c->recover_work, dg_conn_recover_work);
 	INIT_DELAYED_WORK(&c->hb_work, dg_conn_hb_work);
 	INIT_WORK(&c->probe_work, dg_conn_probe_work);
+	INIT_WORK(&c->req_work, dg_conn_req_work);
+	INIT_LIST_HEAD(&c->req_list);
 
 	ret = t->open(c);
 	if (ret)
@@ -688,8 +879,10 @@ err_close:
 	c->state = DG_STATE_CLOSING;
 	spin_unlock_bh(&c->lock);
 	cancel_work_sync(&c->probe_work);
+	cancel_work_sync(&c->req_work);
 	t->close(c);
 	dg_conn_fail_all(c, -ENOTCONN);
+	dg_node_req_flush(c);
 err_free:
 	dg_auth_release(c);
 	kfree(c);
@@ -713,6 +906,11 @@ void dg_conn_close(struct dg_conn *c)
 	/* The heartbeat work re-arms itself; the _sync variant stops that. */
 	cancel_delayed_work_sync(&c->hb_work);
 	cancel_work_sync(&c->probe_work);
+	/*
+	 * Waits for a request being handed to the user; the rest is freed
+	 * unanswered below (nothing queues more once we are closing).
+	 */
+	cancel_work_sync(&c->req_work);
 	if (c->priv) {
 		if (was_up) {
 			dg_hdr_init(&bye, DG_OP_BYE, 0, 0, 0);
@@ -721,6 +919,7 @@ void dg_conn_close(struct dg_conn *c)
 		c->t->close(c);
 	}
 	dg_conn_fail_all(c, -ENOTCONN);
+	dg_node_req_flush(c);
 	pr_info("%s: closed\n", dg_conn_name(c));
 	dg_auth_release(c);
 	kfree(c);
@@ -767,7 +966,8 @@ static int dg_check_io(const struct dg_region *r, u64 offset,
 }
 
 static int dg_page_io(struct dg_conn *c, const struct dg_region *r,
-		      u64 offset, struct page *page, bool write)
+		      u64 offset, struct page *page, bool write,
+		      unsigned long timeout)
 {
 	int ret = dg_check_io(r, offset, 1);
 
@@ -777,24 +977,36 @@ static int dg_page_io(struct dg_conn *c, const struct dg_region *r,
 	if (!down_read_trylock(&c->io_sem))
 		return -ENOTCONN;
 	if (READ_ONCE(c->state) == DG_STATE_UP && c->priv)
-		ret = c->t->page_io(c, r, offset, page, write);
+		ret = c->t->page_io(c, r, offset, page, write, timeout);
 	else
 		ret = -ENOTCONN;
 	up_read(&c->io_sem);
 	return ret;
 }
 
+int dg_page_read_timeout(struct dg_conn *c, const struct dg_region *r,
+			 u64 offset, struct page *page,
+			 unsigned int timeout_ms)
+{
+	unsigned long timeout = c->timeout;
+
+	if (timeout_ms)
+		timeout = max(msecs_to_jiffies(timeout_ms), 1UL);
+	return dg_page_io(c, r, offset, page, false, timeout);
+}
+EXPORT_SYMBOL_GPL(dg_page_read_timeout);
+
 int dg_page_read(struct dg_conn *c, const struct dg_region *r, u64 offset,
 		 struct page *page)
 {
-	return dg_page_io(c, r, offset, page, false);
+	return dg_page_read_timeout(c, r, offset, page, 0);
 }
 EXPORT_SYMBOL_GPL(dg_page_read);
 
 int dg_page_write(struct dg_conn *c, const struct dg_region *r, u64 offset,
 		  struct page *page)
 {
-	return dg_page_io(c, r, offset, page, true);
+	return dg_page_io(c, r, offset, page, true, c->timeout);
 }
 EXPORT_SYMBOL_GPL(dg_page_write);
 

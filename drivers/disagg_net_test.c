@@ -64,6 +64,14 @@ static void on_event(struct dg_conn *c, void *ctx, enum dg_conn_event ev)
 	}
 }
 
+/* The node's MEM_EVICT: this test holds nothing worth moving. */
+static int on_request(struct dg_conn *c, void *ctx, u16 opcode,
+		      const void *payload, u32 len)
+{
+	pr_info("node request 0x%x, %u bytes: answered ENOENT\n", opcode, len);
+	return -ENOENT;
+}
+
 /* Asynchronous writes in flight. */
 struct async_ctl {
 	atomic_t		left;
@@ -133,6 +141,7 @@ static int parse_params(struct dg_conn_params *p)
 	p->nr_queues = queues;
 	p->timeout_ms = timeout_ms;
 	p->event = on_event;
+	p->request = on_request;
 	return 0;
 }
 
@@ -239,6 +248,16 @@ static int run(struct dg_conn *c, struct page *wpage, struct page *rpage)
 		goto free;
 	}
 	pr_info("%llu pages written and read back intact\n", n);
+
+	/* A read with a deadline of its own, shorter than the connection's. */
+	memset(page_address(rpage), 0xa5, PAGE_SIZE);
+	ret = dg_page_read_timeout(c, &r, 0, rpage, 2000) ?:
+	      check(rpage, seed, 0);
+	if (ret) {
+		pr_err("read with a 2000 ms timeout: %d\n", ret);
+		goto free;
+	}
+	pr_info("read with its own timeout intact\n");
 
 	/* The last page was never written: zeros. */
 	memset(page_address(rpage), 0xa5, PAGE_SIZE);

@@ -35,7 +35,9 @@ struct crypto_shash;
  * @close: disconnect and free what @open built
  * @send: send one message, header included, gathered from @vec (@len
  *	bytes in all, at most the connection's largest message)
- * @page_io: one page to or from remote memory, synchronously
+ * @page_io: one page to or from remote memory, synchronously, waiting at
+ *	most @timeout jiffies; when it returns nothing moves into @page any
+ *	more
  * @write_async: @nr consecutive pages to remote memory; @done runs once
  *	when all completed
  *
@@ -55,7 +57,8 @@ struct dg_transport {
 	int		(*send)(struct dg_conn *c, const struct kvec *vec,
 				unsigned int nr, u32 len);
 	int		(*page_io)(struct dg_conn *c, const struct dg_region *r,
-				   u64 offset, struct page *page, bool write);
+				   u64 offset, struct page *page, bool write,
+				   unsigned long timeout);
 	int		(*write_async)(struct dg_conn *c,
 				       const struct dg_region *r, u64 offset,
 				       struct page **pages, unsigned int nr,
@@ -128,6 +131,16 @@ struct dg_call_req {
  * @hb_missed: heartbeats in a row without an answer (heartbeat work only)
  * @probe_work: answers the node's own heartbeat, from process context
  * @probe_req_id: request id of the node's last heartbeat
+ * @req_work: answers the node's other requests (&struct dg_node_req), one
+ *	at a time, calling &dg_conn_params.request for those it takes
+ * @req_list: node requests waiting for @req_work, under @lock
+ * @req_nr: of them, those for &dg_conn_params.request (at most
+ *	%DG_REQUEST_QUEUE)
+ * @req_nr_reply: of them, those only to be answered with an error (at
+ *	most %DG_REQUEST_QUEUE too; beyond, requests are dropped)
+ * @epoch: bumped under @io_sem (write) and @lock whenever recovery closes
+ *	the backend, so an answer never goes to another backend instance
+ *	than the one its request came on
  * @reconnects: successful reconnects, for logs
  */
 struct dg_conn {
@@ -157,6 +170,11 @@ struct dg_conn {
 	unsigned int			hb_missed;
 	struct work_struct		probe_work;
 	u64				probe_req_id;
+	struct work_struct		req_work;
+	struct list_head		req_list;
+	unsigned int			req_nr;
+	unsigned int			req_nr_reply;
+	unsigned int			epoch;
 	unsigned int			reconnects;
 };
 
@@ -175,6 +193,9 @@ do {									\
 void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len);
 void dg_conn_failed(struct dg_conn *c, const char *why);
 const char *dg_conn_name(const struct dg_conn *c);
+int dg_callv_timeout(struct dg_conn *c, u16 opcode, const struct kvec *req,
+		     unsigned int nr_req, const struct kvec *rsp,
+		     unsigned int nr_rsp, u32 *rsp_len, unsigned long timeout);
 int dg_call_async(struct dg_conn *c, u16 opcode, const struct kvec *req,
 		  unsigned int nr_req, const struct kvec *rsp,
 		  unsigned int nr_rsp, dg_done_fn done, void *ctx);

@@ -208,7 +208,7 @@ static void dg_rdma_queue_error(struct dg_rdma_queue *q)
  * whenever the device gets to it.
  */
 static int dg_rdma_post_wait(struct dg_rdma_queue *q, struct dg_rdma_req *req,
-			     const struct ib_send_wr *wr)
+			     const struct ib_send_wr *wr, unsigned long timeout)
 {
 	struct dg_conn *c = q->conn;
 	unsigned long deadline;
@@ -224,7 +224,7 @@ static int dg_rdma_post_wait(struct dg_rdma_queue *q, struct dg_rdma_req *req,
 		return -EIO;
 	}
 
-	deadline = jiffies + c->timeout;
+	deadline = jiffies + timeout;
 	spin_until = ktime_add_us(ktime_get(), DG_RDMA_SPIN_US);
 	while (atomic_read(&req->state) == DG_REQ_PENDING) {
 		dg_rdma_poll(q);
@@ -243,7 +243,7 @@ static int dg_rdma_post_wait(struct dg_rdma_queue *q, struct dg_rdma_req *req,
 				break;
 			pr_err_ratelimited("%s: queue %u: no completion in %u ms, resetting the queue\n",
 					   dg_conn_name(c), q->qid,
-					   c->p.timeout_ms);
+					   jiffies_to_msecs(timeout));
 			dg_rdma_queue_error(q);
 			timed_out = true;
 			deadline = jiffies + HZ;
@@ -271,13 +271,15 @@ static int dg_rdma_post_wait(struct dg_rdma_queue *q, struct dg_rdma_req *req,
 	return ret;
 }
 
-static struct dg_rdma_req *dg_rdma_req_get(struct dg_rdma_queue *q)
+/* A request on @q, waiting at most @timeout jiffies for a free slot. */
+static struct dg_rdma_req *dg_rdma_req_get(struct dg_rdma_queue *q,
+					   unsigned long timeout)
 {
 	struct dg_rdma_req *req;
 
 	if (!q->qp || !READ_ONCE(q->live))
 		return ERR_PTR(-ENOTCONN);
-	if (down_timeout(&q->slots, q->conn->timeout))
+	if (down_timeout(&q->slots, timeout))
 		return ERR_PTR(-ETIMEDOUT);
 	req = kzalloc(sizeof(*req), GFP_NOIO);
 	if (!req) {
@@ -297,12 +299,13 @@ static struct dg_rdma_req *dg_rdma_req_get(struct dg_rdma_queue *q)
 static struct dg_rdma_req *dg_rdma_pages_req(struct dg_rdma_queue *q,
 					     const struct dg_region *r,
 					     u64 offset, struct page **pages,
-					     unsigned int nr, bool write)
+					     unsigned int nr, bool write,
+					     unsigned long timeout)
 {
 	struct dg_rdma_req *req;
 	u64 dma;
 
-	req = dg_rdma_req_get(q);
+	req = dg_rdma_req_get(q, timeout);
 	if (IS_ERR(req))
 		return req;
 	req->dir = write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
@@ -330,7 +333,8 @@ static struct dg_rdma_req *dg_rdma_pages_req(struct dg_rdma_queue *q,
 }
 
 static int dg_rdma_page_io(struct dg_conn *c, const struct dg_region *r,
-			   u64 offset, struct page *page, bool write)
+			   u64 offset, struct page *page, bool write,
+			   unsigned long timeout)
 {
 	struct dg_rdma_conn *rc = c->priv;
 	struct dg_rdma_queue *q;
@@ -339,8 +343,9 @@ static int dg_rdma_page_io(struct dg_conn *c, const struct dg_region *r,
 
 	down_read(&rc->io_sem);
 	q = &rc->q[raw_smp_processor_id() % rc->nr_sync];
-	req = dg_rdma_pages_req(q, r, offset, &page, 1, write);
-	ret = IS_ERR(req) ? PTR_ERR(req) : dg_rdma_post_wait(q, req, &req->wr.wr);
+	req = dg_rdma_pages_req(q, r, offset, &page, 1, write, timeout);
+	ret = IS_ERR(req) ? PTR_ERR(req) :
+	      dg_rdma_post_wait(q, req, &req->wr.wr, timeout);
 	up_read(&rc->io_sem);
 	return ret;
 }
@@ -390,7 +395,7 @@ static int dg_rdma_write_async(struct dg_conn *c, const struct dg_region *r,
 	for (i = 0; i < nr; i += n, nwr++) {
 		n = min(per, nr - i);
 		req = dg_rdma_pages_req(q, r, offset + (u64)i * PAGE_SIZE,
-					pages + i, n, true);
+					pages + i, n, true, q->conn->timeout);
 		if (IS_ERR(req)) {
 			ret = PTR_ERR(req);
 			while (nwr--)
@@ -436,7 +441,7 @@ static int __dg_rdma_send(struct dg_rdma_queue *q, const struct kvec *vec,
 	unsigned int i;
 	u8 *p;
 
-	req = dg_rdma_req_get(q);
+	req = dg_rdma_req_get(q, q->conn->timeout);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
 	/* One buffer the device can read, alive until the send completes. */
@@ -463,7 +468,7 @@ static int __dg_rdma_send(struct dg_rdma_queue *q, const struct kvec *vec,
 	wr.sg_list = &sge;
 	wr.num_sge = 1;
 	wr.wr_cqe = &req->cqe;
-	return dg_rdma_post_wait(q, req, &wr);
+	return dg_rdma_post_wait(q, req, &wr, q->conn->timeout);
 }
 
 static int dg_rdma_send(struct dg_conn *c, const struct kvec *vec,

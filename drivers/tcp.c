@@ -145,7 +145,8 @@ static void dg_tcp_rw_init(struct dg_mem_rw *rw, const struct dg_region *r,
 }
 
 static int dg_tcp_page_io(struct dg_conn *c, const struct dg_region *r,
-			  u64 offset, struct page *page, bool write)
+			  u64 offset, struct page *page, bool write,
+			  unsigned long timeout)
 {
 	struct dg_mem_rw rw;
 	struct kvec req[2] = {
@@ -157,9 +158,12 @@ static int dg_tcp_page_io(struct dg_conn *c, const struct dg_region *r,
 
 	dg_tcp_rw_init(&rw, r, offset, 1);
 	if (write)
-		return dg_tcp_page_err(dg_callv(c, DG_OP_MEM_WRITE, req, 2,
-						NULL, 0, NULL));
-	ret = dg_callv(c, DG_OP_MEM_READ, req, 1, &req[1], 1, &len);
+		return dg_tcp_page_err(dg_callv_timeout(c, DG_OP_MEM_WRITE,
+							req, 2, NULL, 0, NULL,
+							timeout));
+	/* A reply past the timeout is dropped; @page is ours again. */
+	ret = dg_callv_timeout(c, DG_OP_MEM_READ, req, 1, &req[1], 1, &len,
+			       timeout);
 	if (!ret && len != DG_PAGE_SIZE)
 		ret = -EIO;
 	return dg_tcp_page_err(ret);

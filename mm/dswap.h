@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * disagg_swap internals: memory nodes (nodes.c) and swap devices (swap.c).
+ * disagg_swap internals: memory nodes (nodes.c), the copies of each slab
+ * and the work that keeps them (repl.c), the backing device (backing.c)
+ * and the block devices (swap.c).
  */
 #ifndef DSWAP_H
 #define DSWAP_H
@@ -8,10 +10,17 @@
 #include <linux/kobject.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/wait.h>
 #include <linux/atomic.h>
 #include <disagg/net.h>
 
 #define DSWAP_NODE_NAME_MAX	31
+#define DSWAP_MAX_REPLICAS	3
+/* Pages one rebuild step copies while the slab's writers wait. */
+#define DSWAP_MOVE_BATCH	16
 
 enum dswap_node_state {
 	DSWAP_NODE_CONNECTING,
@@ -25,15 +34,19 @@ enum dswap_node_state {
  * @kobj: its sysfs directory; the node is freed when the last ref goes
  * @list: in dswap_nodes, under dswap_nodes_lock
  * @name: name given at add
- * @transport: "rdma"
+ * @transport: "rdma" or "tcp"
  * @conn: connection, valid while the node is listed
- * @state: &enum dswap_node_state
- * @nr_slabs: slabs of our devices on this node (under dswap_nodes_lock)
+ * @state: &enum dswap_node_state (DOWN here only after a forced removal)
+ * @gone: removed by force: no copy may be placed or read here any more
+ * @nr_slabs: copies of our slabs on this node
+ * @active: calls and transfers on @conn in flight; the node is closed
+ *	only when no copy refers to it and this is 0
+ * @active_wq: woken when @active drops to 0
  * @reads, @writes: pages moved
  * @errors: failed page transfers and calls
  * @free: free bytes the node last reported
- * @timeout_ms: the connection's timeout; a read waits this long for a
- *	node that is reconnecting
+ * @timeout_ms: the connection's timeout; a read of a slab's only copy
+ *	waits this long for the node to reconnect
  * @key: name of the key the connection authenticates with, or empty
  */
 struct dswap_node {
@@ -43,7 +56,10 @@ struct dswap_node {
 	char			transport[8];
 	struct dg_conn		*conn;
 	int			state;
-	unsigned int		nr_slabs;
+	bool			gone;
+	atomic_t		nr_slabs;
+	atomic_t		active;
+	wait_queue_head_t	active_wq;
 	atomic64_t		reads;
 	atomic64_t		writes;
 	atomic64_t		errors;
@@ -52,17 +68,199 @@ struct dswap_node {
 	char			key[DG_NAME_MAX + 1];
 };
 
-/* Protects dswap_nodes, every node's list entry and nr_slabs. */
+/* Protects dswap_nodes, every node's list entry and state. */
 extern struct mutex dswap_nodes_lock;
 
+/* nodes.c */
 int dswap_nodes_init(void);
 void dswap_nodes_exit(void);
-struct dswap_node *dswap_node_pick(void);
+int dswap_node_pick(struct dswap_node **exclude, unsigned int nr_exclude,
+		    struct dswap_node **out);
+void dswap_node_get_active(struct dswap_node *n);
+void dswap_node_put_active(struct dswap_node *n);
+bool dswap_node_usable(struct dswap_node *n);
 int dswap_node_alloc(struct dswap_node *n, u64 size, u64 tag,
-		     struct dg_region *r);
-int dswap_node_realloc(struct dswap_node *n, u64 size, u64 tag,
-		       struct dg_region *r, bool *resumed);
-void dswap_node_free(struct dswap_node *n, const struct dg_region *r);
+		     struct dg_region *r, bool *resumed);
+void dswap_node_free(struct dswap_node *n, u64 slab_id, u64 size);
+void dswap_nodes_reap(void);
+
+/**
+ * struct dswap_copy - one copy of a slab on a memory node
+ * @node: where
+ * @r: the remote memory (its rkey changes when the connection does)
+ * @tag: our name for it on @node, unique per allocation
+ * @evict: the node asked for it back (MEM_EVICT)
+ */
+struct dswap_copy {
+	struct dswap_node	*node;
+	struct dg_region	r;
+	u64			tag;
+	bool			evict;
+};
+
+/**
+ * struct dswap_slab - one slab of a device and its copies
+ * @lock: protects everything below; taken with softirqs off (write
+ *	completions run in softirq context)
+ * @mutex: serialises changes of the copies that make calls: the first
+ *	allocation, a rebuild or a move, a discard. Never taken under @lock.
+ * @nr: valid copies, in @c[0..nr)
+ * @filling: @fill is being filled: writes go to it too, reads do not
+ * @fill_failed: a write to @fill failed; the fill must start over
+ * @barrier: a fill step copies pages: new writes wait, @writers drains
+ * @writers: page writes in flight to this slab's copies
+ * @used: the slab has been given memory (and not discarded since)
+ * @c: the copies
+ * @fill: the copy a rebuild or a move is filling
+ */
+struct dswap_slab {
+	spinlock_t		lock;
+	struct mutex		mutex;
+	u8			nr;
+	bool			filling;
+	bool			fill_failed;
+	bool			barrier;
+	bool			used;
+	unsigned int		writers;
+	struct dswap_copy	c[DSWAP_MAX_REPLICAS + 1];
+	struct dswap_copy	fill;
+};
+
+/* A remote slab we dropped and still owe the node a MEM_FREE for. */
+struct dswap_orphan {
+	struct list_head	list;
+	struct dswap_node	*node;
+	u64			slab_id;
+	u64			size;
+};
+
+/**
+ * struct dswap_dev - one /dev/dswapN
+ * @disk: its gendisk
+ * @id: N
+ * @init_lock: held for reading by I/O and the repair work, for writing
+ *	while the knobs below and the tables change (disksize, reset)
+ * @disksize: bytes, 0 until set
+ * @slab_size: bytes per slab, a power of two
+ * @replicas: copies of each slab (1-3)
+ * @failover_ms: how long a read waits for one copy when another exists
+ * @rebuild_rate_mb: MiB/s for rebuilds, drains and evictions (0: no limit)
+ * @nr_slabs: entries in @slabs
+ * @slabs: the slabs
+ * @tag_gen: makes every remote allocation's tag unique
+ * @written: page bitmap: the page's data is on its slab's copies
+ * @lost: page bitmap: the page's data is gone, reads give -EIO
+ * @inflight: asynchronous page writes not completed yet
+ * @inflight_wq: woken when @inflight drops to 0
+ * @slab_wq: woken when a slab's barrier drops or its writers drain
+ * @repair: the work that rebuilds, drains, evicts and frees orphans
+ * @repair_lock: protects @orphans
+ * @orphans: remote slabs to give back
+ * @stopping: the device is being reset: the repair work stops
+ * @bk: the backing device, or NULL (backing.c)
+ * @bk_path: its path as given
+ * @stats: counters, see remote_stat_show()
+ */
+struct dswap_dev {
+	struct gendisk		*disk;
+	int			id;
+	struct rw_semaphore	init_lock;
+	u64			disksize;
+	u64			slab_size;
+	unsigned int		replicas;
+	unsigned int		failover_ms;
+	unsigned int		rebuild_rate_mb;
+	unsigned long		nr_slabs;
+	struct dswap_slab	*slabs;
+	atomic_t		tag_gen;
+	unsigned long		*written;
+	unsigned long		*lost;
+	atomic_t		inflight;
+	wait_queue_head_t	inflight_wq;
+	wait_queue_head_t	slab_wq;
+	struct delayed_work	repair;
+	spinlock_t		repair_lock;
+	struct list_head	orphans;
+	bool			stopping;
+	struct dswap_backing	*bk;
+	char			bk_path[64];
+	struct {
+		atomic64_t	reads;
+		atomic64_t	writes;
+		atomic64_t	zero_reads;
+		atomic64_t	failed_reads;
+		atomic64_t	failed_writes;
+		atomic64_t	discards;
+		atomic64_t	write_xfers;
+		atomic64_t	rebuilt_slabs;
+		atomic64_t	read_failovers;
+		atomic64_t	backing_reads;
+	} stats;
+};
+
+extern struct workqueue_struct *dswap_wq;
+
+/* repl.c */
+void dswap_slab_init(struct dswap_slab *s);
+unsigned long dswap_degraded_slabs(struct dswap_dev *d);
+int dswap_read_page(struct dswap_dev *d, unsigned long pidx,
+		    struct page *page);
+int dswap_slab_populate(struct dswap_dev *d, unsigned long idx);
+void dswap_free_slab(struct dswap_dev *d, unsigned long idx);
+void dswap_repair_kick(struct dswap_dev *d);
+void dswap_repair_stop(struct dswap_dev *d);
+void dswap_repair_work(struct work_struct *work);
+void dswap_dev_node_down(struct dswap_dev *d, struct dswap_node *n,
+			 bool force);
+void dswap_dev_node_resume(struct dswap_dev *d, struct dswap_node *n,
+			   bool restarted);
+int dswap_dev_evict(struct dswap_dev *d, struct dswap_node *n, u64 slab_id);
+unsigned long dswap_slab_lose(struct dswap_dev *d, unsigned long idx);
+void dswap_drop_copy_locked(struct dswap_dev *d, struct dswap_slab *s,
+			    unsigned int i);
+
+/* Write runs (repl.c): consecutive whole pages of one slab. */
+struct dswap_wbio;
+struct dswap_wrun {
+	struct dswap_dev	*d;
+	unsigned long		pidx;		/* first page's index */
+	unsigned int		nr;
+	atomic_t		pending;	/* copies not answered yet */
+	bool			has_fill;	/* the last copy is a fill */
+	bool			on_backing;	/* written there instead */
+	unsigned int		nr_copies;
+	struct dswap_copy	copies[DSWAP_MAX_REPLICAS + 1];
+	int			copy_err[DSWAP_MAX_REPLICAS + 1];
+	struct work_struct	work;		/* for the backing device */
+	struct page		*pages[DG_WRITE_BATCH_MAX];
+	struct dswap_wbio	*w[DG_WRITE_BATCH_MAX];
+};
+void dswap_wrun_start(struct dswap_wrun *run);
+/* swap.c: every page of @run is written (@err 0) or failed */
+void dswap_wrun_end(struct dswap_wrun *run, int err);
+
+/* The devices, for nodes.c's events (swap.c). */
+void dswap_node_down(struct dswap_node *n, bool force);
 void dswap_node_resume(struct dswap_node *n, bool restarted);
+int dswap_node_evict(struct dswap_node *n, u64 slab_id);
+void dswap_kick_all(void);
+
+/* backing.c */
+struct dswap_backing;
+int dswap_backing_open(struct dswap_dev *d, unsigned long pages);
+void dswap_backing_close(struct dswap_dev *d);
+void dswap_backing_write_start(struct dswap_dev *d, unsigned long pidx,
+			       unsigned int nr);
+void dswap_backing_write_done(struct dswap_dev *d, unsigned long pidx,
+			      unsigned int nr);
+bool dswap_backing_has(struct dswap_dev *d, unsigned long pidx);
+int dswap_backing_read(struct dswap_dev *d, unsigned long pidx,
+		       struct page *page);
+int dswap_backing_write_pages(struct dswap_dev *d, unsigned long pidx,
+			      struct page **pages, unsigned int nr);
+void dswap_backing_forget(struct dswap_dev *d, unsigned long pidx);
+unsigned long dswap_backing_lag(struct dswap_dev *d);
+void dswap_backing_throttle(struct dswap_dev *d);
+void dswap_backing_flush_work(struct dswap_dev *d);
 
 #endif /* DSWAP_H */

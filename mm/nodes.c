@@ -2,7 +2,12 @@
 /*
  * Memory nodes of disagg_swap: /sys/kernel/disagg/memory_nodes/{add,remove}
  * and one directory per node with its state and counters; choosing a node
- * for a new slab by power-of-two choices over free capacity.
+ * for a new copy of a slab by power-of-two choices over free capacity.
+ *
+ * dswap_nodes_lock guards the list and the nodes' states only: calls to a
+ * node are made without it, with the node's @active count held, so one
+ * slow node never stalls the choice of another. A node that is added
+ * holds a reference on this module until it is removed.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -19,6 +24,8 @@ DEFINE_MUTEX(dswap_nodes_lock);
 static LIST_HEAD(dswap_nodes);
 static struct kobject *dswap_nodes_kobj;
 static u64 dswap_client_id;		/* one per module load */
+static void dswap_reap_fn(struct work_struct *work);
+static DECLARE_WORK(dswap_reap_work, dswap_reap_fn);
 
 static const char * const dswap_state_names[] = {
 	[DSWAP_NODE_CONNECTING]	= "connecting",
@@ -34,11 +41,49 @@ static int dswap_node_state(struct dswap_node *n)
 {
 	int state = READ_ONCE(n->state);
 
-	if (!n->conn)
+	if (!n->conn || READ_ONCE(n->gone))
 		return DSWAP_NODE_DOWN;
 	if (state == DSWAP_NODE_UP && !dg_conn_alive(n->conn))
 		return DSWAP_NODE_DOWN;
 	return state;
+}
+
+/**
+ * dswap_node_usable - whether a copy on @n may be read
+ * @n: node
+ *
+ * False once the node was removed by force or stopped answering
+ * heartbeats; a read then tries another copy first.
+ *
+ * Context: any.
+ */
+bool dswap_node_usable(struct dswap_node *n)
+{
+	return !READ_ONCE(n->gone) && dg_conn_alive(n->conn);
+}
+
+/**
+ * dswap_node_get_active - count a call or transfer on @n's connection
+ * @n: node, which a copy or the node list refers to
+ *
+ * Context: any; the caller holds what keeps @n listed (a slab's lock
+ * while the copy is there, or dswap_nodes_lock).
+ */
+void dswap_node_get_active(struct dswap_node *n)
+{
+	atomic_inc(&n->active);
+}
+
+/**
+ * dswap_node_put_active - end what dswap_node_get_active() counted
+ * @n: node
+ *
+ * Context: any.
+ */
+void dswap_node_put_active(struct dswap_node *n)
+{
+	if (atomic_dec_and_test(&n->active))
+		wake_up_all(&n->active_wq);
 }
 
 static ssize_t state_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -59,13 +104,9 @@ static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)
 {
 	struct dswap_node *n = to_node(kobj);
-	unsigned int slabs;
-	u64 free;
+	unsigned int slabs = atomic_read(&n->nr_slabs);
+	u64 free = READ_ONCE(n->free);
 
-	mutex_lock(&dswap_nodes_lock);
-	slabs = n->nr_slabs;
-	free = n->free;
-	mutex_unlock(&dswap_nodes_lock);
 	return sysfs_emit(buf, "%8u %8llu %8llu %8llu %12llu\n", slabs,
 			  (u64)atomic64_read(&n->reads),
 			  (u64)atomic64_read(&n->writes),
@@ -246,7 +287,7 @@ static int dswap_node_info(struct dswap_node *n)
 		atomic64_inc(&n->errors);
 		return ret;
 	}
-	n->free = le64_to_cpu(info.free);
+	WRITE_ONCE(n->free, le64_to_cpu(info.free));
 	return 0;
 }
 
@@ -260,17 +301,32 @@ static void dswap_node_event(struct dg_conn *c, void *ctx,
 	case DG_CONN_DOWN:
 		pr_warn("memory node %s: connection lost; reconnecting\n",
 			n->name);
+		/* Copies with another copy elsewhere are rebuilt elsewhere. */
+		dswap_node_down(n, false);
 		break;
 	case DG_CONN_UP:
 	case DG_CONN_RESTARTED:
 		pr_info("memory node %s: reconnected%s\n", n->name,
 			ev == DG_CONN_RESTARTED ? "; it restarted" : "");
 		dswap_node_resume(n, ev == DG_CONN_RESTARTED);
-		mutex_lock(&dswap_nodes_lock);
 		dswap_node_info(n);
-		mutex_unlock(&dswap_nodes_lock);
 		break;
 	}
+}
+
+/* A request from the node: only MEM_EVICT, asking for a slab back. */
+static int dswap_node_request(struct dg_conn *c, void *ctx, u16 opcode,
+			      const void *payload, u32 len)
+{
+	struct dswap_node *n = ctx;
+	struct dg_mem_free req;
+
+	if (opcode != DG_OP_MEM_EVICT)
+		return -EOPNOTSUPP;
+	if (len != sizeof(req))
+		return -EINVAL;
+	memcpy(&req, payload, sizeof(req));
+	return dswap_node_evict(n, le64_to_cpu(req.slab_id));
 }
 
 static ssize_t add_store(struct kobject *kobj, struct kobj_attribute *attr,
@@ -294,6 +350,7 @@ static ssize_t add_store(struct kobject *kobj, struct kobj_attribute *attr,
 	p->role = DG_ROLE_SWAP;
 	p->client_id = dswap_client_id;
 	p->event = dswap_node_event;
+	p->request = dswap_node_request;
 	p->ctx = n;
 	n->timeout_ms = p->timeout_ms ?: DG_DEFAULT_TIMEOUT_MS;
 	strscpy(n->key, p->key, sizeof(n->key));
@@ -302,6 +359,9 @@ static ssize_t add_store(struct kobject *kobj, struct kobj_attribute *attr,
 	atomic64_set(&n->reads, 0);
 	atomic64_set(&n->writes, 0);
 	atomic64_set(&n->errors, 0);
+	atomic_set(&n->nr_slabs, 0);
+	atomic_set(&n->active, 0);
+	init_waitqueue_head(&n->active_wq);
 	n->state = DSWAP_NODE_CONNECTING;
 
 	mutex_lock(&dswap_nodes_lock);
@@ -333,9 +393,13 @@ static ssize_t add_store(struct kobject *kobj, struct kobj_attribute *attr,
 	}
 	n->state = DSWAP_NODE_UP;
 	list_add_tail(&n->list, &dswap_nodes);
+	/* Until the node is removed; see remove_store(). */
+	__module_get(THIS_MODULE);
 	mutex_unlock(&dswap_nodes_lock);
 	pr_info("memory node %s up at %pISpc, %llu MiB free\n", n->name,
 		&p->addr, n->free >> 20);
+	/* Degraded slabs may now get their copies back. */
+	dswap_kick_all();
 	kfree(opts);
 	kfree(p);
 	return count;
@@ -353,28 +417,107 @@ out_free:
 }
 static struct kobj_attribute add_attr = __ATTR_WO(add);
 
-static void dswap_node_destroy(struct dswap_node *n)
+/*
+ * Close a node that is off the list and that no copy refers to any more,
+ * once the transfers in flight on it ended, and drop the module
+ * reference it held.
+ */
+static void dswap_node_close(struct dswap_node *n)
 {
 	/* Waits for readers of the node's files, which use the connection. */
 	kobject_del(&n->kobj);
+	wait_event(n->active_wq, !atomic_read(&n->active));
 	dg_conn_close(n->conn);
 	n->conn = NULL;
 	kobject_put(&n->kobj);
 }
 
+static void dswap_node_destroy(struct dswap_node *n)
+{
+	dswap_node_close(n);
+	module_put(THIS_MODULE);
+}
+
+/*
+ * Whether draining @n holds nothing and may be closed; it then takes no
+ * copy any more. A copy being placed there counts itself first and then
+ * looks at @gone (dswap_copy_install()): one of us sees the other.
+ */
+static bool dswap_node_claim_empty(struct dswap_node *n)
+{
+	lockdep_assert_held(&dswap_nodes_lock);
+	if (atomic_read(&n->nr_slabs))
+		return false;
+	WRITE_ONCE(n->gone, true);
+	smp_mb();
+	if (atomic_read(&n->nr_slabs)) {
+		WRITE_ONCE(n->gone, false);
+		return false;
+	}
+	return true;
+}
+
+/* Close the draining nodes that hold nothing any more. */
+static void dswap_reap_fn(struct work_struct *work)
+{
+	struct dswap_node *n, *tmp;
+
+	LIST_HEAD(gone);
+
+	mutex_lock(&dswap_nodes_lock);
+	list_for_each_entry_safe(n, tmp, &dswap_nodes, list) {
+		if (n->state != DSWAP_NODE_DRAINING ||
+		    atomic_read(&n->nr_slabs))
+			continue;
+		if (dswap_node_claim_empty(n))
+			list_move(&n->list, &gone);
+	}
+	mutex_unlock(&dswap_nodes_lock);
+	list_for_each_entry_safe(n, tmp, &gone, list) {
+		list_del(&n->list);
+		pr_info("memory node %s drained and removed\n", n->name);
+		dswap_node_destroy(n);
+	}
+}
+
+/**
+ * dswap_nodes_reap - close draining nodes that hold nothing now
+ *
+ * Context: any process context; the work runs on its own.
+ */
+void dswap_nodes_reap(void)
+{
+	queue_work(dswap_wq, &dswap_reap_work);
+}
+
+/*
+ * "NAME": drain the node (its copies move to other nodes; it is closed
+ * when it holds nothing). "NAME force": drop it now; its copies are gone.
+ */
 static ssize_t remove_store(struct kobject *kobj, struct kobj_attribute *attr,
 			    const char *buf, size_t count)
 {
-	char name[DSWAP_NODE_NAME_MAX + 2];
+	char line[DSWAP_NODE_NAME_MAX + 16], *name, *mode;
 	struct dswap_node *n;
+	bool force = false;
 
-	if (count > DSWAP_NODE_NAME_MAX + 1 || !count) {
+	if (!count || count >= sizeof(line)) {
 		pr_err("memory_nodes/remove: bad node name\n");
 		return -EINVAL;
 	}
-	memcpy(name, buf, count);
-	name[count] = '\0';
-	strim(name);
+	memcpy(line, buf, count);
+	line[count] = '\0';
+	mode = strim(line);
+	name = strsep(&mode, " \t");
+	if (mode) {
+		mode = skip_spaces(mode);
+		if (strcmp(mode, "force")) {
+			pr_err("memory_nodes/remove: '%.16s': write NAME or 'NAME force'\n",
+			       mode);
+			return -EINVAL;
+		}
+		force = true;
+	}
 
 	mutex_lock(&dswap_nodes_lock);
 	n = dswap_node_find(name);
@@ -383,16 +526,35 @@ static ssize_t remove_store(struct kobject *kobj, struct kobj_attribute *attr,
 		pr_err("memory_nodes/remove: no node '%s'\n", name);
 		return -ENOENT;
 	}
-	if (n->nr_slabs) {
+	if (!force) {
+		if (n->state == DSWAP_NODE_DRAINING) {
+			mutex_unlock(&dswap_nodes_lock);
+			return count;
+		}
+		n->state = DSWAP_NODE_DRAINING;
+		if (dswap_node_claim_empty(n)) {
+			/* Nothing to move: removed at once. */
+			list_del(&n->list);
+			mutex_unlock(&dswap_nodes_lock);
+			dswap_node_destroy(n);
+			pr_info("memory node %s removed\n", name);
+			return count;
+		}
 		mutex_unlock(&dswap_nodes_lock);
-		pr_err("memory_nodes/remove: node '%s' holds %u slabs; reset or swapoff the device first\n",
-		       name, n->nr_slabs);
-		return -EBUSY;
+		pr_info("memory node %s: draining %d slabs\n", n->name,
+			atomic_read(&n->nr_slabs));
+		dswap_kick_all();
+		dswap_nodes_reap();
+		return count;
 	}
+	WRITE_ONCE(n->gone, true);
 	list_del(&n->list);
 	mutex_unlock(&dswap_nodes_lock);
+	/* Every copy there is dropped; reads stop waiting for it. */
+	dswap_node_down(n, true);
+	pr_warn("memory node %s removed by force\n", name);
 	dswap_node_destroy(n);
-	pr_info("memory node %s removed\n", name);
+	dswap_kick_all();
 	return count;
 }
 static struct kobj_attribute remove_attr = __ATTR_WO(remove);
@@ -407,30 +569,50 @@ static const struct attribute_group dswap_nodes_group = {
 	.attrs = dswap_nodes_attrs,
 };
 
+static bool dswap_node_excluded(struct dswap_node *n,
+				struct dswap_node **exclude, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (exclude[i] == n)
+			return true;
+	return false;
+}
+
 /**
- * dswap_node_pick - choose the node for a new slab
+ * dswap_node_pick - choose the node for a new copy of a slab
+ * @exclude: nodes that must not be chosen (they hold copies already)
+ * @nr_exclude: entries in @exclude
+ * @out: the node chosen, with its active count held
  *
  * Power of two choices: of two nodes drawn at random among those up, the
- * one that reported more free memory.
+ * one that reports more free memory. Their free memory is asked for
+ * without dswap_nodes_lock.
  *
- * Context: process context; takes dswap_nodes_lock.
- * Return: the node, or NULL when no node is up.
+ * Context: process context.
+ * Return: 0, or -ENODEV when no other node is up.
  */
-struct dswap_node *dswap_node_pick(void)
+int dswap_node_pick(struct dswap_node **exclude, unsigned int nr_exclude,
+		    struct dswap_node **out)
 {
 	struct dswap_node *n, *a = NULL, *b = NULL;
 	unsigned int up = 0, ia, ib, i = 0;
 
-	lockdep_assert_held(&dswap_nodes_lock);
+	mutex_lock(&dswap_nodes_lock);
 	list_for_each_entry(n, &dswap_nodes, list)
-		if (dswap_node_state(n) == DSWAP_NODE_UP)
+		if (dswap_node_state(n) == DSWAP_NODE_UP &&
+		    !dswap_node_excluded(n, exclude, nr_exclude))
 			up++;
-	if (!up)
-		return NULL;
+	if (!up) {
+		mutex_unlock(&dswap_nodes_lock);
+		return -ENODEV;
+	}
 	ia = get_random_u32_below(up);
 	ib = get_random_u32_below(up);
 	list_for_each_entry(n, &dswap_nodes, list) {
-		if (dswap_node_state(n) != DSWAP_NODE_UP)
+		if (dswap_node_state(n) != DSWAP_NODE_UP ||
+		    dswap_node_excluded(n, exclude, nr_exclude))
 			continue;
 		if (i == ia)
 			a = n;
@@ -438,53 +620,33 @@ struct dswap_node *dswap_node_pick(void)
 			b = n;
 		i++;
 	}
+	dswap_node_get_active(a);
+	dswap_node_get_active(b);
+	mutex_unlock(&dswap_nodes_lock);
 	if (a != b) {
 		dswap_node_info(a);
 		dswap_node_info(b);
 	}
-	return a->free >= b->free ? a : b;
-}
-
-/**
- * dswap_node_alloc - get a slab of @size bytes on @n
- * @n: node
- * @size: bytes
- * @tag: our number for the slab
- * @r: filled in
- *
- * Context: process context, under dswap_nodes_lock.
- * Return: 0 or a negative errno (-ENOSPC when the node is full).
- */
-int dswap_node_alloc(struct dswap_node *n, u64 size, u64 tag,
-		     struct dg_region *r)
-{
-	bool resumed;
-	int ret;
-
-	ret = dswap_node_realloc(n, size, tag, r, &resumed);
-	if (ret)
-		return ret;
-	n->nr_slabs++;
-	n->free = n->free > size ? n->free - size : 0;
+	if (READ_ONCE(a->free) < READ_ONCE(b->free))
+		swap(a, b);
+	dswap_node_put_active(b);
+	*out = a;
 	return 0;
 }
 
 /**
- * dswap_node_realloc - ask @n for the slab with @tag, which we may hold
- * @n: node
+ * dswap_node_alloc - ask @n for the slab with @tag (a new one, or ours)
+ * @n: node, active count held
  * @size: bytes
  * @tag: our number for the slab
  * @r: filled in
  * @resumed: set when the node still had the slab and kept its contents
  *
- * Like dswap_node_alloc() but without counting the slab as new: used
- * after a reconnect, when keys changed.
- *
- * Context: process context, under dswap_nodes_lock.
+ * Context: process context; no lock held.
  * Return: 0 or a negative errno (-ENOSPC when the node is full).
  */
-int dswap_node_realloc(struct dswap_node *n, u64 size, u64 tag,
-		       struct dg_region *r, bool *resumed)
+int dswap_node_alloc(struct dswap_node *n, u64 size, u64 tag,
+		     struct dg_region *r, bool *resumed)
 {
 	struct dg_mem_alloc req = {
 		.size = cpu_to_le64(size),
@@ -494,7 +656,6 @@ int dswap_node_realloc(struct dswap_node *n, u64 size, u64 tag,
 	u32 len;
 	int ret;
 
-	lockdep_assert_held(&dswap_nodes_lock);
 	ret = dg_call(n->conn, DG_OP_MEM_ALLOC, &req, sizeof(req), &slab,
 		      sizeof(slab), &len);
 	if (!ret && (len != sizeof(slab) || le64_to_cpu(slab.size) != size ||
@@ -510,32 +671,37 @@ int dswap_node_realloc(struct dswap_node *n, u64 size, u64 tag,
 	r->size = size;
 	r->rkey = le32_to_cpu(slab.rkey);
 	*resumed = le32_to_cpu(slab.flags) & DG_SLAB_RESUMED;
+	if (!*resumed) {
+		u64 free = READ_ONCE(n->free);
+
+		WRITE_ONCE(n->free, free > size ? free - size : 0);
+	}
 	return 0;
 }
 
 /**
  * dswap_node_free - give a slab back to @n
- * @n: node
- * @r: the slab
+ * @n: node, active count held
+ * @slab_id: the node's handle
+ * @size: its bytes
  *
- * Context: process context, under dswap_nodes_lock.
+ * Context: process context; no lock held.
  */
-void dswap_node_free(struct dswap_node *n, const struct dg_region *r)
+void dswap_node_free(struct dswap_node *n, u64 slab_id, u64 size)
 {
-	struct dg_mem_free req = { .slab_id = cpu_to_le64(r->slab_id) };
+	struct dg_mem_free req = { .slab_id = cpu_to_le64(slab_id) };
 	int ret;
 
-	lockdep_assert_held(&dswap_nodes_lock);
 	ret = dg_call(n->conn, DG_OP_MEM_FREE, &req, sizeof(req), NULL, 0,
 		      NULL);
 	if (ret) {
 		/* The node frees it when our connection goes. */
 		atomic64_inc(&n->errors);
 		pr_warn_ratelimited("node %s: freeing slab %llu: %d\n",
-				    n->name, r->slab_id, ret);
+				    n->name, slab_id, ret);
+		return;
 	}
-	n->nr_slabs--;
-	n->free += r->size;
+	WRITE_ONCE(n->free, READ_ONCE(n->free) + size);
 }
 
 int dswap_nodes_init(void)
@@ -553,7 +719,10 @@ int dswap_nodes_init(void)
 	return ret;
 }
 
-/* Devices are gone by now, so no node holds slabs. */
+/*
+ * Every node holds a module reference, so none is left by now but those
+ * a drain is closing; devices are gone, so no copy refers to a node.
+ */
 void dswap_nodes_exit(void)
 {
 	struct dswap_node *n, *tmp;
@@ -561,14 +730,14 @@ void dswap_nodes_exit(void)
 	LIST_HEAD(gone);
 
 	sysfs_remove_group(dswap_nodes_kobj, &dswap_nodes_group);
+	flush_work(&dswap_reap_work);
 	/* Destroy outside the lock: the nodes' sysfs readers take it. */
 	mutex_lock(&dswap_nodes_lock);
 	list_splice_init(&dswap_nodes, &gone);
 	mutex_unlock(&dswap_nodes_lock);
 	list_for_each_entry_safe(n, tmp, &gone, list) {
-		WARN_ON_ONCE(n->nr_slabs);
 		list_del(&n->list);
-		dswap_node_destroy(n);
+		dswap_node_close(n);
 	}
 	kobject_put(dswap_nodes_kobj);
 }

@@ -31,117 +31,34 @@
 #define DSWAP_DEFAULT_SLAB	(64ULL << 20)
 #define DSWAP_MIN_SLAB		(1ULL << 20)
 #define DSWAP_MAX_SLAB		(1ULL << 30)
+#define DSWAP_DEFAULT_FAILOVER_MS	1000
+#define DSWAP_DEFAULT_REBUILD_MB	256
 
 static unsigned int num_devices = 1;
 module_param(num_devices, uint, 0444);
 MODULE_PARM_DESC(num_devices, "Number of /dev/dswapN devices (1-16)");
 
-struct dswap_slab {
-	struct dswap_node	*node;	/* NULL: no remote memory yet */
-	struct dg_region	r;
-};
-
-/**
- * struct dswap_dev - one /dev/dswapN
- * @disk: its gendisk
- * @id: N
- * @init_lock: held for reading by I/O, for writing while the knobs below
- *	and the tables change (disksize, reset)
- * @disksize: bytes, 0 until set
- * @slab_size: bytes per slab, a power of two
- * @replicas: copies of each slab (1)
- * @nr_slabs: entries in @slabs
- * @slabs: remote memory of each slab; an entry's node is set once, under
- *	dswap_nodes_lock, and read locklessly with acquire semantics
- * @written: page bitmap: the page's data is on its slab's node
- * @lost: page bitmap: the page's last write failed, reads give -EIO
- * @inflight: asynchronous page writes not completed yet
- * @inflight_wq: woken when @inflight drops to 0
- * @stats: counters, see remote_stat_show()
- */
-struct dswap_dev {
-	struct gendisk		*disk;
-	int			id;
-	struct rw_semaphore	init_lock;
-	u64			disksize;
-	u64			slab_size;
-	unsigned int		replicas;
-	unsigned long		nr_slabs;
-	struct dswap_slab	*slabs;
-	unsigned long		*written;
-	unsigned long		*lost;
-	atomic_t		inflight;
-	wait_queue_head_t	inflight_wq;
-	struct {
-		atomic64_t	reads;
-		atomic64_t	writes;
-		atomic64_t	zero_reads;
-		atomic64_t	failed_reads;
-		atomic64_t	failed_writes;
-		atomic64_t	discards;
-		atomic64_t	write_xfers;
-	} stats;
-};
-
 static int dswap_major;
 static struct dswap_dev *dswap_devs;
-/* Writes of plugs flushed from inside schedule(). */
-static struct workqueue_struct *dswap_wq;
-/* Serialises dswap_node_resume() with unloading; dswap_devs_gone under it. */
+/* Writes of plugs flushed from inside schedule(), and the repair work. */
+struct workqueue_struct *dswap_wq;
+/* Serialises node events with unloading; dswap_devs_gone under it. */
 static DEFINE_MUTEX(dswap_resume_lock);
 static bool dswap_devs_gone;
 
-/* Give @s remote memory if it has none; returns its node or an ERR_PTR. */
-static struct dswap_node *dswap_slab_get(struct dswap_dev *d, unsigned long idx)
-{
-	struct dswap_slab *s = &d->slabs[idx];
-	struct dswap_node *n;
-	struct dg_region r;
-	int tries, ret = -ENODEV;
-
-	mutex_lock(&dswap_nodes_lock);
-	n = s->node;
-	if (n)
-		goto out;
-	/* A full node is skipped on the next draw. */
-	for (tries = 0; tries < 4; tries++) {
-		n = dswap_node_pick();
-		if (!n) {
-			ret = -ENODEV;
-			break;
-		}
-		ret = dswap_node_alloc(n, d->slab_size,
-				       ((u64)d->id << 48) | idx, &r);
-		if (!ret)
-			break;
-		n = NULL;
-	}
-	if (!n) {
-		pr_err_ratelimited("dswap%d: no memory node can take slab %lu: %d\n",
-				   d->id, idx, ret);
-		n = ERR_PTR(ret == -ENOSPC ? -ENOSPC : -EIO);
-		goto out;
-	}
-	s->r = r;
-	smp_store_release(&s->node, n);
-out:
-	mutex_unlock(&dswap_nodes_lock);
-	return n;
-}
+static void dswap_write_page_sync(struct dswap_dev *d, struct page *page,
+				  unsigned long pidx, int *err);
 
 /*
  * Move one page between @page (@len bytes at @off) and the device at byte
- * @pos. Whole pages go straight to the network; a partial one is bounced.
+ * @pos, synchronously. Whole pages go straight to the network; a partial
+ * one is bounced (read-modify-write).
  */
 static int dswap_page_io(struct dswap_dev *d, struct page *page,
 			 unsigned int off, unsigned int len, u64 pos,
 			 bool write)
 {
 	unsigned long pidx = pos >> PAGE_SHIFT;
-	unsigned long sidx = pos >> ilog2(d->slab_size);
-	u64 soff = (pos & (d->slab_size - 1)) & PAGE_MASK;
-	struct dswap_slab *s = &d->slabs[sidx];
-	struct dswap_node *n = smp_load_acquire(&s->node);
 	struct page *io = page;
 	int ret = 0;
 
@@ -150,82 +67,35 @@ static int dswap_page_io(struct dswap_dev *d, struct page *page,
 		if (!io)
 			return -ENOMEM;
 	}
-
 	if (!write) {
-		if (test_bit(pidx, d->lost)) {
-			ret = -EIO;
-		} else if (!n || !test_bit(pidx, d->written)) {
-			atomic64_inc(&d->stats.zero_reads);
-			clear_highpage(io);
-		} else {
-			ret = dg_page_read(n->conn, &s->r, soff, io);
-			/* A node reconnecting gets one timeout to come back. */
-			if (ret == -ENOTCONN &&
-			    !dg_conn_wait_up(n->conn, msecs_to_jiffies(n->timeout_ms)))
-				ret = dg_page_read(n->conn, &s->r, soff, io);
-			if (ret)
-				atomic64_inc(&n->errors);
-			else
-				atomic64_inc(&n->reads);
-			/* Lost while we waited (the node restarted)? */
-			if (!ret && test_bit(pidx, d->lost))
-				ret = -EIO;
-		}
+		ret = dswap_read_page(d, pidx, io);
 		if (!ret && io != page)
 			memcpy_page(page, off, io, 0, len);
 		goto out;
 	}
-
 	if (io != page) {
-		/* Read-modify-write of a partial page. */
-		ret = dswap_page_io(d, io, 0, PAGE_SIZE, pos & PAGE_MASK, false);
+		ret = dswap_read_page(d, pidx, io);
 		if (ret)
 			goto out;
 		memcpy_page(io, 0, page, off, len);
 	}
-	if (!n)
-		n = dswap_slab_get(d, sidx);
-	if (IS_ERR(n)) {
-		ret = PTR_ERR(n);
-	} else {
-		ret = dg_page_write(n->conn, &s->r, soff, io);
-		if (ret)
-			atomic64_inc(&n->errors);
-		else
-			atomic64_inc(&n->writes);
-	}
-	if (ret) {
-		set_bit(pidx, d->lost);
-	} else {
-		set_bit(pidx, d->written);
-		clear_bit(pidx, d->lost);
-	}
+	dswap_write_page_sync(d, io, pidx, &ret);
 out:
 	if (io != page)
 		__free_page(io);
 	return ret;
 }
 
-/* A write bio in flight: ended when its last page write completes. */
+/*
+ * A write bio in flight: ended when its last page write completes. A
+ * synchronous write has no bio but a completion.
+ */
 struct dswap_wbio {
 	struct dswap_dev	*d;
 	struct bio		*bio;
+	struct completion	*done;
 	atomic_t		pending;
 	blk_status_t		status;
-};
-
-/*
- * A run of consecutive whole pages in one slab, perhaps from several bios,
- * written with one dg_pages_write_async(); each page holds a reference on
- * its bio.
- */
-struct dswap_wrun {
-	struct dswap_dev	*d;
-	struct dswap_node	*node;
-	unsigned long		pidx;		/* first page's index */
-	unsigned int		nr;
-	struct page		*pages[DG_WRITE_BATCH_MAX];
-	struct dswap_wbio	*w[DG_WRITE_BATCH_MAX];
 };
 
 static void dswap_wbio_put(struct dswap_wbio *w)
@@ -234,6 +104,10 @@ static void dswap_wbio_put(struct dswap_wbio *w)
 
 	if (!atomic_dec_and_test(&w->pending))
 		return;
+	if (!w->bio) {
+		complete(w->done);
+		return;
+	}
 	if (w->status)
 		w->bio->bi_status = w->status;
 	bio_endio(w->bio);
@@ -242,59 +116,76 @@ static void dswap_wbio_put(struct dswap_wbio *w)
 		wake_up_all(&d->inflight_wq);
 }
 
-/* Every page of @run is written (@err 0) or failed; any context. */
-static void dswap_wrun_end(struct dswap_wrun *run, int err)
+/**
+ * dswap_wrun_end - every page of @run is written (@err 0) or failed
+ * @run: the run, freed here
+ * @err: 0 or the error of the last copy that failed
+ *
+ * Context: any.
+ */
+void dswap_wrun_end(struct dswap_wrun *run, int err)
 {
 	struct dswap_dev *d = run->d;
 	unsigned int i;
 
 	for (i = 0; i < run->nr; i++) {
+		unsigned long p = run->pidx + i;
+
 		if (err) {
-			set_bit(run->pidx + i, d->lost);
+			set_bit(p, d->lost);
+			clear_bit(p, d->written);
 			atomic64_inc(&d->stats.failed_writes);
-			run->w[i]->status = BLK_STS_IOERR;
+			run->w[i]->status = errno_to_blk_status(err);
+		} else if (run->on_backing) {
+			/* Only the backing device has it. */
+			clear_bit(p, d->written);
+			clear_bit(p, d->lost);
+			atomic64_inc(&d->stats.writes);
 		} else {
-			set_bit(run->pidx + i, d->written);
-			clear_bit(run->pidx + i, d->lost);
+			set_bit(p, d->written);
+			clear_bit(p, d->lost);
 			atomic64_inc(&d->stats.writes);
 		}
 		dswap_wbio_put(run->w[i]);
 	}
-	if (run->node) {
-		if (err)
-			atomic64_inc(&run->node->errors);
-		else
-			atomic64_add(run->nr, &run->node->writes);
-	}
+	if (!err && !run->on_backing)
+		dswap_backing_write_done(d, run->pidx, run->nr);
 	kfree(run);
 }
 
-/* Completion of a run's write; softirq or the transport's receive thread. */
-static void dswap_wrun_done(void *ctx, int err)
+static struct dswap_wrun *dswap_wrun_alloc(struct dswap_dev *d,
+					   unsigned long pidx)
 {
-	dswap_wrun_end(ctx, err);
+	struct dswap_wrun *run = kzalloc(sizeof(*run), GFP_NOIO);
+
+	if (run) {
+		run->d = d;
+		run->pidx = pidx;
+	}
+	return run;
 }
 
-/* Start the write of @run; it ends, well or not, through dswap_wrun_end(). */
-static void dswap_wrun_start(struct dswap_wrun *run)
+/* Write one whole page to every copy and wait; *@err gets the result. */
+static void dswap_write_page_sync(struct dswap_dev *d, struct page *page,
+				  unsigned long pidx, int *err)
 {
-	struct dswap_dev *d = run->d;
-	u64 pos = (u64)run->pidx << PAGE_SHIFT;
-	unsigned long sidx = pos >> ilog2(d->slab_size);
-	struct dswap_slab *s = &d->slabs[sidx];
-	struct dswap_node *n = smp_load_acquire(&s->node);
-	int ret;
+	DECLARE_COMPLETION_ONSTACK(done);
+	struct dswap_wbio w = {
+		.d = d, .done = &done, .pending = ATOMIC_INIT(2),
+	};
+	struct dswap_wrun *run = dswap_wrun_alloc(d, pidx);
 
-	if (!n)
-		n = dswap_slab_get(d, sidx);
-	if (IS_ERR(n))
-		return dswap_wrun_end(run, PTR_ERR(n));
-	run->node = n;
-	atomic64_inc(&d->stats.write_xfers);
-	ret = dg_pages_write_async(n->conn, &s->r, pos & (d->slab_size - 1),
-				   run->pages, run->nr, dswap_wrun_done, run);
-	if (ret)
-		dswap_wrun_end(run, ret);
+	if (!run) {
+		*err = -ENOMEM;
+		return;
+	}
+	run->pages[0] = page;
+	run->w[0] = &w;
+	run->nr = 1;
+	dswap_wrun_start(run);
+	dswap_wbio_put(&w);
+	wait_for_completion(&done);
+	*err = blk_status_to_errno(w.status);
 }
 
 /*
@@ -316,16 +207,15 @@ static int dswap_wrun_add(struct dswap_wrun **runp, struct dswap_wbio *w,
 		run = NULL;
 	}
 	if (!run) {
-		run = kzalloc(sizeof(*run), GFP_NOIO);
+		run = dswap_wrun_alloc(d, pidx);
 		*runp = run;
 		if (!run) {
 			set_bit(pidx, d->lost);
+			clear_bit(pidx, d->written);
 			atomic64_inc(&d->stats.failed_writes);
 			w->status = BLK_STS_RESOURCE;
 			return -ENOMEM;
 		}
-		run->d = d;
-		run->pidx = pidx;
 	}
 	atomic_inc(&w->pending);
 	run->pages[run->nr] = page;
@@ -349,6 +239,8 @@ static void dswap_write_bios(struct dswap_dev *d, struct bio_list *list)
 	struct bio *bio;
 	int ret;
 
+	/* The backing device's lag is bounded: wait for it first. */
+	dswap_backing_throttle(d);
 	while ((bio = bio_list_pop(list))) {
 		struct dswap_wbio *w = kmalloc(sizeof(*w), GFP_NOIO);
 
@@ -360,16 +252,16 @@ static void dswap_write_bios(struct dswap_dev *d, struct bio_list *list)
 		}
 		w->d = d;
 		w->bio = bio;
+		w->done = NULL;
 		w->status = BLK_STS_OK;
 		atomic_set(&w->pending, 1);
 		bio_for_each_segment(bv, bio, iter) {
 			u64 pos = (u64)iter.bi_sector << SECTOR_SHIFT;
 
 			if (bv.bv_offset || bv.bv_len != PAGE_SIZE) {
+				/* Counted by the run it becomes. */
 				ret = dswap_page_io(d, bv.bv_page, bv.bv_offset,
 						    bv.bv_len, pos, true);
-				atomic64_inc(ret ? &d->stats.failed_writes :
-					     &d->stats.writes);
 				if (ret)
 					w->status = errno_to_blk_status(ret);
 				continue;
@@ -469,19 +361,12 @@ static void dswap_discard(struct dswap_dev *d, u64 pos, u64 len)
 	for (p = pos; p + PAGE_SIZE <= end; p += PAGE_SIZE) {
 		clear_bit(p >> PAGE_SHIFT, d->written);
 		clear_bit(p >> PAGE_SHIFT, d->lost);
+		dswap_backing_forget(d, p >> PAGE_SHIFT);
 		atomic64_inc(&d->stats.discards);
 	}
 	for (p = round_up(pos, d->slab_size); p + d->slab_size <= end;
-	     p += d->slab_size) {
-		struct dswap_slab *s = &d->slabs[p >> ilog2(d->slab_size)];
-
-		mutex_lock(&dswap_nodes_lock);
-		if (s->node) {
-			dswap_node_free(s->node, &s->r);
-			WRITE_ONCE(s->node, NULL);
-		}
-		mutex_unlock(&dswap_nodes_lock);
-	}
+	     p += d->slab_size)
+		dswap_free_slab(d, p >> ilog2(d->slab_size));
 }
 
 static void dswap_submit_bio(struct bio *bio)
@@ -554,19 +439,20 @@ static const struct block_device_operations dswap_fops = {
 #endif
 };
 
-/* Give every slab back and free the tables. */
+/*
+ * Give every slab back and free the tables. The repair work was stopped
+ * (dswap_repair_stop()) before init_lock was taken for writing.
+ */
 static void dswap_free_tables(struct dswap_dev *d)
 {
 	unsigned long i;
 
 	lockdep_assert_held_write(&d->init_lock);
 	wait_event(d->inflight_wq, !atomic_read(&d->inflight));
-	mutex_lock(&dswap_nodes_lock);
-	for (i = 0; d->slabs && i < d->nr_slabs; i++) {
-		if (d->slabs[i].node)
-			dswap_node_free(d->slabs[i].node, &d->slabs[i].r);
-	}
-	mutex_unlock(&dswap_nodes_lock);
+	/* The flusher reads the slabs: stop it first. */
+	dswap_backing_close(d);
+	for (i = 0; d->slabs && i < d->nr_slabs; i++)
+		dswap_free_slab(d, i);
 	kvfree(d->slabs);
 	kvfree(d->written);
 	kvfree(d->lost);
@@ -603,7 +489,7 @@ static ssize_t disksize_store(struct device *dev, struct device_attribute *attr,
 			      const char *buf, size_t len)
 {
 	struct dswap_dev *d = dev_to_dswap(dev);
-	unsigned long pages;
+	unsigned long pages, i;
 	u64 size;
 	char *end;
 	int ret = 0;
@@ -634,10 +520,20 @@ static ssize_t disksize_store(struct device *dev, struct device_attribute *attr,
 		ret = -ENOMEM;
 		goto out;
 	}
+	for (i = 0; i < d->nr_slabs; i++)
+		dswap_slab_init(&d->slabs[i]);
 	d->disksize = size;
+	ret = dswap_backing_open(d, pages);
+	if (ret) {
+		dswap_free_tables(d);
+		goto out;
+	}
+	WRITE_ONCE(d->stopping, false);
 	set_capacity_and_notify(d->disk, size >> SECTOR_SHIFT);
-	pr_info("dswap%d: %llu MiB in %lu slabs of %llu MiB\n", d->id,
-		size >> 20, d->nr_slabs, d->slab_size >> 20);
+	pr_info("dswap%d: %llu MiB in %lu slabs of %llu MiB, %u cop%s each%s%s\n",
+		d->id, size >> 20, d->nr_slabs, d->slab_size >> 20, d->replicas,
+		d->replicas == 1 ? "y" : "ies", d->bk ? ", backed by " : "",
+		d->bk ? d->bk_path : "");
 out:
 	up_write(&d->init_lock);
 	return ret ?: len;
@@ -691,9 +587,9 @@ static ssize_t replicas_store(struct device *dev, struct device_attribute *attr,
 	int ret;
 
 	ret = kstrtouint(buf, 10, &v);
-	if (ret || v != 1) {
-		pr_err("dswap%d: replicas: '%.*s' not supported (this version keeps 1 copy)\n",
-		       d->id, dswap_input_len(buf), buf);
+	if (ret || v < 1 || v > DSWAP_MAX_REPLICAS) {
+		pr_err("dswap%d: replicas: '%.*s' is not 1 to %d\n",
+		       d->id, dswap_input_len(buf), buf, DSWAP_MAX_REPLICAS);
 		return -EINVAL;
 	}
 	down_write(&d->init_lock);
@@ -708,10 +604,132 @@ static ssize_t replicas_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(replicas);
 
+/* "unset" without disksize; "degraded" while a slab lacks copies. */
+static ssize_t state_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct dswap_dev *d = dev_to_dswap(dev);
+	const char *state = "unset";
+
+	down_read(&d->init_lock);
+	if (d->disksize)
+		state = dswap_degraded_slabs(d) ? "degraded" : "ok";
+	up_read(&d->init_lock);
+	return sysfs_emit(buf, "%s\n", state);
+}
+static DEVICE_ATTR_RO(state);
+
+static ssize_t degraded_slabs_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	struct dswap_dev *d = dev_to_dswap(dev);
+	unsigned long n;
+
+	down_read(&d->init_lock);
+	n = dswap_degraded_slabs(d);
+	up_read(&d->init_lock);
+	return sysfs_emit(buf, "%lu\n", n);
+}
+static DEVICE_ATTR_RO(degraded_slabs);
+
+/* A knob that may change at any time: @v within [@min, @max]. */
+static ssize_t dswap_store_uint(struct device *dev, const char *name,
+				const char *buf, size_t len, unsigned int *v,
+				unsigned int min, unsigned int max)
+{
+	struct dswap_dev *d = dev_to_dswap(dev);
+	unsigned int x;
+
+	if (kstrtouint(buf, 10, &x) || x < min || x > max) {
+		pr_err("dswap%d: %s: '%.*s' is not %u to %u\n", d->id, name,
+		       dswap_input_len(buf), buf, min, max);
+		return -EINVAL;
+	}
+	WRITE_ONCE(*v, x);
+	return len;
+}
+
+static ssize_t rebuild_rate_mb_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  READ_ONCE(dev_to_dswap(dev)->rebuild_rate_mb));
+}
+
+static ssize_t rebuild_rate_mb_store(struct device *dev,
+				     struct device_attribute *attr,
+				     const char *buf, size_t len)
+{
+	return dswap_store_uint(dev, "rebuild_rate_mb", buf, len,
+				&dev_to_dswap(dev)->rebuild_rate_mb, 0, 100000);
+}
+static DEVICE_ATTR_RW(rebuild_rate_mb);
+
+static ssize_t failover_ms_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  READ_ONCE(dev_to_dswap(dev)->failover_ms));
+}
+
+static ssize_t failover_ms_store(struct device *dev,
+				 struct device_attribute *attr,
+				 const char *buf, size_t len)
+{
+	return dswap_store_uint(dev, "failover_ms", buf, len,
+				&dev_to_dswap(dev)->failover_ms, 10, 600000);
+}
+static DEVICE_ATTR_RW(failover_ms);
+
+static ssize_t backing_dev_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	struct dswap_dev *d = dev_to_dswap(dev);
+	ssize_t ret;
+
+	down_read(&d->init_lock);
+	ret = sysfs_emit(buf, "%s\n", d->bk_path[0] ? d->bk_path : "none");
+	up_read(&d->init_lock);
+	return ret;
+}
+
+static ssize_t backing_dev_store(struct device *dev,
+				 struct device_attribute *attr,
+				 const char *buf, size_t len)
+{
+	struct dswap_dev *d = dev_to_dswap(dev);
+	char path[sizeof(d->bk_path)];
+	size_t n = strcspn(buf, "\n");
+	int ret = 0;
+
+	if (!n || n >= sizeof(path) ||
+	    (strncmp(buf, "none", n) && buf[0] != '/')) {
+		pr_err("dswap%d: backing_dev: '%.*s' is not an absolute path or 'none'\n",
+		       d->id, dswap_input_len(buf), buf);
+		return -EINVAL;
+	}
+	memcpy(path, buf, n);
+	path[n] = '\0';
+	down_write(&d->init_lock);
+	if (d->disksize) {
+		pr_err("dswap%d: backing_dev: device in use; reset first\n",
+		       d->id);
+		ret = -EBUSY;
+	} else if (!strcmp(path, "none")) {
+		d->bk_path[0] = '\0';
+	} else {
+		strscpy(d->bk_path, path, sizeof(d->bk_path));
+	}
+	up_write(&d->init_lock);
+	return ret ?: len;
+}
+static DEVICE_ATTR_RW(backing_dev);
+
 /*
  * One line of counters, in this order (Documentation/ABI):
  * reads writes zero_reads failed_reads failed_writes discards
- * remote_slabs remote_pages write_transfers
+ * remote_slabs remote_pages write_transfers degraded_slabs rebuilt_slabs
+ * read_failovers backing_lag_pages backing_reads
  */
 static ssize_t remote_stat_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
@@ -722,18 +740,23 @@ static ssize_t remote_stat_show(struct device *dev,
 
 	down_read(&d->init_lock);
 	for (i = 0; i < d->nr_slabs; i++)
-		if (READ_ONCE(d->slabs[i].node))
+		if (READ_ONCE(d->slabs[i].nr))
 			slabs++;
 	if (d->written)
 		pages = bitmap_weight(d->written, d->disksize >> PAGE_SHIFT);
-	ret = sysfs_emit(buf, "%8llu %8llu %8llu %8llu %8llu %8llu %8lu %8lu %8llu\n",
+	ret = sysfs_emit(buf, "%8llu %8llu %8llu %8llu %8llu %8llu %8lu %8lu %8llu %8lu %8llu %8llu %8lu %8llu\n",
 			 (u64)atomic64_read(&d->stats.reads),
 			 (u64)atomic64_read(&d->stats.writes),
 			 (u64)atomic64_read(&d->stats.zero_reads),
 			 (u64)atomic64_read(&d->stats.failed_reads),
 			 (u64)atomic64_read(&d->stats.failed_writes),
 			 (u64)atomic64_read(&d->stats.discards), slabs, pages,
-			 (u64)atomic64_read(&d->stats.write_xfers));
+			 (u64)atomic64_read(&d->stats.write_xfers),
+			 dswap_degraded_slabs(d),
+			 (u64)atomic64_read(&d->stats.rebuilt_slabs),
+			 (u64)atomic64_read(&d->stats.read_failovers),
+			 dswap_backing_lag(d),
+			 (u64)atomic64_read(&d->stats.backing_reads));
 	up_read(&d->init_lock);
 	return ret;
 }
@@ -759,6 +782,7 @@ static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
 		pr_err("dswap%d: reset: device is open (swapoff first)\n", d->id);
 		return -EBUSY;
 	}
+	dswap_repair_stop(d);
 	down_write(&d->init_lock);
 	set_capacity_and_notify(disk, 0);
 	dswap_free_tables(d);
@@ -774,6 +798,11 @@ static struct attribute *dswap_disk_attrs[] = {
 	&dev_attr_disksize.attr,
 	&dev_attr_slab_size.attr,
 	&dev_attr_replicas.attr,
+	&dev_attr_state.attr,
+	&dev_attr_degraded_slabs.attr,
+	&dev_attr_rebuild_rate_mb.attr,
+	&dev_attr_failover_ms.attr,
+	&dev_attr_backing_dev.attr,
 	&dev_attr_remote_stat.attr,
 	&dev_attr_reset.attr,
 	NULL,
@@ -802,8 +831,14 @@ static int dswap_dev_create(struct dswap_dev *d, int id)
 	d->id = id;
 	d->slab_size = DSWAP_DEFAULT_SLAB;
 	d->replicas = 1;
+	d->failover_ms = DSWAP_DEFAULT_FAILOVER_MS;
+	d->rebuild_rate_mb = DSWAP_DEFAULT_REBUILD_MB;
 	init_rwsem(&d->init_lock);
 	init_waitqueue_head(&d->inflight_wq);
+	init_waitqueue_head(&d->slab_wq);
+	INIT_DELAYED_WORK(&d->repair, dswap_repair_work);
+	spin_lock_init(&d->repair_lock);
+	INIT_LIST_HEAD(&d->orphans);
 
 	disk = dg_alloc_disk(&lim, NUMA_NO_NODE);
 	if (IS_ERR(disk))
@@ -831,6 +866,7 @@ static void dswap_dev_destroy(struct dswap_dev *d)
 	if (!d->disk)
 		return;
 	del_gendisk(d->disk);
+	dswap_repair_stop(d);
 	down_write(&d->init_lock);
 	dswap_free_tables(d);
 	up_write(&d->init_lock);
@@ -839,66 +875,62 @@ static void dswap_dev_destroy(struct dswap_dev *d)
 }
 
 /*
- * Slab @idx of @d lost its contents: every page written there reads as
- * an I/O error from now on (until written again). Returns the pages.
+ * Run @fn on every device that has tables, with its init_lock held for
+ * reading; node events and evictions come here.
  */
-static unsigned long dswap_slab_lose(struct dswap_dev *d, unsigned long idx)
+static int dswap_for_each_dev(int (*fn)(struct dswap_dev *d, void *arg),
+			      void *arg)
 {
-	unsigned long pps = d->slab_size >> PAGE_SHIFT;
-	unsigned long p, lost = 0;
+	unsigned int i;
+	int ret = -ENOENT;
 
-	for (p = idx * pps; p < (idx + 1) * pps && p < d->disksize >> PAGE_SHIFT; p++) {
-		if (test_bit(p, d->written)) {
-			set_bit(p, d->lost);
-			clear_bit(p, d->written);
-			lost++;
-		}
+	mutex_lock(&dswap_resume_lock);
+	for (i = 0; !dswap_devs_gone && i < num_devices; i++) {
+		struct dswap_dev *d = &dswap_devs[i];
+
+		down_read(&d->init_lock);
+		if (d->disksize && !fn(d, arg))
+			ret = 0;
+		up_read(&d->init_lock);
 	}
-	return lost;
+	mutex_unlock(&dswap_resume_lock);
+	return ret;
 }
 
-/* dswap_node_resume() for one device. */
-static void dswap_dev_resume(struct dswap_dev *d, struct dswap_node *n,
-			     bool restarted)
+struct dswap_node_ev {
+	struct dswap_node	*n;
+	bool			flag;
+	u64			slab_id;
+};
+
+static int dswap_down_fn(struct dswap_dev *d, void *arg)
 {
-	unsigned long idx, slabs = 0, gone = 0, pages = 0;
-	struct dg_region r;
-	bool resumed;
-	int ret;
+	struct dswap_node_ev *ev = arg;
 
-	down_read(&d->init_lock);
-	mutex_lock(&dswap_nodes_lock);
-	for (idx = 0; d->slabs && idx < d->nr_slabs; idx++) {
-		struct dswap_slab *s = &d->slabs[idx];
+	dswap_dev_node_down(d, ev->n, ev->flag);
+	return 0;
+}
 
-		if (s->node != n)
-			continue;
-		slabs++;
-		ret = dswap_node_realloc(n, d->slab_size,
-					 ((u64)d->id << 48) | idx, &r, &resumed);
-		if (!ret && resumed && !restarted) {
-			s->r = r;
-			continue;
-		}
-		/* Mark the pages before a reader can see the new slab. */
-		pages += dswap_slab_lose(d, idx);
-		gone++;
-		if (!ret) {
-			s->r = r;
-			continue;
-		}
-		/* No memory there any more: the next write picks a node. */
-		n->nr_slabs--;
-		smp_store_release(&s->node, NULL);
-	}
-	mutex_unlock(&dswap_nodes_lock);
-	up_read(&d->init_lock);
-	if (gone)
-		pr_err("dswap%d: node %s lost %lu of our %lu slabs there: %lu pages now read as I/O errors\n",
-		       d->id, n->name, gone, slabs, pages);
-	else if (slabs)
-		pr_info("dswap%d: node %s kept all %lu of our slabs\n", d->id,
-			n->name, slabs);
+/**
+ * dswap_node_down - a node stopped answering, or is removed by force
+ * @n: the node
+ * @force: it is removed: drop even the only copy of a slab there
+ *
+ * Context: process context.
+ */
+void dswap_node_down(struct dswap_node *n, bool force)
+{
+	struct dswap_node_ev ev = { .n = n, .flag = force };
+
+	dswap_for_each_dev(dswap_down_fn, &ev);
+}
+
+static int dswap_resume_fn(struct dswap_dev *d, void *arg)
+{
+	struct dswap_node_ev *ev = arg;
+
+	dswap_dev_node_resume(d, ev->n, ev->flag);
+	return 0;
 }
 
 /**
@@ -906,21 +938,64 @@ static void dswap_dev_resume(struct dswap_dev *d, struct dswap_node *n,
  * @n: the node
  * @restarted: it restarted, so it kept nothing of ours
  *
- * Asks again for every slab our devices held there (the keys changed
- * with the connection). A slab the node kept keeps its pages; a slab it
- * lost has every page written there read as -EIO, never as other data.
+ * Asks again for every slab copy our devices held there (the keys changed
+ * with the connection). A copy the node kept keeps its pages; a copy it
+ * lost is dropped if another exists, otherwise every page written there
+ * reads from the backing device or as -EIO, never as other data.
  *
  * Context: process context, from the connection's event (before page I/O
  * on it resumes).
  */
 void dswap_node_resume(struct dswap_node *n, bool restarted)
 {
-	unsigned int i;
+	struct dswap_node_ev ev = { .n = n, .flag = restarted };
 
-	mutex_lock(&dswap_resume_lock);
-	for (i = 0; !dswap_devs_gone && i < num_devices; i++)
-		dswap_dev_resume(&dswap_devs[i], n, restarted);
-	mutex_unlock(&dswap_resume_lock);
+	dswap_for_each_dev(dswap_resume_fn, &ev);
+}
+
+static int dswap_evict_fn(struct dswap_dev *d, void *arg)
+{
+	struct dswap_node_ev *ev = arg;
+
+	return dswap_dev_evict(d, ev->n, ev->slab_id);
+}
+
+/**
+ * dswap_node_evict - a node asks for one of its slabs back (MEM_EVICT)
+ * @n: the node
+ * @slab_id: its handle for the slab
+ *
+ * Context: process context (disagg_net's request work).
+ * Return: 0 when one of our devices holds it and will give it back once
+ * its pages are elsewhere; -ENOENT otherwise.
+ */
+int dswap_node_evict(struct dswap_node *n, u64 slab_id)
+{
+	struct dswap_node_ev ev = { .n = n, .slab_id = slab_id };
+	int ret = dswap_for_each_dev(dswap_evict_fn, &ev);
+
+	if (ret)
+		pr_warn_ratelimited("memory node %s asked for slab %llu, which is not ours\n",
+				    n->name, slab_id);
+	return ret;
+}
+
+static int dswap_kick_fn(struct dswap_dev *d, void *arg)
+{
+	dswap_repair_kick(d);
+	return 0;
+}
+
+/**
+ * dswap_kick_all - have every device's repair work look again
+ *
+ * A node came, or started draining.
+ *
+ * Context: process context.
+ */
+void dswap_kick_all(void)
+{
+	dswap_for_each_dev(dswap_kick_fn, NULL);
 }
 
 static void dswap_destroy_all(void)

@@ -199,4 +199,67 @@ static inline struct folio *dg_wp_folio(struct page *p)
 #define dg_file_splice_read	generic_file_splice_read
 #endif
 
+/**
+ * struct dg_bdev - a block device opened for exclusive read and write
+ * @bdev: the device
+ * @file: its open file (6.9 and later open block devices as files)
+ */
+struct dg_bdev {
+	struct block_device	*bdev;
+	struct file		*file;
+};
+
+/**
+ * dg_bdev_open - open the block device at @path exclusively, read-write
+ * @path: its path
+ * @holder: the exclusive holder
+ * @b: filled in
+ *
+ * Context: process context, may sleep.
+ * Return: 0 or a negative errno.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+static inline int dg_bdev_open(const char *path, void *holder,
+			       struct dg_bdev *b)
+{
+	struct file *f = bdev_file_open_by_path(path, BLK_OPEN_READ |
+						BLK_OPEN_WRITE, holder, NULL);
+
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	b->file = f;
+	b->bdev = file_bdev(f);
+	return 0;
+}
+
+static inline void dg_bdev_close(struct dg_bdev *b, void *holder)
+{
+	fput(b->file);
+	b->file = NULL;
+	b->bdev = NULL;
+}
+#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+static inline int dg_bdev_open(const char *path, void *holder,
+			       struct dg_bdev *b)
+{
+	struct block_device *bdev;
+
+	bdev = blkdev_get_by_path(path, FMODE_READ | FMODE_WRITE | FMODE_EXCL,
+				  holder);
+	if (IS_ERR(bdev))
+		return PTR_ERR(bdev);
+	b->bdev = bdev;
+	b->file = NULL;
+	return 0;
+}
+
+static inline void dg_bdev_close(struct dg_bdev *b, void *holder)
+{
+	blkdev_put(b->bdev, FMODE_READ | FMODE_WRITE | FMODE_EXCL);
+	b->bdev = NULL;
+}
+#else
+#error "dg_bdev_open: kernels 6.5 to 6.8 are not supported"
+#endif
+
 #endif /* DISAGG_COMPAT_H */

@@ -45,6 +45,35 @@ typedef void (*dg_event_fn)(struct dg_conn *c, void *ctx,
 			    enum dg_conn_event ev);
 
 /**
+ * typedef dg_request_fn - the node sent a request of its own
+ * @c: the connection it came on
+ * @ctx: &dg_conn_params.ctx
+ * @opcode: the request's opcode; only %DG_OP_MEM_EVICT is delivered
+ * @payload: a copy of its payload, valid until the function returns
+ * @len: its length, at most %DG_REQUEST_MAX
+ *
+ * disagg_net answers the request with an empty reply whose status is the
+ * return value: 0, or a negative errno (sent as the positive value;
+ * anything that is not an errno below 512 goes out as EIO). Requests of
+ * one connection are delivered one at a time, in the order they came; at
+ * most %DG_REQUEST_QUEUE wait, further ones are answered EBUSY. A request
+ * whose connection failed before it was delivered is dropped unanswered
+ * (the node asks again on the new connection), as is the reply to one the
+ * connection failed under.
+ *
+ * Context: process context (a workqueue); may sleep and make calls on @c,
+ * but must not close it. Never runs after dg_conn_close() returned.
+ * Return: 0 or a negative errno, the reply's status.
+ */
+typedef int (*dg_request_fn)(struct dg_conn *c, void *ctx, u16 opcode,
+			     const void *payload, u32 len);
+
+/* Largest payload of a node's request handed to &dg_request_fn. */
+#define DG_REQUEST_MAX		64
+/* Node requests waiting for &dg_request_fn per connection; more: EBUSY. */
+#define DG_REQUEST_QUEUE	64
+
+/**
  * struct dg_conn_params - where and how to connect
  * @addr: the node's address and port (IPv4 or IPv6)
  * @src: local address to connect from; family 0 lets routing choose
@@ -61,7 +90,11 @@ typedef void (*dg_event_fn)(struct dg_conn *c, void *ctx,
  *	connection (both sides must agree: %DG_FS_MSG_MAX for the storage
  *	role); 0 picks %DG_CALL_MAX
  * @event: told when the connection goes down and comes back, or NULL
- * @ctx: passed to @event
+ * @request: handles the node's %DG_OP_MEM_EVICT requests, or NULL; every
+ *	request of the node but %DG_OP_HEARTBEAT (answered by disagg_net) and
+ *	%DG_OP_BYE (no reply) that @request does not take is answered
+ *	EOPNOTSUPP, one with more than %DG_REQUEST_MAX payload bytes EMSGSIZE
+ * @ctx: passed to @event and @request
  */
 struct dg_conn_params {
 	struct sockaddr_storage	addr;
@@ -74,6 +107,7 @@ struct dg_conn_params {
 	unsigned int		timeout_ms;
 	u32			max_msg;
 	dg_event_fn		event;
+	dg_request_fn		request;
 	void			*ctx;
 };
 
@@ -216,6 +250,30 @@ int dg_call(struct dg_conn *c, u16 opcode, const void *req, u32 req_len,
  */
 int dg_page_read(struct dg_conn *c, const struct dg_region *r, u64 offset,
 		 struct page *page);
+
+/**
+ * dg_page_read_timeout - dg_page_read() with a deadline of its own
+ * @c: connection
+ * @r: region
+ * @offset: byte offset in @r, page aligned, inside @r
+ * @page: destination, mapped for DMA in place
+ * @timeout_ms: longest wait for the data, in ms; 0: the connection's
+ *	timeout (then it is dg_page_read())
+ *
+ * For a reader that has another copy of the page and would rather fail
+ * over to it than wait the connection's whole timeout. When it returns,
+ * nothing is written into @page any more, whatever the result: over RDMA
+ * a read past its deadline resets the queue pair (which fails the
+ * connection, and disagg_net reconnects it); over TCP the late reply is
+ * dropped.
+ *
+ * Context: process context, may sleep about @timeout_ms (an RDMA queue
+ * that must be reset adds up to a second).
+ * Return: as dg_page_read().
+ */
+int dg_page_read_timeout(struct dg_conn *c, const struct dg_region *r,
+			 u64 offset, struct page *page,
+			 unsigned int timeout_ms);
 
 /**
  * typedef dg_done_fn - completion of an asynchronous page write

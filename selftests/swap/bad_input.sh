@@ -40,8 +40,13 @@ expect $nodes/remove "nosuchnode" "No such file or directory"
 expect $dev/disksize "lots" "$einval"
 expect $dev/disksize "0" "$einval"
 expect $dev/slab_size "3M" "$einval"
-expect $dev/replicas "2" "$einval"
+expect $dev/replicas "4" "$einval"
+expect $dev/replicas "0" "$einval"
 expect $dev/replicas "-1" "$einval"
+expect $dev/failover_ms "5" "$einval"
+expect $dev/rebuild_rate_mb "fast" "$einval"
+expect $dev/backing_dev "relative/path" "$einval"
+expect $nodes/remove "m1 sideways" "$einval"
 expect $dev/reset "0" "$einval"
 
 # Unreachable node: nothing at that address; must fail within the timeout.
@@ -59,14 +64,28 @@ echo 16M >$dev/disksize || fail "disksize"
 expect $dev/disksize "32M" "Device or resource busy"
 expect $dev/slab_size "8M" "Device or resource busy"
 [ "$(cat $dev/disksize)" = $((16 << 20)) ] || fail "disksize changed by a refused write"
-dd if=/dev/urandom of=/dev/dswap0 bs=1M count=16 oflag=direct status=none || fail "write to dswap0"
+expect $dev/replicas "2" "Device or resource busy"
+expect $dev/backing_dev "/dev/null" "Device or resource busy"
+data=$(mktemp)
+dg_cleanup_push "rm -f $data"
+head -c 16M /dev/urandom >"$data"
+dd if="$data" of=/dev/dswap0 bs=1M oflag=direct status=none || fail "write to dswap0"
 busy=
 for n in m1 m2; do
 	read -r slabs _ < <(swap_node_stat $n)
 	[ "$slabs" -gt 0 ] && busy=$n
 done
 [ -n "$busy" ] || fail "no node holds a slab after writing 16 MiB"
-expect $nodes/remove "$busy" "Device or resource busy"
+# Removing a node that holds slabs drains it: they move, then it goes.
+echo "$busy" >$nodes/remove || fail "removing $busy (a drain) failed"
+for ((t = 0; t < 60; t++)); do
+	[ -e $nodes/$busy ] || break
+	sleep 1
+done
+[ -e $nodes/$busy ] && fail "$busy still there 60 s after remove ($(cat $nodes/$busy/state 2>/dev/null))"
+dd if=/dev/dswap0 bs=1M count=16 iflag=direct status=none | cmp -s - "$data" ||
+	fail "data read back wrong after draining $busy"
+log "$busy drained in $t s; 16 MiB intact"
 mkswap /dev/dswap0 >/dev/null && swapon /dev/dswap0 || fail "swapon"
 expect $dev/reset "1" "Device or resource busy"
 swapoff /dev/dswap0 || fail "swapoff"

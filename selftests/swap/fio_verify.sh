@@ -16,7 +16,7 @@ rc=$?
 echo "$out" | grep -E 'err=|verify|WRITE:|READ:' | sed 's/^/  fio: /'
 [ $rc = 0 ] || fail "fio verify failed ($rc)"
 echo "$out" | grep -q 'err= 0' || fail "fio reported errors"
-read -r reads writes _ fr fw _ slabs pages xfers </sys/block/dswap0/remote_stat
+read -r reads writes _ fr fw _ slabs pages xfers _ </sys/block/dswap0/remote_stat
 log "remote_stat: reads $reads writes $writes failed $fr/$fw slabs $slabs pages $pages"
 [ "$writes" -ge 8192 ] || fail "only $writes pages written remotely"
 [ "$fr" = 0 ] && [ "$fw" = 0 ] || fail "failed I/O counted"
@@ -24,10 +24,10 @@ log "remote_stat: reads $reads writes $writes failed $fr/$fw slabs $slabs pages 
 
 # Batching: 4 MiB in 1 MiB direct writes (256 consecutive pages a bio)
 # goes out as runs of 16 pages, one transfer each.
-read -r _ w0 _ _ _ _ _ _ x0 </sys/block/dswap0/remote_stat
+read -r _ w0 _ _ _ _ _ _ x0 _ </sys/block/dswap0/remote_stat
 dd if=/dev/urandom of=/dev/dswap0 bs=1M count=4 seek=8 oflag=direct status=none ||
 	fail "writing 4 MiB"
-read -r _ w1 _ _ _ _ _ _ x1 </sys/block/dswap0/remote_stat
+read -r _ w1 _ _ _ _ _ _ x1 _ </sys/block/dswap0/remote_stat
 log "4 MiB in 1 MiB bios: $((w1 - w0)) pages in $((x1 - x0)) transfers"
 [ $((w1 - w0)) = 1024 ] || fail "$((w1 - w0)) pages written, want 1024"
 [ $((x1 - x0)) = 64 ] || fail "$((x1 - x0)) transfers for 1024 pages, want 64 (16 pages each)"

@@ -50,19 +50,12 @@ MEMCHECK=$DG_PROJ/build/selftests/memcheck
 MEMCLIENT=$DG_BINDIR/tools/dg-memclient
 
 swap_teardown() {
-	local i t
+	local n
 	swapoff /dev/dswap0 2>/dev/null
 	echo 1 >/sys/block/dswap0/reset 2>/dev/null
-	for ((i = 1; i <= SWAP_NODES; i++)); do
-		echo "m$i" >/sys/kernel/disagg/memory_nodes/remove 2>/dev/null
-	done
-	# A node that still holds something drains; give it a moment, then drop it.
-	for ((i = 1; i <= SWAP_NODES; i++)); do
-		for ((t = 0; t < 50; t++)); do
-			[ -d "/sys/kernel/disagg/memory_nodes/m$i" ] || break
-			sleep 0.1
-		done
-		echo "m$i force" >/sys/kernel/disagg/memory_nodes/remove 2>/dev/null
+	for n in /sys/kernel/disagg/memory_nodes/*/; do
+		n=$(basename "$n")
+		echo "$n force" >/sys/kernel/disagg/memory_nodes/remove 2>/dev/null
 	done
 	rmmod disagg_swap 2>/dev/null
 	rmmod disagg_net 2>/dev/null

@@ -43,7 +43,7 @@ done
 [ -e "$held" ] || { wait "$pid"; fail "memcheck failed or did not finish its passes ($?)"; }
 log "memcheck: ${WSET_MB} MiB checked 3 times under a ${LIMIT_MB} MiB limit"
 
-read -r reads writes zr fr fw _ slabs pages xfers </sys/block/dswap0/remote_stat
+read -r reads writes zr fr fw _ slabs pages xfers _ </sys/block/dswap0/remote_stat
 log "remote_stat: reads $reads writes $writes (in $xfers transfers) zero_reads $zr failed $fr/$fw slabs $slabs pages $pages"
 [ "$fr" = 0 ] && [ "$fw" = 0 ] || fail "failed remote I/O"
 [ "$writes" -ge $(( (WSET_MB - LIMIT_MB) * 256 )) ] ||
