@@ -41,6 +41,16 @@
 # are added with key=client: every swap test authenticates.
 
 MEMD=$DG_BINDIR/memd/disagg-memd
+
+# A failing swap test shows what the kernel said about it.
+fail() {
+	echo "FAIL: $*"
+	echo "kernel log, last disagg lines:"
+	dmesg | grep -E 'disagg|dswap|memory node|fatal signal|Out of memory|Killed process' |
+		tail -n 40 | sed 's/^/  /'
+	hosts_dump_logs
+	exit 1
+}
 SWAP_SLAB=${SWAP_SLAB:-4M}
 SWAP_QUEUES=${SWAP_QUEUES:-1}
 SWAP_NODE_OPTS=${SWAP_NODE_OPTS:-}
