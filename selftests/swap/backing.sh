@@ -54,6 +54,7 @@ echo 500 >/sys/module/disagg_net/parameters/reconnect_max_ms || fail "reconnect_
 node=/sys/kernel/disagg/memory_nodes/m1
 parts=${SWAP_BACKING_PARTS:-1 2 3}
 part() { [[ " $parts " == *" $1 "* ]]; }
+lag_zero() { [ "$(swap_remote_stat $LAG)" = 0 ]; }
 
 # 1. The only memory node dies under load.
 if part 1; then
@@ -85,11 +86,11 @@ timeout 300 swapoff /dev/dswap0 || fail "swapoff"
 fi
 
 # 2. Up and idle, the backing device catches up.
-swap_wait 60 test "$(swap_remote_stat $LAG)" = 0 ||
+swap_wait 60 lag_zero ||
 	fail "backing_lag_pages still $(swap_remote_stat $LAG) 60 s after the load ended"
 "$pagecheck" write /dev/dswap0 0 4096 1 >/dev/null || fail "writing 16 MiB to the raw device"
 t0=$(swap_now)
-swap_wait 60 test "$(swap_remote_stat $LAG)" = 0 ||
+swap_wait 60 lag_zero ||
 	fail "backing_lag_pages still $(swap_remote_stat $LAG) 60 s after writing 16 MiB"
 log "16 MiB written; backing lag back at 0 after $(swap_since "$t0") s"
 out=$(timeout 120 "$pagecheck" read --expect-intact /dev/dswap0 0 4096 1 2>&1) ||

@@ -59,7 +59,8 @@ took=$(swap_since "$t0")
 [ -n "$draining" ] || fail "m$v went away without ever showing state 'draining'"
 [ "$last" -le "$held" ] || fail "m$v's slab count grew from $held to $last while draining"
 log "m$v drained: $held slabs ($((held * ${SWAP_SLAB%M})) MiB) moved in $took s, then removed"
-swap_wait 30 test "$(swap_memd_field "$v" used)" = 0 ||
+memd_empty() { [ "$(swap_memd_field "$1" used)" = 0 ]; }
+swap_wait 30 memd_empty "$v" ||
 	fail "disagg-memd on host $v still has $(swap_memd_field "$v" used) bytes in use after the drain"
 log "disagg-memd on host $v: nothing in use"
 swap_workload_stop

@@ -20,6 +20,8 @@
 #   swap_memd_field I FIELD      one number of it ("used", "capacity")
 #   swap_remote_stat N           column N (1-based) of remote_stat
 #   swap_wait SECONDS CMD...     retry CMD every 0.2 s; fails when it never held
+#                                (CMD runs anew each time: a function, not
+#                                "test $(...)", which is expanded only once)
 #   swap_workload_start MIB LIM  swapon, then memcheck on MIB MiB in a memory
 #                                cgroup of LIM MiB, passes going on until
 #                                swap_workload_stop (its output in
@@ -45,8 +47,9 @@ MEMD=$DG_BINDIR/memd/disagg-memd
 # A failing swap test shows what the kernel said about it.
 fail() {
 	echo "FAIL: $*"
-	echo "kernel log, last disagg lines:"
+	echo "kernel log, last disagg lines (repeats counted):"
 	dmesg | grep -E 'disagg|dswap|memory node|fatal signal|Out of memory|Killed process' |
+		grep -v 'callbacks suppressed' | sed 's/^\[[ 0-9.]*\] //' | uniq -c |
 		tail -n 40 | sed 's/^/  /'
 	hosts_dump_logs
 	exit 1
