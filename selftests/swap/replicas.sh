@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # replicas=2 on three memory nodes: memcheck, with a working set four times
 # its cgroup's memory.max, checks every page over and over while one memory
-# node after another is SIGKILLed and restarted (5 kills; DG_LONG=1: 20).
+# node after another is SIGKILLed and restarted (5 kills, 64 MiB in 16 MiB
+# on a 128 MiB device; DG_LONG=1: 20 kills, 128 MiB in 32 MiB on 256 MiB).
 # After each kill the device turns degraded (a count of slabs short of a
 # copy), a rebuild copies them back and it returns to ok before the next
 # kill. Zero bad pages, zero processes killed, no failed remote I/O. Logs
@@ -14,17 +15,19 @@ dg_require_vm
 SWAP_NODES=3
 . "$DG_SELFTESTS/swap/setup.sh"
 
-KILLS=5
-[ "${DG_LONG:-0}" = 1 ] && KILLS=20
-WSET_MB=${SWAP_WSET_MB:-128}
-LIMIT_MB=${SWAP_LIMIT_MB:-32}
+# The swap allocator spreads over the whole device as time goes on, so the
+# device's size bounds what each rebuild copies.
+KILLS=5 WSET_MB=64 LIMIT_MB=16 DISK_MB=128
+[ "${DG_LONG:-0}" = 1 ] && KILLS=20 WSET_MB=128 LIMIT_MB=32 DISK_MB=256
+WSET_MB=${SWAP_WSET_MB:-$WSET_MB}
+LIMIT_MB=${SWAP_LIMIT_MB:-$LIMIT_MB}
 slab_mb=${SWAP_SLAB%M}
 
 swap_setup 256M
 swap_require replicas state degraded_slabs rebuild_rate_mb
 echo 2 >/sys/block/dswap0/replicas || fail "replicas=2 refused"
 echo 0 >/sys/block/dswap0/rebuild_rate_mb || fail "rebuild_rate_mb=0 refused"
-echo 256M >/sys/block/dswap0/disksize || fail "disksize"
+echo "${DISK_MB}M" >/sys/block/dswap0/disksize || fail "disksize"
 echo 1000 >/sys/module/disagg_net/parameters/heartbeat_ms || fail "heartbeat_ms"
 echo 500 >/sys/module/disagg_net/parameters/reconnect_max_ms || fail "reconnect_max_ms"
 [ "$(swap_state)" = ok ] || fail "state is '$(swap_state)' before any failure, want ok"

@@ -47,9 +47,17 @@ MEMD=$DG_BINDIR/memd/disagg-memd
 # A failing swap test shows what the kernel said about it.
 fail() {
 	echo "FAIL: $*"
+	if [ -n "${SWAP_WL_PID:-}" ] && [ -d "/proc/$SWAP_WL_PID" ]; then
+		echo "memcheck (pid $SWAP_WL_PID): $(grep State: "/proc/$SWAP_WL_PID/status")," \
+			"wchan $(cat "/proc/$SWAP_WL_PID/wchan" 2>/dev/null)"
+		sed 's/^/  /' "/proc/$SWAP_WL_PID/stack" 2>/dev/null
+	fi
+	[ -r /sys/block/dswap0/remote_stat ] &&
+		echo "remote_stat: $(cat /sys/block/dswap0/remote_stat); state $(cat /sys/block/dswap0/state 2>/dev/null)"
 	echo "kernel log, last disagg lines (repeats counted):"
 	dmesg | grep -E 'disagg|dswap|memory node|fatal signal|Out of memory|Killed process' |
-		grep -v 'callbacks suppressed' | sed 's/^\[[ 0-9.]*\] //' | uniq -c |
+		grep -v 'callbacks suppressed' | sed 's/^\[[ 0-9.]*\] //' |
+		awk '/reconnect attempt/ && r++ >= 2 { next } { print }' | uniq -c |
 		tail -n 40 | sed 's/^/  /'
 	hosts_dump_logs
 	exit 1
