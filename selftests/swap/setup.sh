@@ -200,7 +200,8 @@ swap_workload_start() {
 		exec "$MEMCHECK" -p 1 --until "$SWAP_DIR/stop" "$mib") >"$SWAP_DIR/memcheck.out" 2>&1 &
 	SWAP_WL_PID=$!
 	SWAP_WL_MIB=$mib
-	dg_cleanup_push "kill $SWAP_WL_PID"
+	# Before swap_teardown's swapoff: gone, or swapoff cannot finish.
+	dg_cleanup_push "kill -KILL $SWAP_WL_PID; swap_wait 10 eval '! kill -0 $SWAP_WL_PID'"
 	t=$SECONDS
 	for ((;;)); do
 		used=$(_swap_used_kb)
