@@ -102,10 +102,20 @@ log "$out"
 "$pagecheck" write /dev/dswap0 0 4096 2 >/dev/null && swap_memd_kill 1 ||
 	fail "writing 16 MiB of a new pattern"
 lag=$(swap_remote_stat $LAG)
-out=$(timeout 300 "$pagecheck" read /dev/dswap0 0 4096 2 2>&1)
+pcout=$(mktemp)
+dg_cleanup_push "rm -f $pcout"
+"$pagecheck" read /dev/dswap0 0 4096 2 >"$pcout" 2>&1 &
+pc=$!
+dg_cleanup_push "kill -KILL $pc"
+# A read stuck in the kernel ignores signals: watch it rather than wait.
+swap_wait 300 eval "! kill -0 $pc" || {
+	echo "pagecheck (pid $pc): $(grep State: "/proc/$pc/status"), after $(swap_remote_stat 1) reads; stack:"
+	sed 's/^/  /' "/proc/$pc/stack" 2>/dev/null
+	fail "reading the pages back hung: a read still in the kernel after 300 s"
+}
+wait "$pc"
 rc=$?
-echo "$out" | sed 's/^/  /'
-[ $rc = 124 ] && fail "reading the pages back hung"
+sed 's/^/  /' "$pcout"
 [ $rc = 0 ] || fail "a page read back other data than its pattern, not EIO"
 log "killed with $lag pages not on the backing device yet: each page its pattern or EIO"
 swap_no_kills
