@@ -63,7 +63,7 @@ fuzz-corpus: fuzz
 	build/fuzz/fuzz/corpus-gen daemons/fuzz/corpus
 
 # Programs the selftests run in the guest.
-SELFTEST_BINS := build/selftests/memcheck build/selftests/fsprobe \
+SELFTEST_BINS := build/selftests/memcheck build/selftests/pagecheck build/selftests/fsprobe \
 		 build/selftests/posixcmp build/selftests/fsload \
 		 build/selftests/hammer build/selftests/fsyncck
 selftests: $(SELFTEST_BINS)
@@ -73,6 +73,10 @@ build/selftests/hammer: selftests/hostile/hammer.c
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 
 build/selftests/memcheck: selftests/swap/memcheck.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+build/selftests/pagecheck: selftests/swap/pagecheck.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 

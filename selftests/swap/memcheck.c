@@ -3,7 +3,7 @@
  * memcheck - fill anonymous memory with a checksummed pattern and check
  * every byte, in random and in sequential order, several times over.
  *
- *   memcheck [-p PASSES] [-s SEED] [--hold FILE] [--corrupt] MIB
+ *   memcheck [-p PASSES] [-s SEED] [--hold FILE] [--until FILE] [--corrupt] MIB
  *
  * Every 4 KiB page holds its index, a generation number and a stream of
  * words derived from (seed, index, generation); a page read back is
@@ -12,6 +12,10 @@
  *
  * --hold FILE: after the passes, create FILE and wait for SIGUSR1, then
  * check every page once more (used around swapoff).
+ * --until FILE: after the passes, go on with more passes (each odd one
+ * followed by a rewrite of every page with a new generation, in random
+ * order) until FILE exists; it is looked for between passes. Prints a
+ * line per pass, for tests that do things to the swap device meanwhile.
  * --corrupt: flip one bit of one page after filling, to prove a mismatch
  * is caught (the run must then fail).
  *
@@ -28,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PAGE		4096u
@@ -82,6 +87,14 @@ static uint64_t rnd(void)
 
 static volatile sig_atomic_t released;
 
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void on_usr1(int sig)
 {
 	(void)sig;
@@ -94,10 +107,12 @@ int main(int argc, char **argv)
 		{ "passes", required_argument, NULL, 'p' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "hold", required_argument, NULL, 'H' },
+		{ "until", required_argument, NULL, 'U' },
 		{ "corrupt", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *hold = NULL;
+	const char *hold = NULL, *until = NULL;
+	double start;
 	int corrupt = 0;
 	unsigned long passes = 4, mib, pass;
 	uint64_t *order, gen = 1, bad = 0, bad_pages = 0, touched = 0;
@@ -115,6 +130,9 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			hold = optarg;
+			break;
+		case 'U':
+			until = optarg;
 			break;
 		case 'C':
 			corrupt = 1;
@@ -141,6 +159,7 @@ int main(int argc, char **argv)
 	/* Transparent huge pages would hide page-granular swapping. */
 	madvise(mem, n * PAGE, MADV_NOHUGEPAGE);
 	rng_state = seed;
+	start = now();
 	for (i = 0; i < n; i++)
 		order[i] = i;
 
@@ -150,7 +169,7 @@ int main(int argc, char **argv)
 	if (corrupt)
 		mem[(n / 2) * PAGE + 123] ^= 0x10;
 
-	for (pass = 0; pass < passes; pass++) {
+	for (pass = 0; pass < passes || (until && access(until, F_OK)); pass++) {
 		int random = !(pass & 1);
 
 		if (random) {
@@ -173,7 +192,7 @@ int main(int argc, char **argv)
 			bad_pages += !!b;
 		}
 		touched += n;
-		if (pass == passes / 2) {
+		if (pass == passes / 2 || (until && pass >= passes && (pass & 1))) {
 			gen++;
 			for (i = 0; i < n; i++) {
 				uint64_t idx = order[i];
@@ -181,6 +200,12 @@ int main(int argc, char **argv)
 				fill((uint64_t *)(mem + idx * PAGE), idx, gen);
 			}
 			touched += n;
+		}
+		if (until) {
+			printf("memcheck: pass %lu done at %.0f s, generation %llu, %llu bad pages so far\n",
+			       pass, now() - start, (unsigned long long)gen,
+			       (unsigned long long)bad_pages);
+			fflush(stdout);
 		}
 	}
 
@@ -214,6 +239,6 @@ int main(int argc, char **argv)
 	return bad ? 1 : 0;
 
 usage:
-	fprintf(stderr, "usage: memcheck [-p PASSES] [-s SEED] [--hold FILE] [--corrupt] MIB\n");
+	fprintf(stderr, "usage: memcheck [-p PASSES] [-s SEED] [--hold FILE] [--until FILE] [--corrupt] MIB\n");
 	return 2;
 }

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pagecheck - write a block device with a pattern unique to every page,
+ * and read it back page by page, with O_DIRECT.
+ *
+ *   pagecheck write DEV FIRST PAGES SEED
+ *   pagecheck read [--expect-intact] DEV FIRST PAGES SEED
+ *
+ * Pages FIRST..FIRST+PAGES-1 (4 KiB each). Every page holds a magic
+ * number, the seed, its index and a stream of words derived from both, so
+ * a page of another write (another seed), of another place (another index)
+ * or zeros is told apart from the page written. "write" writes 256 pages a
+ * call. "read" reads one page a call and sorts each into intact (exactly
+ * its pattern), EIO (the read failed with EIO) or wrong (anything else:
+ * other data, a short read, another error), saying what the first wrong
+ * pages held. Prints one summary line with the slowest read.
+ *
+ * Exit status: 0 when no page was wrong (and, with --expect-intact, none
+ * failed), 1 otherwise, 2 on usage or set-up errors.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE		4096u
+#define WORDS		(PAGE / sizeof(uint64_t))
+#define BATCH		256u
+#define MAGIC		0x4b43454847415044ull	/* "DPAGECHK" */
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static void fill(uint64_t *p, uint64_t idx, uint64_t seed)
+{
+	uint64_t x = mix(seed ^ (idx * 0x9e3779b97f4a7c15ull)) | 1;
+	size_t i;
+
+	p[0] = MAGIC;
+	p[1] = seed;
+	p[2] = idx;
+	for (i = 3; i < WORDS; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = x;
+	}
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* What a wrong page holds, in a few words. */
+static void describe(const uint64_t *p, char *buf, size_t len)
+{
+	size_t i, zero = 0;
+
+	for (i = 0; i < WORDS; i++)
+		zero += !p[i];
+	if (zero == WORDS)
+		snprintf(buf, len, "all zeros");
+	else if (p[0] == MAGIC)
+		snprintf(buf, len, "pagecheck page %llu of seed %llu",
+			 (unsigned long long)p[2], (unsigned long long)p[1]);
+	else
+		snprintf(buf, len, "other data (%zu zero words, first word %#llx)",
+			 zero, (unsigned long long)p[0]);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: pagecheck write DEV FIRST PAGES SEED\n"
+		"       pagecheck read [--expect-intact] DEV FIRST PAGES SEED\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t first, pages, seed, i, intact = 0, eio = 0, wrong = 0;
+	int writing, expect_intact = 0, fd, a = 2;
+	double slowest = 0;
+	uint64_t *buf, *want;
+	char what[128];
+
+	if (argc < 2)
+		return usage();
+	writing = !strcmp(argv[1], "write");
+	if (!writing && strcmp(argv[1], "read"))
+		return usage();
+	if (!writing && argc > a && !strcmp(argv[a], "--expect-intact")) {
+		expect_intact = 1;
+		a++;
+	}
+	if (argc != a + 4)
+		return usage();
+	first = strtoull(argv[a + 1], NULL, 0);
+	pages = strtoull(argv[a + 2], NULL, 0);
+	seed = strtoull(argv[a + 3], NULL, 0);
+	if (!pages)
+		return usage();
+	fd = open(argv[a], (writing ? O_WRONLY : O_RDONLY) | O_DIRECT);
+	if (fd < 0) {
+		fprintf(stderr, "pagecheck: %s: %s\n", argv[a], strerror(errno));
+		return 2;
+	}
+	if (posix_memalign((void **)&buf, PAGE, BATCH * PAGE) ||
+	    posix_memalign((void **)&want, PAGE, PAGE)) {
+		fprintf(stderr, "pagecheck: out of memory\n");
+		return 2;
+	}
+
+	if (writing) {
+		for (i = 0; i < pages; i += BATCH) {
+			uint64_t n = pages - i < BATCH ? pages - i : BATCH, j;
+			ssize_t r;
+
+			for (j = 0; j < n; j++)
+				fill(buf + j * WORDS, first + i + j, seed);
+			r = pwrite(fd, buf, n * PAGE, (first + i) * PAGE);
+			if (r != (ssize_t)(n * PAGE)) {
+				fprintf(stderr, "pagecheck: writing page %llu: %s\n",
+					(unsigned long long)(first + i),
+					r < 0 ? strerror(errno) : "short write");
+				return 1;
+			}
+		}
+		printf("pagecheck: wrote %llu pages from page %llu, seed %llu\n",
+		       (unsigned long long)pages, (unsigned long long)first,
+		       (unsigned long long)seed);
+		return 0;
+	}
+
+	for (i = first; i < first + pages; i++) {
+		double t = now();
+		ssize_t r = pread(fd, buf, PAGE, i * PAGE);
+		int err = errno;
+
+		t = now() - t;
+		if (t > slowest)
+			slowest = t;
+		if (r < 0 && err == EIO) {
+			eio++;
+			continue;
+		}
+		if (r == PAGE) {
+			fill(want, i, seed);
+			if (!memcmp(buf, want, PAGE)) {
+				intact++;
+				continue;
+			}
+			describe(buf, what, sizeof(what));
+		} else if (r < 0) {
+			snprintf(what, sizeof(what), "error %s", strerror(err));
+		} else {
+			snprintf(what, sizeof(what), "short read of %zd bytes", r);
+		}
+		if (wrong < 10)
+			fprintf(stderr, "pagecheck: page %llu WRONG: %s\n",
+				(unsigned long long)i, what);
+		wrong++;
+	}
+	printf("pagecheck: %llu pages: %llu intact, %llu EIO, %llu wrong; slowest read %.0f ms\n",
+	       (unsigned long long)pages, (unsigned long long)intact,
+	       (unsigned long long)eio, (unsigned long long)wrong, slowest * 1000);
+	return wrong || (expect_intact && eio) ? 1 : 0;
+}
