@@ -124,19 +124,7 @@ qp_count() {
 }
 
 # The caches worth comparing, "name active_objs" (after a shrink).
-slab_cycle() { # number
-	local c=$1
-	insmod "$net" && insmod "$swap" && insmod "$fs" || fail "cycle $c: insmod"
-	swap_phase "$c"
-	fs_phase "$c"
-	rmmod disaggfs && rmmod disagg_swap && rmmod disagg_net || fail "cycle $c: rmmod"
-	lsmod | grep -q '^disagg' && fail "cycle $c: modules left loaded: $(lsmod | grep '^disagg')"
-	if [ "$c" -le 2 ] || [ "$c" = "$cycles" ] || ! ((c % 10)); then
-		log "cycle $c done at $((SECONDS - ${start:-$SECONDS})) s: $SWAP_LOG; files verified"
-	fi
-}
-
-snapshot() {
+slab_snapshot() {
 	local f
 	for f in /sys/kernel/slab/*/shrink; do
 		echo 1 >"$f" 2>/dev/null
@@ -168,6 +156,18 @@ modrefs() {
 		m=${m%/refcnt}
 		echo "${m##*/} $(cat "$m/refcnt")"
 	done | sort
+}
+
+cycle() { # number
+	local c=$1
+	insmod "$net" && insmod "$swap" && insmod "$fs" || fail "cycle $c: insmod"
+	swap_phase "$c"
+	fs_phase "$c"
+	rmmod disaggfs && rmmod disagg_swap && rmmod disagg_net || fail "cycle $c: rmmod"
+	lsmod | grep -q '^disagg' && fail "cycle $c: modules left loaded: $(lsmod | grep '^disagg')"
+	if [ "$c" -le 2 ] || [ "$c" = "$cycles" ] || ! ((c % 10)); then
+		log "cycle $c done at $((SECONDS - ${start:-$SECONDS})) s: $SWAP_LOG; files verified"
+	fi
 }
 
 # Everything we compare, into directory $1.
