@@ -123,13 +123,13 @@ qp_count() {
 	rdma resource show qp 2>/dev/null | grep -c 'lqpn'
 }
 
-# The caches worth comparing, "name active_objs" (after a shrink).
+# The caches worth comparing, "name active_objs objperslab" (after a shrink).
 slab_snapshot() {
 	local f
 	for f in /sys/kernel/slab/*/shrink; do
 		echo 1 >"$f" 2>/dev/null
 	done
-	awk 'NR > 2 && $1 ~ /^(kmalloc-|disagg|dg_|rxe|ib_|rdma|iw_|uverbs)/ { print $1, $2 }' \
+	awk 'NR > 2 && $1 ~ /^(kmalloc-|disagg|dg_|rxe|ib_|rdma|iw_|uverbs)/ { print $1, $2, $5 }' \
 		/proc/slabinfo | sort
 }
 
@@ -273,14 +273,16 @@ snapshot "$work/after"
 ours=$(awk '$1 ~ /^(disagg|dg_)/' "$work/after/slab")
 [ -z "$ours" ] || fail "caches of ours left after rmmod: $ours"
 
-# rdma/ib/rxe caches exactly back; kmalloc-* within a slack: other kernel
-# users (tmpfs, sysfs, cgroups, TCP TIME_WAIT, the log) allocate from them
-# meanwhile. 64 objects or 2 %, whichever is more, per cache; a leak per
-# cycle shows over 3 cycles as soon as it is a few objects per cycle in
-# the small caches the transport uses, and beyond doubt with DG_LONG.
-bad=$(join -a1 -a2 -e 0 -o 0,1.2,2.2 "$work/before/slab" "$work/after/slab" |
+# rdma/ib/rxe caches exactly back. kmalloc-* within a slack of one slab's
+# objects or 2 %, whichever is more: other kernel users allocate from them
+# meanwhile (measured with slub_debug=U: a few more kworkers, their
+# stacks' vmap areas, memcg bookkeeping of the cgroup), and SLUB's active
+# count even after a shrink moves by up to a slab (kmalloc-16: +65 with no
+# allocation site holding more). A leak of a few objects per cycle hides
+# in 3 cycles, not in DG_LONG's 100; with slub_debug=U the sites show.
+bad=$(join -a1 -a2 -e 0 -o 0,1.2,2.2,2.3 "$work/before/slab" "$work/after/slab" |
 	awk '{ d = $3 - $2 }
-	     $1 ~ /^kmalloc-/ { s = int($2 / 50); if (s < 64) s = 64; if (d > s) print $1, $2, "->", $3; next }
+	     $1 ~ /^kmalloc-/ { s = int($2 / 50); if (s < $4) s = $4; if (d > s) print $1, $2, "->", $3; next }
 	     d != 0 { print $1, $2, "->", $3 }')
 if [ -n "$bad" ]; then
 	if [ -s "$work/after/traces" ]; then
@@ -292,7 +294,7 @@ if [ -n "$bad" ]; then
 fi
 log "slab caches: rdma/ib/rxe exactly back, kmalloc-* within the slack"
 join "$work/before/slab" "$work/after/slab" |
-	awk '$1 ~ /^kmalloc-/ && $3 != $2 { printf "  %s %+d", $1, $3 - $2 } END { print "" }' |
+	awk '$1 ~ /^kmalloc-/ && $4 != $2 { printf "  %s %+d", $1, $4 - $2 } END { print "" }' |
 	sed 's/^/kmalloc changes:/'
 
 bad=$(join "$work/before/refcnt" "$work/after/refcnt" | awk '$2 != $3 { print $1, $2, "->", $3 }')
