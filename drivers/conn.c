@@ -160,8 +160,11 @@ static void dg_node_req_queue(struct dg_conn *c, u16 op, u64 id,
 		memcpy(q->payload, payload, plen);
 
 	spin_lock_bh(&c->lock);
-	if (c->state == DG_STATE_CLOSING)
-		goto drop;
+	if (c->state == DG_STATE_CLOSING) {
+		spin_unlock_bh(&c->lock);
+		kfree(q);
+		return;
+	}
 	if (call && c->req_nr >= DG_REQUEST_QUEUE) {
 		call = false;
 		status = EBUSY;
