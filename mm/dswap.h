@@ -229,6 +229,7 @@ struct dswap_wrun {
 	bool			has_fill;	/* the last copy is a fill */
 	bool			on_backing;	/* written there instead */
 	bool			through;	/* and there too (one copy) */
+	bool			marked;		/* written bits set at completion */
 	unsigned int		nr_copies;
 	struct dswap_copy	copies[DSWAP_MAX_REPLICAS + 1];
 	int			copy_err[DSWAP_MAX_REPLICAS + 1];

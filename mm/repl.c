@@ -113,6 +113,9 @@ void dswap_drop_copy_locked(struct dswap_dev *d, struct dswap_slab *s,
 	s->nr--;
 	memset(&s->c[s->nr], 0, sizeof(s->c[0]));
 	dswap_orphan_add(d, c.node, &c.r);
+	/* No copy left: no page may point at the next one's fresh memory. */
+	if (!s->nr)
+		dswap_slab_lose(d, s - d->slabs);
 }
 
 /* End a fill that cannot finish; the new copy's memory is given back. */
@@ -445,19 +448,24 @@ static void dswap_wrun_finish(struct dswap_wrun *run)
 	unsigned int i, j, nr_ok = 0, dropped = 0;
 	int err = -EIO;
 
+	for (i = 0; i < run->nr_copies; i++)
+		if (!run->copy_err[i] && !(i + 1 == run->nr_copies &&
+					   run->has_fill))
+			nr_ok++;
 	spin_lock_bh(&s->lock);
 	for (i = 0; i < run->nr_copies; i++) {
 		struct dswap_copy *c = &run->copies[i];
-		bool was_fill = i + 1 == run->nr_copies && run->has_fill;
 
-		if (!run->copy_err[i]) {
-			if (!was_fill)
-				nr_ok++;
+		if (!run->copy_err[i])
 			continue;
-		}
 		err = run->copy_err[i];
-		/* That copy is stale now: drop it before the bio ends. */
-		for (j = 0; j < s->nr; j++) {
+		/*
+		 * That copy is stale now, if another one has the pages: drop
+		 * it before the bio ends. If none has them, every copy stays
+		 * and only these pages are marked (lost, or on the backing
+		 * device): the rest of the slab may still be good there.
+		 */
+		for (j = 0; nr_ok && j < s->nr; j++) {
 			if (s->c[j].node == c->node &&
 			    s->c[j].r.slab_id == c->r.slab_id) {
 				dswap_drop_copy_locked(d, s, j);
@@ -471,6 +479,16 @@ static void dswap_wrun_finish(struct dswap_wrun *run)
 			dropped++;
 		}
 	}
+	/*
+	 * Mark the pages written under the slab's lock, so that a node
+	 * restart that loses the copy (dswap_slab_lose()) either sees them
+	 * or comes after this run, and no page points at a fresh slab.
+	 */
+	for (i = 0; nr_ok && i < run->nr; i++) {
+		set_bit(run->pidx + i, d->written);
+		clear_bit(run->pidx + i, d->lost);
+	}
+	run->marked = nr_ok;
 	if (!--s->writers && s->barrier)
 		wake_up_all(&d->slab_wq);
 	spin_unlock_bh(&s->lock);

@@ -141,10 +141,23 @@ void dswap_wrun_end(struct dswap_wrun *run, int err)
 			clear_bit(p, d->written);
 			clear_bit(p, d->lost);
 			atomic64_inc(&d->stats.writes);
-		} else {
+		} else if (!run->marked) {
 			set_bit(p, d->written);
 			clear_bit(p, d->lost);
 			atomic64_inc(&d->stats.writes);
+		} else if (!test_bit(p, d->lost)) {
+			atomic64_inc(&d->stats.writes);
+		} else if (run->through) {
+			/*
+			 * Its only remote copy was lost after the write
+			 * (the node restarted); the backing device has it.
+			 */
+			clear_bit(p, d->lost);
+			atomic64_inc(&d->stats.writes);
+		} else {
+			/* Lost before the bio ends: the kernel keeps it. */
+			atomic64_inc(&d->stats.failed_writes);
+			run->w[i]->status = BLK_STS_IOERR;
 		}
 		dswap_wbio_put(run->w[i]);
 	}
