@@ -357,7 +357,8 @@ void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len)
 		r->status = -EBADMSG;
 	} else if (status) {
 		r->status = -(int)status;
-	} else if (plen > dg_kvec_len(r->rsp, r->nr_rsp)) {
+	} else if (plen > dg_kvec_len(r->rsp, r->nr_rsp) ||
+		   plen < r->rsp_min) {
 		r->status = -EBADMSG;
 	} else {
 		/* The caller's buffers live while the call is pending. */
@@ -495,6 +496,7 @@ EXPORT_SYMBOL_GPL(dg_call);
  * @nr_req: their number
  * @rsp: where the reply payload goes; must live until @done
  * @nr_rsp: pieces in @rsp
+ * @rsp_min: a reply with a shorter payload fails the call with -EBADMSG
  * @done: called once with 0 or a negative errno when the reply came or
  *	the call failed (in the backend's receive context, or from the
  *	heartbeat or recovery work)
@@ -507,7 +509,7 @@ EXPORT_SYMBOL_GPL(dg_call);
  */
 int dg_call_async(struct dg_conn *c, u16 opcode, const struct kvec *req,
 		  unsigned int nr_req, const struct kvec *rsp,
-		  unsigned int nr_rsp, dg_done_fn done, void *ctx)
+		  unsigned int nr_rsp, u32 rsp_min, dg_done_fn done, void *ctx)
 {
 	struct dg_call_req *r;
 	int ret;
@@ -518,6 +520,7 @@ int dg_call_async(struct dg_conn *c, u16 opcode, const struct kvec *req,
 	INIT_LIST_HEAD(&r->node);
 	r->rsp = rsp;
 	r->nr_rsp = nr_rsp;
+	r->rsp_min = rsp_min;
 	r->async_done = done;
 	r->ctx = ctx;
 	ret = dg_call_send(c, r, opcode, req, nr_req, c->timeout);
@@ -1013,9 +1016,9 @@ int dg_page_write(struct dg_conn *c, const struct dg_region *r, u64 offset,
 }
 EXPORT_SYMBOL_GPL(dg_page_write);
 
-int dg_pages_write_async(struct dg_conn *c, const struct dg_region *r,
-			 u64 offset, struct page **pages, unsigned int nr,
-			 dg_done_fn done, void *ctx)
+static int dg_pages_async(struct dg_conn *c, const struct dg_region *r,
+			  u64 offset, struct page **pages, unsigned int nr,
+			  bool write, dg_done_fn done, void *ctx)
 {
 	int ret;
 
@@ -1027,11 +1030,27 @@ int dg_pages_write_async(struct dg_conn *c, const struct dg_region *r,
 	if (!down_read_trylock(&c->io_sem))
 		return -ENOTCONN;
 	if (READ_ONCE(c->state) == DG_STATE_UP && c->priv)
-		ret = c->t->write_async(c, r, offset, pages, nr, done, ctx);
+		ret = c->t->pages_async(c, r, offset, pages, nr, write, done,
+					ctx);
 	else
 		ret = -ENOTCONN;
 	up_read(&c->io_sem);
 	return ret;
+}
+
+int dg_pages_read_async(struct dg_conn *c, const struct dg_region *r,
+			u64 offset, struct page **pages, unsigned int nr,
+			dg_done_fn done, void *ctx)
+{
+	return dg_pages_async(c, r, offset, pages, nr, false, done, ctx);
+}
+EXPORT_SYMBOL_GPL(dg_pages_read_async);
+
+int dg_pages_write_async(struct dg_conn *c, const struct dg_region *r,
+			 u64 offset, struct page **pages, unsigned int nr,
+			 dg_done_fn done, void *ctx)
+{
+	return dg_pages_async(c, r, offset, pages, nr, true, done, ctx);
 }
 EXPORT_SYMBOL_GPL(dg_pages_write_async);
 

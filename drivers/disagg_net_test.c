@@ -186,6 +186,56 @@ static int write_async_all(struct dg_conn *c, const struct dg_region *r,
 	return ret;
 }
 
+/*
+ * Read pages [0, n) of @r back asynchronously, in batches of up to
+ * DG_WRITE_BATCH_MAX pages all in flight at once, and check each.
+ */
+static int read_async_all(struct dg_conn *c, const struct dg_region *r,
+			  u64 seed, u64 n)
+{
+	struct async_ctl a;
+	struct page **dst;
+	u64 i, nr;
+	int ret = 0;
+
+	dst = kcalloc(n, sizeof(*dst), GFP_KERNEL);
+	if (!dst)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		dst[i] = alloc_page(GFP_KERNEL);
+		if (!dst[i]) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		memset(page_address(dst[i]), 0xa5, PAGE_SIZE);
+	}
+	atomic_set(&a.left, 1);
+	atomic_set(&a.errors, 0);
+	init_completion(&a.done);
+	for (i = 0; i < n; i += nr) {
+		nr = min_t(u64, DG_WRITE_BATCH_MAX, n - i);
+		atomic_inc(&a.left);
+		ret = dg_pages_read_async(c, r, i * PAGE_SIZE, dst + i, nr,
+					  async_done, &a);
+		if (ret) {
+			atomic_dec(&a.left);
+			break;
+		}
+	}
+	if (!atomic_dec_and_test(&a.left))
+		wait_for_completion(&a.done);
+	if (!ret && atomic_read(&a.errors))
+		ret = -EIO;
+	for (i = 0; i < n && !ret; i++)
+		ret = check(dst[i], seed, i);
+out:
+	for (i = 0; i < n; i++)
+		if (dst[i])
+			__free_page(dst[i]);
+	kfree(dst);
+	return ret;
+}
+
 static int run(struct dg_conn *c, struct page *wpage, struct page *rpage)
 {
 	struct dg_mem_info info;
@@ -248,6 +298,13 @@ static int run(struct dg_conn *c, struct page *wpage, struct page *rpage)
 		goto free;
 	}
 	pr_info("%llu pages written and read back intact\n", n);
+
+	ret = read_async_all(c, &r, seed, n);
+	if (ret) {
+		pr_err("asynchronous read back: %d\n", ret);
+		goto free;
+	}
+	pr_info("%llu pages read back asynchronously intact\n", n);
 
 	/* A read with a deadline of its own, shorter than the connection's. */
 	memset(page_address(rpage), 0xa5, PAGE_SIZE);

@@ -38,12 +38,12 @@ struct crypto_shash;
  * @page_io: one page to or from remote memory, synchronously, waiting at
  *	most @timeout jiffies; when it returns nothing moves into @page any
  *	more
- * @write_async: @nr consecutive pages to remote memory; @done runs once
- *	when all completed
+ * @pages_async: @nr consecutive pages to (@write) or from remote memory;
+ *	@done runs once when all completed
  *
  * Backends hand every message they receive to dg_conn_recv() and report a
  * broken connection with dg_conn_failed(). The core holds &dg_conn.io_sem
- * for reading around @send, @page_io and @write_async and for writing
+ * for reading around @send, @page_io and @pages_async and for writing
  * around @open, @join and @close after the first open.
  */
 struct dg_transport {
@@ -59,10 +59,10 @@ struct dg_transport {
 	int		(*page_io)(struct dg_conn *c, const struct dg_region *r,
 				   u64 offset, struct page *page, bool write,
 				   unsigned long timeout);
-	int		(*write_async)(struct dg_conn *c,
+	int		(*pages_async)(struct dg_conn *c,
 				       const struct dg_region *r, u64 offset,
 				       struct page **pages, unsigned int nr,
-				       dg_done_fn done, void *ctx);
+				       bool write, dg_done_fn done, void *ctx);
 };
 
 /* enum dg_conn_state - where a connection is in its life */
@@ -82,6 +82,7 @@ enum dg_conn_state {
  * @rsp: where the reply payload goes
  * @nr_rsp: pieces in @rsp
  * @rsp_len: payload bytes received
+ * @rsp_min: a successful reply shorter than this fails with -EBADMSG
  * @status: 0 or a negative errno, set when the reply came or the call failed
  * @deadline: jiffies after which the call counts as lost
  * @done: completed for a synchronous call
@@ -95,6 +96,7 @@ struct dg_call_req {
 	const struct kvec	*rsp;
 	unsigned int		nr_rsp;
 	u32			rsp_len;
+	u32			rsp_min;
 	int			status;
 	unsigned long		deadline;
 	struct completion	done;
@@ -198,7 +200,7 @@ int dg_callv_timeout(struct dg_conn *c, u16 opcode, const struct kvec *req,
 		     unsigned int nr_rsp, u32 *rsp_len, unsigned long timeout);
 int dg_call_async(struct dg_conn *c, u16 opcode, const struct kvec *req,
 		  unsigned int nr_req, const struct kvec *rsp,
-		  unsigned int nr_rsp, dg_done_fn done, void *ctx);
+		  unsigned int nr_rsp, u32 rsp_min, dg_done_fn done, void *ctx);
 
 int dg_auth_init(struct dg_conn *c);
 void dg_auth_release(struct dg_conn *c);

@@ -56,7 +56,7 @@ struct dg_rdma_req {
 	struct ib_sge		sge[DG_WRITE_BATCH_MAX];
 };
 
-/* Pages of one dg_pages_write_async() split over several work requests. */
+/* Pages of one asynchronous transfer split over several work requests. */
 struct dg_rdma_batch {
 	atomic_t	left;
 	int		err;
@@ -75,7 +75,7 @@ struct dg_rdma_rx {
  * struct dg_rdma_queue - one RC queue pair to the node
  * @conn: owner
  * @qid: index in the connection
- * @async: send completions reaped in softirq context, for write_async
+ * @async: send completions reaped in softirq context, for pages_async
  * @cm_id: its rdma_cm id
  * @dev: device the route resolved to
  * @pd: protection domain (local_dma_lkey for our pages)
@@ -363,12 +363,12 @@ static void dg_rdma_batch_done(void *ctx, int err)
 }
 
 /*
- * Writes go on the asynchronous queues, as few work requests as the
- * device's scatter limit allows, posted with one call.
+ * Asynchronous transfers go on the asynchronous queues, as few work
+ * requests as the device's scatter limit allows, posted with one call.
  */
-static int dg_rdma_write_async(struct dg_conn *c, const struct dg_region *r,
+static int dg_rdma_pages_async(struct dg_conn *c, const struct dg_region *r,
 			       u64 offset, struct page **pages, unsigned int nr,
-			       dg_done_fn done, void *ctx)
+			       bool write, dg_done_fn done, void *ctx)
 {
 	struct dg_rdma_conn *rc = c->priv;
 	struct dg_rdma_req *reqs[DG_WRITE_BATCH_MAX], *req;
@@ -395,7 +395,7 @@ static int dg_rdma_write_async(struct dg_conn *c, const struct dg_region *r,
 	for (i = 0; i < nr; i += n, nwr++) {
 		n = min(per, nr - i);
 		req = dg_rdma_pages_req(q, r, offset + (u64)i * PAGE_SIZE,
-					pages + i, n, true, q->conn->timeout);
+					pages + i, n, write, q->conn->timeout);
 		if (IS_ERR(req)) {
 			ret = PTR_ERR(req);
 			while (nwr--)
@@ -910,7 +910,7 @@ const struct dg_transport dg_rdma_transport = {
 	.close		= dg_rdma_close,
 	.send		= dg_rdma_send,
 	.page_io	= dg_rdma_page_io,
-	.write_async	= dg_rdma_write_async,
+	.pages_async	= dg_rdma_pages_async,
 };
 
 /*

@@ -169,24 +169,60 @@ static int dg_tcp_page_io(struct dg_conn *c, const struct dg_region *r,
 	return dg_tcp_page_err(ret);
 }
 
-static int dg_tcp_write_async(struct dg_conn *c, const struct dg_region *r,
+/* An asynchronous read: the reply lands in the pages through @rsp. */
+struct dg_tcp_read {
+	struct kvec	rsp[DG_WRITE_BATCH_MAX];
+	dg_done_fn	done;
+	void		*ctx;
+};
+
+static void dg_tcp_read_done(void *ctx, int err)
+{
+	struct dg_tcp_read *rd = ctx;
+
+	rd->done(rd->ctx, dg_tcp_page_err(err));
+	kfree(rd);
+}
+
+static int dg_tcp_pages_async(struct dg_conn *c, const struct dg_region *r,
 			      u64 offset, struct page **pages, unsigned int nr,
-			      dg_done_fn done, void *ctx)
+			      bool write, dg_done_fn done, void *ctx)
 {
 	struct kvec req[DG_WRITE_BATCH_MAX + 1];
+	struct dg_tcp_read *rd;
 	struct dg_mem_rw rw;
 	unsigned int i;
+	int ret;
 
-	/* One message; it is on the wire (copied) when this returns. */
 	dg_tcp_rw_init(&rw, r, offset, nr);
 	req[0].iov_base = &rw;
 	req[0].iov_len = sizeof(rw);
-	for (i = 0; i < nr; i++) {
-		req[i + 1].iov_base = page_address(pages[i]);
-		req[i + 1].iov_len = DG_PAGE_SIZE;
+	if (write) {
+		/* One message; it is on the wire (copied) when this returns. */
+		for (i = 0; i < nr; i++) {
+			req[i + 1].iov_base = page_address(pages[i]);
+			req[i + 1].iov_len = DG_PAGE_SIZE;
+		}
+		return dg_tcp_page_err(dg_call_async(c, DG_OP_MEM_WRITE, req,
+						     nr + 1, NULL, 0, 0, done,
+						     ctx));
 	}
-	return dg_tcp_page_err(dg_call_async(c, DG_OP_MEM_WRITE, req, nr + 1,
-					     NULL, 0, done, ctx));
+
+	rd = kmalloc(sizeof(*rd), GFP_NOIO);
+	if (!rd)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		rd->rsp[i].iov_base = page_address(pages[i]);
+		rd->rsp[i].iov_len = DG_PAGE_SIZE;
+	}
+	rd->done = done;
+	rd->ctx = ctx;
+	/* Anything short of every page is an error, never a partial read. */
+	ret = dg_call_async(c, DG_OP_MEM_READ, req, 1, rd->rsp, nr,
+			    nr * DG_PAGE_SIZE, dg_tcp_read_done, rd);
+	if (ret)
+		kfree(rd);
+	return dg_tcp_page_err(ret);
 }
 
 static void dg_tcp_abort(struct dg_conn *c)
@@ -286,5 +322,5 @@ const struct dg_transport dg_tcp_transport = {
 	.close		= dg_tcp_close,
 	.send		= dg_tcp_send,
 	.page_io	= dg_tcp_page_io,
-	.write_async	= dg_tcp_write_async,
+	.pages_async	= dg_tcp_pages_async,
 };

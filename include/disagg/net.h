@@ -276,9 +276,9 @@ int dg_page_read_timeout(struct dg_conn *c, const struct dg_region *r,
 			 unsigned int timeout_ms);
 
 /**
- * typedef dg_done_fn - completion of an asynchronous page write
+ * typedef dg_done_fn - completion of an asynchronous page transfer
  * @ctx: the caller's pointer
- * @err: 0, or -EIO, -ENOTCONN
+ * @err: 0, or -EIO, -ENOTCONN, -ETIMEDOUT, -EBADMSG
  *
  * Context: softirq; must not sleep.
  */
@@ -330,6 +330,28 @@ static_assert(DG_WRITE_BATCH_MAX + 1 <= DG_CALL_MAX_VEC);
 int dg_pages_write_async(struct dg_conn *c, const struct dg_region *r,
 			 u64 offset, struct page **pages, unsigned int nr,
 			 dg_done_fn done, void *ctx);
+
+/**
+ * dg_pages_read_async - start reading consecutive pages from remote memory
+ * @c: connection
+ * @r: region
+ * @offset: byte offset in @r of the first page, page aligned; the pages
+ *	come from @offset, @offset + %DG_PAGE_SIZE, ..., all inside @r
+ * @pages: the destinations, mapped for DMA in place; must stay until @done
+ * @nr: number of @pages, 1 to %DG_WRITE_BATCH_MAX
+ * @done: called once when every page was read, or with the first error;
+ *	on an error the contents of @pages are undefined
+ * @ctx: passed to @done
+ *
+ * The mirror of dg_pages_write_async(), on the same queue pairs: for the
+ * reads nobody waits for one at a time (a block device's queue, prefetch).
+ * A page fault reads with dg_page_read(), which polls for its completion.
+ *
+ * Context and return: as dg_page_write_async().
+ */
+int dg_pages_read_async(struct dg_conn *c, const struct dg_region *r,
+			u64 offset, struct page **pages, unsigned int nr,
+			dg_done_fn done, void *ctx);
 
 /**
  * dg_page_write - write one page to remote memory, synchronously

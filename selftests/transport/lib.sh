@@ -49,9 +49,11 @@ transport_suite() { # rdma|tcp
 		src="$(local_addr 1)" pages=256 queues=2
 	dmesg | grep -q 'disagg_net_test: 256 pages written and read back intact' ||
 		fail "no data check in the kernel log"
+	dmesg | grep -q 'disagg_net_test: 256 pages read back asynchronously intact' ||
+		fail "no asynchronous read check in the kernel log"
 	dmesg | grep -q "disagg_net: net-test: connected over $tr" ||
 		fail "no connect line in the kernel log"
-	log "256 pages written (128 asynchronously) and read back over $tr"
+	log "256 pages written (128 asynchronously) and read back (synchronously and asynchronously) over $tr"
 
 	rout=$(mktemp)
 	dg_cleanup_push "rm -f $rout"
