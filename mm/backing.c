@@ -393,13 +393,3 @@ static void dswap_backing_flush(struct work_struct *work)
 	}
 	wake_up_all(&bk->lag_wq);
 }
-
-/**
- * dswap_backing_flush_work - run the flusher now (tests, reset)
- * @d: device
- */
-void dswap_backing_flush_work(struct dswap_dev *d)
-{
-	if (d->bk)
-		mod_delayed_work(dswap_wq, &d->bk->flush, 0);
-}

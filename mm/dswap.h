@@ -143,6 +143,8 @@ struct dswap_orphan {
  * @disksize: bytes, 0 until set
  * @slab_size: bytes per slab, a power of two
  * @replicas: copies of each slab (1-3)
+ * @synchronous: the disk has the synchronous feature (swap-in skips the
+ *	swap cache and calls us directly)
  * @failover_ms: how long a read waits for one copy when another exists
  * @rebuild_rate_mb: MiB/s for rebuilds, drains and evictions (0: no limit)
  * @nr_slabs: entries in @slabs
@@ -150,7 +152,7 @@ struct dswap_orphan {
  * @tag_gen: makes every remote allocation's tag unique
  * @written: page bitmap: the page's data is on its slab's copies
  * @lost: page bitmap: the page's data is gone, reads give -EIO
- * @inflight: asynchronous page writes not completed yet
+ * @inflight: asynchronous page reads and writes not completed yet
  * @inflight_wq: woken when @inflight drops to 0
  * @slab_wq: woken when a slab's barrier drops or its writers drain
  * @repair: the work that rebuilds, drains, evicts and frees orphans
@@ -168,6 +170,7 @@ struct dswap_dev {
 	u64			disksize;
 	u64			slab_size;
 	unsigned int		replicas;
+	bool			synchronous;
 	unsigned int		failover_ms;
 	unsigned int		rebuild_rate_mb;
 	unsigned long		nr_slabs;
@@ -203,6 +206,9 @@ extern struct workqueue_struct *dswap_wq;
 /* repl.c */
 void dswap_slab_init(struct dswap_slab *s);
 unsigned long dswap_degraded_slabs(struct dswap_dev *d);
+int dswap_read_pages_async(struct dswap_dev *d, unsigned long pidx,
+			   struct page **pages, unsigned int nr,
+			   struct dswap_node **node, dg_done_fn done, void *ctx);
 int dswap_read_page(struct dswap_dev *d, unsigned long pidx,
 		    struct page *page);
 int dswap_slab_populate(struct dswap_dev *d, unsigned long idx);
@@ -221,6 +227,13 @@ void dswap_drop_copy_locked(struct dswap_dev *d, struct dswap_slab *s,
 
 /* Write runs (repl.c): consecutive whole pages of one slab. */
 struct dswap_wbio;
+struct dswap_wrun;
+
+/* The completion context of one copy's write in a run. */
+struct dswap_wcopy {
+	struct dswap_wrun	*run;
+};
+
 struct dswap_wrun {
 	struct dswap_dev	*d;
 	unsigned long		pidx;		/* first page's index */
@@ -233,6 +246,7 @@ struct dswap_wrun {
 	unsigned int		nr_copies;
 	struct dswap_copy	copies[DSWAP_MAX_REPLICAS + 1];
 	int			copy_err[DSWAP_MAX_REPLICAS + 1];
+	struct dswap_wcopy	wc[DSWAP_MAX_REPLICAS + 1];
 	struct work_struct	work;		/* for the backing device */
 	struct page		*pages[DG_WRITE_BATCH_MAX];
 	struct dswap_wbio	*w[DG_WRITE_BATCH_MAX];
@@ -263,6 +277,5 @@ int dswap_backing_write_pages(struct dswap_dev *d, unsigned long pidx,
 void dswap_backing_forget(struct dswap_dev *d, unsigned long pidx);
 unsigned long dswap_backing_lag(struct dswap_dev *d);
 void dswap_backing_throttle(struct dswap_dev *d);
-void dswap_backing_flush_work(struct dswap_dev *d);
 
 #endif /* DSWAP_H */

@@ -412,11 +412,72 @@ int dswap_read_page(struct dswap_dev *d, unsigned long pidx,
 	return ret;
 }
 
-/* One copy of a write run answered. */
-struct dswap_wcopy_ctx {
-	struct dswap_wrun	*run;
-	unsigned int		i;
-};
+/**
+ * dswap_read_pages_async - start reading @nr written pages from one copy
+ * @d: device
+ * @pidx: first page's index
+ * @pages: destinations
+ * @nr: number of pages, 1 to %DG_WRITE_BATCH_MAX, all in one slab
+ * @node: set to the node read from, whose active count the caller drops
+ *	with dswap_node_put_active() once @done ran
+ * @done: called once, in any context, with 0 or an error
+ * @ctx: passed to @done
+ *
+ * The fast path of reads nobody waits for one at a time: one copy on a
+ * node that answers, no failover deadline (the connection's own timeout
+ * bounds it). Pages that were never written, are lost, or may be only on
+ * the backing device, and slabs without a copy on a node that answers,
+ * are left to dswap_read_page(); so is a failure, which the caller then
+ * retries that way. The caller checks the lost bits again at @done.
+ *
+ * Context: process context.
+ * Return: 0 when started; -EAGAIN for the synchronous path, or the
+ * transport's error (then @done does not run).
+ */
+int dswap_read_pages_async(struct dswap_dev *d, unsigned long pidx,
+			   struct page **pages, unsigned int nr,
+			   struct dswap_node **node, dg_done_fn done, void *ctx)
+{
+	unsigned int shift = ilog2(d->slab_size) - PAGE_SHIFT;
+	unsigned long sidx = pidx >> shift;
+	u64 soff = ((u64)pidx << PAGE_SHIFT) & (d->slab_size - 1);
+	struct dswap_slab *s = &d->slabs[sidx];
+	struct dswap_copy c;
+	unsigned int i;
+	bool found = false;
+	int ret;
+
+	if (!nr || nr > DG_WRITE_BATCH_MAX || (pidx + nr - 1) >> shift != sidx)
+		return -EAGAIN;
+	for (i = 0; i < nr; i++)
+		if (!test_bit(pidx + i, d->written) ||
+		    test_bit(pidx + i, d->lost) ||
+		    dswap_backing_has(d, pidx + i))
+			return -EAGAIN;
+
+	spin_lock_bh(&s->lock);
+	for (i = 0; i < s->nr && !found; i++) {
+		const struct dswap_copy *cp = &s->c[(i + pidx) % s->nr];
+
+		if (dswap_node_usable(cp->node)) {
+			c = *cp;
+			dswap_node_get_active(c.node);
+			found = true;
+		}
+	}
+	spin_unlock_bh(&s->lock);
+	if (!found)
+		return -EAGAIN;
+
+	ret = dg_pages_read_async(c.node->conn, &c.r, soff, pages, nr, done,
+				  ctx);
+	if (ret) {
+		dswap_node_put_active(c.node);
+		return ret;
+	}
+	*node = c.node;
+	return 0;
+}
 
 static void dswap_wrun_backing_fn(struct work_struct *work)
 {
@@ -524,28 +585,16 @@ static void dswap_wrun_finish(struct dswap_wrun *run)
 	dswap_wrun_end(run, err);
 }
 
-static void dswap_wcopy_done(struct dswap_wrun *run, unsigned int i, int err)
+/* One copy's write answered; softirq or the transport's thread. */
+static void dswap_wcopy_done(void *ctx, int err)
 {
-	run->copy_err[i] = err;
+	struct dswap_wcopy *wc = ctx;
+	struct dswap_wrun *run = wc->run;
+
+	run->copy_err[wc - run->wc] = err;
 	if (atomic_dec_and_test(&run->pending))
 		dswap_wrun_finish(run);
 }
-
-/* Completion of one copy's write; softirq or the transport's thread. */
-#define DSWAP_WCOPY_FN(i)						\
-static void dswap_wcopy_done##i(void *ctx, int err)			\
-{									\
-	dswap_wcopy_done(ctx, i, err);					\
-}
-DSWAP_WCOPY_FN(0)
-DSWAP_WCOPY_FN(1)
-DSWAP_WCOPY_FN(2)
-DSWAP_WCOPY_FN(3)
-
-static const dg_done_fn dswap_wcopy_fns[DSWAP_MAX_REPLICAS + 1] = {
-	dswap_wcopy_done0, dswap_wcopy_done1,
-	dswap_wcopy_done2, dswap_wcopy_done3,
-};
 
 /**
  * dswap_wrun_start - write @run to every copy of its slab at once
@@ -598,11 +647,12 @@ void dswap_wrun_start(struct dswap_wrun *run)
 	for (i = 0; i < run->nr_copies; i++) {
 		struct dswap_copy *c = &run->copies[i];
 
+		run->wc[i].run = run;
 		ret = dg_pages_write_async(c->node->conn, &c->r,
 					   pos & (d->slab_size - 1), run->pages,
-					   run->nr, dswap_wcopy_fns[i], run);
+					   run->nr, dswap_wcopy_done, &run->wc[i]);
 		if (ret)
-			dswap_wcopy_done(run, i, ret);
+			dswap_wcopy_done(&run->wc[i], ret);
 	}
 	/* The bias: finish only once every copy was posted. */
 	if (atomic_dec_and_test(&run->pending))
@@ -1006,6 +1056,22 @@ void dswap_repair_stop(struct dswap_dev *d)
 	}
 }
 
+/* Forget the MEM_FREEs we owe @n: it is gone, or kept nothing. */
+static void dswap_orphans_forget(struct dswap_dev *d, struct dswap_node *n)
+{
+	struct dswap_orphan *o, *tmp;
+
+	spin_lock_bh(&d->repair_lock);
+	list_for_each_entry_safe(o, tmp, &d->orphans, list) {
+		if (o->node != n)
+			continue;
+		list_del(&o->list);
+		atomic_dec(&n->nr_slabs);
+		kfree(o);
+	}
+	spin_unlock_bh(&d->repair_lock);
+}
+
 /**
  * dswap_dev_node_down - node @n stopped answering, or was removed by force
  * @d: device, init_lock held for reading
@@ -1019,7 +1085,6 @@ void dswap_repair_stop(struct dswap_dev *d)
 void dswap_dev_node_down(struct dswap_dev *d, struct dswap_node *n, bool force)
 {
 	unsigned long idx, lost = 0, dropped = 0;
-	struct dswap_orphan *o, *tmp;
 	unsigned int i;
 
 	for (idx = 0; d->slabs && idx < d->nr_slabs; idx++) {
@@ -1041,18 +1106,9 @@ void dswap_dev_node_down(struct dswap_dev *d, struct dswap_node *n, bool force)
 		}
 		spin_unlock_bh(&s->lock);
 	}
-	if (force) {
-		/* Nothing can be given back to a node that is gone. */
-		spin_lock_bh(&d->repair_lock);
-		list_for_each_entry_safe(o, tmp, &d->orphans, list) {
-			if (o->node != n)
-				continue;
-			list_del(&o->list);
-			atomic_dec(&n->nr_slabs);
-			kfree(o);
-		}
-		spin_unlock_bh(&d->repair_lock);
-	}
+	/* Nothing can be given back to a node that is gone. */
+	if (force)
+		dswap_orphans_forget(d, n);
 	if (dropped)
 		pr_warn("dswap%d: node %s %s: dropped %lu copies there%s\n",
 			d->id, n->name, force ? "removed" : "down", dropped,
@@ -1074,19 +1130,10 @@ void dswap_dev_node_resume(struct dswap_dev *d, struct dswap_node *n,
 			   bool restarted)
 {
 	unsigned long idx, slabs = 0, gone = 0, pages = 0;
-	struct dswap_orphan *o, *tmp;
 
-	if (restarted) {
-		spin_lock_bh(&d->repair_lock);
-		list_for_each_entry_safe(o, tmp, &d->orphans, list) {
-			if (o->node != n)
-				continue;
-			list_del(&o->list);
-			atomic_dec(&n->nr_slabs);
-			kfree(o);
-		}
-		spin_unlock_bh(&d->repair_lock);
-	}
+	/* A restarted node kept nothing we owe it a MEM_FREE for. */
+	if (restarted)
+		dswap_orphans_forget(d, n);
 	for (idx = 0; d->slabs && idx < d->nr_slabs; idx++) {
 		struct dswap_slab *s = &d->slabs[idx];
 		struct dg_region r;

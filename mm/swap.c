@@ -25,6 +25,7 @@
 #include <linux/vmalloc.h>
 #include <linux/sysfs.h>
 #include <linux/log2.h>
+#include <linux/mempool.h>
 #include <disagg/compat.h>
 #include "dswap.h"
 
@@ -42,6 +43,14 @@ static int dswap_major;
 static struct dswap_dev *dswap_devs;
 /* Writes of plugs flushed from inside schedule(), and the repair work. */
 struct workqueue_struct *dswap_wq;
+/*
+ * What a bio in flight needs, reserved so that swap-out and swap-in make
+ * progress when memory is short: per write bio, per write run, per read.
+ */
+#define DSWAP_POOL_MIN	16
+static mempool_t *dswap_wbio_pool;
+static mempool_t *dswap_wrun_pool;
+static mempool_t *dswap_rbio_pool;
 /* Serialises node events with unloading; dswap_devs_gone under it. */
 static DEFINE_MUTEX(dswap_resume_lock);
 static bool dswap_devs_gone;
@@ -111,7 +120,7 @@ static void dswap_wbio_put(struct dswap_wbio *w)
 	if (w->status)
 		w->bio->bi_status = w->status;
 	bio_endio(w->bio);
-	kfree(w);
+	mempool_free(w, dswap_wbio_pool);
 	if (atomic_dec_and_test(&d->inflight))
 		wake_up_all(&d->inflight_wq);
 }
@@ -163,15 +172,20 @@ void dswap_wrun_end(struct dswap_wrun *run, int err)
 	}
 	if (!err && !run->on_backing && !run->through)
 		dswap_backing_write_done(d, run->pidx, run->nr);
-	kfree(run);
+	mempool_free(run, dswap_wrun_pool);
 }
 
+/*
+ * A run from the reserve. Its caller holds no run that is not started
+ * yet, so waiting for one to come back always ends.
+ */
 static struct dswap_wrun *dswap_wrun_alloc(struct dswap_dev *d,
 					   unsigned long pidx)
 {
-	struct dswap_wrun *run = kzalloc(sizeof(*run), GFP_NOIO);
+	struct dswap_wrun *run = mempool_alloc(dswap_wrun_pool, GFP_NOIO);
 
 	if (run) {
+		memset(run, 0, sizeof(*run));
 		run->d = d;
 		run->pidx = pidx;
 	}
@@ -255,8 +269,19 @@ static void dswap_write_bios(struct dswap_dev *d, struct bio_list *list)
 	/* The backing device's lag is bounded: wait for it first. */
 	dswap_backing_throttle(d);
 	while ((bio = bio_list_pop(list))) {
-		struct dswap_wbio *w = kmalloc(sizeof(*w), GFP_NOIO);
+		struct dswap_wbio *w = mempool_alloc(dswap_wbio_pool,
+						     GFP_NOWAIT);
 
+		if (!w) {
+			/*
+			 * Before waiting for the reserve, start the run we
+			 * hold: its bios are what will come back to it.
+			 */
+			if (run)
+				dswap_wrun_start(run);
+			run = NULL;
+			w = mempool_alloc(dswap_wbio_pool, GFP_NOIO);
+		}
 		if (!w) {
 			bio_io_error(bio);
 			if (atomic_dec_and_test(&d->inflight))
@@ -346,6 +371,7 @@ static void dswap_write_bio(struct dswap_dev *d, struct bio *bio)
 	dswap_write_bios(d, &one);
 }
 
+/* The synchronous path: page by page, with failover and the backing device. */
 static int dswap_read_bio(struct dswap_dev *d, struct bio *bio)
 {
 	struct bvec_iter iter;
@@ -362,6 +388,102 @@ static int dswap_read_bio(struct dswap_dev *d, struct bio *bio)
 			break;
 	}
 	return ret;
+}
+
+/*
+ * A read bio in flight on the asynchronous path; counted in d->inflight,
+ * which keeps the tables alive until it ends.
+ */
+struct dswap_rbio {
+	struct dswap_dev	*d;
+	struct bio		*bio;
+	struct dswap_node	*node;
+	unsigned long		pidx;
+	unsigned int		nr;
+	struct page		*pages[DG_WRITE_BATCH_MAX];
+	struct work_struct	work;
+};
+
+static void dswap_rbio_end(struct dswap_rbio *rb, int ret)
+{
+	struct dswap_dev *d = rb->d;
+
+	rb->bio->bi_status = errno_to_blk_status(ret);
+	bio_endio(rb->bio);
+	mempool_free(rb, dswap_rbio_pool);
+	if (atomic_dec_and_test(&d->inflight))
+		wake_up_all(&d->inflight_wq);
+}
+
+/* The fast path failed: the synchronous one fails over, or tells -EIO. */
+static void dswap_rbio_retry(struct work_struct *work)
+{
+	struct dswap_rbio *rb = container_of(work, struct dswap_rbio, work);
+
+	dswap_rbio_end(rb, dswap_read_bio(rb->d, rb->bio));
+}
+
+static void dswap_rbio_done(void *ctx, int err)
+{
+	struct dswap_rbio *rb = ctx;
+	struct dswap_dev *d = rb->d;
+	unsigned int i;
+
+	atomic64_inc(err ? &rb->node->errors : &rb->node->reads);
+	dswap_node_put_active(rb->node);
+	/* Lost while we read (the only node restarted): the slow path says so. */
+	for (i = 0; i < rb->nr && !err; i++)
+		if (test_bit(rb->pidx + i, d->lost))
+			err = -EIO;
+	if (err) {
+		INIT_WORK(&rb->work, dswap_rbio_retry);
+		queue_work(dswap_wq, &rb->work);
+		return;
+	}
+	atomic64_add(rb->nr, &d->stats.reads);
+	dswap_rbio_end(rb, 0);
+}
+
+/*
+ * Reads nobody waits for one at a time (a queue of them from io_uring or
+ * libaio, swap readahead) go out without blocking the submitter: whole
+ * pages of one slab, up to DG_WRITE_BATCH_MAX, in one transfer, ending
+ * the bio from the completion. A page fault's read is REQ_SYNC (6.12's
+ * submit_bio_wait(); 6.1 calls ->rw_page) and keeps the synchronous path,
+ * which polls for its completion and fails over after failover_ms.
+ * Returns false when @bio is for the synchronous path.
+ */
+static bool dswap_read_bio_async(struct dswap_dev *d, struct bio *bio)
+{
+	u64 pos = (u64)bio->bi_iter.bi_sector << SECTOR_SHIFT;
+	struct dswap_rbio *rb;
+	struct bvec_iter iter;
+	struct bio_vec bv;
+
+	if ((bio->bi_opf & REQ_SYNC) || !IS_ALIGNED(pos, PAGE_SIZE) ||
+	    bio->bi_iter.bi_size > DG_WRITE_BATCH_MAX * PAGE_SIZE)
+		return false;
+	rb = mempool_alloc(dswap_rbio_pool, GFP_NOIO);
+	if (!rb)
+		return false;
+	rb->d = d;
+	rb->bio = bio;
+	rb->pidx = pos >> PAGE_SHIFT;
+	rb->nr = 0;
+	bio_for_each_segment(bv, bio, iter) {
+		if (bv.bv_offset || bv.bv_len != PAGE_SIZE)
+			goto sync;
+		rb->pages[rb->nr++] = bv.bv_page;
+	}
+	atomic_inc(&d->inflight);
+	if (!dswap_read_pages_async(d, rb->pidx, rb->pages, rb->nr, &rb->node,
+				    dswap_rbio_done, rb))
+		return true;
+	if (atomic_dec_and_test(&d->inflight))
+		wake_up_all(&d->inflight_wq);
+sync:
+	mempool_free(rb, dswap_rbio_pool);
+	return false;
 }
 
 /* Forget pages in [pos, pos + len); give back slabs wholly inside. */
@@ -394,6 +516,11 @@ static void dswap_submit_bio(struct bio *bio)
 	}
 	switch (bio_op(bio)) {
 	case REQ_OP_READ:
+		if (dswap_read_bio_async(d, bio)) {
+			/* Ends the bio itself, when the reads complete. */
+			up_read(&d->init_lock);
+			return;
+		}
 		ret = dswap_read_bio(d, bio);
 		break;
 	case REQ_OP_WRITE:
@@ -447,10 +574,16 @@ static int dswap_rw_page(struct block_device *bdev, sector_t sector,
 static const struct block_device_operations dswap_fops = {
 	.owner		= THIS_MODULE,
 	.submit_bio	= dswap_submit_bio,
-#ifdef DG_HAVE_RW_PAGE
-	.rw_page	= dswap_rw_page,
-#endif
 };
+
+#ifdef DG_HAVE_RW_PAGE
+/* Before 6.3, ->rw_page is what makes swap-in synchronous. */
+static const struct block_device_operations dswap_fops_sync = {
+	.owner		= THIS_MODULE,
+	.submit_bio	= dswap_submit_bio,
+	.rw_page	= dswap_rw_page,
+};
+#endif
 
 /*
  * Give every slab back and free the tables. The repair work was stopped
@@ -616,6 +749,59 @@ static ssize_t replicas_store(struct device *dev, struct device_attribute *attr,
 	return ret ?: len;
 }
 static DEVICE_ATTR_RW(replicas);
+
+static const struct block_device_operations dswap_fops;
+#ifdef DG_HAVE_RW_PAGE
+static const struct block_device_operations dswap_fops_sync;
+#endif
+
+static ssize_t synchronous_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", READ_ONCE(dev_to_dswap(dev)->synchronous));
+}
+
+/*
+ * 1: swap-in calls us directly and skips the swap cache (zram's way): a
+ * fault is one synchronous read, but a page swapped in loses its slot and
+ * is written again on its next swap-out, and nothing is read ahead.
+ * 0: swap-in goes through the swap cache, with the kernel's readahead
+ * and asynchronous reads; a clean page keeps its slot. swapon reads the
+ * setting, so it may change only while disksize is unset.
+ */
+static ssize_t synchronous_store(struct device *dev,
+				 struct device_attribute *attr,
+				 const char *buf, size_t len)
+{
+	struct dswap_dev *d = dev_to_dswap(dev);
+	bool v;
+	int ret;
+
+	ret = kstrtobool(buf, &v);
+	if (ret) {
+		pr_err("dswap%d: synchronous: '%.*s' is not 0 or 1\n",
+		       d->id, dswap_input_len(buf), buf);
+		return -EINVAL;
+	}
+	down_write(&d->init_lock);
+	if (d->disksize) {
+		pr_err("dswap%d: synchronous: device in use; reset first\n",
+		       d->id);
+		ret = -EBUSY;
+		goto out;
+	}
+	ret = dg_disk_set_synchronous(d->disk, v);
+	if (ret)
+		goto out;
+#ifdef DG_HAVE_RW_PAGE
+	d->disk->fops = v ? &dswap_fops_sync : &dswap_fops;
+#endif
+	WRITE_ONCE(d->synchronous, v);
+out:
+	up_write(&d->init_lock);
+	return ret ?: len;
+}
+static DEVICE_ATTR_RW(synchronous);
 
 /* "unset" without disksize; "degraded" while a slab lacks copies. */
 static ssize_t state_show(struct device *dev, struct device_attribute *attr,
@@ -811,6 +997,7 @@ static struct attribute *dswap_disk_attrs[] = {
 	&dev_attr_disksize.attr,
 	&dev_attr_slab_size.attr,
 	&dev_attr_replicas.attr,
+	&dev_attr_synchronous.attr,
 	&dev_attr_state.attr,
 	&dev_attr_degraded_slabs.attr,
 	&dev_attr_rebuild_rate_mb.attr,
@@ -844,6 +1031,7 @@ static int dswap_dev_create(struct dswap_dev *d, int id)
 	d->id = id;
 	d->slab_size = DSWAP_DEFAULT_SLAB;
 	d->replicas = 1;
+	d->synchronous = lim.synchronous;
 	d->failover_ms = DSWAP_DEFAULT_FAILOVER_MS;
 	d->rebuild_rate_mb = DSWAP_DEFAULT_REBUILD_MB;
 	init_rwsem(&d->init_lock);
@@ -860,7 +1048,11 @@ static int dswap_dev_create(struct dswap_dev *d, int id)
 	disk->first_minor = id;
 	disk->minors = 1;
 	disk->flags |= GENHD_FL_NO_PART;
+#ifdef DG_HAVE_RW_PAGE
+	disk->fops = lim.synchronous ? &dswap_fops_sync : &dswap_fops;
+#else
 	disk->fops = &dswap_fops;
+#endif
 	disk->private_data = d;
 	snprintf(disk->disk_name, sizeof(disk->disk_name), "dswap%d", id);
 	set_capacity(disk, 0);
@@ -1039,9 +1231,18 @@ static int __init dswap_init(void)
 	dswap_wq = alloc_workqueue("dswap", WQ_MEM_RECLAIM, 0);
 	if (!dswap_wq)
 		return -ENOMEM;
+	ret = -ENOMEM;
+	dswap_wbio_pool = mempool_create_kmalloc_pool(DSWAP_POOL_MIN,
+						      sizeof(struct dswap_wbio));
+	dswap_wrun_pool = mempool_create_kmalloc_pool(DSWAP_POOL_MIN,
+						      sizeof(struct dswap_wrun));
+	dswap_rbio_pool = mempool_create_kmalloc_pool(DSWAP_POOL_MIN,
+						      sizeof(struct dswap_rbio));
+	if (!dswap_wbio_pool || !dswap_wrun_pool || !dswap_rbio_pool)
+		goto err_pools;
 	ret = dswap_nodes_init();
 	if (ret)
-		goto err_wq;
+		goto err_pools;
 	dswap_major = register_blkdev(0, "dswap");
 	if (dswap_major < 0) {
 		ret = dswap_major;
@@ -1065,7 +1266,10 @@ static int __init dswap_init(void)
 
 err_nodes:
 	dswap_nodes_exit();
-err_wq:
+err_pools:
+	mempool_destroy(dswap_rbio_pool);
+	mempool_destroy(dswap_wrun_pool);
+	mempool_destroy(dswap_wbio_pool);
 	destroy_workqueue(dswap_wq);
 	return ret;
 }
@@ -1075,6 +1279,9 @@ static void __exit dswap_exit(void)
 	dswap_destroy_all();
 	dswap_nodes_exit();
 	destroy_workqueue(dswap_wq);
+	mempool_destroy(dswap_rbio_pool);
+	mempool_destroy(dswap_wrun_pool);
+	mempool_destroy(dswap_wbio_pool);
 	pr_info("unloaded\n");
 }
 
