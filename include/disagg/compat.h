@@ -81,6 +81,39 @@ static inline struct gendisk *dg_alloc_disk(const struct dg_disk_limits *l,
 #endif
 }
 
+/**
+ * dg_disk_set_synchronous - turn the synchronous feature on or off
+ * @disk: a disk nobody has open (swapon reads the feature once)
+ * @on: the new setting
+ *
+ * From 6.3 the queue's flag (6.11: a limit feature) decides; before, the
+ * caller switches between block_device_operations with and without
+ * ->rw_page itself (see %DG_HAVE_RW_PAGE).
+ *
+ * Context: process context, may sleep.
+ * Return: 0 or a negative errno.
+ */
+static inline int dg_disk_set_synchronous(struct gendisk *disk, bool on)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+	struct queue_limits lim = queue_limits_start_update(disk->queue);
+
+	if (on)
+		lim.features |= BLK_FEAT_SYNCHRONOUS;
+	else
+		lim.features &= ~BLK_FEAT_SYNCHRONOUS;
+	return queue_limits_commit_update(disk->queue, &lim);
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	if (on)
+		blk_queue_flag_set(QUEUE_FLAG_SYNCHRONOUS, disk->queue);
+	else
+		blk_queue_flag_clear(QUEUE_FLAG_SYNCHRONOUS, disk->queue);
+	return 0;
+#else
+	return 0;
+#endif
+}
+
 /*
  * Before 6.3 swap uses the synchronous path only for disks with ->rw_page
  * (zram's way); from 6.3 ->rw_page is gone and the queue's synchronous

@@ -32,13 +32,13 @@
 # Booted with slub_debug=U for kmalloc caches (DG_VM_APPEND), a kmalloc
 # difference is followed by the allocation sites that hold more objects.
 #
-# Cycles: DG_LIFECYCLE_CYCLES (default 3); DG_LONG=1 makes it 100 (hours
+# Cycles: DG_LIFECYCLE_CYCLES (default 2); DG_LONG=1 makes it 100 (hours
 # under TCG: run this file directly, not through run_tests, whose
 # timeout for selftests/modules is for make check).
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
 
-cycles=${DG_LIFECYCLE_CYCLES:-3}
+cycles=${DG_LIFECYCLE_CYCLES:-2}
 [ "${DG_LONG:-0}" = 1 ] && cycles=${DG_LIFECYCLE_CYCLES:-100}
 [[ $cycles =~ ^[1-9][0-9]*$ ]] || fail "bad DG_LIFECYCLE_CYCLES '$cycles'"
 
@@ -280,7 +280,7 @@ ours=$(awk '$1 ~ /^(disagg|dg_)/' "$work/after/slab")
 # caches of the same size into them (6.12: kmalloc-192 +63 of 588), and
 # its active count, even after a shrink, moves by about a slab (kmalloc-16
 # +65 with no allocation site holding more). The slack does not grow with
-# the cycles: a leak of a few objects per cycle hides in 3 cycles, not in
+# the cycles: a leak of a few objects per cycle hides in 2 cycles, not in
 # DG_LONG's 100; with slub_debug=U the sites show.
 bad=$(join -a1 -a2 -e 0 -o 0,1.2,2.2,2.3 "$work/before/slab" "$work/after/slab" |
 	awk '{ d = $3 - $2 }
