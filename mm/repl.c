@@ -469,14 +469,13 @@ int dswap_read_pages_async(struct dswap_dev *d, unsigned long pidx,
 	if (!found)
 		return -EAGAIN;
 
+	/* Before posting: @done may run before the call returns. */
+	*node = c.node;
 	ret = dg_pages_read_async(c.node->conn, &c.r, soff, pages, nr, done,
 				  ctx);
-	if (ret) {
+	if (ret)
 		dswap_node_put_active(c.node);
-		return ret;
-	}
-	*node = c.node;
-	return 0;
+	return ret;
 }
 
 static void dswap_wrun_backing_fn(struct work_struct *work)
