@@ -51,8 +51,13 @@ struct workqueue_struct *dswap_wq;
 static mempool_t *dswap_wbio_pool;
 static mempool_t *dswap_wrun_pool;
 static mempool_t *dswap_rbio_pool;
-/* Serialises node events with unloading; dswap_devs_gone under it. */
-static DEFINE_MUTEX(dswap_resume_lock);
+/*
+ * Node events and evictions hold it for reading while they walk the
+ * devices (those of different nodes run side by side, each making its
+ * calls to its own node); unloading takes it for writing to set
+ * dswap_devs_gone.
+ */
+static DECLARE_RWSEM(dswap_devs_sem);
 static bool dswap_devs_gone;
 
 static void dswap_write_page_sync(struct dswap_dev *d, struct page *page,
@@ -1089,7 +1094,7 @@ static int dswap_for_each_dev(int (*fn)(struct dswap_dev *d, void *arg),
 	unsigned int i;
 	int ret = -ENOENT;
 
-	mutex_lock(&dswap_resume_lock);
+	down_read(&dswap_devs_sem);
 	for (i = 0; !dswap_devs_gone && i < num_devices; i++) {
 		struct dswap_dev *d = &dswap_devs[i];
 
@@ -1098,7 +1103,7 @@ static int dswap_for_each_dev(int (*fn)(struct dswap_dev *d, void *arg),
 			ret = 0;
 		up_read(&d->init_lock);
 	}
-	mutex_unlock(&dswap_resume_lock);
+	up_read(&dswap_devs_sem);
 	return ret;
 }
 
@@ -1207,9 +1212,9 @@ static void dswap_destroy_all(void)
 {
 	unsigned int i;
 
-	mutex_lock(&dswap_resume_lock);
+	down_write(&dswap_devs_sem);
 	dswap_devs_gone = true;
-	mutex_unlock(&dswap_resume_lock);
+	up_write(&dswap_devs_sem);
 
 	for (i = 0; i < num_devices; i++)
 		dswap_dev_destroy(&dswap_devs[i]);
