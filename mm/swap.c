@@ -110,6 +110,7 @@ struct dswap_wbio {
 	struct completion	*done;
 	atomic_t		pending;
 	blk_status_t		status;
+	unsigned long		start;	/* for the disk's I/O statistics */
 };
 
 static void dswap_wbio_put(struct dswap_wbio *w)
@@ -124,6 +125,7 @@ static void dswap_wbio_put(struct dswap_wbio *w)
 	}
 	if (w->status)
 		w->bio->bi_status = w->status;
+	bio_end_io_acct(w->bio, w->start);
 	bio_endio(w->bio);
 	mempool_free(w, dswap_wbio_pool);
 	if (atomic_dec_and_test(&d->inflight))
@@ -295,6 +297,7 @@ static void dswap_write_bios(struct dswap_dev *d, struct bio_list *list)
 		}
 		w->d = d;
 		w->bio = bio;
+		w->start = bio_start_io_acct(bio);
 		w->done = NULL;
 		w->status = BLK_STS_OK;
 		atomic_set(&w->pending, 1);
@@ -405,6 +408,7 @@ struct dswap_rbio {
 	struct dswap_node	*node;
 	unsigned long		pidx;
 	unsigned int		nr;
+	unsigned long		start;
 	struct page		*pages[DG_WRITE_BATCH_MAX];
 	struct work_struct	work;
 };
@@ -414,6 +418,7 @@ static void dswap_rbio_end(struct dswap_rbio *rb, int ret)
 	struct dswap_dev *d = rb->d;
 
 	rb->bio->bi_status = errno_to_blk_status(ret);
+	bio_end_io_acct(rb->bio, rb->start);
 	bio_endio(rb->bio);
 	mempool_free(rb, dswap_rbio_pool);
 	if (atomic_dec_and_test(&d->inflight))
@@ -456,9 +461,11 @@ static void dswap_rbio_done(void *ctx, int err)
  * the bio from the completion. A page fault's read is REQ_SYNC (6.12's
  * submit_bio_wait(); 6.1 calls ->rw_page) and keeps the synchronous path,
  * which polls for its completion and fails over after failover_ms.
- * Returns false when @bio is for the synchronous path.
+ * @start is the bio's accounting start. Returns false when @bio is for
+ * the synchronous path.
  */
-static bool dswap_read_bio_async(struct dswap_dev *d, struct bio *bio)
+static bool dswap_read_bio_async(struct dswap_dev *d, struct bio *bio,
+				 unsigned long start)
 {
 	u64 pos = (u64)bio->bi_iter.bi_sector << SECTOR_SHIFT;
 	struct dswap_rbio *rb;
@@ -481,6 +488,7 @@ static bool dswap_read_bio_async(struct dswap_dev *d, struct bio *bio)
 		rb->pages[rb->nr++] = bv.bv_page;
 	}
 	atomic_inc(&d->inflight);
+	rb->start = start;
 	if (!dswap_read_pages_async(d, rb->pidx, rb->pages, rb->nr, &rb->node,
 				    dswap_rbio_done, rb))
 		return true;
@@ -512,6 +520,7 @@ static void dswap_discard(struct dswap_dev *d, u64 pos, u64 len)
 static void dswap_submit_bio(struct bio *bio)
 {
 	struct dswap_dev *d = bio->bi_bdev->bd_disk->private_data;
+	unsigned long start;
 	int ret = 0;
 
 	down_read(&d->init_lock);
@@ -521,12 +530,14 @@ static void dswap_submit_bio(struct bio *bio)
 	}
 	switch (bio_op(bio)) {
 	case REQ_OP_READ:
-		if (dswap_read_bio_async(d, bio)) {
+		start = bio_start_io_acct(bio);
+		if (dswap_read_bio_async(d, bio, start)) {
 			/* Ends the bio itself, when the reads complete. */
 			up_read(&d->init_lock);
 			return;
 		}
 		ret = dswap_read_bio(d, bio);
+		bio_end_io_acct(bio, start);
 		break;
 	case REQ_OP_WRITE:
 		/* Ends the bio itself, when the writes complete. */

@@ -49,3 +49,9 @@ done
 read -r reads _ _ fr fw _ </sys/block/dswap0/remote_stat
 [ "$fr" = 0 ] && [ "$fw" = 0 ] || fail "failed I/O counted after the QD16 passes"
 log "QD16 verify passes (4 KiB and 64 KiB blocks) intact; $reads pages read in all"
+
+# The disk's own I/O statistics (iostat, /proc/diskstats) count our bios.
+read -r rios _ rsec _ wios _ wsec _ </sys/block/dswap0/stat
+log "/sys/block/dswap0/stat: $rios reads ($rsec sectors), $wios writes ($wsec sectors)"
+[ "$rios" -gt 0 ] && [ "$wios" -gt 0 ] && [ "$rsec" -ge $((rios * 8)) ] && [ "$wsec" -ge $((wios * 8)) ] ||
+	fail "the disk's stat file does not count our I/O"
