@@ -6,9 +6,12 @@
  * A slab gets remote memory on its first write, on the memory node chosen
  * by power-of-two choices over free capacity (nodes.c). Pages move by
  * one-sided RDMA through disagg_net, straight from and into the caller's
- * page. Reads are synchronous and page-granular: the disk is marked
- * synchronous (->rw_page before 6.3), so the kernel swaps in by calling
- * us directly on a fault. Writes are asynchronous and batched: the bios
+ * page. Reads of a bio go out as one asynchronous transfer when they can
+ * (whole pages of one slab), else synchronously page by page with
+ * failover; swap-in goes through the swap cache and its readahead, unless
+ * the synchronous knob makes the disk zram-like (->rw_page before 6.3),
+ * when the kernel swaps in by calling us directly on a fault and we poll
+ * for the completion. Writes are asynchronous and batched: the bios
  * of one plug (reclaim plugs around swap-out) are held until it is
  * flushed, and consecutive pages go out as one transfer of up to
  * DG_WRITE_BATCH_MAX pages. Pages never written read as zeros without a
@@ -1039,7 +1042,8 @@ static int dswap_dev_create(struct dswap_dev *d, int id)
 		.block_size		= PAGE_SIZE,
 		.max_sectors		= 256,		/* 128 KiB per bio */
 		.max_discard_sectors	= UINT_MAX >> SECTOR_SHIFT,
-		.synchronous		= true,
+		/* Through the swap cache: see synchronous_store(). */
+		.synchronous		= false,
 	};
 	struct gendisk *disk;
 	int ret;

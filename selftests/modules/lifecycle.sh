@@ -205,6 +205,9 @@ swap_phase() { # cycle
 	[ "$(cat /sys/kernel/disagg/memory_nodes/m1/state)" = up ] ||
 		fail "cycle $c: memory node m1 is not up"
 	echo 4M >/sys/block/dswap0/slab_size || fail "cycle $c: slab_size"
+	# Odd cycles swap in the zram way (synchronous), even ones through
+	# the swap cache (the default): both paths load, work and unload.
+	echo $((c % 2)) >/sys/block/dswap0/synchronous || fail "cycle $c: synchronous"
 	echo 48M >/sys/block/dswap0/disksize || fail "cycle $c: disksize"
 	mkswap /dev/dswap0 >/dev/null || fail "cycle $c: mkswap"
 	swapon -p 100 /dev/dswap0 || fail "cycle $c: swapon"
