@@ -20,6 +20,24 @@ struct key;
 struct crypto_shash;
 
 /**
+ * struct dg_pool - a fixed set of numbered slots, taken and given back
+ *	without allocating (requests, buffers, calls in flight)
+ * @free: counts the free slots; a taker waits here
+ * @nr: slots
+ * @map: bit set: slot taken
+ */
+struct dg_pool {
+	struct semaphore	free;
+	unsigned int		nr;
+	unsigned long		*map;
+};
+
+int dg_pool_init(struct dg_pool *p, unsigned int nr, gfp_t gfp);
+void dg_pool_destroy(struct dg_pool *p);
+int dg_pool_get(struct dg_pool *p, unsigned long timeout);
+void dg_pool_put(struct dg_pool *p, unsigned int i);
+
+/**
  * struct dg_transport - a backend
  * @name: as given to dg_conn_open()
  * @depth: calls in flight per connection (what the peer can take)
