@@ -990,6 +990,7 @@ static int dg_rdma_join(struct dg_conn *c)
 
 const struct dg_transport dg_rdma_transport = {
 	.name		= "rdma",
+	.caps		= DG_CAP_ONE_SIDED | DG_CAP_POLLED | DG_CAP_QUEUES,
 	.depth		= DG_RDMA_DEPTH,
 	.open		= dg_rdma_open,
 	.join		= dg_rdma_join,
