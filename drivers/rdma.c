@@ -31,7 +31,12 @@
 #define DG_RDMA_NR_RX		(DG_RDMA_DEPTH + 4) /* receive buffers, queue 0 */
 #define DG_RDMA_NR_TX		8	/* send buffers, queue 0 */
 #define DG_RDMA_RD_ATOM		16	/* RDMA READs in flight per queue */
-#define DG_RDMA_SPIN_US		50	/* busy-poll this long, then nap */
+#define DG_RDMA_SPIN_MIN_NS	(10 * NSEC_PER_USEC) /* least busy-poll */
+
+static unsigned int poll_us = 50;
+module_param(poll_us, uint, 0644);
+MODULE_PARM_DESC(poll_us,
+		 "Longest busy-poll of a synchronous RDMA transfer before it naps, in us (0: nap at once; default 50)");
 
 static_assert(PAGE_SIZE == DG_PAGE_SIZE);
 
@@ -77,6 +82,23 @@ struct dg_rdma_req {
 	struct ib_sge		*sge;
 };
 
+/**
+ * struct dg_rdma_dev - an RDMA device our queues use, with one protection
+ *	domain for all of them
+ * @node: in dg_rdma_devs
+ * @ref: a reference per queue on it
+ * @ibdev: the device
+ * @pd: its protection domain (only its local_dma_lkey is used)
+ * @removing: the device goes away: no new queue may use it
+ */
+struct dg_rdma_dev {
+	struct list_head	node;
+	struct kref		ref;
+	struct ib_device	*ibdev;
+	struct ib_pd		*pd;
+	bool			removing;
+};
+
 /* A send buffer, DMA-mapped once for the queue's life. */
 struct dg_rdma_tx {
 	void	*buf;
@@ -97,7 +119,8 @@ struct dg_rdma_rx {
  * @async: send completions reaped in softirq context, for pages_async
  * @cm_id: its rdma_cm id
  * @dev: device the route resolved to
- * @pd: protection domain (local_dma_lkey for our pages)
+ * @rdev: our state of @dev, holding a reference
+ * @pd: @rdev's protection domain (local_dma_lkey for our pages)
  * @send_cq: polled directly by waiters, under @poll_lock
  * @recv_cq: softirq
  * @qp: the queue pair
@@ -113,6 +136,8 @@ struct dg_rdma_rx {
  *	message
  * @max_sge: pages one work request gathers (async queues: up to
  *	%DG_WRITE_BATCH_MAX, as the device allows)
+ * @lat_ns: recent completion time of synchronous requests (a moving
+ *	average, updated racily by the waiters; 0: none yet)
  * @live: connected and not in error; cleared on disconnect or timeout
  * @cm_done: completed when connecting ends, well or badly
  * @cm_error: result of connecting
@@ -123,6 +148,7 @@ struct dg_rdma_queue {
 	bool			async;
 	struct rdma_cm_id	*cm_id;
 	struct ib_device	*dev;
+	struct dg_rdma_dev	*rdev;
 	struct ib_pd		*pd;
 	struct ib_cq		*send_cq;
 	struct ib_cq		*recv_cq;
@@ -136,6 +162,7 @@ struct dg_rdma_queue {
 	struct dg_rdma_rx	*rx;
 	u32			rx_size;
 	u32			max_sge;
+	u32			lat_ns;
 	bool			live;
 	struct completion	cm_done;
 	int			cm_error;
@@ -143,14 +170,11 @@ struct dg_rdma_queue {
 
 /**
  * struct dg_rdma_conn - the backend's state of a connection
- * @io_sem: held for reading around every use of the queues' verbs objects,
- *	for writing by device removal, which frees them
  * @nr: queues in @q
  * @nr_sync: synchronous queues, @q[0..nr_sync-1]; the rest are async
  * @q: the queues
  */
 struct dg_rdma_conn {
-	struct rw_semaphore	io_sem;
 	unsigned int		nr;
 	unsigned int		nr_sync;
 	struct dg_rdma_queue	q[];
@@ -238,17 +262,43 @@ static void dg_rdma_queue_error(struct dg_rdma_queue *q)
 }
 
 /*
- * Post @wr for @req and poll until it completes. On timeout the queue is
- * put in the error state, which flushes the request; if even the flush
- * does not come, the request is abandoned: it stays taken until it
- * completes, or until the queue's teardown flushes it.
+ * How long a waiter on @q busy-polls before it naps: a few times the
+ * queue's recent completion time (a completion that takes much longer is
+ * not worth the CPU), at least DG_RDMA_SPIN_MIN_NS, at most poll_us.
+ */
+static u64 dg_rdma_spin_ns(struct dg_rdma_queue *q)
+{
+	u64 cap = (u64)READ_ONCE(poll_us) * NSEC_PER_USEC;
+	u64 lat = READ_ONCE(q->lat_ns);
+
+	if (!lat)
+		return cap;
+	return min(cap, max_t(u64, 4 * lat, DG_RDMA_SPIN_MIN_NS));
+}
+
+static void dg_rdma_lat_update(struct dg_rdma_queue *q, ktime_t start)
+{
+	u64 ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+	u32 lat = READ_ONCE(q->lat_ns);
+
+	ns = min_t(u64, ns, U32_MAX / 8);
+	WRITE_ONCE(q->lat_ns, lat ? (7 * (u64)lat + ns) / 8 : ns);
+}
+
+/*
+ * Post @wr for @req and poll until it completes: busy for
+ * dg_rdma_spin_ns(), then with short naps so a software device (rxe) gets
+ * the CPU it needs. On timeout the queue is put in the error state, which
+ * flushes the request; if even the flush does not come, the request is
+ * abandoned: it stays taken until it completes, or until the queue's
+ * teardown flushes it.
  */
 static int dg_rdma_post_wait(struct dg_rdma_queue *q, struct dg_rdma_req *req,
 			     const struct ib_send_wr *wr, unsigned long timeout)
 {
 	struct dg_conn *c = q->conn;
 	unsigned long deadline;
-	ktime_t spin_until;
+	ktime_t start, spin_until;
 	bool timed_out = false;
 	int ret;
 
@@ -261,15 +311,12 @@ static int dg_rdma_post_wait(struct dg_rdma_queue *q, struct dg_rdma_req *req,
 	}
 
 	deadline = jiffies + timeout;
-	spin_until = ktime_add_us(ktime_get(), DG_RDMA_SPIN_US);
+	start = ktime_get();
+	spin_until = ktime_add_ns(start, dg_rdma_spin_ns(q));
 	while (atomic_read(&req->state) == DG_REQ_PENDING) {
 		dg_rdma_poll(q);
 		if (atomic_read(&req->state) != DG_REQ_PENDING)
 			break;
-		/*
-		 * Spin for a real NIC's round trip; past that, nap between
-		 * polls so a software device (rxe) gets the CPU it needs.
-		 */
 		if (ktime_before(ktime_get(), spin_until))
 			cpu_relax();
 		else
@@ -289,14 +336,17 @@ static int dg_rdma_post_wait(struct dg_rdma_queue *q, struct dg_rdma_req *req,
 	    DG_REQ_PENDING)
 		return -ETIMEDOUT;
 
-	if (timed_out)
+	if (timed_out) {
 		ret = -ETIMEDOUT;
-	else if (req->status == IB_WC_SUCCESS)
+	} else if (req->status == IB_WC_SUCCESS) {
+		dg_rdma_lat_update(q, start);
 		ret = 0;
-	else if (req->status == IB_WC_WR_FLUSH_ERR)
+	}
+	else if (req->status == IB_WC_WR_FLUSH_ERR) {
 		ret = -ENOTCONN;
-	else
+	} else {
 		ret = -EIO;
+	}
 	if (ret && ret != -ENOTCONN)
 		pr_err_ratelimited("%s: queue %u: work request failed: %s\n",
 				   dg_conn_name(c), q->qid,
@@ -381,12 +431,10 @@ static int dg_rdma_page_io(struct dg_conn *c, const struct dg_region *r,
 	struct dg_rdma_req *req;
 	int ret;
 
-	down_read(&rc->io_sem);
 	q = &rc->q[raw_smp_processor_id() % rc->nr_sync];
 	req = dg_rdma_pages_req(q, r, offset, &page, 1, write, timeout);
 	ret = IS_ERR(req) ? PTR_ERR(req) :
 	      dg_rdma_post_wait(q, req, &req->wr.wr, timeout);
-	up_read(&rc->io_sem);
 	return ret;
 }
 
@@ -407,7 +455,6 @@ static int dg_rdma_pages_async(struct dg_conn *c, const struct dg_region *r,
 	unsigned int i, n, per, nwr = 0, posted;
 	int ret = 0;
 
-	down_read(&rc->io_sem);
 	q = &rc->q[rc->nr_sync + raw_smp_processor_id() % (rc->nr - rc->nr_sync)];
 	per = q->max_sge;
 	for (i = 0; i < nr; i += n, nwr++) {
@@ -448,7 +495,6 @@ static int dg_rdma_pages_async(struct dg_conn *c, const struct dg_region *r,
 		dg_rdma_lead_put(q, reqs[0], -EIO);
 	}
 out:
-	up_read(&rc->io_sem);
 	return ret;
 }
 
@@ -494,9 +540,7 @@ static int dg_rdma_send(struct dg_conn *c, const struct kvec *vec,
 	struct dg_rdma_conn *rc = c->priv;
 	int ret;
 
-	down_read(&rc->io_sem);
 	ret = __dg_rdma_send(&rc->q[0], vec, nr, len);
-	up_read(&rc->io_sem);
 	/*
 	 * A send that failed (retries exhausted: the peer is gone) put the
 	 * queue in error and the connection down: to the caller the
@@ -592,6 +636,67 @@ static int dg_rdma_alloc_rx(struct dg_rdma_queue *q)
 	return 0;
 }
 
+/*
+ * One protection domain per device, shared by every queue on it (as
+ * nvme-rdma's nvme_rdma_device): the list of devices in use, each with a
+ * reference per queue, released when the last queue on it goes. Never
+ * held across a call into rdma_cm (a CM handler takes it).
+ */
+static LIST_HEAD(dg_rdma_devs);
+static DEFINE_MUTEX(dg_rdma_dev_lock);
+
+static void dg_rdma_dev_release(struct kref *ref)
+{
+	struct dg_rdma_dev *d = container_of(ref, struct dg_rdma_dev, ref);
+
+	list_del(&d->node);
+	mutex_unlock(&dg_rdma_dev_lock);
+	ib_dealloc_pd(d->pd);
+	kfree(d);
+}
+
+static void dg_rdma_dev_put(struct dg_rdma_dev *d)
+{
+	kref_put_mutex(&d->ref, dg_rdma_dev_release, &dg_rdma_dev_lock);
+}
+
+/* A reference to our state of @ibdev, made on first use. */
+static struct dg_rdma_dev *dg_rdma_dev_get(struct ib_device *ibdev)
+{
+	struct dg_rdma_dev *d;
+	int ret;
+
+	mutex_lock(&dg_rdma_dev_lock);
+	list_for_each_entry(d, &dg_rdma_devs, node) {
+		if (d->ibdev != ibdev)
+			continue;
+		if (d->removing) {
+			d = ERR_PTR(-ENODEV);
+			goto out;
+		}
+		kref_get(&d->ref);
+		goto out;
+	}
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (!d) {
+		d = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	d->pd = ib_alloc_pd(ibdev, 0);
+	if (IS_ERR(d->pd)) {
+		ret = PTR_ERR(d->pd);
+		kfree(d);
+		d = ERR_PTR(ret);
+		goto out;
+	}
+	d->ibdev = ibdev;
+	kref_init(&d->ref);
+	list_add(&d->node, &dg_rdma_devs);
+out:
+	mutex_unlock(&dg_rdma_dev_lock);
+	return d;
+}
+
 /* Requests and send buffers; their completions are stopped (CQ freed). */
 static void dg_rdma_free_reqs(struct dg_rdma_queue *q)
 {
@@ -683,8 +788,9 @@ static void dg_rdma_free_ib(struct dg_rdma_queue *q)
 	}
 	dg_rdma_free_rx(q);
 	dg_rdma_free_reqs(q);
-	if (q->pd) {
-		ib_dealloc_pd(q->pd);
+	if (q->rdev) {
+		dg_rdma_dev_put(q->rdev);
+		q->rdev = NULL;
 		q->pd = NULL;
 	}
 }
@@ -711,12 +817,13 @@ static int dg_rdma_route_resolved(struct dg_rdma_queue *q)
 	int ret;
 
 	q->dev = dev;
-	q->pd = ib_alloc_pd(dev, 0);
-	if (IS_ERR(q->pd)) {
-		ret = PTR_ERR(q->pd);
-		q->pd = NULL;
+	q->rdev = dg_rdma_dev_get(dev);
+	if (IS_ERR(q->rdev)) {
+		ret = PTR_ERR(q->rdev);
+		q->rdev = NULL;
 		return ret;
 	}
+	q->pd = q->rdev->pd;
 	q->send_cq = ib_alloc_cq(dev, q, DG_RDMA_SQ_DEPTH + 1, vec,
 				 q->async ? IB_POLL_SOFTIRQ : IB_POLL_DIRECT);
 	if (IS_ERR(q->send_cq)) {
@@ -836,6 +943,19 @@ static int dg_rdma_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 	return 0;
 }
 
+/*
+ * The connections with queues, for device removal. dg_rdma_lock also
+ * keeps their queues' verbs objects from being freed while it looks at
+ * them.
+ */
+static LIST_HEAD(dg_rdma_conns);
+static DEFINE_MUTEX(dg_rdma_lock);
+
+struct dg_rdma_entry {
+	struct list_head	node;
+	struct dg_conn		*conn;
+};
+
 static int dg_rdma_queue_connect(struct dg_rdma_queue *q)
 {
 	struct dg_conn *c = q->conn;
@@ -863,11 +983,13 @@ static int dg_rdma_queue_connect(struct dg_rdma_queue *q)
 			ret = q->cm_error;
 	}
 	if (ret) {
+		mutex_lock(&dg_rdma_lock);
 		/* Waits for a running handler; none runs after it. */
 		rdma_destroy_id(q->cm_id);
 		q->cm_id = NULL;
 		dg_rdma_free_ib(q);
 		WRITE_ONCE(q->live, false);
+		mutex_unlock(&dg_rdma_lock);
 	}
 	return ret;
 }
@@ -895,20 +1017,10 @@ static void dg_rdma_abort(struct dg_conn *c)
 	struct dg_rdma_conn *rc = c->priv;
 	unsigned int i;
 
-	down_read(&rc->io_sem);
 	for (i = 0; i < rc->nr; i++)
 		if (rc->q[i].qp)
 			dg_rdma_queue_error(&rc->q[i]);
-	up_read(&rc->io_sem);
 }
-
-static LIST_HEAD(dg_rdma_conns);
-static DEFINE_MUTEX(dg_rdma_lock);	/* protects dg_rdma_conns */
-
-struct dg_rdma_entry {
-	struct list_head	node;
-	struct dg_conn		*conn;
-};
 
 static void dg_rdma_close(struct dg_conn *c)
 {
@@ -966,7 +1078,6 @@ static int dg_rdma_open(struct dg_conn *c)
 		kfree(e);
 		return -ENOMEM;
 	}
-	init_rwsem(&rc->io_sem);
 	rc->nr_sync = c->p.nr_queues;
 	rc->nr = 2 * c->p.nr_queues;
 	c->priv = rc;
@@ -1001,32 +1112,66 @@ const struct dg_transport dg_rdma_transport = {
 	.pages_async	= dg_rdma_pages_async,
 };
 
+/* Whether queues still use @ibdev (a removing one: until they all went). */
+static bool dg_rdma_dev_busy(struct ib_device *ibdev, bool mark)
+{
+	struct dg_rdma_dev *d;
+	bool busy = false;
+
+	mutex_lock(&dg_rdma_dev_lock);
+	list_for_each_entry(d, &dg_rdma_devs, node) {
+		if (d->ibdev == ibdev) {
+			if (mark)
+				d->removing = true;
+			busy = true;
+		}
+	}
+	mutex_unlock(&dg_rdma_dev_lock);
+	return busy;
+}
+
 /*
- * An RDMA device is going away: tear down the queues on it now, since the
- * device waits for us. Their connections fail and try to reconnect (over
- * another device, if the route leads to one).
+ * An RDMA device is going away, and waits for us: no new queue may use it,
+ * and every queue on it is put in the error state, which fails its
+ * connection. Recovery then closes the queues (under &dg_conn.io_sem, the
+ * one lock of a connection's backend) and tries to reconnect (over another
+ * device, if the route leads to one); the last queue to go releases the
+ * device. Until then the queues are failed again now and then: a
+ * connection that was still connecting when it was first told may be up
+ * now.
  */
-static void dg_rdma_remove_one(struct ib_device *dev, void *client_data)
+static void dg_rdma_remove_one(struct ib_device *ibdev, void *client_data)
 {
 	struct dg_rdma_entry *e;
-	unsigned int i;
+	unsigned int i, waited = 0;
 
-	mutex_lock(&dg_rdma_lock);
-	list_for_each_entry(e, &dg_rdma_conns, node) {
-		struct dg_rdma_conn *rc = e->conn->priv;
+	if (!dg_rdma_dev_busy(ibdev, true))
+		return;
+	pr_warn("device %s removed: closing the queues on it\n",
+		dev_name(&ibdev->dev));
+	do {
+		mutex_lock(&dg_rdma_lock);
+		list_for_each_entry(e, &dg_rdma_conns, node) {
+			struct dg_rdma_conn *rc = e->conn->priv;
+			bool hit = false;
 
-		down_write(&rc->io_sem);
-		for (i = 0; i < rc->nr; i++) {
-			if (rc->q[i].dev != dev || !rc->q[i].cm_id)
-				continue;
-			pr_warn("%s: queue %u: device %s removed\n",
-				dg_conn_name(e->conn), i, dev_name(&dev->dev));
-			dg_rdma_queue_close(&rc->q[i]);
+			for (i = 0; i < rc->nr; i++) {
+				struct dg_rdma_queue *q = &rc->q[i];
+
+				if (q->dev != ibdev || !q->qp)
+					continue;
+				dg_rdma_queue_error(q);
+				hit = true;
+			}
+			if (hit)
+				dg_conn_failed(e->conn, "RDMA device removed");
 		}
-		up_write(&rc->io_sem);
-		dg_conn_failed(e->conn, "RDMA device removed");
-	}
-	mutex_unlock(&dg_rdma_lock);
+		mutex_unlock(&dg_rdma_lock);
+		if (waited++ && !(waited % 100))
+			pr_warn("device %s: still in use after %u s\n",
+				dev_name(&ibdev->dev), waited / 10);
+		msleep(100);
+	} while (dg_rdma_dev_busy(ibdev, false));
 }
 
 static int dg_rdma_add_one(struct ib_device *dev)
