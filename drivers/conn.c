@@ -412,7 +412,7 @@ void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len)
 	async = r->async_done;
 	dg_req_finish_locked(r);
 	spin_unlock_bh(&c->lock);
-	/* A synchronous @r may be gone now. */
+	/* A synchronous @r may be given back and reused now. */
 	if (async)
 		dg_req_done_async(c, r);
 }

@@ -10,9 +10,11 @@
  * from and into the caller's page, on a queue chosen by the caller's CPU.
  * On a synchronous queue the caller polls the send completion queue
  * (IB_POLL_DIRECT) until its own work request completes or the timeout
- * passes: busy for DG_RDMA_SPIN_US, then with short naps. Asynchronous
- * queues (page writes) reap completions in softirq context and call the
- * caller back. Receives complete in softirq context.
+ * passes: busy for a budget (dg_rdma_spin_ns()), then with short naps.
+ * Asynchronous queues (page reads and writes nobody waits for) reap
+ * completions in softirq context and call the caller back. Receives
+ * complete in softirq context. Requests and send buffers are preallocated
+ * per queue, and one protection domain serves every queue on a device.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -264,7 +266,11 @@ static void dg_rdma_queue_error(struct dg_rdma_queue *q)
 /*
  * How long a waiter on @q busy-polls before it naps: a few times the
  * queue's recent completion time (a completion that takes much longer is
- * not worth the CPU), at least DG_RDMA_SPIN_MIN_NS, at most poll_us.
+ * not worth the CPU), at least DG_RDMA_SPIN_MIN_NS, at most poll_us. A
+ * queue whose completions take longer than poll_us anyway (a software
+ * device such as rxe, which needs the CPU a spinning waiter holds) naps at
+ * once; naps measure no longer than a nap or two, so a queue that got
+ * fast again spins again.
  */
 static u64 dg_rdma_spin_ns(struct dg_rdma_queue *q)
 {
@@ -273,6 +279,8 @@ static u64 dg_rdma_spin_ns(struct dg_rdma_queue *q)
 
 	if (!lat)
 		return cap;
+	if (lat > cap)
+		return 0;
 	return min(cap, max_t(u64, 4 * lat, DG_RDMA_SPIN_MIN_NS));
 }
 
