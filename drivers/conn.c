@@ -8,10 +8,15 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/mm.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include "internal.h"
+
+#ifdef CONFIG_HIGHMEM
+#error "pages moved as calls go to the backend by page_address()"
+#endif
 
 static unsigned int heartbeat_ms = 5000;
 module_param(heartbeat_ms, uint, 0644);
@@ -54,23 +59,52 @@ static void dg_kvec_fill(const struct kvec *v, unsigned int nr,
 	}
 }
 
+/* A free entry of the call table, waiting at most @timeout jiffies. */
+static struct dg_call_req *dg_call_get(struct dg_conn *c, unsigned long timeout)
+{
+	struct dg_call_req *r;
+	int tag;
+
+	tag = dg_pool_get(&c->call_pool, timeout);
+	if (tag < 0)
+		return NULL;
+	r = &c->calls[tag];
+	r->gen++;
+	r->id = (u64)r->gen << DG_CALL_TAG_BITS | tag;
+	r->pending = false;
+	r->page = false;
+	r->rsp = NULL;
+	r->nr_rsp = 0;
+	r->rsp_len = 0;
+	r->rsp_min = 0;
+	r->status = -ETIMEDOUT;
+	r->async_done = NULL;
+	r->ctx = NULL;
+	reinit_completion(&r->done);
+	return r;
+}
+
+static void dg_call_put(struct dg_conn *c, struct dg_call_req *r)
+{
+	dg_pool_put(&c->call_pool, r - c->calls);
+}
+
 /*
- * Take @r off the pending list and give its slot back; false if somebody
- * else did already. Called under c->lock.
+ * Take @r off the calls waiting for a reply; false if somebody else did
+ * already. Called under c->lock.
  */
 static bool dg_req_unlink(struct dg_conn *c, struct dg_call_req *r)
 {
-	if (list_empty(&r->node))
+	if (!r->pending)
 		return false;
-	list_del_init(&r->node);
-	up(&c->slots);
+	r->pending = false;
 	return true;
 }
 
 /*
- * @r left the pending list with its status set: wake its waiter (under
- * c->lock, so a waiter that gave up cannot return before) or, for an
- * asynchronous call, hand it to dg_req_done_async() once unlocked.
+ * @r stopped waiting with its status set: wake its waiter (under c->lock,
+ * so a waiter that gave up cannot return before) or, for an asynchronous
+ * call, hand it to dg_req_done_async() once unlocked.
  */
 static void dg_req_finish_locked(struct dg_call_req *r)
 {
@@ -78,34 +112,47 @@ static void dg_req_finish_locked(struct dg_call_req *r)
 		complete(&r->done);
 }
 
-static void dg_req_done_async(struct dg_call_req *r)
+/* Remote errors of a page transfer are I/O errors to the caller. */
+static int dg_page_err(int ret)
 {
-	if (r->async_done) {
-		r->async_done(r->ctx, r->status);
-		kfree(r);
-	}
+	if (ret == -ENOTCONN || ret == -ETIMEDOUT || ret == -ENOMEM)
+		return ret;
+	return ret ? -EIO : 0;
+}
+
+/* An asynchronous call ended: give its entry back, then call back. */
+static void dg_req_done_async(struct dg_conn *c, struct dg_call_req *r)
+{
+	dg_done_fn done = r->async_done;
+	void *ctx = r->ctx;
+	int status = r->page ? dg_page_err(r->status) : r->status;
+
+	dg_call_put(c, r);
+	done(ctx, status);
 }
 
 /* Fail every call waiting for a reply with @err. */
 static void dg_conn_fail_all(struct dg_conn *c, int err)
 {
-	struct dg_call_req *r, *tmp;
-	LIST_HEAD(async);
+	DECLARE_BITMAP(async, DG_CALL_TAGS);
+	unsigned int i;
 
+	bitmap_zero(async, DG_CALL_TAGS);
 	spin_lock_bh(&c->lock);
-	list_for_each_entry_safe(r, tmp, &c->pending, node) {
-		dg_req_unlink(c, r);
+	for (i = 0; i < c->t->depth; i++) {
+		struct dg_call_req *r = &c->calls[i];
+
+		if (!dg_req_unlink(c, r))
+			continue;
 		r->status = err;
 		if (r->async_done)
-			list_add_tail(&r->node, &async);
+			__set_bit(i, async);
 		else
 			dg_req_finish_locked(r);
 	}
 	spin_unlock_bh(&c->lock);
-	list_for_each_entry_safe(r, tmp, &async, node) {
-		list_del_init(&r->node);
-		dg_req_done_async(r);
-	}
+	for_each_set_bit(i, async, DG_CALL_TAGS)
+		dg_req_done_async(c, &c->calls[i]);
 }
 
 /**
@@ -292,9 +339,9 @@ static void dg_conn_req_work(struct work_struct *work)
 void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len)
 {
 	const struct dg_hdr *h = msg;
-	struct dg_call_req *r, *found = NULL;
+	struct dg_call_req *r;
 	bool async;
-	u32 plen, status;
+	u32 plen, status, tag;
 	u64 id;
 	u16 op;
 	int ret;
@@ -332,20 +379,16 @@ void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len)
 		return;
 	}
 
+	/* The tag names the call; the generation must match too. */
+	tag = id & (DG_CALL_TAGS - 1);
 	spin_lock_bh(&c->lock);
-	list_for_each_entry(r, &c->pending, node) {
-		if (r->id == id) {
-			found = r;
-			break;
-		}
-	}
-	if (!found) {
+	r = tag < c->t->depth ? &c->calls[tag] : NULL;
+	if (!r || !r->pending || r->id != id) {
 		spin_unlock_bh(&c->lock);
 		pr_warn_ratelimited("%s: dropped a reply nobody waits for\n",
 				    dg_conn_name(c));
 		return;
 	}
-	r = found;
 	dg_req_unlink(c, r);
 	status = le32_to_cpu(h->status);
 	/*
@@ -369,15 +412,17 @@ void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len)
 	async = r->async_done;
 	dg_req_finish_locked(r);
 	spin_unlock_bh(&c->lock);
-	/* A synchronous @r may be gone now. */
+	/* A synchronous @r may be given back and reused now. */
 	if (async)
-		dg_req_done_async(r);
+		dg_req_done_async(c, r);
 }
 
 /*
- * Put @r on the pending list and send its request. On success the reply
- * (or a failure) finishes @r; on error @r never went out, or was already
- * finished: then 0 is returned and its status tells.
+ * Send @r's request and leave it waiting for its reply. On success the
+ * reply (or a failure) finishes @r; on error @r never went out, or was
+ * already finished: then 0 is returned and its status tells. A page
+ * transfer (@r->page) needs the connection up, other calls work while it
+ * connects or resumes too.
  */
 static int dg_call_send(struct dg_conn *c, struct dg_call_req *r, u16 opcode,
 			const struct kvec *req, unsigned int nr_req,
@@ -394,27 +439,20 @@ static int dg_call_send(struct dg_conn *c, struct dg_call_req *r, u16 opcode,
 	len = dg_kvec_len(req, nr_req);
 	if (len > c->max_msg - sizeof(h))
 		return -EMSGSIZE;
-	if (!dg_state_calls_ok(READ_ONCE(c->state)))
-		return -ENOTCONN;
-	if (down_timeout(&c->slots, timeout))
-		return -ETIMEDOUT;
 
 	/* Fails only while recovery rebuilds the backend. */
-	if (!down_read_trylock(&c->io_sem)) {
-		up(&c->slots);
+	if (!down_read_trylock(&c->io_sem))
 		return -ENOTCONN;
-	}
 	spin_lock_bh(&c->lock);
-	if (!dg_state_calls_ok(c->state) || !c->priv) {
+	if (!(r->page ? c->state == DG_STATE_UP : dg_state_calls_ok(c->state)) ||
+	    !c->priv) {
 		spin_unlock_bh(&c->lock);
 		up_read(&c->io_sem);
-		up(&c->slots);
 		return -ENOTCONN;
 	}
-	r->id = c->next_req_id++;
 	r->opcode = opcode;
 	r->deadline = jiffies + timeout;
-	list_add_tail(&r->node, &c->pending);
+	r->pending = true;
 	spin_unlock_bh(&c->lock);
 
 	dg_hdr_init(&h, opcode, len, 0, r->id);
@@ -434,38 +472,55 @@ static int dg_call_send(struct dg_conn *c, struct dg_call_req *r, u16 opcode,
 }
 
 /*
- * dg_callv() waiting at most @timeout jiffies (for a slot, then for the
- * reply). A reply that comes later is dropped: nothing is written into
- * @rsp once this returned.
+ * Send @r and wait at most @timeout jiffies for its reply; then give @r
+ * back. A reply that comes later is dropped: nothing is written into
+ * @r->rsp once this returned.
  */
-int dg_callv_timeout(struct dg_conn *c, u16 opcode, const struct kvec *req,
-		     unsigned int nr_req, const struct kvec *rsp,
-		     unsigned int nr_rsp, u32 *rsp_len, unsigned long timeout)
+static int dg_call_wait(struct dg_conn *c, struct dg_call_req *r, u16 opcode,
+			const struct kvec *req, unsigned int nr_req,
+			u32 *rsp_len, unsigned long timeout)
 {
-	struct dg_call_req r = {
-		.rsp = rsp,
-		.nr_rsp = nr_rsp,
-		.status = -ETIMEDOUT,
-	};
 	int ret;
 
-	INIT_LIST_HEAD(&r.node);
-	init_completion(&r.done);
-	ret = dg_call_send(c, &r, opcode, req, nr_req, timeout);
+	ret = dg_call_send(c, r, opcode, req, nr_req, timeout);
 	if (ret)
-		return ret;
-	if (!wait_for_completion_timeout(&r.done, timeout)) {
+		goto out;
+	if (!wait_for_completion_timeout(&r->done, timeout)) {
 		spin_lock_bh(&c->lock);
-		if (dg_req_unlink(c, &r))
-			r.status = -ETIMEDOUT;
+		if (dg_req_unlink(c, r))
+			r->status = -ETIMEDOUT;
 		spin_unlock_bh(&c->lock);
-		if (r.status == -ETIMEDOUT)
+		if (r->status == -ETIMEDOUT)
 			pr_warn_ratelimited("%s: call 0x%x timed out\n",
 					    dg_conn_name(c), opcode);
 	}
-	if (!r.status && rsp_len)
-		*rsp_len = r.rsp_len;
-	return r.status;
+	ret = r->status;
+	if (!ret && rsp_len)
+		*rsp_len = r->rsp_len;
+out:
+	dg_call_put(c, r);
+	return ret;
+}
+
+/*
+ * dg_callv() waiting at most @timeout jiffies (for an entry of the call
+ * table, then for the reply).
+ */
+static int dg_callv_timeout(struct dg_conn *c, u16 opcode,
+			    const struct kvec *req, unsigned int nr_req,
+			    const struct kvec *rsp, unsigned int nr_rsp,
+			    u32 *rsp_len, unsigned long timeout)
+{
+	struct dg_call_req *r;
+
+	if (!dg_state_calls_ok(READ_ONCE(c->state)))
+		return -ENOTCONN;
+	r = dg_call_get(c, timeout);
+	if (!r)
+		return -ETIMEDOUT;
+	r->rsp = rsp;
+	r->nr_rsp = nr_rsp;
+	return dg_call_wait(c, r, opcode, req, nr_req, rsp_len, timeout);
 }
 
 int dg_callv(struct dg_conn *c, u16 opcode, const struct kvec *req,
@@ -488,47 +543,6 @@ int dg_call(struct dg_conn *c, u16 opcode, const void *req, u32 req_len,
 }
 EXPORT_SYMBOL_GPL(dg_call);
 
-/**
- * dg_call_async - start a call whose reply nobody waits for
- * @c: connection
- * @opcode: request opcode
- * @req: request payload pieces
- * @nr_req: their number
- * @rsp: where the reply payload goes; must live until @done
- * @nr_rsp: pieces in @rsp
- * @rsp_min: a reply with a shorter payload fails the call with -EBADMSG
- * @done: called once with 0 or a negative errno when the reply came or
- *	the call failed (in the backend's receive context, or from the
- *	heartbeat or recovery work)
- * @ctx: passed to @done
- *
- * A call without a reply within the timeout fails the connection (see
- * dg_conn_hb_work()), which fails the call.
- *
- * Return: 0 when started (then @done runs once), else a negative errno.
- */
-int dg_call_async(struct dg_conn *c, u16 opcode, const struct kvec *req,
-		  unsigned int nr_req, const struct kvec *rsp,
-		  unsigned int nr_rsp, u32 rsp_min, dg_done_fn done, void *ctx)
-{
-	struct dg_call_req *r;
-	int ret;
-
-	r = kzalloc(sizeof(*r), GFP_NOIO);
-	if (!r)
-		return -ENOMEM;
-	INIT_LIST_HEAD(&r->node);
-	r->rsp = rsp;
-	r->nr_rsp = nr_rsp;
-	r->rsp_min = rsp_min;
-	r->async_done = done;
-	r->ctx = ctx;
-	ret = dg_call_send(c, r, opcode, req, nr_req, c->timeout);
-	if (ret)
-		kfree(r);
-	return ret;
-}
-
 /*
  * The handshake: HELLO, then AUTH when we hold a key. A node that wants a
  * key we do not have answers EACCES; one that does not offer
@@ -540,7 +554,7 @@ static int dg_conn_hello(struct dg_conn *c)
 	struct dg_hello_reply rep;
 	struct dg_hello *hello;
 	size_t nlen = strnlen(c->p.name, DG_NAME_MAX);
-	u32 offer = c->t == &dg_rdma_transport ? DG_FEAT_RDMA : 0;
+	u32 offer = c->t->caps & DG_CAP_ONE_SIDED ? DG_FEAT_RDMA : 0;
 	u8 cnonce[DG_NONCE_LEN];
 	u32 len;
 	u16 major, minor;
@@ -647,13 +661,14 @@ void dg_conn_failed(struct dg_conn *c, const char *why)
 /* Whether a call in flight has waited past its deadline. */
 static bool dg_conn_overdue(struct dg_conn *c)
 {
-	struct dg_call_req *r;
+	unsigned long now = jiffies;
 	bool late = false;
+	unsigned int i;
 
 	spin_lock_bh(&c->lock);
-	r = list_first_entry_or_null(&c->pending, struct dg_call_req, node);
-	if (r && time_after(jiffies, r->deadline + c->timeout))
-		late = true;
+	for (i = 0; i < c->t->depth && !late; i++)
+		late = c->calls[i].pending &&
+		       time_after(now, c->calls[i].deadline + c->timeout);
 	spin_unlock_bh(&c->lock);
 	return late;
 }
@@ -836,20 +851,26 @@ struct dg_conn *dg_conn_open(const char *transport,
 	c->max_msg = max(c->p.max_msg ?: DG_CALL_MAX, t->min_msg);
 	c->timeout = msecs_to_jiffies(c->p.timeout_ms);
 	c->t = t;
-	c->next_req_id = 1;
+	if (WARN_ON(!t->depth || t->depth > DG_CALL_TAGS)) {
+		kfree(c);
+		return ERR_PTR(-EINVAL);
+	}
+	c->calls = kcalloc(t->depth, sizeof(*c->calls), GFP_KERNEL);
+	if (!c->calls || dg_pool_init(&c->call_pool, t->depth, GFP_KERNEL)) {
+		ret = -ENOMEM;
+		goto err_calls;
+	}
+	for (i = 0; i < t->depth; i++)
+		init_completion(&c->calls[i].done);
 	if (c->p.key[0]) {
 		c->p.key[DG_NAME_MAX] = '\0';
 		ret = dg_auth_init(c);
-		if (ret) {
-			kfree(c);
-			return ERR_PTR(ret);
-		}
+		if (ret)
+			goto err_calls;
 	}
 	c->state = DG_STATE_CONNECTING;
 	init_rwsem(&c->io_sem);
-	sema_init(&c->slots, t->depth);
 	spin_lock_init(&c->lock);
-	INIT_LIST_HEAD(&c->pending);
 	init_waitqueue_head(&c->state_wq);
 	INIT_WORK(&c->recover_work, dg_conn_recover_work);
 	INIT_DELAYED_WORK(&c->hb_work, dg_conn_hb_work);
@@ -875,7 +896,8 @@ struct dg_conn *dg_conn_open(const char *transport,
 		goto err_close;
 	}
 	pr_info("%s: connected over %s, %u queues, protocol %u.%u, %s\n",
-		dg_conn_name(c), t->name, c->p.nr_queues, DG_PROTO_MAJOR,
+		dg_conn_name(c), t->name,
+		t->caps & DG_CAP_QUEUES ? c->p.nr_queues : 1, DG_PROTO_MAJOR,
 		c->minor, c->key ? "authenticated" : "no authentication");
 	dg_conn_hb_arm(c);
 	return c;
@@ -891,6 +913,9 @@ err_close:
 	dg_node_req_flush(c);
 err_free:
 	dg_auth_release(c);
+err_calls:
+	dg_pool_destroy(&c->call_pool);
+	kfree(c->calls);
 	kfree(c);
 	return ERR_PTR(ret);
 }
@@ -928,6 +953,8 @@ void dg_conn_close(struct dg_conn *c)
 	dg_node_req_flush(c);
 	pr_info("%s: closed\n", dg_conn_name(c));
 	dg_auth_release(c);
+	dg_pool_destroy(&c->call_pool);
+	kfree(c->calls);
 	kfree(c);
 }
 EXPORT_SYMBOL_GPL(dg_conn_close);
@@ -971,21 +998,94 @@ static int dg_check_io(const struct dg_region *r, u64 offset,
 	return 0;
 }
 
-static int dg_page_io(struct dg_conn *c, const struct dg_region *r,
-		      u64 offset, struct page *page, bool write,
-		      unsigned long timeout)
+static void dg_page_rw_init(struct dg_mem_rw *rw, const struct dg_region *r,
+			    u64 offset, unsigned int nr)
 {
-	int ret = dg_check_io(r, offset, 1);
+	memset(rw, 0, sizeof(*rw));
+	rw->slab_id = cpu_to_le64(r->slab_id);
+	rw->offset = cpu_to_le64(offset);
+	rw->len = cpu_to_le32(nr * DG_PAGE_SIZE);
+}
 
+/*
+ * Pages as a call, for backends without one-sided access: a
+ * %DG_OP_MEM_WRITE carrying them, or a %DG_OP_MEM_READ whose reply lands
+ * in them (anything short of every page is an error, never a partial
+ * read). Synchronous without @done; else @done runs once.
+ */
+static int dg_page_call(struct dg_conn *c, const struct dg_region *r,
+			u64 offset, struct page **pages, unsigned int nr,
+			bool write, dg_done_fn done, void *ctx,
+			unsigned long timeout)
+{
+	struct kvec req[DG_WRITE_BATCH_MAX + 1];
+	struct dg_call_req *call;
+	struct dg_mem_rw rw;
+	unsigned int i;
+	u16 op = write ? DG_OP_MEM_WRITE : DG_OP_MEM_READ;
+	int ret;
+
+	if (READ_ONCE(c->state) != DG_STATE_UP)
+		return -ENOTCONN;
+	call = dg_call_get(c, timeout);
+	if (!call)
+		return -ETIMEDOUT;
+	call->page = true;
+	dg_page_rw_init(&rw, r, offset, nr);
+	req[0].iov_base = &rw;
+	req[0].iov_len = sizeof(rw);
+	for (i = 0; i < nr; i++) {
+		struct kvec *v = write ? &req[i + 1] : &call->vec[i];
+
+		v->iov_base = page_address(pages[i]);
+		v->iov_len = DG_PAGE_SIZE;
+	}
+	if (!write) {
+		call->rsp = call->vec;
+		call->nr_rsp = nr;
+		call->rsp_min = nr * DG_PAGE_SIZE;
+	}
+	if (!done)
+		return dg_page_err(dg_call_wait(c, call, op, req,
+						write ? nr + 1 : 1, NULL,
+						timeout));
+	call->async_done = done;
+	call->ctx = ctx;
+	ret = dg_call_send(c, call, op, req, write ? nr + 1 : 1, timeout);
+	if (ret)
+		dg_call_put(c, call);
+	return dg_page_err(ret);
+}
+
+/*
+ * Every page transfer comes here: one-sided by the backend, or as calls.
+ * Synchronous without @done.
+ */
+static int dg_pages_io(struct dg_conn *c, const struct dg_region *r,
+		       u64 offset, struct page **pages, unsigned int nr,
+		       bool write, dg_done_fn done, void *ctx,
+		       unsigned long timeout)
+{
+	int ret;
+
+	if (!nr || nr > DG_WRITE_BATCH_MAX)
+		return -EINVAL;
+	ret = dg_check_io(r, offset, nr);
 	if (ret)
 		return ret;
+	if (!(c->t->caps & DG_CAP_ONE_SIDED))
+		return dg_page_call(c, r, offset, pages, nr, write, done, ctx,
+				    timeout);
 	/* A connection being rebuilt fails at once instead of waiting. */
 	if (!down_read_trylock(&c->io_sem))
 		return -ENOTCONN;
-	if (READ_ONCE(c->state) == DG_STATE_UP && c->priv)
-		ret = c->t->page_io(c, r, offset, page, write, timeout);
-	else
+	if (READ_ONCE(c->state) != DG_STATE_UP || !c->priv)
 		ret = -ENOTCONN;
+	else if (done)
+		ret = c->t->pages_async(c, r, offset, pages, nr, write, done,
+					ctx);
+	else
+		ret = c->t->page_io(c, r, offset, pages[0], write, timeout);
 	up_read(&c->io_sem);
 	return ret;
 }
@@ -998,7 +1098,7 @@ int dg_page_read_timeout(struct dg_conn *c, const struct dg_region *r,
 
 	if (timeout_ms)
 		timeout = max(msecs_to_jiffies(timeout_ms), 1UL);
-	return dg_page_io(c, r, offset, page, false, timeout);
+	return dg_pages_io(c, r, offset, &page, 1, false, NULL, NULL, timeout);
 }
 EXPORT_SYMBOL_GPL(dg_page_read_timeout);
 
@@ -1012,37 +1112,19 @@ EXPORT_SYMBOL_GPL(dg_page_read);
 int dg_page_write(struct dg_conn *c, const struct dg_region *r, u64 offset,
 		  struct page *page)
 {
-	return dg_page_io(c, r, offset, page, true, c->timeout);
+	return dg_pages_io(c, r, offset, &page, 1, true, NULL, NULL,
+			   c->timeout);
 }
 EXPORT_SYMBOL_GPL(dg_page_write);
-
-static int dg_pages_async(struct dg_conn *c, const struct dg_region *r,
-			  u64 offset, struct page **pages, unsigned int nr,
-			  bool write, dg_done_fn done, void *ctx)
-{
-	int ret;
-
-	if (!nr || nr > DG_WRITE_BATCH_MAX)
-		return -EINVAL;
-	ret = dg_check_io(r, offset, nr);
-	if (ret)
-		return ret;
-	if (!down_read_trylock(&c->io_sem))
-		return -ENOTCONN;
-	if (READ_ONCE(c->state) == DG_STATE_UP && c->priv)
-		ret = c->t->pages_async(c, r, offset, pages, nr, write, done,
-					ctx);
-	else
-		ret = -ENOTCONN;
-	up_read(&c->io_sem);
-	return ret;
-}
 
 int dg_pages_read_async(struct dg_conn *c, const struct dg_region *r,
 			u64 offset, struct page **pages, unsigned int nr,
 			dg_done_fn done, void *ctx)
 {
-	return dg_pages_async(c, r, offset, pages, nr, false, done, ctx);
+	if (!done)
+		return -EINVAL;
+	return dg_pages_io(c, r, offset, pages, nr, false, done, ctx,
+			   c->timeout);
 }
 EXPORT_SYMBOL_GPL(dg_pages_read_async);
 
@@ -1050,7 +1132,10 @@ int dg_pages_write_async(struct dg_conn *c, const struct dg_region *r,
 			 u64 offset, struct page **pages, unsigned int nr,
 			 dg_done_fn done, void *ctx)
 {
-	return dg_pages_async(c, r, offset, pages, nr, true, done, ctx);
+	if (!done)
+		return -EINVAL;
+	return dg_pages_io(c, r, offset, pages, nr, true, done, ctx,
+			   c->timeout);
 }
 EXPORT_SYMBOL_GPL(dg_pages_write_async);
 

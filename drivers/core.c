@@ -9,6 +9,8 @@
 
 #include <linux/module.h>
 #include <linux/kobject.h>
+#include <linux/bitmap.h>
+#include <linux/slab.h>
 #include "internal.h"
 
 /*
@@ -25,6 +27,60 @@ struct kobject *dg_sysfs_root(void)
 	return dg_root_kobj;
 }
 EXPORT_SYMBOL_GPL(dg_sysfs_root);
+
+/**
+ * dg_pool_init - a pool of @nr free slots
+ * @p: the pool
+ * @nr: slots, numbered 0 to @nr - 1
+ * @gfp: for the bitmap
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int dg_pool_init(struct dg_pool *p, unsigned int nr, gfp_t gfp)
+{
+	p->map = bitmap_zalloc(nr, gfp);
+	if (!p->map)
+		return -ENOMEM;
+	p->nr = nr;
+	sema_init(&p->free, nr);
+	return 0;
+}
+
+/* Free the bitmap; slots still taken are forgotten. Idempotent. */
+void dg_pool_destroy(struct dg_pool *p)
+{
+	bitmap_free(p->map);
+	p->map = NULL;
+}
+
+/**
+ * dg_pool_get - take a free slot
+ * @p: the pool
+ * @timeout: longest wait for one, in jiffies (0: do not wait)
+ *
+ * Context: process context when @timeout is not 0.
+ * Return: the slot's number, or -ETIMEDOUT.
+ */
+int dg_pool_get(struct dg_pool *p, unsigned long timeout)
+{
+	unsigned int i;
+
+	if (timeout ? down_timeout(&p->free, timeout) : down_trylock(&p->free))
+		return -ETIMEDOUT;
+	/* The semaphore guarantees a clear bit; racing takers retry. */
+	for (;;) {
+		i = find_first_zero_bit(p->map, p->nr);
+		if (i < p->nr && !test_and_set_bit_lock(i, p->map))
+			return i;
+	}
+}
+
+/* Give slot @i back. Context: any. */
+void dg_pool_put(struct dg_pool *p, unsigned int i)
+{
+	clear_bit_unlock(i, p->map);
+	up(&p->free);
+}
 
 static ssize_t protocol_show(struct kobject *kobj, struct kobj_attribute *attr,
 			     char *buf)

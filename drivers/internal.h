@@ -20,9 +20,38 @@ struct key;
 struct crypto_shash;
 
 /**
+ * struct dg_pool - a fixed set of numbered slots, taken and given back
+ *	without allocating (requests, buffers, calls in flight)
+ * @free: counts the free slots; a taker waits here
+ * @nr: slots
+ * @map: bit set: slot taken
+ */
+struct dg_pool {
+	struct semaphore	free;
+	unsigned int		nr;
+	unsigned long		*map;
+};
+
+int dg_pool_init(struct dg_pool *p, unsigned int nr, gfp_t gfp);
+void dg_pool_destroy(struct dg_pool *p);
+int dg_pool_get(struct dg_pool *p, unsigned long timeout);
+void dg_pool_put(struct dg_pool *p, unsigned int i);
+
+/* What a backend can do (&dg_transport.caps). */
+#define DG_CAP_ONE_SIDED	BIT(0)	/* page I/O without the node's CPU
+					 * (@page_io, @pages_async); else the
+					 * core moves pages as calls */
+#define DG_CAP_POLLED		BIT(1)	/* synchronous page I/O polls for its
+					 * completion */
+#define DG_CAP_QUEUES		BIT(2)	/* several queues per connection
+					 * (&dg_conn_params.nr_queues, @join) */
+
+/**
  * struct dg_transport - a backend
  * @name: as given to dg_conn_open()
- * @depth: calls in flight per connection (what the peer can take)
+ * @caps: DG_CAP_*
+ * @depth: calls in flight per connection (what the peer can take), at
+ *	most %DG_CALL_TAGS
  * @min_msg: largest message the backend itself needs (page transfers as
  *	messages); a connection's largest message is at least this
  * @open: connect @c's first queue, the one the handshake uses; on failure
@@ -35,11 +64,11 @@ struct crypto_shash;
  * @close: disconnect and free what @open built
  * @send: send one message, header included, gathered from @vec (@len
  *	bytes in all, at most the connection's largest message)
- * @page_io: one page to or from remote memory, synchronously, waiting at
- *	most @timeout jiffies; when it returns nothing moves into @page any
- *	more
- * @pages_async: @nr consecutive pages to (@write) or from remote memory;
- *	@done runs once when all completed
+ * @page_io: (%DG_CAP_ONE_SIDED) one page to or from remote memory,
+ *	synchronously, waiting at most @timeout jiffies; when it returns
+ *	nothing moves into @page any more
+ * @pages_async: (%DG_CAP_ONE_SIDED) @nr consecutive pages to (@write) or
+ *	from remote memory; @done runs once when all completed
  *
  * Backends hand every message they receive to dg_conn_recv() and report a
  * broken connection with dg_conn_failed(). The core holds &dg_conn.io_sem
@@ -48,6 +77,7 @@ struct crypto_shash;
  */
 struct dg_transport {
 	const char	*name;
+	unsigned int	caps;
 	unsigned int	depth;
 	u32		min_msg;
 	int		(*open)(struct dg_conn *c);
@@ -74,11 +104,22 @@ enum dg_conn_state {
 	DG_STATE_CLOSING,	/* dg_conn_close() started */
 };
 
+/*
+ * A call's request id is its tag (its index in &dg_conn.calls) and the
+ * entry's generation above it: a reply finds its call without a search,
+ * and a late or duplicate reply to an earlier use of the entry is dropped.
+ */
+#define DG_CALL_TAG_BITS	8
+#define DG_CALL_TAGS		(1u << DG_CALL_TAG_BITS)
+
 /**
- * struct dg_call_req - a call waiting for its reply
- * @node: in &dg_conn.pending
- * @id: request id
+ * struct dg_call_req - a call in flight, an entry of &dg_conn.calls
+ * @id: request id: generation << %DG_CALL_TAG_BITS | tag
+ * @gen: bumped at every use of the entry
  * @opcode: request opcode; the reply must carry it with %DG_OP_REPLY
+ * @pending: sent (or being sent) and waiting for its reply, under
+ *	&dg_conn.lock; whoever clears it finishes the call
+ * @page: a page transfer as a call: errors reported as page I/O errors
  * @rsp: where the reply payload goes
  * @nr_rsp: pieces in @rsp
  * @rsp_len: payload bytes received
@@ -88,11 +129,19 @@ enum dg_conn_state {
  * @done: completed for a synchronous call
  * @async_done: called instead for an asynchronous one
  * @ctx: passed to @async_done
+ * @vec: room for @rsp when the caller's pieces do not outlive the call
+ *	(pages read as a call)
+ *
+ * Taken from &dg_conn.call_pool for the whole call: by a synchronous
+ * caller until it read the result, by an asynchronous call until
+ * @async_done was called.
  */
 struct dg_call_req {
-	struct list_head	node;
 	u64			id;
+	u32			gen;
 	u16			opcode;
+	bool			pending;
+	bool			page;
 	const struct kvec	*rsp;
 	unsigned int		nr_rsp;
 	u32			rsp_len;
@@ -102,6 +151,7 @@ struct dg_call_req {
 	struct completion	done;
 	dg_done_fn		async_done;
 	void			*ctx;
+	struct kvec		vec[DG_WRITE_BATCH_MAX];
 };
 
 /**
@@ -119,12 +169,12 @@ struct dg_call_req {
  * @token: the session's join token, from the handshake
  * @io_sem: read around every transfer, written by recovery while it
  *	replaces the backend's state
- * @slots: calls in flight, at most the backend's depth
- * @lock: protects @state, @pending, @next_req_id, @probe_req_id; taken
- *	in the backend's receive context (softirq for RDMA), so _bh
+ * @call_pool: which of @calls are taken
+ * @calls: the calls in flight, the backend's depth of them, by tag
+ * @lock: protects @state, &dg_call_req.pending and what a reply fills in,
+ *	@probe_req_id; taken in the backend's receive context (softirq for
+ *	RDMA), so _bh
  * @state: &enum dg_conn_state
- * @pending: &struct dg_call_req waiting for replies
- * @next_req_id: id of the next request
  * @state_wq: woken when @state changes
  * @recover_work: reconnects a failed connection
  * @hb_work: sends a heartbeat every dg_heartbeat_ms, so the node knows we
@@ -159,12 +209,11 @@ struct dg_conn {
 	u8				token[DG_TOKEN_LEN];
 
 	struct rw_semaphore		io_sem;
-	struct semaphore		slots;
+	struct dg_pool			call_pool;
+	struct dg_call_req		*calls;
 
 	spinlock_t			lock;
 	int				state;
-	struct list_head		pending;
-	u64				next_req_id;
 	wait_queue_head_t		state_wq;
 
 	struct work_struct		recover_work;
@@ -195,12 +244,6 @@ do {									\
 void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len);
 void dg_conn_failed(struct dg_conn *c, const char *why);
 const char *dg_conn_name(const struct dg_conn *c);
-int dg_callv_timeout(struct dg_conn *c, u16 opcode, const struct kvec *req,
-		     unsigned int nr_req, const struct kvec *rsp,
-		     unsigned int nr_rsp, u32 *rsp_len, unsigned long timeout);
-int dg_call_async(struct dg_conn *c, u16 opcode, const struct kvec *req,
-		  unsigned int nr_req, const struct kvec *rsp,
-		  unsigned int nr_rsp, u32 rsp_min, dg_done_fn done, void *ctx);
 
 int dg_auth_init(struct dg_conn *c);
 void dg_auth_release(struct dg_conn *c);

@@ -10,9 +10,11 @@
  * from and into the caller's page, on a queue chosen by the caller's CPU.
  * On a synchronous queue the caller polls the send completion queue
  * (IB_POLL_DIRECT) until its own work request completes or the timeout
- * passes: busy for DG_RDMA_SPIN_US, then with short naps. Asynchronous
- * queues (page writes) reap completions in softirq context and call the
- * caller back. Receives complete in softirq context.
+ * passes: busy for a budget (dg_rdma_spin_ns()), then with short naps.
+ * Asynchronous queues (page reads and writes nobody waits for) reap
+ * completions in softirq context and call the caller back. Receives
+ * complete in softirq context. Requests and send buffers are preallocated
+ * per queue, and one protection domain serves every queue on a device.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -29,39 +31,80 @@
 #define DG_RDMA_SQ_DEPTH	128	/* work requests in flight per queue */
 #define DG_RDMA_DEPTH		16	/* calls in flight per connection */
 #define DG_RDMA_NR_RX		(DG_RDMA_DEPTH + 4) /* receive buffers, queue 0 */
+#define DG_RDMA_NR_TX		8	/* send buffers, queue 0 */
 #define DG_RDMA_RD_ATOM		16	/* RDMA READs in flight per queue */
-#define DG_RDMA_SPIN_US		50	/* busy-poll this long, then nap */
+#define DG_RDMA_SPIN_MIN_NS	(10 * NSEC_PER_USEC) /* least busy-poll */
+
+static unsigned int poll_us = 50;
+module_param(poll_us, uint, 0644);
+MODULE_PARM_DESC(poll_us,
+		 "Longest busy-poll of a synchronous RDMA transfer before it naps, in us (0: nap at once; default 50)");
 
 static_assert(PAGE_SIZE == DG_PAGE_SIZE);
 
 enum { DG_REQ_PENDING, DG_REQ_DONE, DG_REQ_ABANDONED };
 
-/*
- * A work request on a send queue. Allocated per request so that one whose
- * waiter gave up (ABANDONED) can complete later and free itself.
+/**
+ * struct dg_rdma_req - a work request on a send queue
+ * @cqe: its completion
+ * @q: the queue it belongs to
+ * @done: asynchronous requests only: called once the whole transfer is done
+ * @ctx: passed to @done
+ * @lead: asynchronous requests only: the transfer's first request, which
+ *	counts its requests and stays taken until the last completed
+ * @left: (the lead) requests of the transfer not completed yet
+ * @err: (the lead) the transfer's first error
+ * @tx: the send buffer (index in &dg_rdma_queue.tx) a message is in, or -1
+ * @dir: direction of the pages' mappings
+ * @status: the work completion's status
+ * @state: %DG_REQ_PENDING until completed; a waiter that gives up marks it
+ *	%DG_REQ_ABANDONED, and the completion then gives it back
+ * @nr_pages: pages mapped in @sge
+ * @wr: the work request
+ * @sge: &dg_rdma_queue.max_sge entries, in &dg_rdma_queue.sges
+ *
+ * Preallocated, &dg_rdma_queue.req_pool's slots: a request stays taken
+ * from dg_rdma_req_get() until its completion, or until the queue is torn
+ * down (whose drain completes everything posted).
  */
 struct dg_rdma_req {
 	struct ib_cqe		cqe;
 	struct dg_rdma_queue	*q;
-	dg_done_fn		done;	/* asynchronous requests only */
+	dg_done_fn		done;
 	void			*ctx;
-	void			*buf;	/* a message's bounce buffer, or NULL */
-	u64			dma;	/* the buffer's mapping; 0: none */
-	u32			len;
+	struct dg_rdma_req	*lead;
+	atomic_t		left;
+	int			err;
+	int			tx;
 	enum dma_data_direction	dir;
 	enum ib_wc_status	status;
 	atomic_t		state;
-	unsigned int		nr_pages;	/* pages mapped in @sge */
+	unsigned int		nr_pages;
 	struct ib_rdma_wr	wr;
-	struct ib_sge		sge[DG_WRITE_BATCH_MAX];
+	struct ib_sge		*sge;
 };
 
-/* Pages of one asynchronous transfer split over several work requests. */
-struct dg_rdma_batch {
-	atomic_t	left;
-	int		err;
-	dg_done_fn	done;
-	void		*ctx;
+/**
+ * struct dg_rdma_dev - an RDMA device our queues use, with one protection
+ *	domain for all of them
+ * @node: in dg_rdma_devs
+ * @ref: a reference per queue on it
+ * @ibdev: the device
+ * @pd: its protection domain (only its local_dma_lkey is used)
+ * @removing: the device goes away: no new queue may use it
+ */
+struct dg_rdma_dev {
+	struct list_head	node;
+	struct kref		ref;
+	struct ib_device	*ibdev;
+	struct ib_pd		*pd;
+	bool			removing;
+};
+
+/* A send buffer, DMA-mapped once for the queue's life. */
+struct dg_rdma_tx {
+	void	*buf;
+	u64	dma;
 };
 
 struct dg_rdma_rx {
@@ -78,16 +121,25 @@ struct dg_rdma_rx {
  * @async: send completions reaped in softirq context, for pages_async
  * @cm_id: its rdma_cm id
  * @dev: device the route resolved to
- * @pd: protection domain (local_dma_lkey for our pages)
+ * @rdev: our state of @dev, holding a reference
+ * @pd: @rdev's protection domain (local_dma_lkey for our pages)
  * @send_cq: polled directly by waiters, under @poll_lock
  * @recv_cq: softirq
  * @qp: the queue pair
  * @poll_lock: serialises ib_process_cq_direct() on @send_cq
- * @slots: free send-queue slots; a request takes one while posted
- * @rx: receive ring (queue 0 only)
- * @rx_size: bytes per receive buffer: the connection's largest message
+ * @req_pool: which of @reqs are taken (%DG_RDMA_SQ_DEPTH, so the send
+ *	queue never overflows); a caller waits at most the timeout
+ * @reqs: the requests
+ * @sges: their scatter entries, @max_sge each
+ * @tx_pool: which of @tx are taken (queues that carry messages only)
+ * @tx: %DG_RDMA_NR_TX send buffers of @rx_size bytes, or NULL
+ * @rx: receive ring (queues that carry messages only)
+ * @rx_size: bytes per receive and send buffer: the connection's largest
+ *	message
  * @max_sge: pages one work request gathers (async queues: up to
  *	%DG_WRITE_BATCH_MAX, as the device allows)
+ * @lat_ns: recent completion time of synchronous requests (a moving
+ *	average, updated racily by the waiters; 0: none yet)
  * @live: connected and not in error; cleared on disconnect or timeout
  * @cm_done: completed when connecting ends, well or badly
  * @cm_error: result of connecting
@@ -98,15 +150,21 @@ struct dg_rdma_queue {
 	bool			async;
 	struct rdma_cm_id	*cm_id;
 	struct ib_device	*dev;
+	struct dg_rdma_dev	*rdev;
 	struct ib_pd		*pd;
 	struct ib_cq		*send_cq;
 	struct ib_cq		*recv_cq;
 	struct ib_qp		*qp;
 	spinlock_t		poll_lock;
-	struct semaphore	slots;
+	struct dg_pool		req_pool;
+	struct dg_rdma_req	*reqs;
+	struct ib_sge		*sges;
+	struct dg_pool		tx_pool;
+	struct dg_rdma_tx	*tx;
 	struct dg_rdma_rx	*rx;
 	u32			rx_size;
 	u32			max_sge;
+	u32			lat_ns;
 	bool			live;
 	struct completion	cm_done;
 	int			cm_error;
@@ -114,14 +172,11 @@ struct dg_rdma_queue {
 
 /**
  * struct dg_rdma_conn - the backend's state of a connection
- * @io_sem: held for reading around every use of the queues' verbs objects,
- *	for writing by device removal, which frees them
  * @nr: queues in @q
  * @nr_sync: synchronous queues, @q[0..nr_sync-1]; the rest are async
  * @q: the queues
  */
 struct dg_rdma_conn {
-	struct rw_semaphore	io_sem;
 	unsigned int		nr;
 	unsigned int		nr_sync;
 	struct dg_rdma_queue	q[];
@@ -134,23 +189,29 @@ static void dg_rdma_req_unmap(struct dg_rdma_queue *q, struct dg_rdma_req *req)
 		ib_dma_unmap_page(q->dev, req->sge[req->nr_pages].addr,
 				  PAGE_SIZE, req->dir);
 	}
-	if (req->dma)
-		ib_dma_unmap_single(q->dev, req->dma, req->len, req->dir);
-	req->dma = 0;
 }
 
-static void dg_rdma_req_free(struct dg_rdma_req *req)
-{
-	kfree(req->buf);
-	kfree(req);
-}
-
-/* Give back a request that was never posted. */
-static void dg_rdma_req_drop(struct dg_rdma_queue *q, struct dg_rdma_req *req)
+/* Give back a request, and its send buffer: completed, or never posted. */
+static void dg_rdma_req_put(struct dg_rdma_queue *q, struct dg_rdma_req *req)
 {
 	dg_rdma_req_unmap(q, req);
-	up(&q->slots);
-	dg_rdma_req_free(req);
+	if (req->tx >= 0) {
+		dg_pool_put(&q->tx_pool, req->tx);
+		req->tx = -1;
+	}
+	dg_pool_put(&q->req_pool, req - q->reqs);
+}
+
+/* One request of an asynchronous transfer ended: the last one calls back. */
+static void dg_rdma_lead_put(struct dg_rdma_queue *q, struct dg_rdma_req *lead,
+			     int err)
+{
+	if (err)
+		cmpxchg(&lead->err, 0, err);
+	if (atomic_dec_and_test(&lead->left)) {
+		lead->done(lead->ctx, lead->err);
+		dg_rdma_req_put(q, lead);
+	}
 }
 
 static void dg_rdma_req_done(struct ib_cq *cq, struct ib_wc *wc)
@@ -160,26 +221,27 @@ static void dg_rdma_req_done(struct ib_cq *cq, struct ib_wc *wc)
 
 	dg_rdma_req_unmap(q, req);
 	req->status = wc->status;
-	up(&q->slots);
 	if (req->done) {
+		struct dg_rdma_req *lead = req->lead;
 		int err = 0;
 
 		if (wc->status != IB_WC_SUCCESS) {
 			err = wc->status == IB_WC_WR_FLUSH_ERR ? -ENOTCONN : -EIO;
 			if (err == -EIO)
-				pr_err_ratelimited("%s: queue %u: write failed: %s\n",
+				pr_err_ratelimited("%s: queue %u: transfer failed: %s\n",
 						   dg_conn_name(q->conn), q->qid,
 						   ib_wc_status_msg(wc->status));
 			WRITE_ONCE(q->live, false);
-			dg_conn_failed(q->conn, "a page write failed");
+			dg_conn_failed(q->conn, "a page transfer failed");
 		}
-		req->done(req->ctx, err);
-		dg_rdma_req_free(req);
+		if (req != lead)
+			dg_rdma_req_put(q, req);
+		dg_rdma_lead_put(q, lead, err);
 		return;
 	}
-	/* The waiter frees a DONE request; an ABANDONED one is ours to free. */
+	/* The waiter gives back a DONE request; an ABANDONED one is ours. */
 	if (atomic_xchg(&req->state, DG_REQ_DONE) == DG_REQ_ABANDONED)
-		dg_rdma_req_free(req);
+		dg_rdma_req_put(q, req);
 }
 
 static void dg_rdma_poll(struct dg_rdma_queue *q)
@@ -202,17 +264,49 @@ static void dg_rdma_queue_error(struct dg_rdma_queue *q)
 }
 
 /*
- * Post @wr for @req and poll until it completes. On timeout the queue is
- * put in the error state, which flushes the request; if even the flush
- * does not come, the request is abandoned to complete (and free itself)
- * whenever the device gets to it.
+ * How long a waiter on @q busy-polls before it naps: a few times the
+ * queue's recent completion time (a completion that takes much longer is
+ * not worth the CPU), at least DG_RDMA_SPIN_MIN_NS, at most poll_us. A
+ * queue whose completions take longer than poll_us anyway (a software
+ * device such as rxe, which needs the CPU a spinning waiter holds) naps at
+ * once; naps measure no longer than a nap or two, so a queue that got
+ * fast again spins again.
+ */
+static u64 dg_rdma_spin_ns(struct dg_rdma_queue *q)
+{
+	u64 cap = (u64)READ_ONCE(poll_us) * NSEC_PER_USEC;
+	u64 lat = READ_ONCE(q->lat_ns);
+
+	if (!lat)
+		return cap;
+	if (lat > cap)
+		return 0;
+	return min(cap, max_t(u64, 4 * lat, DG_RDMA_SPIN_MIN_NS));
+}
+
+static void dg_rdma_lat_update(struct dg_rdma_queue *q, ktime_t start)
+{
+	u64 ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+	u32 lat = READ_ONCE(q->lat_ns);
+
+	ns = min_t(u64, ns, U32_MAX / 8);
+	WRITE_ONCE(q->lat_ns, lat ? (7 * (u64)lat + ns) / 8 : ns);
+}
+
+/*
+ * Post @wr for @req and poll until it completes: busy for
+ * dg_rdma_spin_ns(), then with short naps so a software device (rxe) gets
+ * the CPU it needs. On timeout the queue is put in the error state, which
+ * flushes the request; if even the flush does not come, the request is
+ * abandoned: it stays taken until it completes, or until the queue's
+ * teardown flushes it.
  */
 static int dg_rdma_post_wait(struct dg_rdma_queue *q, struct dg_rdma_req *req,
 			     const struct ib_send_wr *wr, unsigned long timeout)
 {
 	struct dg_conn *c = q->conn;
 	unsigned long deadline;
-	ktime_t spin_until;
+	ktime_t start, spin_until;
 	bool timed_out = false;
 	int ret;
 
@@ -220,20 +314,17 @@ static int dg_rdma_post_wait(struct dg_rdma_queue *q, struct dg_rdma_req *req,
 	if (ret) {
 		pr_err_ratelimited("%s: queue %u: post failed: %d\n",
 				   dg_conn_name(c), q->qid, ret);
-		dg_rdma_req_drop(q, req);
+		dg_rdma_req_put(q, req);
 		return -EIO;
 	}
 
 	deadline = jiffies + timeout;
-	spin_until = ktime_add_us(ktime_get(), DG_RDMA_SPIN_US);
+	start = ktime_get();
+	spin_until = ktime_add_ns(start, dg_rdma_spin_ns(q));
 	while (atomic_read(&req->state) == DG_REQ_PENDING) {
 		dg_rdma_poll(q);
 		if (atomic_read(&req->state) != DG_REQ_PENDING)
 			break;
-		/*
-		 * Spin for a real NIC's round trip; past that, nap between
-		 * polls so a software device (rxe) gets the CPU it needs.
-		 */
 		if (ktime_before(ktime_get(), spin_until))
 			cpu_relax();
 		else
@@ -253,42 +344,51 @@ static int dg_rdma_post_wait(struct dg_rdma_queue *q, struct dg_rdma_req *req,
 	    DG_REQ_PENDING)
 		return -ETIMEDOUT;
 
-	if (timed_out)
+	if (timed_out) {
 		ret = -ETIMEDOUT;
-	else if (req->status == IB_WC_SUCCESS)
+	} else if (req->status == IB_WC_SUCCESS) {
+		dg_rdma_lat_update(q, start);
 		ret = 0;
-	else if (req->status == IB_WC_WR_FLUSH_ERR)
+	}
+	else if (req->status == IB_WC_WR_FLUSH_ERR) {
 		ret = -ENOTCONN;
-	else
+	} else {
 		ret = -EIO;
+	}
 	if (ret && ret != -ENOTCONN)
 		pr_err_ratelimited("%s: queue %u: work request failed: %s\n",
 				   dg_conn_name(c), q->qid,
 				   ib_wc_status_msg(req->status));
 	if (req->status != IB_WC_SUCCESS)
 		dg_rdma_queue_error(q);
-	dg_rdma_req_free(req);
+	dg_rdma_req_put(q, req);
 	return ret;
 }
 
-/* A request on @q, waiting at most @timeout jiffies for a free slot. */
+/* A request on @q, waiting at most @timeout jiffies for a free one. */
 static struct dg_rdma_req *dg_rdma_req_get(struct dg_rdma_queue *q,
 					   unsigned long timeout)
 {
 	struct dg_rdma_req *req;
+	int i;
 
-	if (!q->qp || !READ_ONCE(q->live))
+	if (!q->reqs || !READ_ONCE(q->live))
 		return ERR_PTR(-ENOTCONN);
-	if (down_timeout(&q->slots, timeout))
-		return ERR_PTR(-ETIMEDOUT);
-	req = kzalloc(sizeof(*req), GFP_NOIO);
-	if (!req) {
-		up(&q->slots);
-		return ERR_PTR(-ENOMEM);
-	}
-	req->q = q;
-	req->cqe.done = dg_rdma_req_done;
+	i = dg_pool_get(&q->req_pool, timeout);
+	if (i < 0)
+		return ERR_PTR(i);
+	req = &q->reqs[i];
+	req->done = NULL;
+	req->ctx = NULL;
+	req->lead = NULL;
+	req->err = 0;
+	req->tx = -1;
+	req->nr_pages = 0;
+	req->status = IB_WC_SUCCESS;
 	atomic_set(&req->state, DG_REQ_PENDING);
+	memset(&req->wr, 0, sizeof(req->wr));
+	req->wr.wr.wr_cqe = &req->cqe;
+	req->wr.wr.send_flags = IB_SEND_SIGNALED;
 	return req;
 }
 
@@ -315,7 +415,7 @@ static struct dg_rdma_req *dg_rdma_pages_req(struct dg_rdma_queue *q,
 		dma = ib_dma_map_page(q->dev, pages[req->nr_pages], 0,
 				      PAGE_SIZE, req->dir);
 		if (ib_dma_mapping_error(q->dev, dma)) {
-			dg_rdma_req_drop(q, req);
+			dg_rdma_req_put(q, req);
 			return ERR_PTR(-ENOMEM);
 		}
 		sge->addr = dma;
@@ -323,10 +423,8 @@ static struct dg_rdma_req *dg_rdma_pages_req(struct dg_rdma_queue *q,
 		sge->lkey = q->pd->local_dma_lkey;
 	}
 	req->wr.wr.opcode = write ? IB_WR_RDMA_WRITE : IB_WR_RDMA_READ;
-	req->wr.wr.send_flags = IB_SEND_SIGNALED;
 	req->wr.wr.sg_list = req->sge;
 	req->wr.wr.num_sge = nr;
-	req->wr.wr.wr_cqe = &req->cqe;
 	req->wr.remote_addr = r->addr + offset;
 	req->wr.rkey = r->rkey;
 	return req;
@@ -341,30 +439,18 @@ static int dg_rdma_page_io(struct dg_conn *c, const struct dg_region *r,
 	struct dg_rdma_req *req;
 	int ret;
 
-	down_read(&rc->io_sem);
 	q = &rc->q[raw_smp_processor_id() % rc->nr_sync];
 	req = dg_rdma_pages_req(q, r, offset, &page, 1, write, timeout);
 	ret = IS_ERR(req) ? PTR_ERR(req) :
 	      dg_rdma_post_wait(q, req, &req->wr.wr, timeout);
-	up_read(&rc->io_sem);
 	return ret;
-}
-
-static void dg_rdma_batch_done(void *ctx, int err)
-{
-	struct dg_rdma_batch *b = ctx;
-
-	if (err)
-		cmpxchg(&b->err, 0, err);
-	if (atomic_dec_and_test(&b->left)) {
-		b->done(b->ctx, b->err);
-		kfree(b);
-	}
 }
 
 /*
  * Asynchronous transfers go on the asynchronous queues, as few work
  * requests as the device's scatter limit allows, posted with one call.
+ * The first request (the lead) counts them; the last to complete calls
+ * back.
  */
 static int dg_rdma_pages_async(struct dg_conn *c, const struct dg_region *r,
 			       u64 offset, struct page **pages, unsigned int nr,
@@ -373,25 +459,12 @@ static int dg_rdma_pages_async(struct dg_conn *c, const struct dg_region *r,
 	struct dg_rdma_conn *rc = c->priv;
 	struct dg_rdma_req *reqs[DG_WRITE_BATCH_MAX], *req;
 	const struct ib_send_wr *bad = NULL;
-	struct dg_rdma_batch *b = NULL;
 	struct dg_rdma_queue *q;
 	unsigned int i, n, per, nwr = 0, posted;
 	int ret = 0;
 
-	down_read(&rc->io_sem);
 	q = &rc->q[rc->nr_sync + raw_smp_processor_id() % (rc->nr - rc->nr_sync)];
 	per = q->max_sge;
-	if (nr > per) {
-		b = kmalloc(sizeof(*b), GFP_NOIO);
-		if (!b) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		atomic_set(&b->left, DIV_ROUND_UP(nr, per));
-		b->err = 0;
-		b->done = done;
-		b->ctx = ctx;
-	}
 	for (i = 0; i < nr; i += n, nwr++) {
 		n = min(per, nr - i);
 		req = dg_rdma_pages_req(q, r, offset + (u64)i * PAGE_SIZE,
@@ -399,16 +472,17 @@ static int dg_rdma_pages_async(struct dg_conn *c, const struct dg_region *r,
 		if (IS_ERR(req)) {
 			ret = PTR_ERR(req);
 			while (nwr--)
-				dg_rdma_req_drop(q, reqs[nwr]);
-			kfree(b);
+				dg_rdma_req_put(q, reqs[nwr]);
 			goto out;
 		}
-		req->done = b ? dg_rdma_batch_done : done;
-		req->ctx = b ? (void *)b : ctx;
+		req->done = done;
+		req->ctx = ctx;
+		req->lead = nwr ? reqs[0] : req;
 		if (nwr)
 			reqs[nwr - 1]->wr.wr.next = &req->wr.wr;
 		reqs[nwr] = req;
 	}
+	atomic_set(&reqs[0]->left, nwr);
 
 	if (!ib_post_send(q->qp, &reqs[0]->wr.wr, &bad))
 		goto out;
@@ -417,58 +491,55 @@ static int dg_rdma_pages_async(struct dg_conn *c, const struct dg_region *r,
 		;
 	pr_err_ratelimited("%s: queue %u: post failed\n", dg_conn_name(c),
 			   q->qid);
-	for (i = posted; i < nwr; i++)
-		dg_rdma_req_drop(q, reqs[i]);
 	if (!posted) {
-		kfree(b);
+		for (i = 0; i < nwr; i++)
+			dg_rdma_req_put(q, reqs[i]);
 		ret = -EIO;
-	} else {
-		/* Some are on their way: the batch ends with an error. */
-		for (i = posted; i < nwr; i++)
-			dg_rdma_batch_done(b, -EIO);
+		goto out;
+	}
+	/* Some (the lead first) are on their way: the transfer fails. */
+	for (i = posted; i < nwr; i++) {
+		dg_rdma_req_put(q, reqs[i]);
+		dg_rdma_lead_put(q, reqs[0], -EIO);
 	}
 out:
-	up_read(&rc->io_sem);
 	return ret;
 }
 
 static int __dg_rdma_send(struct dg_rdma_queue *q, const struct kvec *vec,
 			  unsigned int nr, u32 len)
 {
-	struct ib_send_wr wr = {};
 	struct dg_rdma_req *req;
-	struct ib_sge sge;
+	struct dg_rdma_tx *tx;
 	unsigned int i;
 	u8 *p;
+	int t;
 
 	req = dg_rdma_req_get(q, q->conn->timeout);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
-	/* One buffer the device can read, alive until the send completes. */
-	req->buf = kmalloc(len, GFP_NOIO);
-	if (!req->buf) {
-		dg_rdma_req_drop(q, req);
-		return -ENOMEM;
+	if (!q->tx || len > q->rx_size) {
+		dg_rdma_req_put(q, req);
+		return -EINVAL;
 	}
-	for (i = 0, p = req->buf; i < nr; p += vec[i].iov_len, i++)
+	/* A buffer mapped once, taken until the send completes. */
+	t = dg_pool_get(&q->tx_pool, q->conn->timeout);
+	if (t < 0) {
+		dg_rdma_req_put(q, req);
+		return t;
+	}
+	req->tx = t;
+	tx = &q->tx[t];
+	for (i = 0, p = tx->buf; i < nr; p += vec[i].iov_len, i++)
 		memcpy(p, vec[i].iov_base, vec[i].iov_len);
-	req->len = len;
-	req->dir = DMA_TO_DEVICE;
-	req->dma = ib_dma_map_single(q->dev, req->buf, len, DMA_TO_DEVICE);
-	if (ib_dma_mapping_error(q->dev, req->dma)) {
-		req->dma = 0;
-		dg_rdma_req_drop(q, req);
-		return -ENOMEM;
-	}
-	sge.addr = req->dma;
-	sge.length = len;
-	sge.lkey = q->pd->local_dma_lkey;
-	wr.opcode = IB_WR_SEND;
-	wr.send_flags = IB_SEND_SIGNALED;
-	wr.sg_list = &sge;
-	wr.num_sge = 1;
-	wr.wr_cqe = &req->cqe;
-	return dg_rdma_post_wait(q, req, &wr, q->conn->timeout);
+	ib_dma_sync_single_for_device(q->dev, tx->dma, len, DMA_TO_DEVICE);
+	req->sge[0].addr = tx->dma;
+	req->sge[0].length = len;
+	req->sge[0].lkey = q->pd->local_dma_lkey;
+	req->wr.wr.opcode = IB_WR_SEND;
+	req->wr.wr.sg_list = req->sge;
+	req->wr.wr.num_sge = 1;
+	return dg_rdma_post_wait(q, req, &req->wr.wr, q->conn->timeout);
 }
 
 static int dg_rdma_send(struct dg_conn *c, const struct kvec *vec,
@@ -477,9 +548,7 @@ static int dg_rdma_send(struct dg_conn *c, const struct kvec *vec,
 	struct dg_rdma_conn *rc = c->priv;
 	int ret;
 
-	down_read(&rc->io_sem);
 	ret = __dg_rdma_send(&rc->q[0], vec, nr, len);
-	up_read(&rc->io_sem);
 	/*
 	 * A send that failed (retries exhausted: the peer is gone) put the
 	 * queue in error and the connection down: to the caller the
@@ -576,6 +645,134 @@ static int dg_rdma_alloc_rx(struct dg_rdma_queue *q)
 }
 
 /*
+ * One protection domain per device, shared by every queue on it (as
+ * nvme-rdma's nvme_rdma_device): the list of devices in use, each with a
+ * reference per queue, released when the last queue on it goes. Never
+ * held across a call into rdma_cm (a CM handler takes it).
+ */
+static LIST_HEAD(dg_rdma_devs);
+static DEFINE_MUTEX(dg_rdma_dev_lock);
+
+static void dg_rdma_dev_release(struct kref *ref)
+{
+	struct dg_rdma_dev *d = container_of(ref, struct dg_rdma_dev, ref);
+
+	list_del(&d->node);
+	mutex_unlock(&dg_rdma_dev_lock);
+	ib_dealloc_pd(d->pd);
+	kfree(d);
+}
+
+static void dg_rdma_dev_put(struct dg_rdma_dev *d)
+{
+	kref_put_mutex(&d->ref, dg_rdma_dev_release, &dg_rdma_dev_lock);
+}
+
+/* A reference to our state of @ibdev, made on first use. */
+static struct dg_rdma_dev *dg_rdma_dev_get(struct ib_device *ibdev)
+{
+	struct dg_rdma_dev *d;
+	int ret;
+
+	mutex_lock(&dg_rdma_dev_lock);
+	list_for_each_entry(d, &dg_rdma_devs, node) {
+		if (d->ibdev != ibdev)
+			continue;
+		if (d->removing) {
+			d = ERR_PTR(-ENODEV);
+			goto out;
+		}
+		kref_get(&d->ref);
+		goto out;
+	}
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (!d) {
+		d = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	d->pd = ib_alloc_pd(ibdev, 0);
+	if (IS_ERR(d->pd)) {
+		ret = PTR_ERR(d->pd);
+		kfree(d);
+		d = ERR_PTR(ret);
+		goto out;
+	}
+	d->ibdev = ibdev;
+	kref_init(&d->ref);
+	list_add(&d->node, &dg_rdma_devs);
+out:
+	mutex_unlock(&dg_rdma_dev_lock);
+	return d;
+}
+
+/* Requests and send buffers; their completions are stopped (CQ freed). */
+static void dg_rdma_free_reqs(struct dg_rdma_queue *q)
+{
+	int i;
+
+	if (q->tx) {
+		for (i = 0; i < DG_RDMA_NR_TX; i++) {
+			if (!q->tx[i].buf)
+				continue;
+			if (q->tx[i].dma)
+				ib_dma_unmap_single(q->dev, q->tx[i].dma,
+						    q->rx_size, DMA_TO_DEVICE);
+			kfree(q->tx[i].buf);
+		}
+		kfree(q->tx);
+		q->tx = NULL;
+	}
+	dg_pool_destroy(&q->tx_pool);
+	kfree(q->reqs);
+	q->reqs = NULL;
+	kfree(q->sges);
+	q->sges = NULL;
+	dg_pool_destroy(&q->req_pool);
+}
+
+/*
+ * Preallocate @q's requests (the send queue's depth) and, on a queue that
+ * carries messages, its send buffers, each mapped for DMA once.
+ */
+static int dg_rdma_alloc_reqs(struct dg_rdma_queue *q, bool msgs)
+{
+	int i;
+
+	q->reqs = kcalloc(DG_RDMA_SQ_DEPTH, sizeof(*q->reqs), GFP_KERNEL);
+	q->sges = kcalloc(DG_RDMA_SQ_DEPTH * q->max_sge, sizeof(*q->sges),
+			  GFP_KERNEL);
+	if (!q->reqs || !q->sges ||
+	    dg_pool_init(&q->req_pool, DG_RDMA_SQ_DEPTH, GFP_KERNEL))
+		return -ENOMEM;
+	for (i = 0; i < DG_RDMA_SQ_DEPTH; i++) {
+		q->reqs[i].q = q;
+		q->reqs[i].cqe.done = dg_rdma_req_done;
+		q->reqs[i].sge = &q->sges[i * q->max_sge];
+		q->reqs[i].tx = -1;
+	}
+	if (!msgs)
+		return 0;
+	q->rx_size = q->conn->max_msg;
+	q->tx = kcalloc(DG_RDMA_NR_TX, sizeof(*q->tx), GFP_KERNEL);
+	if (!q->tx || dg_pool_init(&q->tx_pool, DG_RDMA_NR_TX, GFP_KERNEL))
+		return -ENOMEM;
+	for (i = 0; i < DG_RDMA_NR_TX; i++) {
+		struct dg_rdma_tx *tx = &q->tx[i];
+
+		tx->buf = kmalloc(q->rx_size, GFP_KERNEL);
+		if (!tx->buf)
+			return -ENOMEM;
+		tx->dma = ib_dma_map_single(q->dev, tx->buf, q->rx_size,
+					    DMA_TO_DEVICE);
+		if (ib_dma_mapping_error(q->dev, tx->dma)) {
+			tx->dma = 0;
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/*
  * Free the verbs resources of @q; the cm id must be gone or idle. The
  * receive buffers go last: a QP that was never drained (a rejected or
  * timed-out connect) may still have flushed receives in its CQ, and the
@@ -598,8 +795,10 @@ static void dg_rdma_free_ib(struct dg_rdma_queue *q)
 		q->send_cq = NULL;
 	}
 	dg_rdma_free_rx(q);
-	if (q->pd) {
-		ib_dealloc_pd(q->pd);
+	dg_rdma_free_reqs(q);
+	if (q->rdev) {
+		dg_rdma_dev_put(q->rdev);
+		q->rdev = NULL;
 		q->pd = NULL;
 	}
 }
@@ -626,12 +825,13 @@ static int dg_rdma_route_resolved(struct dg_rdma_queue *q)
 	int ret;
 
 	q->dev = dev;
-	q->pd = ib_alloc_pd(dev, 0);
-	if (IS_ERR(q->pd)) {
-		ret = PTR_ERR(q->pd);
-		q->pd = NULL;
+	q->rdev = dg_rdma_dev_get(dev);
+	if (IS_ERR(q->rdev)) {
+		ret = PTR_ERR(q->rdev);
+		q->rdev = NULL;
 		return ret;
 	}
+	q->pd = q->rdev->pd;
 	q->send_cq = ib_alloc_cq(dev, q, DG_RDMA_SQ_DEPTH + 1, vec,
 				 q->async ? IB_POLL_SOFTIRQ : IB_POLL_DIRECT);
 	if (IS_ERR(q->send_cq)) {
@@ -663,6 +863,9 @@ static int dg_rdma_route_resolved(struct dg_rdma_queue *q)
 		return ret;
 	q->qp = id->qp;
 
+	ret = dg_rdma_alloc_reqs(q, q->qid == 0);
+	if (ret)
+		return ret;
 	if (q->qid == 0) {
 		ret = dg_rdma_alloc_rx(q);
 		if (ret)
@@ -748,6 +951,19 @@ static int dg_rdma_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
 	return 0;
 }
 
+/*
+ * The connections with queues, for device removal. dg_rdma_lock also
+ * keeps their queues' verbs objects from being freed while it looks at
+ * them.
+ */
+static LIST_HEAD(dg_rdma_conns);
+static DEFINE_MUTEX(dg_rdma_lock);
+
+struct dg_rdma_entry {
+	struct list_head	node;
+	struct dg_conn		*conn;
+};
+
 static int dg_rdma_queue_connect(struct dg_rdma_queue *q)
 {
 	struct dg_conn *c = q->conn;
@@ -756,7 +972,6 @@ static int dg_rdma_queue_connect(struct dg_rdma_queue *q)
 
 	init_completion(&q->cm_done);
 	spin_lock_init(&q->poll_lock);
-	sema_init(&q->slots, DG_RDMA_SQ_DEPTH);
 	q->cm_id = rdma_create_id(&init_net, dg_rdma_cm_handler, q,
 				  RDMA_PS_TCP, IB_QPT_RC);
 	if (IS_ERR(q->cm_id)) {
@@ -776,11 +991,13 @@ static int dg_rdma_queue_connect(struct dg_rdma_queue *q)
 			ret = q->cm_error;
 	}
 	if (ret) {
+		mutex_lock(&dg_rdma_lock);
 		/* Waits for a running handler; none runs after it. */
 		rdma_destroy_id(q->cm_id);
 		q->cm_id = NULL;
 		dg_rdma_free_ib(q);
 		WRITE_ONCE(q->live, false);
+		mutex_unlock(&dg_rdma_lock);
 	}
 	return ret;
 }
@@ -808,20 +1025,10 @@ static void dg_rdma_abort(struct dg_conn *c)
 	struct dg_rdma_conn *rc = c->priv;
 	unsigned int i;
 
-	down_read(&rc->io_sem);
 	for (i = 0; i < rc->nr; i++)
 		if (rc->q[i].qp)
 			dg_rdma_queue_error(&rc->q[i]);
-	up_read(&rc->io_sem);
 }
-
-static LIST_HEAD(dg_rdma_conns);
-static DEFINE_MUTEX(dg_rdma_lock);	/* protects dg_rdma_conns */
-
-struct dg_rdma_entry {
-	struct list_head	node;
-	struct dg_conn		*conn;
-};
 
 static void dg_rdma_close(struct dg_conn *c)
 {
@@ -879,7 +1086,6 @@ static int dg_rdma_open(struct dg_conn *c)
 		kfree(e);
 		return -ENOMEM;
 	}
-	init_rwsem(&rc->io_sem);
 	rc->nr_sync = c->p.nr_queues;
 	rc->nr = 2 * c->p.nr_queues;
 	c->priv = rc;
@@ -903,6 +1109,7 @@ static int dg_rdma_join(struct dg_conn *c)
 
 const struct dg_transport dg_rdma_transport = {
 	.name		= "rdma",
+	.caps		= DG_CAP_ONE_SIDED | DG_CAP_POLLED | DG_CAP_QUEUES,
 	.depth		= DG_RDMA_DEPTH,
 	.open		= dg_rdma_open,
 	.join		= dg_rdma_join,
@@ -913,32 +1120,66 @@ const struct dg_transport dg_rdma_transport = {
 	.pages_async	= dg_rdma_pages_async,
 };
 
+/* Whether queues still use @ibdev (a removing one: until they all went). */
+static bool dg_rdma_dev_busy(struct ib_device *ibdev, bool mark)
+{
+	struct dg_rdma_dev *d;
+	bool busy = false;
+
+	mutex_lock(&dg_rdma_dev_lock);
+	list_for_each_entry(d, &dg_rdma_devs, node) {
+		if (d->ibdev == ibdev) {
+			if (mark)
+				d->removing = true;
+			busy = true;
+		}
+	}
+	mutex_unlock(&dg_rdma_dev_lock);
+	return busy;
+}
+
 /*
- * An RDMA device is going away: tear down the queues on it now, since the
- * device waits for us. Their connections fail and try to reconnect (over
- * another device, if the route leads to one).
+ * An RDMA device is going away, and waits for us: no new queue may use it,
+ * and every queue on it is put in the error state, which fails its
+ * connection. Recovery then closes the queues (under &dg_conn.io_sem, the
+ * one lock of a connection's backend) and tries to reconnect (over another
+ * device, if the route leads to one); the last queue to go releases the
+ * device. Until then the queues are failed again now and then: a
+ * connection that was still connecting when it was first told may be up
+ * now.
  */
-static void dg_rdma_remove_one(struct ib_device *dev, void *client_data)
+static void dg_rdma_remove_one(struct ib_device *ibdev, void *client_data)
 {
 	struct dg_rdma_entry *e;
-	unsigned int i;
+	unsigned int i, waited = 0;
 
-	mutex_lock(&dg_rdma_lock);
-	list_for_each_entry(e, &dg_rdma_conns, node) {
-		struct dg_rdma_conn *rc = e->conn->priv;
+	if (!dg_rdma_dev_busy(ibdev, true))
+		return;
+	pr_warn("device %s removed: closing the queues on it\n",
+		dev_name(&ibdev->dev));
+	do {
+		mutex_lock(&dg_rdma_lock);
+		list_for_each_entry(e, &dg_rdma_conns, node) {
+			struct dg_rdma_conn *rc = e->conn->priv;
+			bool hit = false;
 
-		down_write(&rc->io_sem);
-		for (i = 0; i < rc->nr; i++) {
-			if (rc->q[i].dev != dev || !rc->q[i].cm_id)
-				continue;
-			pr_warn("%s: queue %u: device %s removed\n",
-				dg_conn_name(e->conn), i, dev_name(&dev->dev));
-			dg_rdma_queue_close(&rc->q[i]);
+			for (i = 0; i < rc->nr; i++) {
+				struct dg_rdma_queue *q = &rc->q[i];
+
+				if (q->dev != ibdev || !q->qp)
+					continue;
+				dg_rdma_queue_error(q);
+				hit = true;
+			}
+			if (hit)
+				dg_conn_failed(e->conn, "RDMA device removed");
 		}
-		up_write(&rc->io_sem);
-		dg_conn_failed(e->conn, "RDMA device removed");
-	}
-	mutex_unlock(&dg_rdma_lock);
+		mutex_unlock(&dg_rdma_lock);
+		if (waited++ && !(waited % 100))
+			pr_warn("device %s: still in use after %u s\n",
+				dev_name(&ibdev->dev), waited / 10);
+		msleep(100);
+	} while (dg_rdma_dev_busy(ibdev, false));
 }
 
 static int dg_rdma_add_one(struct ib_device *dev)

@@ -6,9 +6,9 @@
  * whole under a send mutex (a socket whose send times out or fails half
  * way has lost its framing and fails the connection); a receive thread
  * reads one message at a time into a buffer of the connection's largest
- * message and hands it to dg_conn_recv(). Pages move as two-sided
- * DG_OP_MEM_READ/DG_OP_MEM_WRITE calls, copied from and into the caller's
- * page by the socket layer.
+ * message and hands it to dg_conn_recv(). The core moves pages as
+ * two-sided DG_OP_MEM_READ/DG_OP_MEM_WRITE calls (no %DG_CAP_ONE_SIDED),
+ * copied from and into the caller's page by the socket layer.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -22,10 +22,6 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 #include "internal.h"
-
-#ifdef CONFIG_HIGHMEM
-#error "the TCP backend hands page_address() of pages to the socket layer"
-#endif
 
 #define DG_TCP_DEPTH	64	/* calls in flight per connection */
 
@@ -127,104 +123,6 @@ static int dg_tcp_send(struct dg_conn *c, const struct kvec *vec,
 	return ret < 0 && ret != -EAGAIN ? -ENOTCONN : -ETIMEDOUT;
 }
 
-/* Remote errors of a page transfer are I/O errors to the caller. */
-static int dg_tcp_page_err(int ret)
-{
-	if (ret == -ENOTCONN || ret == -ETIMEDOUT || ret == -ENOMEM)
-		return ret;
-	return ret ? -EIO : 0;
-}
-
-static void dg_tcp_rw_init(struct dg_mem_rw *rw, const struct dg_region *r,
-			   u64 offset, unsigned int nr)
-{
-	memset(rw, 0, sizeof(*rw));
-	rw->slab_id = cpu_to_le64(r->slab_id);
-	rw->offset = cpu_to_le64(offset);
-	rw->len = cpu_to_le32(nr * DG_PAGE_SIZE);
-}
-
-static int dg_tcp_page_io(struct dg_conn *c, const struct dg_region *r,
-			  u64 offset, struct page *page, bool write,
-			  unsigned long timeout)
-{
-	struct dg_mem_rw rw;
-	struct kvec req[2] = {
-		{ .iov_base = &rw, .iov_len = sizeof(rw) },
-		{ .iov_base = page_address(page), .iov_len = DG_PAGE_SIZE },
-	};
-	u32 len = 0;
-	int ret;
-
-	dg_tcp_rw_init(&rw, r, offset, 1);
-	if (write)
-		return dg_tcp_page_err(dg_callv_timeout(c, DG_OP_MEM_WRITE,
-							req, 2, NULL, 0, NULL,
-							timeout));
-	/* A reply past the timeout is dropped; @page is ours again. */
-	ret = dg_callv_timeout(c, DG_OP_MEM_READ, req, 1, &req[1], 1, &len,
-			       timeout);
-	if (!ret && len != DG_PAGE_SIZE)
-		ret = -EIO;
-	return dg_tcp_page_err(ret);
-}
-
-/* An asynchronous read: the reply lands in the pages through @rsp. */
-struct dg_tcp_read {
-	struct kvec	rsp[DG_WRITE_BATCH_MAX];
-	dg_done_fn	done;
-	void		*ctx;
-};
-
-static void dg_tcp_read_done(void *ctx, int err)
-{
-	struct dg_tcp_read *rd = ctx;
-
-	rd->done(rd->ctx, dg_tcp_page_err(err));
-	kfree(rd);
-}
-
-static int dg_tcp_pages_async(struct dg_conn *c, const struct dg_region *r,
-			      u64 offset, struct page **pages, unsigned int nr,
-			      bool write, dg_done_fn done, void *ctx)
-{
-	struct kvec req[DG_WRITE_BATCH_MAX + 1];
-	struct dg_tcp_read *rd;
-	struct dg_mem_rw rw;
-	unsigned int i;
-	int ret;
-
-	dg_tcp_rw_init(&rw, r, offset, nr);
-	req[0].iov_base = &rw;
-	req[0].iov_len = sizeof(rw);
-	if (write) {
-		/* One message; it is on the wire (copied) when this returns. */
-		for (i = 0; i < nr; i++) {
-			req[i + 1].iov_base = page_address(pages[i]);
-			req[i + 1].iov_len = DG_PAGE_SIZE;
-		}
-		return dg_tcp_page_err(dg_call_async(c, DG_OP_MEM_WRITE, req,
-						     nr + 1, NULL, 0, 0, done,
-						     ctx));
-	}
-
-	rd = kmalloc(sizeof(*rd), GFP_NOIO);
-	if (!rd)
-		return -ENOMEM;
-	for (i = 0; i < nr; i++) {
-		rd->rsp[i].iov_base = page_address(pages[i]);
-		rd->rsp[i].iov_len = DG_PAGE_SIZE;
-	}
-	rd->done = done;
-	rd->ctx = ctx;
-	/* Anything short of every page is an error, never a partial read. */
-	ret = dg_call_async(c, DG_OP_MEM_READ, req, 1, rd->rsp, nr,
-			    nr * DG_PAGE_SIZE, dg_tcp_read_done, rd);
-	if (ret)
-		kfree(rd);
-	return dg_tcp_page_err(ret);
-}
-
 static void dg_tcp_abort(struct dg_conn *c)
 {
 	struct dg_tcp_conn *tc = c->priv;
@@ -314,6 +212,7 @@ err:
 
 const struct dg_transport dg_tcp_transport = {
 	.name		= "tcp",
+	.caps		= 0,	/* pages move as calls (conn.c) */
 	.depth		= DG_TCP_DEPTH,
 	.min_msg	= sizeof(struct dg_hdr) + sizeof(struct dg_mem_rw) +
 			  DG_WRITE_BATCH_MAX * DG_PAGE_SIZE,
@@ -321,6 +220,4 @@ const struct dg_transport dg_tcp_transport = {
 	.abort		= dg_tcp_abort,
 	.close		= dg_tcp_close,
 	.send		= dg_tcp_send,
-	.page_io	= dg_tcp_page_io,
-	.pages_async	= dg_tcp_pages_async,
 };

@@ -2,8 +2,8 @@
 /*
  * disagg_net: the transport module shared by disagg_swap and disaggfs.
  *
- * This header is the whole API other modules may use. The transport
- * backends (rdma, tcp) are added behind it by later changes.
+ * This header is the whole API other modules may use; the backends (rdma,
+ * tcp) are behind it (Documentation/transport.md).
  */
 #ifndef DISAGG_NET_H
 #define DISAGG_NET_H
@@ -280,7 +280,8 @@ int dg_page_read_timeout(struct dg_conn *c, const struct dg_region *r,
  * @ctx: the caller's pointer
  * @err: 0, or -EIO, -ENOTCONN, -ETIMEDOUT, -EBADMSG
  *
- * Context: softirq; must not sleep.
+ * Context: softirq (RDMA), the receive thread (TCP), or the work that
+ * fails a connection's calls; must not sleep.
  */
 typedef void (*dg_done_fn)(void *ctx, int err);
 
