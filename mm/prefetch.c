@@ -11,7 +11,9 @@
  * Trend: every page read is one step in a ring of the last
  * DSWAP_PF_HISTORY page index deltas. A delta that holds the majority of
  * the newest half of the ring, or else of the whole ring (Boyer-Moore
- * vote, as Leap does), is the trend; with one, the next pages along it
+ * vote, as Leap does), is the trend if the newest step follows it too
+ * (Leap would read ahead on a jump away from the stream as well); with
+ * one, the next pages along it
  * are read ahead with dg_pages_read_async(), runs of consecutive pages of
  * one slab in one transfer, from one copy of the slab on a node that
  * answers heartbeats. The window (pages kept ahead) doubles when pages
@@ -557,7 +559,7 @@ void dswap_prefetch_access(struct dswap_dev *d, unsigned long pidx)
 	struct dswap_prefetch *pf = &d->pf;
 	unsigned long want[DSWAP_PF_MAX_WINDOW], npages = d->disksize >> PAGE_SHIFT;
 	unsigned int i, n = 0, w, max;
-	unsigned long flags;
+	unsigned long flags, prev;
 	long trend = 0;
 	bool next_missing = false;
 
@@ -566,7 +568,8 @@ void dswap_prefetch_access(struct dswap_dev *d, unsigned long pidx)
 	spin_lock_irqsave(&pf->lock, flags);
 	if (!pf->ents)
 		goto unlock;
-	pf->hist[pf->hist_pos] = (long)(pidx - pf->last);
+	prev = pf->last;
+	pf->hist[pf->hist_pos] = (long)(pidx - prev);
 	pf->hist_pos = (pf->hist_pos + 1) % DSWAP_PF_HISTORY;
 	if (pf->hist_len < DSWAP_PF_HISTORY)
 		pf->hist_len++;
@@ -576,7 +579,13 @@ void dswap_prefetch_access(struct dswap_dev *d, unsigned long pidx)
 		trend = dswap_pf_majority(pf, DSWAP_PF_HISTORY / 2);
 	if (!trend && pf->hist_len == DSWAP_PF_HISTORY)
 		trend = dswap_pf_majority(pf, DSWAP_PF_HISTORY);
-	if (!trend || abs(trend) > DSWAP_PF_MAX_STRIDE)
+	/*
+	 * The newest step must follow it too: a jump away from a stream
+	 * (another stream, random reads) reads nothing ahead while the old
+	 * steps still hold the majority.
+	 */
+	if (!trend || trend != (long)(pidx - prev) ||
+	    abs(trend) > DSWAP_PF_MAX_STRIDE)
 		goto unlock;
 
 	w = pf->window;

@@ -4,13 +4,14 @@
  * and read it back page by page, with O_DIRECT.
  *
  *   pagecheck write DEV FIRST PAGES SEED
- *   pagecheck read [--expect-intact] DEV FIRST PAGES SEED
+ *   pagecheck read [--expect-intact] [--random] DEV FIRST PAGES SEED
  *
  * Pages FIRST..FIRST+PAGES-1 (4 KiB each). Every page holds a magic
  * number, the seed, its index and a stream of words derived from both, so
  * a page of another write (another seed), of another place (another index)
  * or zeros is told apart from the page written. "write" writes 256 pages a
- * call. "read" reads one page a call and sorts each into intact (exactly
+ * call. "read" reads one page a call, in order (--random: in an order
+ * shuffled from the seed), and sorts each into intact (exactly
  * its pattern), EIO (the read failed with EIO) or wrong (anything else:
  * other data, a short read, another error), saying what the first wrong
  * pages held. Prints one summary line with the slowest read.
@@ -87,16 +88,16 @@ static void describe(const uint64_t *p, char *buf, size_t len)
 static int usage(void)
 {
 	fprintf(stderr, "usage: pagecheck write DEV FIRST PAGES SEED\n"
-		"       pagecheck read [--expect-intact] DEV FIRST PAGES SEED\n");
+		"       pagecheck read [--expect-intact] [--random] DEV FIRST PAGES SEED\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
 	uint64_t first, pages, seed, i, intact = 0, eio = 0, wrong = 0;
-	int writing, expect_intact = 0, fd, a = 2;
-	double slowest = 0;
-	uint64_t *buf, *want;
+	int writing, expect_intact = 0, random_order = 0, fd, a = 2;
+	double slowest = 0, start;
+	uint64_t *buf, *want, *order = NULL;
 	char what[128];
 
 	if (argc < 2)
@@ -104,9 +105,13 @@ int main(int argc, char **argv)
 	writing = !strcmp(argv[1], "write");
 	if (!writing && strcmp(argv[1], "read"))
 		return usage();
-	if (!writing && argc > a && !strcmp(argv[a], "--expect-intact")) {
-		expect_intact = 1;
-		a++;
+	for (; !writing && argc > a && argv[a][0] == '-'; a++) {
+		if (!strcmp(argv[a], "--expect-intact"))
+			expect_intact = 1;
+		else if (!strcmp(argv[a], "--random"))
+			random_order = 1;
+		else
+			return usage();
 	}
 	if (argc != a + 4)
 		return usage();
@@ -147,10 +152,31 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	for (i = first; i < first + pages; i++) {
+	if (random_order) {
+		order = malloc(pages * sizeof(*order));
+		if (!order) {
+			fprintf(stderr, "pagecheck: out of memory\n");
+			return 2;
+		}
+		for (i = 0; i < pages; i++)
+			order[i] = first + i;
+		/* Fisher-Yates, from the seed. */
+		for (i = pages - 1; i > 0; i--) {
+			uint64_t j = mix(seed + i) % (i + 1), x = order[i];
+
+			order[i] = order[j];
+			order[j] = x;
+		}
+	}
+	start = now();
+	for (uint64_t k = 0; k < pages; k++) {
 		double t = now();
-		ssize_t r = pread(fd, buf, PAGE, i * PAGE);
-		int err = errno;
+		ssize_t r;
+		int err;
+
+		i = order ? order[k] : first + k;
+		r = pread(fd, buf, PAGE, i * PAGE);
+		err = errno;
 
 		t = now() - t;
 		if (t > slowest)
@@ -176,8 +202,9 @@ int main(int argc, char **argv)
 				(unsigned long long)i, what);
 		wrong++;
 	}
-	printf("pagecheck: %llu pages: %llu intact, %llu EIO, %llu wrong; slowest read %.0f ms\n",
+	printf("pagecheck: %llu pages: %llu intact, %llu EIO, %llu wrong; slowest read %.0f ms; %.3f s\n",
 	       (unsigned long long)pages, (unsigned long long)intact,
-	       (unsigned long long)eio, (unsigned long long)wrong, slowest * 1000);
+	       (unsigned long long)eio, (unsigned long long)wrong, slowest * 1000,
+	       now() - start);
 	return wrong || (expect_intact && eio) ? 1 : 0;
 }
