@@ -5,6 +5,7 @@
  *
  *   pagecheck write DEV FIRST PAGES SEED
  *   pagecheck read [--expect-intact] [--random] DEV FIRST PAGES SEED
+ *   pagecheck chase DEV FIRST PAGES SEED NEWSEED
  *
  * Pages FIRST..FIRST+PAGES-1 (4 KiB each). Every page holds a magic
  * number, the seed, its index and a stream of words derived from both, so
@@ -15,6 +16,12 @@
  * its pattern), EIO (the read failed with EIO) or wrong (anything else:
  * other data, a short read, another error), saying what the first wrong
  * pages held. Prints one summary line with the slowest read.
+ *
+ * "chase" reads pages (written with SEED) in order and, after reading
+ * page i, overwrites page i + 2 with NEWSEED: every page from FIRST + 2
+ * on must read as NEWSEED. It chases a read-ahead cache: the write lands
+ * on a page just read ahead (or being read ahead), which must not be
+ * served afterwards. Any page not intact is wrong.
  *
  * Exit status: 0 when no page was wrong (and, with --expect-intact, none
  * failed), 1 otherwise, 2 on usage or set-up errors.
@@ -88,24 +95,32 @@ static void describe(const uint64_t *p, char *buf, size_t len)
 static int usage(void)
 {
 	fprintf(stderr, "usage: pagecheck write DEV FIRST PAGES SEED\n"
-		"       pagecheck read [--expect-intact] [--random] DEV FIRST PAGES SEED\n");
+		"       pagecheck read [--expect-intact] [--random] DEV FIRST PAGES SEED\n"
+		"       pagecheck chase DEV FIRST PAGES SEED NEWSEED\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	uint64_t first, pages, seed, i, intact = 0, eio = 0, wrong = 0;
-	int writing, expect_intact = 0, random_order = 0, fd, a = 2;
+	uint64_t first, pages, seed, newseed = 0, i, intact = 0, eio = 0, wrong = 0;
+	int writing, chase, expect_intact = 0, random_order = 0, fd, a = 2;
 	double slowest = 0, start;
-	uint64_t *buf, *want, *order = NULL;
+	uint64_t *buf, *want, *wbuf, *order = NULL;
 	char what[128];
 
 	if (argc < 2)
 		return usage();
 	writing = !strcmp(argv[1], "write");
-	if (!writing && strcmp(argv[1], "read"))
+	chase = !strcmp(argv[1], "chase");
+	if (!writing && !chase && strcmp(argv[1], "read"))
 		return usage();
-	for (; !writing && argc > a && argv[a][0] == '-'; a++) {
+	if (chase) {
+		if (argc != 7)
+			return usage();
+		newseed = strtoull(argv[6], NULL, 0);
+		argc--;
+	}
+	for (; !writing && !chase && argc > a && argv[a][0] == '-'; a++) {
 		if (!strcmp(argv[a], "--expect-intact"))
 			expect_intact = 1;
 		else if (!strcmp(argv[a], "--random"))
@@ -120,13 +135,15 @@ int main(int argc, char **argv)
 	seed = strtoull(argv[a + 3], NULL, 0);
 	if (!pages)
 		return usage();
-	fd = open(argv[a], (writing ? O_WRONLY : O_RDONLY) | O_DIRECT);
+	fd = open(argv[a], (writing ? O_WRONLY : chase ? O_RDWR : O_RDONLY) |
+		  O_DIRECT);
 	if (fd < 0) {
 		fprintf(stderr, "pagecheck: %s: %s\n", argv[a], strerror(errno));
 		return 2;
 	}
 	if (posix_memalign((void **)&buf, PAGE, BATCH * PAGE) ||
-	    posix_memalign((void **)&want, PAGE, PAGE)) {
+	    posix_memalign((void **)&want, PAGE, PAGE) ||
+	    posix_memalign((void **)&wbuf, PAGE, PAGE)) {
 		fprintf(stderr, "pagecheck: out of memory\n");
 		return 2;
 	}
@@ -181,12 +198,20 @@ int main(int argc, char **argv)
 		t = now() - t;
 		if (t > slowest)
 			slowest = t;
+		if (chase && i + 2 < first + pages) {
+			fill(wbuf, i + 2, newseed);
+			if (pwrite(fd, wbuf, PAGE, (i + 2) * PAGE) != PAGE) {
+				fprintf(stderr, "pagecheck: writing page %llu: %s\n",
+					(unsigned long long)(i + 2), strerror(errno));
+				return 1;
+			}
+		}
 		if (r < 0 && err == EIO) {
 			eio++;
 			continue;
 		}
 		if (r == PAGE) {
-			fill(want, i, seed);
+			fill(want, i, chase && i >= first + 2 ? newseed : seed);
 			if (!memcmp(buf, want, PAGE)) {
 				intact++;
 				continue;

@@ -11,6 +11,9 @@
 #     cached; 64 of them are overwritten with a new pattern: prefetch_wasted
 #     grows (the cached ones are dropped) and the reads go on in order
 #     through them and see the new pattern, then the old one after;
+#     then a read in order where each page is overwritten (new pattern)
+#     right after the read two pages before it: every page reads as its
+#     new pattern;
 #  4. invalidation by discards (if blkdiscard is there): the same with a
 #     discard: the pages read as zeros;
 #  5. prefetch=off: a read in order reads nothing ahead; bad knob values
@@ -70,6 +73,15 @@ log "overwrote 1100-1163: wasted +$((w4 - w3))"
 [ "$w4" -gt "$w3" ] || fail "overwriting cached pages dropped none of them"
 pcread /dev/dswap0 1100 64 2
 pcread /dev/dswap0 1164 100 1
+# Each page overwritten just after the read before it: its read ahead is
+# in flight or done when the write lands.
+read -r _ _ w5 < <(pf)
+out=$(timeout 120 "$pagecheck" chase /dev/dswap0 3600 496 1 4 2>&1) ||
+	{ echo "$out"; fail "a page overwritten while read ahead read stale data"; }
+read -r _ _ w6 < <(pf)
+log "  $out"
+log "chase: 496 pages each overwritten right after the read two pages before it: wasted +$((w6 - w5))"
+[ "$w6" -gt "$w5" ] || fail "no page read ahead was dropped by the writes chasing the reads"
 
 # 4. Pages read ahead, then discarded: zeros.
 if command -v blkdiscard >/dev/null; then
