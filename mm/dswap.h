@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * disagg_swap internals: memory nodes (nodes.c), the copies of each slab
- * and the work that keeps them (repl.c), the backing device (backing.c)
- * and the block devices (swap.c).
+ * and the work that keeps them (repl.c), the backing device (backing.c),
+ * the prefetch cache (prefetch.c) and the block devices (swap.c).
  */
 #ifndef DSWAP_H
 #define DSWAP_H
@@ -126,6 +126,63 @@ struct dswap_slab {
 	struct dswap_copy	fill;
 };
 
+/* Page index deltas the prefetcher votes a trend over (prefetch.c). */
+#define DSWAP_PF_HISTORY	8
+
+enum dswap_pf_mode {
+	DSWAP_PF_OFF,
+	DSWAP_PF_TREND,
+};
+
+struct dswap_pf_ent;
+
+/**
+ * struct dswap_prefetch - a device's prefetch cache (prefetch.c)
+ * @lock: protects everything below but the knobs; taken with interrupts
+ *	off (prefetch reads complete in softirq context, writes invalidate
+ *	from any context). Taken inside a slab's lock, never around it.
+ * @mode: &enum dswap_pf_mode, the `prefetch` knob (any time)
+ * @pages: the `prefetch_pages` knob: size of the pool made at disksize
+ * @ents: the pool, @nr entries each with a page of its own; NULL while
+ *	the device has no tables (or the pool could not be had)
+ * @nr: entries in @ents
+ * @hash: entries in flight or ready, by page index; 1 << @hash_bits heads
+ * @free: entries not in use
+ * @fifo: entries in flight, ready or dead (invalidated in flight), oldest
+ *	first: eviction takes the oldest ready one
+ * @nr_cached: entries on @fifo
+ * @inflight: prefetch reads posted and not completed; reset waits for 0
+ * @wq: woken when a prefetch read completes
+ * @hist: the last page index deltas the device read, a ring
+ * @hist_pos: next slot of @hist
+ * @hist_len: slots of @hist filled
+ * @last: the page read last
+ * @window: pages to keep read ahead along a trend (adaptive)
+ * @hits: prefetched pages served since the last prefetch
+ * @waste: prefetched pages dropped unused since the last prefetch
+ */
+struct dswap_prefetch {
+	spinlock_t		lock;
+	unsigned int		mode;
+	unsigned int		pages;
+	struct dswap_pf_ent	*ents;
+	unsigned int		nr;
+	struct hlist_head	*hash;
+	unsigned int		hash_bits;
+	struct list_head	free;
+	struct list_head	fifo;
+	unsigned int		nr_cached;
+	unsigned int		inflight;
+	wait_queue_head_t	wq;
+	long			hist[DSWAP_PF_HISTORY];
+	unsigned int		hist_pos;
+	unsigned int		hist_len;
+	unsigned long		last;
+	unsigned int		window;
+	unsigned int		hits;
+	unsigned int		waste;
+};
+
 /* A remote slab we dropped and still owe the node a MEM_FREE for. */
 struct dswap_orphan {
 	struct list_head	list;
@@ -161,6 +218,7 @@ struct dswap_orphan {
  * @stopping: the device is being reset: the repair work stops
  * @bk: the backing device, or NULL (backing.c)
  * @bk_path: its path as given
+ * @pf: the prefetch cache (prefetch.c)
  * @stats: counters, see remote_stat_show()
  */
 struct dswap_dev {
@@ -187,6 +245,7 @@ struct dswap_dev {
 	bool			stopping;
 	struct dswap_backing	*bk;
 	char			bk_path[64];
+	struct dswap_prefetch	pf;
 	struct {
 		atomic64_t	reads;
 		atomic64_t	writes;
@@ -198,6 +257,9 @@ struct dswap_dev {
 		atomic64_t	rebuilt_slabs;
 		atomic64_t	read_failovers;
 		atomic64_t	backing_reads;
+		atomic64_t	prefetched;
+		atomic64_t	prefetch_used;
+		atomic64_t	prefetch_wasted;
 	} stats;
 };
 
@@ -277,5 +339,25 @@ int dswap_backing_write_pages(struct dswap_dev *d, unsigned long pidx,
 void dswap_backing_forget(struct dswap_dev *d, unsigned long pidx);
 unsigned long dswap_backing_lag(struct dswap_dev *d);
 void dswap_backing_throttle(struct dswap_dev *d);
+
+/*
+ * prefetch.c. The read path calls dswap_prefetch_read() before reading a
+ * page and dswap_prefetch_access() once the page was read (either way);
+ * every path that changes a page's data calls dswap_prefetch_forget()
+ * before the change is reported done (a write run's end, a discard), and
+ * every change of a slab's copies calls dswap_prefetch_flush() after it
+ * (under the slab's lock or later).
+ */
+void dswap_prefetch_init(struct dswap_dev *d);
+void dswap_prefetch_start(struct dswap_dev *d);
+void dswap_prefetch_stop(struct dswap_dev *d);
+bool dswap_prefetch_read(struct dswap_dev *d, unsigned long pidx,
+			 struct page *page);
+void dswap_prefetch_access(struct dswap_dev *d, unsigned long pidx);
+void dswap_prefetch_forget(struct dswap_dev *d, unsigned long pidx,
+			   unsigned long nr);
+void dswap_prefetch_flush(struct dswap_dev *d);
+extern struct device_attribute dev_attr_prefetch;
+extern struct device_attribute dev_attr_prefetch_pages;
 
 #endif /* DSWAP_H */

@@ -116,6 +116,7 @@ void dswap_drop_copy_locked(struct dswap_dev *d, struct dswap_slab *s,
 	/* No copy left: no page may point at the next one's fresh memory. */
 	if (!s->nr)
 		dswap_slab_lose(d, s - d->slabs);
+	dswap_prefetch_flush(d);
 }
 
 /* End a fill that cannot finish; the new copy's memory is given back. */
@@ -156,6 +157,7 @@ unsigned long dswap_slab_lose(struct dswap_dev *d, unsigned long idx)
 		}
 		clear_bit(p, d->written);
 	}
+	dswap_prefetch_flush(d);
 	return lost;
 }
 
@@ -1211,6 +1213,8 @@ void dswap_dev_node_resume(struct dswap_dev *d, struct dswap_node *n,
 	else if (slabs)
 		pr_info("dswap%d: node %s kept all %lu of our slabs\n", d->id,
 			n->name, slabs);
+	/* Keys changed: nothing read ahead with the old ones is kept. */
+	dswap_prefetch_flush(d);
 	dswap_repair_kick(d);
 }
 

@@ -85,7 +85,9 @@ static int dswap_page_io(struct dswap_dev *d, struct page *page,
 			return -ENOMEM;
 	}
 	if (!write) {
-		ret = dswap_read_page(d, pidx, io);
+		if (!dswap_prefetch_read(d, pidx, io))
+			ret = dswap_read_page(d, pidx, io);
+		dswap_prefetch_access(d, pidx);
 		if (!ret && io != page)
 			memcpy_page(page, off, io, 0, len);
 		goto out;
@@ -147,6 +149,8 @@ void dswap_wrun_end(struct dswap_wrun *run, int err)
 	struct dswap_dev *d = run->d;
 	unsigned int i;
 
+	/* Before the bio ends: no page read ahead before is served after. */
+	dswap_prefetch_forget(d, run->pidx, run->nr);
 	for (i = 0; i < run->nr; i++) {
 		unsigned long p = run->pidx + i;
 
@@ -515,6 +519,9 @@ static void dswap_discard(struct dswap_dev *d, u64 pos, u64 len)
 		dswap_backing_forget(d, p >> PAGE_SHIFT);
 		atomic64_inc(&d->stats.discards);
 	}
+	if (end > pos)
+		dswap_prefetch_forget(d, pos >> PAGE_SHIFT,
+				      (end - pos) >> PAGE_SHIFT);
 	for (p = round_up(pos, d->slab_size); p + d->slab_size <= end;
 	     p += d->slab_size)
 		dswap_free_slab(d, p >> ilog2(d->slab_size));
@@ -614,6 +621,7 @@ static void dswap_free_tables(struct dswap_dev *d)
 
 	lockdep_assert_held_write(&d->init_lock);
 	wait_event(d->inflight_wq, !atomic_read(&d->inflight));
+	dswap_prefetch_stop(d);
 	/* The flusher reads the slabs: stop it first. */
 	dswap_backing_close(d);
 	for (i = 0; d->slabs && i < d->nr_slabs; i++)
@@ -693,6 +701,7 @@ static ssize_t disksize_store(struct device *dev, struct device_attribute *attr,
 		dswap_free_tables(d);
 		goto out;
 	}
+	dswap_prefetch_start(d);
 	WRITE_ONCE(d->stopping, false);
 	set_capacity_and_notify(d->disk, size >> SECTOR_SHIFT);
 	pr_info("dswap%d: %llu MiB in %lu slabs of %llu MiB, %u cop%s each%s%s\n",
@@ -947,7 +956,8 @@ static DEVICE_ATTR_RW(backing_dev);
  * One line of counters, in this order (Documentation/ABI):
  * reads writes zero_reads failed_reads failed_writes discards
  * remote_slabs remote_pages write_transfers degraded_slabs rebuilt_slabs
- * read_failovers backing_lag_pages backing_reads
+ * read_failovers backing_lag_pages backing_reads prefetched prefetch_used
+ * prefetch_wasted
  */
 static ssize_t remote_stat_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
@@ -962,7 +972,7 @@ static ssize_t remote_stat_show(struct device *dev,
 			slabs++;
 	if (d->written)
 		pages = bitmap_weight(d->written, d->disksize >> PAGE_SHIFT);
-	ret = sysfs_emit(buf, "%8llu %8llu %8llu %8llu %8llu %8llu %8lu %8lu %8llu %8lu %8llu %8llu %8lu %8llu\n",
+	ret = sysfs_emit(buf, "%8llu %8llu %8llu %8llu %8llu %8llu %8lu %8lu %8llu %8lu %8llu %8llu %8lu %8llu %8llu %8llu %8llu\n",
 			 (u64)atomic64_read(&d->stats.reads),
 			 (u64)atomic64_read(&d->stats.writes),
 			 (u64)atomic64_read(&d->stats.zero_reads),
@@ -974,7 +984,10 @@ static ssize_t remote_stat_show(struct device *dev,
 			 (u64)atomic64_read(&d->stats.rebuilt_slabs),
 			 (u64)atomic64_read(&d->stats.read_failovers),
 			 dswap_backing_lag(d),
-			 (u64)atomic64_read(&d->stats.backing_reads));
+			 (u64)atomic64_read(&d->stats.backing_reads),
+			 (u64)atomic64_read(&d->stats.prefetched),
+			 (u64)atomic64_read(&d->stats.prefetch_used),
+			 (u64)atomic64_read(&d->stats.prefetch_wasted));
 	up_read(&d->init_lock);
 	return ret;
 }
@@ -1022,6 +1035,8 @@ static struct attribute *dswap_disk_attrs[] = {
 	&dev_attr_rebuild_rate_mb.attr,
 	&dev_attr_failover_ms.attr,
 	&dev_attr_backing_dev.attr,
+	&dev_attr_prefetch.attr,
+	&dev_attr_prefetch_pages.attr,
 	&dev_attr_remote_stat.attr,
 	&dev_attr_reset.attr,
 	NULL,
@@ -1060,6 +1075,7 @@ static int dswap_dev_create(struct dswap_dev *d, int id)
 	INIT_DELAYED_WORK(&d->repair, dswap_repair_work);
 	spin_lock_init(&d->repair_lock);
 	INIT_LIST_HEAD(&d->orphans);
+	dswap_prefetch_init(d);
 
 	disk = dg_alloc_disk(&lim, NUMA_NO_NODE);
 	if (IS_ERR(disk))

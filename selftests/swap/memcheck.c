@@ -3,12 +3,16 @@
  * memcheck - fill anonymous memory with a checksummed pattern and check
  * every byte, in random and in sequential order, several times over.
  *
- *   memcheck [-p PASSES] [-s SEED] [--hold FILE] [--until FILE] [--corrupt] MIB
+ *   memcheck [-p PASSES] [-s SEED] [--order alt|seq|random] [--hold FILE]
+ *            [--until FILE] [--corrupt] MIB
  *
  * Every 4 KiB page holds its index, a generation number and a stream of
  * words derived from (seed, index, generation); a page read back is
  * compared word for word. Passes alternate random and sequential order
  * and rewrite every page with a new generation halfway through.
+ * --order seq or random: every pass (and the rewrite) in that order
+ * instead (benchmarks of read-ahead; swap slots follow the order pages
+ * were swapped out in, so only passes in one order keep a trend).
  *
  * --hold FILE: after the passes, create FILE and wait for SIGUSR1, then
  * check every page once more (used around swapoff).
@@ -109,11 +113,12 @@ int main(int argc, char **argv)
 		{ "hold", required_argument, NULL, 'H' },
 		{ "until", required_argument, NULL, 'U' },
 		{ "corrupt", no_argument, NULL, 'C' },
+		{ "order", required_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *hold = NULL, *until = NULL;
 	double start;
-	int corrupt = 0;
+	int corrupt = 0, order_mode = 0;	/* 0 alt, 1 seq, 2 random */
 	unsigned long passes = 4, mib, pass;
 	uint64_t *order, gen = 1, bad = 0, bad_pages = 0, touched = 0;
 	size_t n, i;
@@ -136,6 +141,16 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			corrupt = 1;
+			break;
+		case 'O':
+			if (!strcmp(optarg, "alt"))
+				order_mode = 0;
+			else if (!strcmp(optarg, "seq"))
+				order_mode = 1;
+			else if (!strcmp(optarg, "random"))
+				order_mode = 2;
+			else
+				goto usage;
 			break;
 		default:
 			goto usage;
@@ -170,7 +185,7 @@ int main(int argc, char **argv)
 		mem[(n / 2) * PAGE + 123] ^= 0x10;
 
 	for (pass = 0; pass < passes || (until && access(until, F_OK)); pass++) {
-		int random = !(pass & 1);
+		int random = order_mode ? order_mode == 2 : !(pass & 1);
 
 		if (random) {
 			for (i = n - 1; i > 0; i--) {
@@ -195,7 +210,7 @@ int main(int argc, char **argv)
 		if (pass == passes / 2 || (until && pass >= passes && (pass & 1))) {
 			gen++;
 			for (i = 0; i < n; i++) {
-				uint64_t idx = order[i];
+				uint64_t idx = order_mode == 1 ? i : order[i];
 
 				fill((uint64_t *)(mem + idx * PAGE), idx, gen);
 			}
@@ -239,6 +254,6 @@ int main(int argc, char **argv)
 	return bad ? 1 : 0;
 
 usage:
-	fprintf(stderr, "usage: memcheck [-p PASSES] [-s SEED] [--hold FILE] [--until FILE] [--corrupt] MIB\n");
+	fprintf(stderr, "usage: memcheck [-p PASSES] [-s SEED] [--order alt|seq|random] [--hold FILE] [--until FILE] [--corrupt] MIB\n");
 	return 2;
 }

@@ -4,16 +4,24 @@
  * and read it back page by page, with O_DIRECT.
  *
  *   pagecheck write DEV FIRST PAGES SEED
- *   pagecheck read [--expect-intact] DEV FIRST PAGES SEED
+ *   pagecheck read [--expect-intact] [--random] DEV FIRST PAGES SEED
+ *   pagecheck chase DEV FIRST PAGES SEED NEWSEED
  *
  * Pages FIRST..FIRST+PAGES-1 (4 KiB each). Every page holds a magic
  * number, the seed, its index and a stream of words derived from both, so
  * a page of another write (another seed), of another place (another index)
  * or zeros is told apart from the page written. "write" writes 256 pages a
- * call. "read" reads one page a call and sorts each into intact (exactly
+ * call. "read" reads one page a call, in order (--random: in an order
+ * shuffled from the seed), and sorts each into intact (exactly
  * its pattern), EIO (the read failed with EIO) or wrong (anything else:
  * other data, a short read, another error), saying what the first wrong
  * pages held. Prints one summary line with the slowest read.
+ *
+ * "chase" reads pages (written with SEED) in order and, after reading
+ * page i, overwrites page i + 2 with NEWSEED: every page from FIRST + 2
+ * on must read as NEWSEED. It chases a read-ahead cache: the write lands
+ * on a page just read ahead (or being read ahead), which must not be
+ * served afterwards. Any page not intact is wrong.
  *
  * Exit status: 0 when no page was wrong (and, with --expect-intact, none
  * failed), 1 otherwise, 2 on usage or set-up errors.
@@ -87,26 +95,38 @@ static void describe(const uint64_t *p, char *buf, size_t len)
 static int usage(void)
 {
 	fprintf(stderr, "usage: pagecheck write DEV FIRST PAGES SEED\n"
-		"       pagecheck read [--expect-intact] DEV FIRST PAGES SEED\n");
+		"       pagecheck read [--expect-intact] [--random] DEV FIRST PAGES SEED\n"
+		"       pagecheck chase DEV FIRST PAGES SEED NEWSEED\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	uint64_t first, pages, seed, i, intact = 0, eio = 0, wrong = 0;
-	int writing, expect_intact = 0, fd, a = 2;
-	double slowest = 0;
-	uint64_t *buf, *want;
+	uint64_t first, pages, seed, newseed = 0, i, intact = 0, eio = 0, wrong = 0;
+	int writing, chase, expect_intact = 0, random_order = 0, fd, a = 2;
+	double slowest = 0, start;
+	uint64_t *buf, *want, *wbuf, *order = NULL;
 	char what[128];
 
 	if (argc < 2)
 		return usage();
 	writing = !strcmp(argv[1], "write");
-	if (!writing && strcmp(argv[1], "read"))
+	chase = !strcmp(argv[1], "chase");
+	if (!writing && !chase && strcmp(argv[1], "read"))
 		return usage();
-	if (!writing && argc > a && !strcmp(argv[a], "--expect-intact")) {
-		expect_intact = 1;
-		a++;
+	if (chase) {
+		if (argc != 7)
+			return usage();
+		newseed = strtoull(argv[6], NULL, 0);
+		argc--;
+	}
+	for (; !writing && !chase && argc > a && argv[a][0] == '-'; a++) {
+		if (!strcmp(argv[a], "--expect-intact"))
+			expect_intact = 1;
+		else if (!strcmp(argv[a], "--random"))
+			random_order = 1;
+		else
+			return usage();
 	}
 	if (argc != a + 4)
 		return usage();
@@ -115,13 +135,15 @@ int main(int argc, char **argv)
 	seed = strtoull(argv[a + 3], NULL, 0);
 	if (!pages)
 		return usage();
-	fd = open(argv[a], (writing ? O_WRONLY : O_RDONLY) | O_DIRECT);
+	fd = open(argv[a], (writing ? O_WRONLY : chase ? O_RDWR : O_RDONLY) |
+		  O_DIRECT);
 	if (fd < 0) {
 		fprintf(stderr, "pagecheck: %s: %s\n", argv[a], strerror(errno));
 		return 2;
 	}
 	if (posix_memalign((void **)&buf, PAGE, BATCH * PAGE) ||
-	    posix_memalign((void **)&want, PAGE, PAGE)) {
+	    posix_memalign((void **)&want, PAGE, PAGE) ||
+	    posix_memalign((void **)&wbuf, PAGE, PAGE)) {
 		fprintf(stderr, "pagecheck: out of memory\n");
 		return 2;
 	}
@@ -147,20 +169,49 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	for (i = first; i < first + pages; i++) {
+	if (random_order) {
+		order = malloc(pages * sizeof(*order));
+		if (!order) {
+			fprintf(stderr, "pagecheck: out of memory\n");
+			return 2;
+		}
+		for (i = 0; i < pages; i++)
+			order[i] = first + i;
+		/* Fisher-Yates, from the seed. */
+		for (i = pages - 1; i > 0; i--) {
+			uint64_t j = mix(seed + i) % (i + 1), x = order[i];
+
+			order[i] = order[j];
+			order[j] = x;
+		}
+	}
+	start = now();
+	for (uint64_t k = 0; k < pages; k++) {
 		double t = now();
-		ssize_t r = pread(fd, buf, PAGE, i * PAGE);
-		int err = errno;
+		ssize_t r;
+		int err;
+
+		i = order ? order[k] : first + k;
+		r = pread(fd, buf, PAGE, i * PAGE);
+		err = errno;
 
 		t = now() - t;
 		if (t > slowest)
 			slowest = t;
+		if (chase && i + 2 < first + pages) {
+			fill(wbuf, i + 2, newseed);
+			if (pwrite(fd, wbuf, PAGE, (i + 2) * PAGE) != PAGE) {
+				fprintf(stderr, "pagecheck: writing page %llu: %s\n",
+					(unsigned long long)(i + 2), strerror(errno));
+				return 1;
+			}
+		}
 		if (r < 0 && err == EIO) {
 			eio++;
 			continue;
 		}
 		if (r == PAGE) {
-			fill(want, i, seed);
+			fill(want, i, chase && i >= first + 2 ? newseed : seed);
 			if (!memcmp(buf, want, PAGE)) {
 				intact++;
 				continue;
@@ -176,8 +227,9 @@ int main(int argc, char **argv)
 				(unsigned long long)i, what);
 		wrong++;
 	}
-	printf("pagecheck: %llu pages: %llu intact, %llu EIO, %llu wrong; slowest read %.0f ms\n",
+	printf("pagecheck: %llu pages: %llu intact, %llu EIO, %llu wrong; slowest read %.0f ms; %.3f s\n",
 	       (unsigned long long)pages, (unsigned long long)intact,
-	       (unsigned long long)eio, (unsigned long long)wrong, slowest * 1000);
+	       (unsigned long long)eio, (unsigned long long)wrong, slowest * 1000,
+	       now() - start);
 	return wrong || (expect_intact && eio) ? 1 : 0;
 }
