@@ -467,7 +467,8 @@ static void dswap_rbio_done(void *ctx, int err)
  * pages of one slab, up to DG_WRITE_BATCH_MAX, in one transfer, ending
  * the bio from the completion. A page fault's read is REQ_SYNC (6.12's
  * submit_bio_wait(); 6.1 calls ->rw_page) and keeps the synchronous path,
- * which polls for its completion and fails over after failover_ms.
+ * which polls for its completion and fails over after failover_ms. The
+ * prefetch cache serves a one-page read it holds, and sees every read.
  * @start is the bio's accounting start. Returns false when @bio is for
  * the synchronous path.
  */
@@ -478,6 +479,8 @@ static bool dswap_read_bio_async(struct dswap_dev *d, struct bio *bio,
 	struct dswap_rbio *rb;
 	struct bvec_iter iter;
 	struct bio_vec bv;
+	unsigned long pidx;
+	unsigned int i, nr;
 
 	if ((bio->bi_opf & REQ_SYNC) || !IS_ALIGNED(pos, PAGE_SIZE) ||
 	    bio->bi_iter.bi_size > DG_WRITE_BATCH_MAX * PAGE_SIZE)
@@ -494,11 +497,26 @@ static bool dswap_read_bio_async(struct dswap_dev *d, struct bio *bio,
 			goto sync;
 		rb->pages[rb->nr++] = bv.bv_page;
 	}
+	pidx = rb->pidx;
+	nr = rb->nr;
+	/* A one-page read the prefetch cache holds ends here. */
+	if (nr == 1 && dswap_prefetch_read(d, pidx, rb->pages[0])) {
+		mempool_free(rb, dswap_rbio_pool);
+		dswap_prefetch_access(d, pidx);
+		atomic64_inc(&d->stats.reads);
+		bio_end_io_acct(bio, start);
+		bio_endio(bio);
+		return true;
+	}
 	atomic_inc(&d->inflight);
 	rb->start = start;
-	if (!dswap_read_pages_async(d, rb->pidx, rb->pages, rb->nr, &rb->node,
-				    dswap_rbio_done, rb))
+	if (!dswap_read_pages_async(d, pidx, rb->pages, nr, &rb->node,
+				    dswap_rbio_done, rb)) {
+		/* @rb may be gone already: the copies say what was read. */
+		for (i = 0; i < nr; i++)
+			dswap_prefetch_access(d, pidx + i);
 		return true;
+	}
 	if (atomic_dec_and_test(&d->inflight))
 		wake_up_all(&d->inflight_wq);
 sync:
