@@ -88,10 +88,14 @@ struct dg_rdma_req {
  * struct dg_rdma_dev - an RDMA device our queues use, with one protection
  *	domain for all of them
  * @node: in dg_rdma_devs
- * @ref: a reference per queue on it
+ * @ref: a reference per queue on it, and one of device removal
  * @ibdev: the device
- * @pd: its protection domain (only its local_dma_lkey is used)
- * @removing: the device goes away: no new queue may use it
+ * @pd: its protection domain (only its local_dma_lkey is used); NULL once
+ *	the device was removed
+ * @removing: the device goes away, or went: no new queue may use it. A
+ *	removed device's entry stays (rdma_cm may still route to it for a
+ *	moment) until a device is added at the same address, or the module
+ *	unloads.
  */
 struct dg_rdma_dev {
 	struct list_head	node;
@@ -659,7 +663,8 @@ static void dg_rdma_dev_release(struct kref *ref)
 
 	list_del(&d->node);
 	mutex_unlock(&dg_rdma_dev_lock);
-	ib_dealloc_pd(d->pd);
+	if (d->pd)
+		ib_dealloc_pd(d->pd);
 	kfree(d);
 }
 
@@ -1120,22 +1125,32 @@ const struct dg_transport dg_rdma_transport = {
 	.pages_async	= dg_rdma_pages_async,
 };
 
-/* Whether queues still use @ibdev (a removing one: until they all went). */
-static bool dg_rdma_dev_busy(struct ib_device *ibdev, bool mark)
+/*
+ * Our entry of @ibdev, marked removing, with a reference for the caller;
+ * made (without a protection domain) if no queue uses the device.
+ */
+static struct dg_rdma_dev *dg_rdma_dev_removing(struct ib_device *ibdev)
 {
 	struct dg_rdma_dev *d;
-	bool busy = false;
 
 	mutex_lock(&dg_rdma_dev_lock);
 	list_for_each_entry(d, &dg_rdma_devs, node) {
 		if (d->ibdev == ibdev) {
-			if (mark)
-				d->removing = true;
-			busy = true;
+			kref_get(&d->ref);
+			goto out;
 		}
 	}
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (d) {
+		d->ibdev = ibdev;
+		kref_init(&d->ref);
+		list_add(&d->node, &dg_rdma_devs);
+	}
+out:
+	if (d)
+		d->removing = true;
 	mutex_unlock(&dg_rdma_dev_lock);
-	return busy;
+	return d;
 }
 
 /*
@@ -1143,21 +1158,26 @@ static bool dg_rdma_dev_busy(struct ib_device *ibdev, bool mark)
  * and every queue on it is put in the error state, which fails its
  * connection. Recovery then closes the queues (under &dg_conn.io_sem, the
  * one lock of a connection's backend) and tries to reconnect (over another
- * device, if the route leads to one); the last queue to go releases the
- * device. Until then the queues are failed again now and then: a
- * connection that was still connecting when it was first told may be up
- * now.
+ * device, if the route leads to one); once the last queue went, the
+ * protection domain is freed. Until then the queues are failed again now
+ * and then: a connection that was still connecting when it was first told
+ * may be up now.
  */
 static void dg_rdma_remove_one(struct ib_device *ibdev, void *client_data)
 {
 	struct dg_rdma_entry *e;
+	struct dg_rdma_dev *d;
 	unsigned int i, waited = 0;
+	bool busy;
 
-	if (!dg_rdma_dev_busy(ibdev, true))
-		return;
-	pr_warn("device %s removed: closing the queues on it\n",
-		dev_name(&ibdev->dev));
-	do {
+	d = dg_rdma_dev_removing(ibdev);
+	if (!d) {
+		/* No memory for the mark: queues may come back; close them. */
+		pr_err("device %s removed: no memory to track it\n",
+		       dev_name(&ibdev->dev));
+	}
+	for (;;) {
+		busy = false;
 		mutex_lock(&dg_rdma_lock);
 		list_for_each_entry(e, &dg_rdma_conns, node) {
 			struct dg_rdma_conn *rc = e->conn->priv;
@@ -1173,17 +1193,44 @@ static void dg_rdma_remove_one(struct ib_device *ibdev, void *client_data)
 			}
 			if (hit)
 				dg_conn_failed(e->conn, "RDMA device removed");
+			busy |= hit;
 		}
 		mutex_unlock(&dg_rdma_lock);
-		if (waited++ && !(waited % 100))
+		mutex_lock(&dg_rdma_dev_lock);
+		if (d && kref_read(&d->ref) > 1)
+			busy = true;
+		if (!busy && d && d->pd) {
+			ib_dealloc_pd(d->pd);
+			d->pd = NULL;
+		}
+		mutex_unlock(&dg_rdma_dev_lock);
+		if (!busy)
+			break;
+		if (!waited)
+			pr_warn("device %s removed: closing the queues on it\n",
+				dev_name(&ibdev->dev));
+		else if (!(waited % 100))
 			pr_warn("device %s: still in use after %u s\n",
 				dev_name(&ibdev->dev), waited / 10);
+		waited++;
 		msleep(100);
-	} while (dg_rdma_dev_busy(ibdev, false));
+	}
+	/* Our reference stays: the entry marks the device as gone. */
 }
 
-static int dg_rdma_add_one(struct ib_device *dev)
+/* A device at the address of a removed one is another: forget the mark. */
+static int dg_rdma_add_one(struct ib_device *ibdev)
 {
+	struct dg_rdma_dev *d, *tmp;
+
+	mutex_lock(&dg_rdma_dev_lock);
+	list_for_each_entry_safe(d, tmp, &dg_rdma_devs, node) {
+		if (d->ibdev == ibdev && d->removing && kref_read(&d->ref) == 1) {
+			list_del(&d->node);
+			kfree(d);
+		}
+	}
+	mutex_unlock(&dg_rdma_dev_lock);
 	return 0;
 }
 
@@ -1200,5 +1247,13 @@ int dg_rdma_init(void)
 
 void dg_rdma_exit(void)
 {
+	struct dg_rdma_dev *d, *tmp;
+
 	ib_unregister_client(&dg_rdma_client);
+	/* Every connection is closed: only removed devices' marks are left. */
+	list_for_each_entry_safe(d, tmp, &dg_rdma_devs, node) {
+		WARN_ON(d->pd);
+		list_del(&d->node);
+		kfree(d);
+	}
 }
