@@ -21,6 +21,7 @@
 #include <linux/slab.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+#include <disagg/compat.h>
 #include "internal.h"
 
 #define DG_TCP_DEPTH	64	/* calls in flight per connection */
@@ -176,6 +177,13 @@ static int dg_tcp_open(struct dg_conn *c)
 	sk->sk_allocation = GFP_NOIO;
 	if (c->p.role == DG_ROLE_SWAP)
 		sk_set_memalloc(sk);
+	/*
+	 * Reclaim entered from inside some task's own socket send may send
+	 * on this socket: it must never use that task's page fragment,
+	 * which the interrupted send is filling (6.12: usercopy BUG and
+	 * corrupt data under memcached and Redis swapping over TCP).
+	 */
+	dg_sock_no_task_frag(sk);
 	sk->sk_sndtimeo = c->timeout;	/* bounds connect and every send */
 	tcp_sock_set_nodelay(sk);
 	if (c->p.src.ss_family) {

@@ -124,6 +124,30 @@ static inline int dg_disk_set_synchronous(struct gendisk *disk, bool on)
 #endif
 
 /*
+ * Network differences.
+ */
+#include <net/sock.h>
+
+/**
+ * dg_sock_no_task_frag - never build a send of @sk in current->task_frag
+ * @sk: a kernel socket that may be used under memory reclaim
+ *
+ * 6.2 added sk_use_task_frag for this (nvme-tcp clears it); before, the
+ * task's fragment is used only for allocations that may reclaim directly
+ * and do not dip into the reserves, so a socket that is not a swap
+ * socket (those have SOCK_MEMALLOC) allocates without direct reclaim.
+ */
+static inline void dg_sock_no_task_frag(struct sock *sk)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+	sk->sk_use_task_frag = false;
+#else
+	if (!sock_flag(sk, SOCK_MEMALLOC))
+		sk->sk_allocation = GFP_NOWAIT | __GFP_NOWARN;
+#endif
+}
+
+/*
  * Filesystem (disaggfs) differences.
  */
 #include <linux/fs.h>
