@@ -29,14 +29,14 @@
 # Uses only interfaces of the modules and daemons as they are on main:
 # memory_nodes/add, dswap0's slab_size, disksize, reset and remote_stat.
 
-SWAPDEV_NAMES="dswap dswap-tcp nvme-rdma nvme-tcp nbd zram disk"
 SWAPDEV_MODDIR=$DG_PROJ/build/modules/$DG_KVER
 SWAPDEV_MEMD=$DG_PROJ/build/daemons/memd/disagg-memd
 SWAPDEV_NQN=nqn.2026-01.org.disagg:bench
 SWAPDEV_NBD_PORT=10809
 SWAPDEV_MEMD_PORT=7470
 SWAPDEV_NVMET=/sys/kernel/config/nvmet
-SWAPDEV= SWAPDEV_DESC= SWAPDEV_ERR=
+# shellcheck disable=SC2034 # read by the scripts that source this file
+SWAPDEV='' SWAPDEV_DESC='' SWAPDEV_ERR=''
 
 _swapdev_fail() { SWAPDEV_ERR=$*; return 1; }
 
@@ -200,7 +200,8 @@ _swapdev_disk_up() { # size_mb
 }
 
 swapdev_up() { # name size_mb
-	SWAPDEV= SWAPDEV_DESC= SWAPDEV_ERR=
+	# shellcheck disable=SC2034
+	SWAPDEV='' SWAPDEV_DESC='' SWAPDEV_ERR=''
 	case $1 in
 	dswap) _swapdev_dswap_up rdma "$2" ;;
 	dswap-tcp) _swapdev_dswap_up tcp "$2" ;;
