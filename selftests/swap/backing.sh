@@ -78,7 +78,7 @@ swap_memd_start 1
 swap_wait 60 grep -qx up "$node/state" || fail "m1 not up 60 s after its daemon restarted"
 log "m1 up again; device state $(swap_state)"
 swap_workload_stop
-read -r reads writes _ fr fw _ _ _ _ _ _ _ lag breads </sys/block/dswap0/remote_stat
+read -r reads writes _ fr fw _ _ _ _ _ _ _ lag breads _ </sys/block/dswap0/remote_stat
 log "remote_stat: reads $reads writes $writes failed $fr/$fw backing_lag $lag backing_reads $breads"
 [ "$breads" -gt 0 ] || fail "no page was read from the backing device"
 [ "$fr" = 0 ] || fail "$fr remote reads failed"
