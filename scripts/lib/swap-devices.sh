@@ -40,16 +40,6 @@ SWAPDEV='' SWAPDEV_DESC='' SWAPDEV_ERR=''
 
 _swapdev_fail() { SWAPDEV_ERR=$*; return 1; }
 
-# _swapdev_wait SECONDS CMD...: retry CMD every 0.2 s.
-_swapdev_wait() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		((SECONDS < deadline)) || return 1
-		sleep 0.2
-	done
-}
-
 # ---- dswap over RDMA or TCP
 _swapdev_dswap_down() {
 	{ echo 1 >/sys/block/dswap0/reset; } 2>/dev/null
@@ -125,7 +115,7 @@ _swapdev_nvme_up() { # rdma|tcp size_mb
 		_swapdev_fail "nvme connect: $(tail -n 1 "$OUT/nvme-$tr-connect.txt")"
 		return 1
 	fi
-	_swapdev_wait 15 _swapdev_nvme_find || _swapdev_fail "no block device for $SWAPDEV_NQN" || return 1
+	_hosts_wait 15 _swapdev_nvme_find || _swapdev_fail "no block device for $SWAPDEV_NQN" || return 1
 	SWAPDEV=$(_swapdev_nvme_find)
 	SWAPDEV_DESC="$SWAPDEV = /dev/ram0 (${size} MiB) on host 1 ($(host_addr 1):4420) via nvmet-$tr"
 }
@@ -158,7 +148,7 @@ _swapdev_nbd_up() { # size_mb
 		_swapdev_fail "nbd-client: $(tail -n 1 "$OUT/nbd-client.txt")"
 		return 1
 	fi
-	_swapdev_wait 15 bash -c '[ "$(cat /sys/block/nbd0/size)" -gt 0 ]' ||
+	_hosts_wait 15 bash -c '[ "$(cat /sys/block/nbd0/size)" -gt 0 ]' ||
 		_swapdev_fail "/dev/nbd0 has no size" || return 1
 	SWAPDEV=/dev/nbd0
 	SWAPDEV_DESC="/dev/nbd0 = tmpfs file (${1} MiB) on host 1 ($(host_addr 1):$SWAPDEV_NBD_PORT) over TCP"
@@ -191,7 +181,7 @@ _swapdev_disk_up() { # size_mb
 	local d sz
 	# No udev in the guest loads the driver for us.
 	[ -d /sys/module/virtio_blk ] || modprobe virtio_blk 2>/dev/null
-	_swapdev_wait 10 _swapdev_disk_find
+	_hosts_wait 10 _swapdev_disk_find
 	d=$(_swapdev_disk_find) || _swapdev_fail "no virtio disk with serial dg-disk (scripts/vm --disk)" || return 1
 	sz=$(($(cat "/sys/block/$(basename "$d")/size") / 2048))
 	[ "$sz" -ge "$1" ] || _swapdev_fail "$d has $sz MiB, less than $1" || return 1
