@@ -531,7 +531,9 @@ static ssize_t remove_store(struct kobject *kobj, struct kobj_attribute *attr,
 			mutex_unlock(&dswap_nodes_lock);
 			return count;
 		}
-		n->state = DSWAP_NODE_DRAINING;
+		WRITE_ONCE(n->state, DSWAP_NODE_DRAINING);
+		/* Pairs with dswap_copy_install(): one of us sees the other. */
+		smp_mb();
 		if (dswap_node_claim_empty(n)) {
 			/* Nothing to move: removed at once. */
 			list_del(&n->list);

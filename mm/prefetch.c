@@ -82,7 +82,6 @@ struct dswap_pf_ent {
 struct dswap_pf_batch {
 	struct dswap_dev	*d;
 	struct dswap_node	*node;
-	struct dg_region	r;
 	unsigned int		nr;
 	struct dswap_pf_ent	*ent[DG_WRITE_BATCH_MAX];
 	struct page		*pages[DG_WRITE_BATCH_MAX];
@@ -442,16 +441,14 @@ static struct dswap_pf_ent *dswap_pf_get_locked(struct dswap_dev *d,
 
 /*
  * Read @nr consecutive pages from @pidx (one slab) ahead into the cache,
- * from one copy on a node that answers. Pages already cached or being
- * read are left out by the caller.
+ * the way an asynchronous read bio is read: one copy on a node that
+ * answers, never a page that may be only on the backing device. Pages
+ * already cached or being read are left out by the caller.
  */
 static void dswap_pf_issue(struct dswap_dev *d, unsigned long pidx,
 			   unsigned int nr)
 {
 	struct dswap_prefetch *pf = &d->pf;
-	unsigned long sidx = pidx >> (ilog2(d->slab_size) - PAGE_SHIFT);
-	u64 soff = ((u64)pidx << PAGE_SHIFT) & (d->slab_size - 1);
-	struct dswap_slab *s = &d->slabs[sidx];
 	struct dswap_pf_batch *b;
 	unsigned long flags;
 	unsigned int i;
@@ -488,26 +485,10 @@ static void dswap_pf_issue(struct dswap_dev *d, unsigned long pidx,
 	 */
 	smp_mb();
 
-	/* One valid copy on a node that answers; never one being filled. */
-	spin_lock_bh(&s->lock);
-	for (i = 0; i < s->nr; i++) {
-		struct dswap_copy *c = &s->c[(i + pidx) % s->nr];
-
-		if (dswap_node_usable(c->node)) {
-			b->node = c->node;
-			b->r = c->r;
-			dswap_node_get_active(b->node);
-			break;
-		}
-	}
-	spin_unlock_bh(&s->lock);
-	if (!b->node) {
-		dswap_pf_done(b, -ENOTCONN);
-		return;
-	}
 	atomic64_add(b->nr, &d->stats.prefetched);
-	ret = dg_pages_read_async(b->node->conn, &b->r, soff, b->pages, b->nr,
-				  dswap_pf_done, b);
+	ret = dswap_read_pages_async(d, pidx, b->pages, b->nr, &b->node,
+				     dswap_pf_done, b);
+	/* Not posted: @b->node is NULL, nothing to put. */
 	if (ret)
 		dswap_pf_done(b, ret);
 }

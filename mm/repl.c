@@ -162,20 +162,32 @@ unsigned long dswap_slab_lose(struct dswap_dev *d, unsigned long idx)
 }
 
 /*
- * Install @c as a valid copy of @s unless its node is going away.
+ * Count a copy about to be placed on @n, unless @n is going away or
+ * draining: a node picked just before "remove" takes nothing new once
+ * the drain began, so its slab count only falls from then on.
+ * Returns false (nothing counted) if the caller must give the copy back.
+ */
+static bool dswap_node_take_copy(struct dswap_node *n)
+{
+	/* Pairs with the barriers in remove_store() and dswap_reap_fn(). */
+	atomic_inc(&n->nr_slabs);
+	smp_mb__after_atomic();
+	if (READ_ONCE(n->gone) ||
+	    READ_ONCE(n->state) == DSWAP_NODE_DRAINING) {
+		atomic_dec(&n->nr_slabs);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Install @c as a valid copy of @s unless its node takes no new copy.
  * Returns false if it was not installed (the caller gives it back).
  */
 static bool dswap_copy_install(struct dswap_slab *s, const struct dswap_copy *c)
 {
-	struct dswap_node *n = c->node;
-
-	/* Pairs with the barrier in dswap_reap_fn(). */
-	atomic_inc(&n->nr_slabs);
-	smp_mb__after_atomic();
-	if (READ_ONCE(n->gone)) {
-		atomic_dec(&n->nr_slabs);
+	if (!dswap_node_take_copy(c->node))
 		return false;
-	}
 	spin_lock_bh(&s->lock);
 	s->c[s->nr++] = *c;
 	WRITE_ONCE(s->used, true);
@@ -421,7 +433,7 @@ int dswap_read_page(struct dswap_dev *d, unsigned long pidx,
  * @pages: destinations
  * @nr: number of pages, 1 to %DG_WRITE_BATCH_MAX, all in one slab
  * @node: set to the node read from, whose active count the caller drops
- *	with dswap_node_put_active() once @done ran
+ *	with dswap_node_put_active() once @done ran; NULL when not started
  * @done: called once, in any context, with 0 or an error
  * @ctx: passed to @done
  *
@@ -434,7 +446,7 @@ int dswap_read_page(struct dswap_dev *d, unsigned long pidx,
  *
  * Context: process context.
  * Return: 0 when started; -EAGAIN for the synchronous path, or the
- * transport's error (then @done does not run).
+ * transport's error (then @done does not run and *@node is NULL).
  */
 int dswap_read_pages_async(struct dswap_dev *d, unsigned long pidx,
 			   struct page **pages, unsigned int nr,
@@ -475,8 +487,10 @@ int dswap_read_pages_async(struct dswap_dev *d, unsigned long pidx,
 	*node = c.node;
 	ret = dg_pages_read_async(c.node->conn, &c.r, soff, pages, nr, done,
 				  ctx);
-	if (ret)
+	if (ret) {
+		*node = NULL;
 		dswap_node_put_active(c.node);
+	}
 	return ret;
 }
 
@@ -733,10 +747,7 @@ static int dswap_slab_fill(struct dswap_dev *d, unsigned long idx,
 	ret = dswap_copy_alloc(d, idx, have, nr, &nc);
 	if (ret)
 		return ret;
-	atomic_inc(&nc.node->nr_slabs);
-	smp_mb__after_atomic();
-	if (READ_ONCE(nc.node->gone)) {
-		atomic_dec(&nc.node->nr_slabs);
+	if (!dswap_node_take_copy(nc.node)) {
 		dswap_node_free(nc.node, nc.r.slab_id, nc.r.size);
 		dswap_node_put_active(nc.node);
 		return -EAGAIN;
