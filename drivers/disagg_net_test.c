@@ -89,6 +89,24 @@ static void async_done(void *ctx, int err)
 		complete(&a->done);
 }
 
+/* The submitter holds one count of its own until async_wait(). */
+static void async_init(struct async_ctl *a)
+{
+	atomic_set(&a->left, 1);
+	atomic_set(&a->errors, 0);
+	init_completion(&a->done);
+}
+
+/* Wait for what was posted; @ret is the posting error, if any. */
+static int async_wait(struct async_ctl *a, int ret)
+{
+	if (!atomic_dec_and_test(&a->left))
+		wait_for_completion(&a->done);
+	if (!ret && atomic_read(&a->errors))
+		ret = -EIO;
+	return ret;
+}
+
 static void fill(struct page *page, u64 seed, u64 idx)
 {
 	u64 *p = page_address(page);
@@ -157,9 +175,7 @@ static int write_async_all(struct dg_conn *c, const struct dg_region *r,
 	src = kcalloc(n - from, sizeof(*src), GFP_KERNEL);
 	if (!src)
 		return -ENOMEM;
-	atomic_set(&a.left, 1);
-	atomic_set(&a.errors, 0);
-	init_completion(&a.done);
+	async_init(&a);
 	for (i = from; i < n; i++) {
 		src[i - from] = alloc_page(GFP_KERNEL);
 		if (!src[i - from]) {
@@ -175,10 +191,7 @@ static int write_async_all(struct dg_conn *c, const struct dg_region *r,
 			break;
 		}
 	}
-	if (!atomic_dec_and_test(&a.left))
-		wait_for_completion(&a.done);
-	if (!ret && atomic_read(&a.errors))
-		ret = -EIO;
+	ret = async_wait(&a, ret);
 	for (i = 0; i < n - from; i++)
 		if (src[i])
 			__free_page(src[i]);
@@ -209,9 +222,7 @@ static int read_async_all(struct dg_conn *c, const struct dg_region *r,
 		}
 		memset(page_address(dst[i]), 0xa5, PAGE_SIZE);
 	}
-	atomic_set(&a.left, 1);
-	atomic_set(&a.errors, 0);
-	init_completion(&a.done);
+	async_init(&a);
 	for (i = 0; i < n; i += nr) {
 		nr = min_t(u64, DG_WRITE_BATCH_MAX, n - i);
 		atomic_inc(&a.left);
@@ -222,10 +233,7 @@ static int read_async_all(struct dg_conn *c, const struct dg_region *r,
 			break;
 		}
 	}
-	if (!atomic_dec_and_test(&a.left))
-		wait_for_completion(&a.done);
-	if (!ret && atomic_read(&a.errors))
-		ret = -EIO;
+	ret = async_wait(&a, ret);
 	for (i = 0; i < n && !ret; i++)
 		ret = check(dst[i], seed, i);
 out:
