@@ -80,6 +80,7 @@ static struct dg_call_req *dg_call_get(struct dg_conn *c, unsigned long timeout)
 	r->status = -ETIMEDOUT;
 	r->async_done = NULL;
 	r->ctx = NULL;
+	r->rsp_len_out = NULL;
 	reinit_completion(&r->done);
 	return r;
 }
@@ -127,6 +128,8 @@ static void dg_req_done_async(struct dg_conn *c, struct dg_call_req *r)
 	void *ctx = r->ctx;
 	int status = r->page ? dg_page_err(r->status) : r->status;
 
+	if (!status && r->rsp_len_out)
+		*r->rsp_len_out = r->rsp_len;
 	dg_call_put(c, r);
 	done(ctx, status);
 }
@@ -531,6 +534,35 @@ int dg_callv(struct dg_conn *c, u16 opcode, const struct kvec *req,
 				c->timeout);
 }
 EXPORT_SYMBOL_GPL(dg_callv);
+
+int dg_callv_async(struct dg_conn *c, u16 opcode, const struct kvec *req,
+		   unsigned int nr_req, const struct kvec *rsp,
+		   unsigned int nr_rsp, u32 *rsp_len, dg_done_fn done,
+		   void *ctx)
+{
+	struct dg_call_req *r;
+	int ret;
+
+	if (!done || nr_rsp > ARRAY_SIZE(r->vec))
+		return -EINVAL;
+	if (!dg_state_calls_ok(READ_ONCE(c->state)))
+		return -ENOTCONN;
+	r = dg_call_get(c, c->timeout);
+	if (!r)
+		return -ETIMEDOUT;
+	/* The caller's pieces may live on its stack: keep a copy. */
+	memcpy(r->vec, rsp, nr_rsp * sizeof(*rsp));
+	r->rsp = r->vec;
+	r->nr_rsp = nr_rsp;
+	r->rsp_len_out = rsp_len;
+	r->async_done = done;
+	r->ctx = ctx;
+	ret = dg_call_send(c, r, opcode, req, nr_req, c->timeout);
+	if (ret)
+		dg_call_put(c, r);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dg_callv_async);
 
 int dg_call(struct dg_conn *c, u16 opcode, const void *req, u32 req_len,
 	    void *rsp, u32 rsp_size, u32 *rsp_len)

@@ -75,7 +75,7 @@ static int on_request(struct dg_conn *c, void *ctx, u16 opcode,
 /* Asynchronous writes in flight. */
 struct async_ctl {
 	atomic_t		left;
-	atomic_t		errors;
+	atomic_t		err;	/* the first error */
 	struct completion	done;
 };
 
@@ -84,7 +84,7 @@ static void async_done(void *ctx, int err)
 	struct async_ctl *a = ctx;
 
 	if (err)
-		atomic_inc(&a->errors);
+		atomic_cmpxchg(&a->err, 0, err);
 	if (atomic_dec_and_test(&a->left))
 		complete(&a->done);
 }
@@ -93,18 +93,19 @@ static void async_done(void *ctx, int err)
 static void async_init(struct async_ctl *a)
 {
 	atomic_set(&a->left, 1);
-	atomic_set(&a->errors, 0);
+	atomic_set(&a->err, 0);
 	init_completion(&a->done);
 }
 
-/* Wait for what was posted; @ret is the posting error, if any. */
+/*
+ * Wait for what was posted; @ret is the posting error, if any, else the
+ * first error a completion reported.
+ */
 static int async_wait(struct async_ctl *a, int ret)
 {
 	if (!atomic_dec_and_test(&a->left))
 		wait_for_completion(&a->done);
-	if (!ret && atomic_read(&a->errors))
-		ret = -EIO;
-	return ret;
+	return ret ?: atomic_read(&a->err);
 }
 
 static void fill(struct page *page, u64 seed, u64 idx)
@@ -244,6 +245,80 @@ out:
 	return ret;
 }
 
+#define ASYNC_CALLS	40	/* more than a connection's call table */
+
+/*
+ * ASYNC_CALLS MEM_INFO calls in flight at once, each reply checked
+ * against @want; then a MEM_FREE of a slab that does not exist fails the
+ * same way asynchronously as synchronously.
+ */
+static int calls_async(struct dg_conn *c, const struct dg_mem_info *want)
+{
+	struct dg_mem_free fr = { .slab_id = cpu_to_le64(U64_MAX) };
+	struct kvec q = { .iov_base = &fr, .iov_len = sizeof(fr) };
+	struct dg_mem_info *info;
+	struct async_ctl a;
+	struct kvec v;
+	u32 *len;
+	int i, ret = 0, sync_err;
+
+	info = kcalloc(ASYNC_CALLS, sizeof(*info), GFP_KERNEL);
+	len = kcalloc(ASYNC_CALLS, sizeof(*len), GFP_KERNEL);
+	if (!info || !len) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	async_init(&a);
+	for (i = 0; i < ASYNC_CALLS; i++) {
+		v.iov_base = &info[i];
+		v.iov_len = sizeof(info[i]);
+		atomic_inc(&a.left);
+		ret = dg_callv_async(c, DG_OP_MEM_INFO, NULL, 0, &v, 1, &len[i],
+				     async_done, &a);
+		if (ret) {
+			atomic_dec(&a.left);
+			break;
+		}
+	}
+	ret = async_wait(&a, ret);
+	for (i = 0; i < ASYNC_CALLS && !ret; i++) {
+		if (len[i] != sizeof(*want) ||
+		    info[i].capacity != want->capacity ||
+		    info[i].slab_size != want->slab_size) {
+			pr_err("asynchronous MEM_INFO %d: %u bytes, capacity %llu, slab %llu\n",
+			       i, len[i], le64_to_cpu(info[i].capacity),
+			       le64_to_cpu(info[i].slab_size));
+			ret = -EBADMSG;
+		}
+	}
+	if (ret) {
+		pr_err("asynchronous calls: %d\n", ret);
+		goto out;
+	}
+
+	sync_err = dg_callv(c, DG_OP_MEM_FREE, &q, 1, NULL, 0, NULL);
+	async_init(&a);
+	atomic_inc(&a.left);
+	ret = dg_callv_async(c, DG_OP_MEM_FREE, &q, 1, NULL, 0, NULL,
+			     async_done, &a);
+	if (ret)
+		atomic_dec(&a.left);
+	ret = async_wait(&a, ret);
+	if (sync_err >= 0 || ret != sync_err) {
+		pr_err("MEM_FREE of no slab: %d, asynchronously %d\n",
+		       sync_err, ret);
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = 0;
+	pr_info("%d calls in flight at once answered; an error reply fails both ways (%d)\n",
+		ASYNC_CALLS, sync_err);
+out:
+	kfree(len);
+	kfree(info);
+	return ret;
+}
+
 static int run(struct dg_conn *c, struct page *wpage, struct page *rpage)
 {
 	struct dg_mem_info info;
@@ -265,6 +340,9 @@ static int run(struct dg_conn *c, struct page *wpage, struct page *rpage)
 		le64_to_cpu(info.capacity), le64_to_cpu(info.free), slab_size);
 	if (!slab_size || slab_size % PAGE_SIZE)
 		return -EBADMSG;
+	ret = calls_async(c, &info);
+	if (ret)
+		return ret;
 
 	req.size = cpu_to_le64(slab_size);
 	req.tag = cpu_to_le64(0);

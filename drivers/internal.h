@@ -129,8 +129,9 @@ enum dg_conn_state {
  * @done: completed for a synchronous call
  * @async_done: called instead for an asynchronous one
  * @ctx: passed to @async_done
+ * @rsp_len_out: an asynchronous call's caller's reply length, or NULL
  * @vec: room for @rsp when the caller's pieces do not outlive the call
- *	(pages read as a call)
+ *	(pages read as a call, asynchronous calls)
  *
  * Taken from &dg_conn.call_pool for the whole call: by a synchronous
  * caller until it read the result, by an asynchronous call until
@@ -151,6 +152,7 @@ struct dg_call_req {
 	struct completion	done;
 	dg_done_fn		async_done;
 	void			*ctx;
+	u32			*rsp_len_out;
 	struct kvec		vec[DG_WRITE_BATCH_MAX];
 };
 

@@ -276,14 +276,46 @@ int dg_page_read_timeout(struct dg_conn *c, const struct dg_region *r,
 			 unsigned int timeout_ms);
 
 /**
- * typedef dg_done_fn - completion of an asynchronous page transfer
+ * typedef dg_done_fn - completion of an asynchronous page transfer or call
  * @ctx: the caller's pointer
- * @err: 0, or -EIO, -ENOTCONN, -ETIMEDOUT, -EBADMSG
+ * @err: 0, or -EIO, -ENOTCONN, -ETIMEDOUT, -EBADMSG (a call: any error
+ *	dg_callv() returns)
  *
  * Context: softirq (RDMA), the receive thread (TCP), or the work that
  * fails a connection's calls; must not sleep.
  */
 typedef void (*dg_done_fn)(void *ctx, int err);
+
+/**
+ * dg_callv_async - start a two-sided call nobody waits for
+ * @c: connection
+ * @opcode: request opcode
+ * @req: request payload pieces; copied out before this returns
+ * @nr_req: number of @req pieces, at most %DG_CALL_MAX_VEC
+ * @rsp: where the reply payload goes; the array is copied, the buffers it
+ *	points to must stay until @done runs
+ * @nr_rsp: number of @rsp pieces, at most %DG_WRITE_BATCH_MAX
+ * @rsp_len: set to the reply's payload length before @done runs with 0,
+ *	or NULL; must stay until then
+ * @done: called once with 0 or what dg_callv() would return, in the
+ *	contexts &dg_done_fn names (a reply is copied into @rsp there)
+ * @ctx: passed to @done
+ *
+ * dg_callv() without the wait: the call takes an entry of the
+ * connection's call table until its reply, so at most the backend's depth
+ * of calls (synchronous and asynchronous) are in flight, and waiting for
+ * a free entry is bounded by the timeout. A call with no reply fails when
+ * the heartbeat finds it past twice the timeout (the connection is then
+ * failed) or the connection goes down.
+ *
+ * Context: process context, may sleep for a free entry.
+ * Return: 0 when sent (then @done runs exactly once); -EINVAL for a bad
+ * argument, or an error as dg_callv() (then @done does not run).
+ */
+int dg_callv_async(struct dg_conn *c, u16 opcode, const struct kvec *req,
+		   unsigned int nr_req, const struct kvec *rsp,
+		   unsigned int nr_rsp, u32 *rsp_len, dg_done_fn done,
+		   void *ctx);
 
 /**
  * dg_page_write_async - start writing one page to remote memory
