@@ -244,7 +244,7 @@ static int dg_sillyrename(struct inode *dir, struct dentry *dentry)
 	call.path2 = &newp;
 	call.req.flags = cpu_to_le32(DG_FS_RENAME_NOREPLACE);
 	call.renaming = true;
-	down_write(&sbi->rename_sem);
+	dg_rename_lock(sbi);
 	err = dg_fs_call(sbi, &call);
 	if (err == -ENOENT && call.retried)
 		err = 0;
@@ -414,7 +414,7 @@ static int dg_rename(DG_IDMAP *idmap, struct inode *old_dir,
 	 * agrees with the node (the filesystem type has
 	 * FS_RENAME_DOES_D_MOVE).
 	 */
-	down_write(&sbi->rename_sem);
+	dg_rename_lock(sbi);
 	err = dg_fs_call(sbi, &call);
 	/* A lost reply: the first attempt moved it already. */
 	if (err == -ENOENT && call.retried)

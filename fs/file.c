@@ -88,31 +88,15 @@ void dg_io_drain(struct dg_sb_info *sbi)
 }
 
 /*
- * Read @nr contiguous locked folios with one READ. The part past the end
- * of the file reads as zeros; on success all are uptodate. The caller
- * unlocks them.
+ * A READ of @nr contiguous locked folios brought @got bytes: the rest
+ * reads as zeros (past the end of the file), and all are uptodate.
+ * Context: any; does not sleep.
  */
-static int dg_read_folios_path(struct inode *inode, const struct dg_path *p,
-			       struct folio **folios, unsigned int nr)
+static int dg_read_folios_end(struct folio **folios, unsigned int nr,
+			      size_t got)
 {
-	struct kvec rsp[DG_FS_IO_PAGES];
-	struct dg_fs_call call = {
-		.op = DG_OP_FS_READ, .path = p, .rsp = rsp, .nr_rsp = nr,
-	};
 	unsigned int i;
-	size_t got;
-	int err;
 
-	for (i = 0; i < nr; i++) {
-		rsp[i].iov_base = folio_address(folios[i]);
-		rsp[i].iov_len = PAGE_SIZE;
-	}
-	call.req.offset = cpu_to_le64(folio_pos(folios[0]));
-	call.req.count = cpu_to_le32(nr * PAGE_SIZE);
-	err = dg_fs_call(DG_SB(inode->i_sb), &call);
-	if (err)
-		return err;
-	got = call.rsp_len;
 	if (got > nr * PAGE_SIZE)
 		return -EIO;
 	for (i = 0; i < nr; i++) {
@@ -125,6 +109,33 @@ static int dg_read_folios_path(struct inode *inode, const struct dg_path *p,
 		folio_mark_uptodate(folios[i]);
 	}
 	return 0;
+}
+
+/*
+ * Read @nr contiguous locked folios with one READ. The part past the end
+ * of the file reads as zeros; on success all are uptodate. The caller
+ * unlocks them.
+ */
+static int dg_read_folios_path(struct inode *inode, const struct dg_path *p,
+			       struct folio **folios, unsigned int nr)
+{
+	struct kvec rsp[DG_FS_IO_PAGES];
+	struct dg_fs_call call = {
+		.op = DG_OP_FS_READ, .path = p, .rsp = rsp, .nr_rsp = nr,
+	};
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < nr; i++) {
+		rsp[i].iov_base = folio_address(folios[i]);
+		rsp[i].iov_len = PAGE_SIZE;
+	}
+	call.req.offset = cpu_to_le64(folio_pos(folios[0]));
+	call.req.count = cpu_to_le32(nr * PAGE_SIZE);
+	err = dg_fs_call(DG_SB(inode->i_sb), &call);
+	if (err)
+		return err;
+	return dg_read_folios_end(folios, nr, call.rsp_len);
 }
 
 static int dg_read_folios(struct inode *inode, struct file *file,
@@ -150,8 +161,13 @@ static int dg_read_folio(struct file *file, struct folio *folio)
 }
 
 /**
- * struct dg_read_io - one READ of readahead, in flight on dg_io_wq
- * @work: its work item
+ * struct dg_read_io - one READ of readahead: sent by dg_fs_call_async(),
+ *	or (when that cannot, or failed) a work item on dg_io_wq making the
+ *	call with dg_fs_call()'s waits and retries
+ * @work: its work item: the synchronous READ, or the release after the
+ *	asynchronous one
+ * @async: the asynchronous READ
+ * @rsp: where its reply goes, the folios' memory
  * @inode: the file, pinned by the locked folios
  * @path: its path (a dentry reference of our own)
  * @folios: contiguous locked folios, in file order
@@ -159,11 +175,69 @@ static int dg_read_folio(struct file *file, struct folio *folio)
  */
 struct dg_read_io {
 	struct work_struct	work;
+	struct dg_fs_async	async;
+	struct kvec		rsp[DG_FS_IO_PAGES];
 	struct inode		*inode;
 	struct dg_path		path;
 	struct folio		*folios[DG_FS_IO_PAGES];
 	unsigned int		nr;
 };
+
+/* What an asynchronous READ leaves to process context: the dentry. */
+static void dg_read_release(struct work_struct *work)
+{
+	struct dg_read_io *io = container_of(work, struct dg_read_io, work);
+	struct dg_sb_info *sbi = io->async.sbi;
+
+	dg_path_put(&io->path);
+	kfree(io);
+	dg_io_pending_put(sbi);
+}
+
+static void dg_read_work(struct work_struct *work);
+
+/* The asynchronous READ's reply; softirq or the receive thread. */
+static void dg_read_async_done(struct dg_fs_async *a, int err)
+{
+	struct dg_read_io *io = container_of(a, struct dg_read_io, async);
+	unsigned int i;
+
+	if (!err)
+		err = dg_read_folios_end(io->folios, io->nr, a->call.rsp_len);
+	if (err) {
+		/* Node away, busy, or a bad reply: the patient path says. */
+		INIT_WORK(&io->work, dg_read_work);
+		queue_work(dg_io_wq, &io->work);
+		return;
+	}
+	dg_io_slot_put(io->inode);
+	/* The inode may go once the last folio is unlocked. */
+	for (i = 0; i < io->nr; i++)
+		folio_unlock(io->folios[i]);
+	INIT_WORK(&io->work, dg_read_release);
+	queue_work(dg_io_wq, &io->work);
+}
+
+/* Send @io's READ without waiting; false when it must go the slow way. */
+static bool dg_read_start_async(struct dg_sb_info *sbi, struct dg_read_io *io)
+{
+	struct dg_fs_call *call = &io->async.call;
+	unsigned int i;
+
+	memset(call, 0, sizeof(*call));
+	for (i = 0; i < io->nr; i++) {
+		io->rsp[i].iov_base = folio_address(io->folios[i]);
+		io->rsp[i].iov_len = PAGE_SIZE;
+	}
+	call->op = DG_OP_FS_READ;
+	call->path = &io->path;
+	call->rsp = io->rsp;
+	call->nr_rsp = io->nr;
+	call->req.offset = cpu_to_le64(folio_pos(io->folios[0]));
+	call->req.count = cpu_to_le32(io->nr * PAGE_SIZE);
+	io->async.done = dg_read_async_done;
+	return !dg_fs_call_async(sbi, &io->async);
+}
 
 static void dg_read_work(struct work_struct *work)
 {
@@ -185,9 +259,10 @@ static void dg_read_work(struct work_struct *work)
 }
 
 /*
- * Cut the readahead into rsize READs and send them on dg_io_wq, at most
- * max_inflight of this file at a time; the work unlocks the folios. The
- * folios ->readahead leaves in @rac, the VFS unlocks.
+ * Cut the readahead into rsize READs and send them without waiting (on
+ * dg_io_wq when that cannot be), at most max_inflight of this file at a
+ * time; their completion unlocks the folios. The folios ->readahead
+ * leaves in @rac, the VFS unlocks.
  */
 static void dg_readahead(struct readahead_control *rac)
 {
@@ -227,7 +302,8 @@ static void dg_readahead(struct readahead_control *rac)
 		memcpy(io->folios, folios, nr * sizeof(folios[0]));
 		io->nr = nr;
 		atomic_inc(&sbi->io_pending);
-		queue_work(dg_io_wq, &io->work);
+		if (!dg_read_start_async(sbi, io))
+			queue_work(dg_io_wq, &io->work);
 	}
 	dg_path_put(&p);
 }

@@ -70,11 +70,15 @@ struct dg_fs_opts {
  * @conn: the connection to the storage node
  * @abort_gen: bumped by umount -f: requests waiting then give up
  * @silly_seq: numbers silly-renamed files
- * @io_pending: asynchronous READs and WRITEs (work items on dg_io_wq)
- *	not yet finished; umount waits for none to be left
+ * @io_pending: asynchronous READs and WRITEs (sent by dg_fs_call_async(),
+ *	or work items on dg_io_wq) not yet finished; umount waits for none
+ *	to be left
+ * @io_async: requests of dg_fs_call_async() waiting for their reply
  * @rename_sem: held for reading by every request from building its paths
- *	to its reply, for writing by our renames from building theirs to
- *	d_move(): a path the node sees names what the dcache names
+ *	to its reply (dg_fs_call_async(): to its sending, then counted in
+ *	@io_async), for writing by our renames from building theirs to
+ *	d_move() (dg_rename_lock(), which also waits for @io_async to be
+ *	0): a path the node sees names what the dcache names
  * @id: mount number, for log messages
  */
 struct dg_sb_info {
@@ -83,6 +87,7 @@ struct dg_sb_info {
 	atomic_t		abort_gen;
 	atomic_t		silly_seq;
 	atomic_t		io_pending;
+	atomic_t		io_async;
 	struct rw_semaphore	rename_sem;
 	unsigned int		id;
 };
@@ -190,8 +195,22 @@ struct dg_fs_call {
 	bool			renaming;
 };
 
+/**
+ * struct dg_fs_async - a request of dg_fs_call_async()
+ * @call: the request
+ * @sbi: the mount (set by dg_fs_call_async())
+ * @done: called once with 0 or the error; must not sleep
+ */
+struct dg_fs_async {
+	struct dg_fs_call	call;
+	struct dg_sb_info	*sbi;
+	void			(*done)(struct dg_fs_async *a, int err);
+};
+
 /* req.c */
 int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call);
+int dg_fs_call_async(struct dg_sb_info *sbi, struct dg_fs_async *a);
+void dg_rename_lock(struct dg_sb_info *sbi);
 void dg_path_get(struct dentry *dentry, struct dg_path *p);
 int dg_path_get_io(struct dentry *dentry, struct dg_path *p);
 void dg_path_put(struct dg_path *p);

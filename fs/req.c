@@ -196,17 +196,35 @@ static int dg_fs_send(struct dg_sb_info *sbi, struct dg_fs_call *call,
  * umount -f), -EINTR (fatal signal), -ENAMETOOLONG, -EFBIG, -ESTALE (an
  * I/O path whose name is gone), -ENOMEM.
  */
-int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call)
-{
-	struct kvec iov[DG_REQ_KVECS];
-	char *buf = NULL, *buf2 = NULL, *bounce = NULL;
-	const char *name, *name2 = call->name2;
-	u32 len, len2 = call->name2_len;
-	unsigned int n = 0, i, nofs;
-	size_t data_len = 0;
-	int err;
+/*
+ * A request's wire pieces while it is built and sent: the path strings
+ * live in @buf and @buf2, data beyond what one call gathers in @bounce.
+ */
+struct dg_fs_msg {
+	struct kvec	iov[DG_REQ_KVECS];
+	unsigned int	n;
+	char		*buf;
+	char		*buf2;
+	char		*bounce;
+};
 
-	if (len2 > DG_FS_PATH_MAX)
+static void dg_fs_msg_free(struct dg_fs_msg *m)
+{
+	kvfree(m->bounce);
+	if (m->buf2)
+		__putname(m->buf2);
+	if (m->buf)
+		__putname(m->buf);
+}
+
+/* Check @call and take the buffers its pieces need. */
+static int dg_fs_msg_alloc(struct dg_fs_call *call, struct dg_fs_msg *m)
+{
+	size_t data_len = 0, off = 0;
+	unsigned int i;
+
+	memset(m, 0, sizeof(*m));
+	if (call->name2_len > DG_FS_PATH_MAX)
 		return -ENAMETOOLONG;
 	if (call->nr_data > DG_FS_IO_PAGES + 1)
 		return -EFBIG;
@@ -214,79 +232,188 @@ int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call)
 		data_len += call->data[i].iov_len;
 	if (data_len > DG_FS_MSG_MAX)
 		return -EFBIG;
-
-	err = -ENOMEM;
-	buf = __getname();
-	if (!buf)
-		goto out;
+	m->buf = __getname();
+	if (!m->buf)
+		return -ENOMEM;
 	if (call->path2) {
-		buf2 = __getname();
-		if (!buf2)
-			goto out;
+		m->buf2 = __getname();
+		if (!m->buf2)
+			goto nomem;
 	}
 	/*
 	 * Data pieces beyond what disagg_net gathers in one call go in one
 	 * copy (a full WRITE, 16 pages, needs none).
 	 */
 	if (3 + call->nr_data > DG_CALL_MAX_VEC) {
-		size_t off = 0;
-
-		bounce = kvmalloc(data_len, GFP_KERNEL);
-		if (!bounce)
-			goto out;
+		m->bounce = kvmalloc(data_len, GFP_KERNEL);
+		if (!m->bounce)
+			goto nomem;
 		for (i = 0; i < call->nr_data; i++) {
-			memcpy(bounce + off, call->data[i].iov_base,
+			memcpy(m->bounce + off, call->data[i].iov_base,
 			       call->data[i].iov_len);
 			off += call->data[i].iov_len;
 		}
 	}
+	return 0;
+nomem:
+	dg_fs_msg_free(m);
+	return -ENOMEM;
+}
 
-	if (!call->renaming && down_read_killable(&sbi->rename_sem)) {
-		err = -EINTR;
-		goto out;
-	}
-	nofs = memalloc_nofs_save();
-	err = dg_path_build(call->path, buf, &name, &len);
+/*
+ * Build @call's pieces in @m: the paths from the dcache, the credentials,
+ * the lengths. Caller holds rename_sem (for reading, or for writing when
+ * @call->renaming) and does no filesystem reclaim.
+ */
+static int dg_fs_msg_build(struct dg_fs_call *call, struct dg_fs_msg *m)
+{
+	const char *name, *name2 = call->name2;
+	u32 len, len2 = call->name2_len;
+	size_t data_len = 0;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < call->nr_data; i++)
+		data_len += call->data[i].iov_len;
+	err = dg_path_build(call->path, m->buf, &name, &len);
 	if (!err && call->path2)
-		err = dg_path_build(call->path2, buf2, &name2, &len2);
+		err = dg_path_build(call->path2, m->buf2, &name2, &len2);
 	if (err)
-		goto unlock;
-	err = -EFBIG;
+		return err;
 	if (sizeof(struct dg_hdr) + sizeof(call->req) + len + len2 +
 	    data_len > DG_FS_MSG_MAX)
-		goto unlock;
+		return -EFBIG;
 
 	dg_fill_cred(&call->req.cred, call->path->cred ?: current_cred());
 	call->req.path_len = cpu_to_le32(len);
 	call->req.name2_len = cpu_to_le32(len2);
 	call->req.data_len = cpu_to_le32(data_len);
-	iov[n].iov_base = &call->req;
-	iov[n++].iov_len = sizeof(call->req);
-	iov[n].iov_base = (void *)name;
-	iov[n++].iov_len = len;
+	m->n = 0;
+	m->iov[m->n].iov_base = &call->req;
+	m->iov[m->n++].iov_len = sizeof(call->req);
+	m->iov[m->n].iov_base = (void *)name;
+	m->iov[m->n++].iov_len = len;
 	if (len2) {
-		iov[n].iov_base = (void *)name2;
-		iov[n++].iov_len = len2;
+		m->iov[m->n].iov_base = (void *)name2;
+		m->iov[m->n++].iov_len = len2;
 	}
-	if (bounce) {
-		iov[n].iov_base = bounce;
-		iov[n++].iov_len = data_len;
+	if (m->bounce) {
+		m->iov[m->n].iov_base = m->bounce;
+		m->iov[m->n++].iov_len = data_len;
 	} else {
 		for (i = 0; i < call->nr_data; i++)
-			iov[n++] = call->data[i];
+			m->iov[m->n++] = call->data[i];
 	}
-	err = dg_fs_send(sbi, call, iov, n);
-unlock:
+	return 0;
+}
+
+int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call)
+{
+	struct dg_fs_msg m;
+	unsigned int nofs;
+	int err;
+
+	err = dg_fs_msg_alloc(call, &m);
+	if (err)
+		return err;
+	if (!call->renaming && down_read_killable(&sbi->rename_sem)) {
+		err = -EINTR;
+		goto out;
+	}
+	nofs = memalloc_nofs_save();
+	err = dg_fs_msg_build(call, &m);
+	if (!err)
+		err = dg_fs_send(sbi, call, m.iov, m.n);
 	memalloc_nofs_restore(nofs);
 	if (!call->renaming)
 		up_read(&sbi->rename_sem);
 out:
-	kvfree(bounce);
-	if (buf2)
-		__putname(buf2);
-	if (buf)
-		__putname(buf);
+	dg_fs_msg_free(&m);
 	return err;
+}
+
+static void dg_fs_async_done(void *ctx, int err)
+{
+	struct dg_fs_async *a = ctx;
+	struct dg_sb_info *sbi = a->sbi;
+
+	/* The node answered (or never will): a rename may go ahead. */
+	if (atomic_dec_and_test(&sbi->io_async))
+		wake_up_var(&sbi->io_async);
+	a->done(a, err);
+}
+
+/**
+ * dg_fs_call_async - send one storage request once, without waiting
+ * @sbi: the mount
+ * @a: the request (@a->call, without @path2 and without data) and its
+ *	completion @a->done; must stay until @a->done ran
+ *
+ * The fast path of readahead: the request is built and sent as
+ * dg_fs_call() would, and the reply (into @a->call.rsp, its length in
+ * @a->call.rsp_len) ends it through @a->done, in the context of
+ * &dg_done_fn (it must not sleep). There are no retries: a connection
+ * that is down or a busy node fails the request, and the caller sends
+ * it again with dg_fs_call(), which waits as the mount says. Instead of
+ * holding rename_sem until the reply, the request counts itself in
+ * @sbi->io_async, for which dg_rename_lock() waits.
+ *
+ * Context: process context, may sleep.
+ * Return: 0 when sent (then @a->done runs exactly once with 0 or the
+ * error); otherwise an error, and @a->done does not run.
+ */
+int dg_fs_call_async(struct dg_sb_info *sbi, struct dg_fs_async *a)
+{
+	struct dg_fs_call *call = &a->call;
+	struct dg_fs_msg m;
+	unsigned int nofs;
+	int err;
+
+	if (call->path2 || call->nr_data || call->renaming)
+		return -EINVAL;
+	a->sbi = sbi;
+	call->retried = false;
+	call->rsp_len = 0;
+	err = dg_fs_msg_alloc(call, &m);
+	if (err)
+		return err;
+	if (down_read_killable(&sbi->rename_sem)) {
+		err = -EINTR;
+		goto out;
+	}
+	nofs = memalloc_nofs_save();
+	err = dg_fs_msg_build(call, &m);
+	if (!err) {
+		atomic_inc(&sbi->io_async);
+		/* The request is copied out before this returns. */
+		err = dg_callv_async(sbi->conn, call->op, m.iov, m.n,
+				     call->rsp, call->nr_rsp, &call->rsp_len,
+				     dg_fs_async_done, a);
+		if (err && atomic_dec_and_test(&sbi->io_async))
+			wake_up_var(&sbi->io_async);
+	}
+	memalloc_nofs_restore(nofs);
+	up_read(&sbi->rename_sem);
+out:
+	dg_fs_msg_free(&m);
+	return err;
+}
+
+/**
+ * dg_rename_lock - take rename_sem for writing, for one of our renames
+ * @sbi: the mount
+ *
+ * Then waits for the requests of dg_fs_call_async() still in flight: they
+ * named things by the paths a rename changes. No new one starts until
+ * up_write(&@sbi->rename_sem).
+ *
+ * Context: process context, may sleep (until those requests end: their
+ * reply, or their connection failing).
+ */
+void dg_rename_lock(struct dg_sb_info *sbi)
+{
+	down_write(&sbi->rename_sem);
+	wait_var_event(&sbi->io_async, !atomic_read(&sbi->io_async));
 }
 
 /**

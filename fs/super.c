@@ -338,6 +338,7 @@ static int dg_fill_super(struct super_block *sb, struct fs_context *fc)
 	init_rwsem(&sbi->rename_sem);
 	atomic_set(&sbi->abort_gen, 0);
 	atomic_set(&sbi->io_pending, 0);
+	atomic_set(&sbi->io_async, 0);
 	if (sbi->opts.noac)
 		sbi->opts.acregmin = sbi->opts.acregmax =
 			sbi->opts.acdirmin = sbi->opts.acdirmax = 0;
