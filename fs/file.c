@@ -310,11 +310,13 @@ static void dg_readahead(struct readahead_control *rac)
 
 /**
  * struct dg_wb_io - a batch of contiguous folios under writeback: one
- *	WRITE, sent from the writepages caller or from dg_io_wq
- * @work: its work item
+ *	WRITE, sent by the writepages caller (without waiting when the batch
+ *	is the first member of a &struct dg_wb_aio), or from dg_io_wq
+ * @work: its work item: ends the asynchronous WRITE, or makes the WRITE
+ *	synchronously (it could not be sent so, or failed)
  * @inode: the file, pinned by the folios under writeback
- * @path: its path (a dentry reference of our own), when sent from the
- *	work
+ * @path: its path (a dentry reference of our own), when not written by
+ *	the writepages caller itself
  * @folios: the batch, in file order
  * @nr: folios in it
  * @pos: file offset of the first
@@ -329,6 +331,28 @@ struct dg_wb_io {
 	loff_t			pos;
 	size_t			bytes;
 };
+
+/**
+ * struct dg_wb_aio - a batch that may be written without waiting
+ * @io: the batch; first, so that kfree(@io) frees it all
+ * @async: its asynchronous WRITE
+ * @async_err: the WRITE's result
+ * @reply: its reply
+ * @rsp: where the reply goes
+ * @data: the folios' data
+ *
+ * Allocated for every batch; a batch that could not be (&dg_wb.fallback,
+ * on the stack) is written synchronously.
+ */
+struct dg_wb_aio {
+	struct dg_wb_io		io;
+	struct dg_fs_async	async;
+	int			async_err;
+	struct dg_fs_write_reply reply;
+	struct kvec		rsp;
+	struct kvec		data[DG_FS_IO_PAGES];
+};
+static_assert(offsetof(struct dg_wb_aio, io) == 0);
 
 /**
  * struct dg_wb - the state of one writepages call
@@ -411,19 +435,26 @@ static int dg_write_data(struct inode *inode, const struct dg_path *p,
 	return 0;
 }
 
-/* WRITE the batch; -ESTALE with no name left is no error. */
-static int dg_wb_io_write(struct dg_wb_io *io, const struct dg_path *p)
+/* @data: the batch's bytes, folio by folio. */
+static void dg_wb_io_data(struct dg_wb_io *io, struct kvec *data)
 {
-	struct kvec data[DG_FS_IO_PAGES];
 	size_t left = io->bytes;
 	unsigned int i;
-	int err;
 
 	for (i = 0; i < io->nr; i++) {
 		data[i].iov_base = folio_address(io->folios[i]);
 		data[i].iov_len = min_t(size_t, left, PAGE_SIZE);
 		left -= data[i].iov_len;
 	}
+}
+
+/* WRITE the batch; -ESTALE with no name left is no error. */
+static int dg_wb_io_write(struct dg_wb_io *io, const struct dg_path *p)
+{
+	struct kvec data[DG_FS_IO_PAGES];
+	int err;
+
+	dg_wb_io_data(io, data);
 	err = dg_write_data(io->inode, p, io->pos, data, io->nr, io->bytes);
 	/* Unlinked with no name left: its data has nowhere to go. */
 	if (err == -ESTALE && !io->inode->i_nlink)
@@ -486,6 +517,66 @@ static void dg_wb_work(struct work_struct *work)
 	dg_io_pending_put(sbi);
 }
 
+/*
+ * The asynchronous WRITE's reply, in process context: a whole WRITE ends
+ * the batch; anything else (an error, the node away or busy, a short
+ * WRITE) has the batch written again synchronously, waiting and retrying
+ * as the mount says (WRITE is idempotent).
+ */
+static void dg_wb_async_work(struct work_struct *work)
+{
+	struct dg_wb_io *io = container_of(work, struct dg_wb_io, work);
+	struct dg_wb_aio *aio = container_of(io, struct dg_wb_aio, io);
+	struct dg_sb_info *sbi = aio->async.sbi;
+	struct dg_inode *di = DG_I(io->inode);
+	const struct dg_fs_attr *attr = &aio->reply.attr;
+
+	if (aio->async_err || aio->async.call.rsp_len != sizeof(aio->reply) ||
+	    dg_attr_check(attr) || le32_to_cpu(aio->reply.count) != io->bytes) {
+		dg_wb_work(work);
+		return;
+	}
+	if (le64_to_cpu(attr->ino) == di->ino &&
+	    le64_to_cpu(attr->dev) == di->dev)
+		dg_refresh_inode_write(io->inode, attr);
+	dg_wb_io_end(io, 0, true);
+	dg_path_put(&io->path);
+	kfree(io);
+	dg_io_pending_put(sbi);
+}
+
+/* Softirq or the receive thread: the rest needs the inode's i_lock. */
+static void dg_wb_async_done(struct dg_fs_async *a, int err)
+{
+	struct dg_wb_aio *aio = container_of(a, struct dg_wb_aio, async);
+
+	aio->async_err = err;
+	INIT_WORK(&aio->io.work, dg_wb_async_work);
+	queue_work(dg_io_wq, &aio->io.work);
+}
+
+/* Send @aio's WRITE without waiting; false when it must go the slow way. */
+static bool dg_wb_start_async(struct dg_sb_info *sbi, struct dg_wb_aio *aio)
+{
+	struct dg_fs_call *call = &aio->async.call;
+	struct dg_wb_io *io = &aio->io;
+
+	memset(call, 0, sizeof(*call));
+	dg_wb_io_data(io, aio->data);
+	aio->rsp.iov_base = &aio->reply;
+	aio->rsp.iov_len = sizeof(aio->reply);
+	call->op = DG_OP_FS_WRITE;
+	call->path = &io->path;
+	call->req.flags = cpu_to_le32(DG_FS_WRITE_SYNC);
+	call->req.offset = cpu_to_le64(io->pos);
+	call->data = aio->data;
+	call->nr_data = io->nr;
+	call->rsp = &aio->rsp;
+	call->nr_rsp = 1;
+	aio->async.done = dg_wb_async_done;
+	return !dg_fs_call_async(sbi, &aio->async);
+}
+
 /* Send the batch gathered, asynchronously when it could be allocated. */
 static void dg_wb_flush(struct dg_wb *wb)
 {
@@ -506,11 +597,15 @@ static void dg_wb_flush(struct dg_wb *wb)
 		if (err == -ESTALE && !wb->inode->i_nlink)
 			err = 0;
 	} else if (io != &wb->fallback) {
+		struct dg_sb_info *sbi = DG_SB(wb->inode->i_sb);
+
 		dg_io_slot_get(wb->inode, false);
 		INIT_WORK(&io->work, dg_wb_work);
 		dg_path_dup(&io->path, &wb->path);
-		atomic_inc(&DG_SB(wb->inode->i_sb)->io_pending);
-		queue_work(dg_io_wq, &io->work);
+		atomic_inc(&sbi->io_pending);
+		if (!dg_wb_start_async(sbi, container_of(io, struct dg_wb_aio,
+							 io)))
+			queue_work(dg_io_wq, &io->work);
 		return;
 	} else {
 		err = dg_wb_io_write(io, &wb->path);
@@ -556,9 +651,9 @@ static int dg_writepage_cb(DG_WRITEPAGE_ARG *arg, struct writeback_control *wbc,
 		io = NULL;
 	}
 	if (!io) {
-		io = kmalloc(sizeof(*io), GFP_NOFS);
-		if (!io)
-			io = &wb->fallback;
+		struct dg_wb_aio *aio = kmalloc(sizeof(*aio), GFP_NOFS);
+
+		io = aio ? &aio->io : &wb->fallback;
 		io->inode = wb->inode;
 		io->nr = 0;
 		io->pos = pos;

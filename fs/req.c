@@ -346,10 +346,11 @@ static void dg_fs_async_done(void *ctx, int err)
 /**
  * dg_fs_call_async - send one storage request once, without waiting
  * @sbi: the mount
- * @a: the request (@a->call, without @path2 and without data) and its
- *	completion @a->done; must stay until @a->done ran
+ * @a: the request (@a->call, without @path2; its data is copied out
+ *	before this returns) and its completion @a->done; must stay until
+ *	@a->done ran
  *
- * The fast path of readahead: the request is built and sent as
+ * The fast path of readahead and writeback: the request is built and sent as
  * dg_fs_call() would, and the reply (into @a->call.rsp, its length in
  * @a->call.rsp_len) ends it through @a->done, in the context of
  * &dg_done_fn (it must not sleep). There are no retries: a connection
@@ -369,7 +370,7 @@ int dg_fs_call_async(struct dg_sb_info *sbi, struct dg_fs_async *a)
 	unsigned int nofs;
 	int err;
 
-	if (call->path2 || call->nr_data || call->renaming)
+	if (call->path2 || call->renaming)
 		return -EINVAL;
 	a->sbi = sbi;
 	call->retried = false;
