@@ -113,8 +113,8 @@ deb:
 	git ls-files -z --cached --others --exclude-standard -- $(DEB_FILES) | \
 		xargs -0 cp --parents -t build/deb/src 2>/dev/null || \
 		tar -cf - $(DEB_FILES) | tar -xf - -C build/deb/src
-	cd build/deb/src && DEB_BUILD_OPTIONS="nocheck parallel=$$(nproc) $(DEB_BUILD_OPTIONS)" \
-		dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+	cd build/deb/src && DEB_BUILD_OPTIONS="nocheck $(DEB_BUILD_OPTIONS)" \
+		dpkg-buildpackage -b -us -uc -J$$(nproc) >../build.log 2>&1 || \
 		{ tail -n 40 ../build.log; echo "make deb: failed, log: build/deb/build.log" >&2; exit 1; }
 	@ls build/deb/*.deb
 
