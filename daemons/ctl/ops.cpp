@@ -268,6 +268,10 @@ void swap_down(const Sysfs &fs, const SwapConf &c, const SwapOptions &o, std::os
 			fs.write(dir + "reset", "1");
 			out << c.device << ": reset\n";
 		});
+	// With the device still in use, removing its nodes would only start
+	// moving its copies around: stop here.
+	if (first)
+		throw *first;
 	for (const NodeConf &n : c.nodes)
 		if (fs.exists(node_dir(n.name)))
 			step([&] { node_remove(fs, n.name, false, out); });

@@ -38,8 +38,10 @@ struct SwapOptions {
 // disksize (unless set already), then mkswap and swapon with the file's
 // priority. Idempotent: a second run changes nothing.
 void swap_up(const Sysfs &fs, const SwapConf &c, const SwapOptions &o, std::ostream &out);
-// swapoff, reset, and removes the file's nodes. Goes on after a failed step
-// and throws the first Error at the end.
+// swapoff, reset, and removes the file's nodes. Stops when swapoff or reset
+// fails (removing the nodes of a device in use would only move its copies);
+// goes on after a node that cannot be removed, throwing the first Error at
+// the end.
 void swap_down(const Sysfs &fs, const SwapConf &c, const SwapOptions &o, std::ostream &out);
 
 }  // namespace disagg::ctl

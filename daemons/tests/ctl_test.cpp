@@ -406,3 +406,19 @@ TEST(CtlStatus, DaemonConfAndIdentity)
 	EXPECT_FALSE(j[0]["error"].get<std::string>().empty());
 	fsys::remove_all(d);
 }
+
+TEST_F(CtlFakeTree, SwapDownStopsWhenResetFails)
+{
+	SwapConf c = parse("[swap]\ndisksize = 1G\n[node.m2]\naddr = 1.2.3.5\n");
+	put("sys/block/dswap0/disksize", "1073741824");
+	add_node("m2", "up", "0 0 0 0 0");
+	fsys::remove(root_ / "sys/block/dswap0/reset");
+	fsys::create_directories(root_ / "sys/block/dswap0/reset");	// write: EISDIR
+	std::ostringstream out;
+	int err = 0;
+	EXPECT_EQ(error_of([&] { swap_down(fs(), c, SwapOptions{false, "mkswap"}, out); }, &err),
+		  "cannot write \"1\" to " + (root_ / "sys/block/dswap0/reset").string() +
+			  ": Is a directory (EISDIR)");
+	EXPECT_EQ(err, EISDIR);
+	EXPECT_EQ(get("sys/kernel/disagg/memory_nodes/remove"), "");	// nodes left alone
+}
