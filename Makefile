@@ -10,6 +10,8 @@
 #   make fuzz             libFuzzer harnesses with clang (build/fuzz)
 #   make fuzz-corpus      rewrite the seeds in daemons/fuzz/corpus
 #   make selftests        programs the selftests run in the guest
+#   make deb              Debian packages (disagg-dkms, disagg-memd,
+#                         disagg-stord, disagg-tools) in build/deb/
 #   make check            unit tests on the host, selftests in QEMU guests
 #   make demo             the main job, shown in a guest
 #   make clean
@@ -27,7 +29,7 @@ MODDIR = $(TOP)/build/modules/$(KREL)
 KSRC := Kbuild drivers mm fs include
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all modules modules-all daemons daemons-asan fuzz fuzz-corpus selftests check demo clean
+.PHONY: all modules modules-all daemons daemons-asan fuzz fuzz-corpus selftests check demo deb clean
 
 all: modules daemons selftests
 
@@ -101,6 +103,20 @@ selftests: build/selftests/fsmeta
 build/selftests/fsmeta: scripts/lib/fsmeta.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+# Debian packages: the tree's files (as git tracks them, with their changes
+# in the work tree) copied to build/deb/disagg-VERSION, built there with
+# dpkg-buildpackage (binary only, unsigned); the .debs land in build/deb/.
+DEB_FILES := Kbuild Makefile README.md debian daemons drivers mm fs include packaging
+deb:
+	@rm -rf build/deb && mkdir -p build/deb/src
+	git ls-files -z --cached --others --exclude-standard -- $(DEB_FILES) | \
+		xargs -0 cp --parents -t build/deb/src 2>/dev/null || \
+		tar -cf - $(DEB_FILES) | tar -xf - -C build/deb/src
+	cd build/deb/src && DEB_BUILD_OPTIONS="nocheck $(DEB_BUILD_OPTIONS)" \
+		dpkg-buildpackage -b -us -uc -J$$(nproc) >../build.log 2>&1 || \
+		{ tail -n 40 ../build.log; echo "make deb: failed, log: build/deb/build.log" >&2; exit 1; }
+	@ls build/deb/*.deb
 
 check: modules-all daemons daemons-asan fuzz selftests
 	scripts/check
