@@ -89,28 +89,31 @@ struct ServiceOptions {
 // there are ("clients_omitted") when the whole would not fit in a reply.
 class ClientList {
 public:
-	ClientList(JsonWriter &j, bool listing) : j_(j), listing_(listing)
+	ClientList(Json &j, bool listing) : j_(j), listing_(listing)
 	{
 		if (listing_)
-			j_.begin_array("clients");
+			j_["clients"] = Json::array();
 	}
-	// Counts an entry; true when it is to be written (one object).
-	bool add()
+	// Counts an entry; the object to fill in when it is to be written,
+	// else nullptr.
+	Json *add()
 	{
 		entries_++;
-		return listing_;
+		if (!listing_)
+			return nullptr;
+		Json &list = j_["clients"];
+		list.push_back(Json::object());
+		return &list.back();
 	}
 	bool listing() const { return listing_; }
 	void end()
 	{
-		if (listing_)
-			j_.end_array();
-		else
-			j_.num("clients_omitted", entries_);
+		if (!listing_)
+			j_["clients_omitted"] = entries_;
 	}
 
 private:
-	JsonWriter &j_;
+	Json &j_;
 	const bool listing_;
 	std::size_t entries_ = 0;
 };
@@ -433,32 +436,29 @@ protected:
 				const Client &client, const More &more) const
 	{
 		auto build = [&](bool listing) {
-			JsonWriter j;
-			j.begin_object();
-			j.str("server_id", hex64(server_id_));
-			j.str("transport", transport_.name());
-			j.str("listen", listen_);
-			j.str("auth", auth_on() ? "on" : "off");
+			Json j = Json::object();
+			j["server_id"] = hex64(server_id_);
+			j["transport"] = transport_.name();
+			j["listen"] = json_bytes(listen_);
+			j["auth"] = auth_on() ? "on" : "off";
 			fields(j);
 			ClientList list(j, listing);
 			for (const auto &[c, s] : sessions_) {
 				if (!s.hello_done || s.closing ||
 				    !visible(viewer, s.identity, s.client_id))
 					continue;
-				if (!list.add())
+				Json *e = list.add();
+				if (!e)
 					continue;
-				j.begin_object();
-				j.str("client_id", hex64(s.client_id));
-				j.str("name", s.name);
-				j.str("role", proto::role_name(s.role));
-				j.str("identity", s.identity);
-				client(j, s);
-				j.end_object();
+				(*e)["client_id"] = hex64(s.client_id);
+				(*e)["name"] = json_bytes(s.name);
+				(*e)["role"] = proto::role_name(s.role);
+				(*e)["identity"] = json_bytes(s.identity);
+				client(*e, s);
 			}
 			more(j, list);
 			list.end();
-			j.end_object();
-			return j.text();
+			return json_text(j);
 		};
 		std::string full = build(true);
 		if (full.size() <= max_bytes)
@@ -471,7 +471,7 @@ protected:
 				const Client &client) const
 	{
 		return status_text(max_bytes, viewer, fields, client,
-				   [](JsonWriter &, ClientList &) {});
+				   [](Json &, ClientList &) {});
 	}
 
 	void close(S &s)

@@ -104,7 +104,7 @@ private:
 	std::uint32_t check_quota(const Session &s, std::uint64_t size) const;
 	// "client_quota" and "identities": [{"identity","conns","used","quota"}]
 	// (every identity for an admin, @viewer's own one else).
-	void quota_json(JsonWriter &j, const Session *viewer) const;
+	void quota_json(Json &j, const Session *viewer) const;
 
 	SlabPool &pool_;
 	// The pool's owner number of (identity, client_id), assigned on first
