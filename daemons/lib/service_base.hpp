@@ -52,6 +52,7 @@
 #include "clock.hpp"
 #include "json.hpp"
 #include "log.hpp"
+#include "metrics.hpp"
 #include "proto.hpp"
 #include "service_util.hpp"
 #include "session.hpp"
@@ -157,8 +158,10 @@ public:
 		Result<Frame> f = decode_frame(frame);
 		if (!f)
 			return framing_error(s, frame, f.error());
-		if (!f->hdr.is_reply())
+		if (!f->hdr.is_reply()) {
 			s.last_request = s.last_rx;
+			req_metrics_.started(c, f->hdr.req_id, f->hdr.opcode, s.last_rx);
+		}
 		if (f->wire_size() != frame.size())
 			return framing_error(s, frame, Errc::kTruncated);	// trailing bytes
 		Result<Message> m = decode_message(*f);
@@ -225,6 +228,7 @@ public:
 			return;
 		closed(it->second);
 		sessions_.erase(it);
+		req_metrics_.forget(c);
 	}
 
 	// Once a second or so: close idle connections and those that never
@@ -294,6 +298,22 @@ public:
 	virtual std::string status_json(std::size_t max_bytes = proto::kMaxPayload,
 					const S *viewer = nullptr) const = 0;
 
+	// The --metrics text, every name starting with @prefix: connections,
+	// clients, what the daemon's metrics() adds, then the requests by
+	// opcode (requests_total, request_errors_total and the
+	// request_duration_seconds histogram).
+	std::string metrics_text(std::string prefix) const
+	{
+		MetricsText t(std::move(prefix));
+		t.gauge("connections", "Open connections, handshake done or not.",
+			sessions_.size());
+		t.gauge("clients", "Connections past the handshake.", nr_clients());
+		metrics(t);
+		req_metrics_.write(t);
+		return t.finish();
+	}
+	const RequestMetrics &request_metrics() const { return req_metrics_; }
+
 protected:
 	// Hooks. The status of a request that did not decode.
 	virtual std::uint32_t bad_message(const proto::Hdr &, proto::Errc e) { return errno_of(e); }
@@ -362,6 +382,8 @@ protected:
 		return n;
 	}
 	virtual void on_tick() {}
+	// The daemon's own metric families.
+	virtual void metrics(MetricsText &) const {}
 
 	void reply(S &s, const proto::Hdr &req, const proto::Body &body)
 	{
@@ -378,11 +400,13 @@ protected:
 				   h.opcode, std::string(to_string(out.error())).c_str());
 			return reply_error(s, req.opcode, req.req_id, EIO);
 		}
+		req_metrics_.answered(s.conn, req.req_id, req.opcode, 0, clock_.now());
 		transport_.send(s.conn, std::move(out).value());
 	}
 
 	void reply_error(S &s, std::uint16_t opcode, std::uint64_t req_id, std::uint32_t status)
 	{
+		req_metrics_.answered(s.conn, req_id, opcode, status, clock_.now());
 		proto::Result<proto::Bytes> out = proto::make_error_reply(opcode, req_id, status);
 		if (out)
 			transport_.send(s.conn, std::move(out).value());
@@ -489,6 +513,7 @@ protected:
 	std::string listen_;
 	std::uint64_t next_req_id_ = 1;	// for server-initiated requests
 	std::map<ConnId, S> sessions_;
+	RequestMetrics req_metrics_;
 
 private:
 	// A reply arrived on @s: to a send_request() of ours (on_reply()), or

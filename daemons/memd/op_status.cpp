@@ -113,4 +113,22 @@ std::string MemService::status_json(std::size_t max_bytes, const Session *viewer
 	return status_text(max_bytes, viewer, fields, client, waiting);
 }
 
+void MemService::metrics(MetricsText &t) const
+{
+	t.gauge("capacity_bytes", "Bytes exported (--capacity, or MEM_RESIZE's).",
+		pool_.capacity(), "bytes");
+	t.gauge("free_bytes", "Bytes not in a slab.", pool_.free_bytes(), "bytes");
+	t.gauge("used_bytes", "Bytes in slabs, grace-period slabs included.", pool_.used(),
+		"bytes");
+	t.gauge("slab_size_bytes", "The largest slab a client may ask for (--slab-size).",
+		pool_.slab_size(), "bytes");
+	t.gauge("slabs", "Slabs allocated, grace-period slabs included.", pool_.slab_count());
+	t.gauge("evicting_slabs", "Slabs asked back with MEM_EVICT and not released yet.",
+		evicting());
+	t.gauge("evicting_bytes", "Bytes of the slabs being evicted.", evicting_bytes(),
+		"bytes");
+	t.gauge("client_quota_bytes", "Slab bytes one identity may hold, 0 no quota.",
+		client_quota_, "bytes");
+}
+
 }  // namespace disagg::memd

@@ -69,6 +69,8 @@ private:
 	void on_bye(Session &s) override { drop_slabs(s); }
 	// Free slabs whose grace ended.
 	void on_tick() override;
+	// op_status.cpp: capacity, free and used bytes, slabs, eviction.
+	void metrics(MetricsText &t) const override;
 
 	// op_hello.cpp
 	std::uint32_t admit(Session &s, const proto::Hello &hello) override;

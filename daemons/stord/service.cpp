@@ -76,6 +76,8 @@ void StorService::finished(ConnId c, Bytes reply)
 	const bool failed = !h || h->status != 0;
 	requests_++;
 	errors_ += failed;
+	if (h)
+		req_metrics_.answered(c, h->req_id, h->opcode, h->status, clock_.now());
 	auto it = sessions_.find(c);
 	if (it == sessions_.end())
 		return;	// gone meanwhile
@@ -91,6 +93,20 @@ void StorService::closed(StorSession &s)
 {
 	pool_->forget(s.conn);
 	ServiceBase::closed(s);
+}
+
+void StorService::metrics(MetricsText &t) const
+{
+	t.gauge("threads", "Worker threads doing file I/O.", pool_->threads());
+	t.gauge("fd_cache_size", "Open files in the fd cache.", cache_.size());
+	t.gauge("fd_cache_capacity", "Open files the fd cache may keep (--fd-cache).",
+		cache_.capacity());
+	t.counter("fd_cache_hits", "READs and WRITEs that found their file open.", cache_.hits());
+	t.counter("fd_cache_misses", "READs and WRITEs that had to open their file.",
+		  cache_.misses());
+	t.counter("busy_replies",
+		  "Requests answered EAGAIN over --max-in-flight (also counted as errors).",
+		  busy_);
 }
 
 std::string StorService::status_json(std::size_t max_bytes, const StorSession *viewer) const
