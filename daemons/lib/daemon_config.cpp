@@ -181,6 +181,13 @@ std::string DaemonOptions::parse(const std::vector<std::string> &args, bool &hel
 		impl_->app.parse(rev);
 	} catch (const CLI::CallForHelp &) {
 		help = true;
+	} catch (const CLI::ConfigError &e) {
+		// CLI11's "INI was not able to parse KEY": a key of the file
+		// that is not one of our options.
+		std::string file;
+		if (const CLI::Option *o = impl_->app.get_config_ptr(); o && o->count())
+			file = " " + o->as<std::string>();
+		return "--config" + file + ": " + e.what();
 	} catch (const CLI::ParseError &e) {
 		return e.what();
 	}

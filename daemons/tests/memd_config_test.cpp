@@ -175,7 +175,9 @@ TEST(MemdConfig, ConfigFile)
 	EXPECT_NE(parse_args({"--config", bad.path}).error.find("--capacity '1000'"),
 		  std::string::npos);
 	ConfFile unknown("capacity = 1G\ncapacty = 2G\n");
-	EXPECT_FALSE(parse_args({"--config", unknown.path}).error.empty());
+	const std::string e = parse_args({"--config", unknown.path}).error;
+	EXPECT_NE(e.find("--config " + unknown.path + ": "), std::string::npos) << e;
+	EXPECT_NE(e.find("capacty"), std::string::npos) << e;
 	EXPECT_FALSE(parse_args({"--config", "/nonexistent/memd.conf"}).error.empty());
 	// Without --capacity in either place.
 	ConfFile none("grace = 5\n");
