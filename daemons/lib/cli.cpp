@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "cli.hpp"
 
+#include "log.hpp"
+
 #include <charconv>
 #include <limits>
 
@@ -97,76 +99,13 @@ std::string invalid(std::string_view name, std::string_view v)
 	return "invalid " + std::string(name) + " '" + log::escape(v) + "'";
 }
 
-std::string set_transport(std::string_view name, std::string_view v, TransportKind &out)
+std::optional<TransportKind> parse_transport(std::string_view s)
 {
-	if (v == "rdma")
-		out = TransportKind::kRdma;
-	else if (v == "tcp")
-		out = TransportKind::kTcp;
-	else
-		return invalid(name, v) + ": expected rdma or tcp";
-	return {};
-}
-
-std::string set_log_level(std::string_view name, std::string_view v, log::Level &out)
-{
-	std::optional<log::Level> l = log::parse_level(v);
-	if (!l)
-		return invalid(name, v) + ": expected error, warn, info or debug";
-	out = *l;
-	return {};
-}
-
-std::string set_uint(std::string_view name, std::string_view v, std::uint64_t lo,
-		     std::uint64_t hi, unsigned &out)
-{
-	std::optional<std::uint64_t> n = parse_uint(v, lo, hi);
-	if (!n)
-		return invalid(name, v) + ": expected " + std::to_string(lo) + ".." +
-		       std::to_string(hi);
-	out = static_cast<unsigned>(*n);
-	return {};
-}
-
-OptionWalk walk_options(const std::vector<std::string> &args,
-			const std::function<std::string(std::string_view name,
-							std::string_view value)> &set,
-			bool (*is_flag)(std::string_view name))
-{
-	OptionWalk r;
-	for (std::size_t i = 0; i < args.size(); i++) {
-		std::string_view a = args[i];
-		if (a == "-h" || a == "--help") {
-			r.help = true;
-			return r;
-		}
-		if (a.substr(0, 2) != "--") {
-			r.error = "unexpected argument '" + log::escape(a) + "'";
-			return r;
-		}
-		std::string_view name = a, value;
-		if (is_flag && is_flag(a.substr(0, a.find('=')))) {
-			if (a.find('=') != std::string_view::npos) {
-				r.error = "option '" + std::string(a.substr(0, a.find('='))) +
-					  "' takes no value";
-				return r;
-			}
-		} else if (std::size_t eq = a.find('='); eq != std::string_view::npos) {
-			name = a.substr(0, eq);
-			value = a.substr(eq + 1);
-		} else {
-			if (i + 1 >= args.size()) {
-				r.error = "option '" + std::string(name) + "' needs a value";
-				return r;
-			}
-			value = args[++i];
-		}
-		if (std::string e = set(name, value); !e.empty()) {
-			r.error = std::move(e);
-			return r;
-		}
-	}
-	return r;
+	if (s == "rdma")
+		return TransportKind::kRdma;
+	if (s == "tcp")
+		return TransportKind::kTcp;
+	return std::nullopt;
 }
 
 }  // namespace disagg

@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 //
-// The part of the command line both daemons share: --listen, --transport,
-// --max-clients, --keys, the limits on what peers may hold (--idle-timeout,
-// --max-conns-per-identity, --max-conns-per-addr, --max-pinned) and
-// --log-level, and the walk that fills in a daemon's
-// Config (derived from DaemonConfig) from its arguments.
+// The part of the command line both daemons share: --config, --listen,
+// --transport, --max-clients, --keys, --heartbeat, the limits on what
+// peers may hold (--idle-timeout, --max-conns-per-identity,
+// --max-conns-per-addr, --max-pinned), --log-level and --metrics, parsed
+// by CLI11 into a daemon's Config (derived from DaemonConfig).
 #pragma once
 
 #include "cli.hpp"
 #include "log.hpp"
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace disagg {
@@ -48,6 +49,10 @@ struct DaemonConfig {
 	log::Level log_level = log::Level::kInfo;
 	// Key file (see auth.hpp); empty: no authentication, open to anyone.
 	std::string keys_file;
+	// --metrics: OpenMetrics over HTTP on this address (port 0: any free
+	// one, for tests); metrics_host empty: off.
+	std::string metrics_host;
+	std::uint16_t metrics_port = 0;
 };
 
 // Parsed command line, or why not. help: --help was given.
@@ -58,35 +63,43 @@ struct DaemonArgs {
 	std::string error;	// empty on success
 };
 
-// Sets one of DaemonConfig's options (--listen with @default_port), or
-// says that @name is unknown: "" or an error text. A daemon's own option
-// setter falls back on this for every name it does not know.
-std::string set_daemon_option(DaemonConfig &c, std::uint16_t default_port,
-			      std::string_view name, std::string_view v);
+// The options of a daemon: a CLI11 App (kept out of this header, which
+// every service includes) with the options both daemons share, to which a
+// daemon adds its own through the helpers below. Every option takes its
+// value from the command line, else from the --config file (INI/TOML,
+// "KEY = VALUE" with the long option's name as KEY), else its default.
+class DaemonOptions {
+public:
+	// @c: filled in by parse(); its listen_port starts as @default_port.
+	DaemonOptions(std::string_view prog, std::string_view description, DaemonConfig &c,
+		      std::uint16_t default_port);
+	~DaemonOptions();
+	DaemonOptions(const DaemonOptions &) = delete;
+	DaemonOptions &operator=(const DaemonOptions &) = delete;
 
-// The end of a daemon's usage text: --heartbeat, the limits, --log-level
-// and --help.
-std::string daemon_usage_tail();
+	// An option with a value of type @type_name (shown in --help), given
+	// to @set, which returns "" or why the value is bad.
+	void add(const char *name, const char *type_name, std::string help,
+		 std::function<std::string(const std::string &)> set, bool required = false);
+	// "--name" alone sets @out; "name = true|false" in the config file.
+	void add_flag(const char *name, bool &out, std::string help);
+	// An unsigned number in [@lo, @hi].
+	void add_uint(const char *name, const char *type_name, std::string help,
+		      unsigned &out, std::uint64_t lo, std::uint64_t hi);
+	// Help texts from here on are listed under @title.
+	void group(std::string title);
+	// Adds the shared options that come last in --help (--keys, the
+	// limits, --log-level, --metrics); call it after the daemon's own.
+	void add_tail();
 
-// Walks @args (see walk_options(), @is_flag too) into a Config whose
-// listen_port starts as @default_port, through @set(config, name, value).
-template <class Config>
-DaemonArgs<Config> walk_daemon_args(const std::vector<std::string> &args,
-				    std::uint16_t default_port,
-				    std::string (*set)(Config &, std::string_view, std::string_view),
-				    bool (*is_flag)(std::string_view) = nullptr)
-{
-	DaemonArgs<Config> r;
-	r.config.listen_port = default_port;
-	OptionWalk w = walk_options(
-		args,
-		[&r, set](std::string_view name, std::string_view v) {
-			return set(r.config, name, v);
-		},
-		is_flag);
-	r.help = w.help;
-	r.error = std::move(w.error);
-	return r;
-}
+	// "" or why @args (without the program name) do not parse; help set
+	// when --help or -h was given.
+	std::string parse(const std::vector<std::string> &args, bool &help);
+	std::string help() const;
+
+private:
+	struct Impl;
+	std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace disagg

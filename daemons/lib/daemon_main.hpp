@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 //
 // A daemon's main(), shared by disagg-memd and disagg-stord: the command
-// line, logging, SIGTERM/SIGINT, SIGHUP (reload the keys), start, serve. Exit status: 0 after an
+// line, logging, SIGTERM/SIGINT, SIGHUP (reload the keys), start, serve,
+// and what systemd is told of it (notify.hpp). Exit status: 0 after an
 // orderly stop or --help, 2 for bad arguments, 1 when it cannot start.
 #pragma once
 
 #include "daemon_config.hpp"
 #include "log.hpp"
+#include "notify.hpp"
 #include "serve.hpp"
 
 #include <unistd.h>
@@ -28,7 +30,7 @@ struct DaemonMain {
 
 // Runs a Server (constructible from a Config, with start(), run(), loop(),
 // request_stop() and reload_keys()) as the program. @started(server, config) runs once
-// it listens, to log so.
+// it listens, to log so; systemd hears READY=1 after it.
 template <class Server, class Config, class Started>
 int daemon_main(int argc, char **argv, const DaemonMain<Config> &d, Started &&started)
 {
@@ -49,8 +51,17 @@ int daemon_main(int argc, char **argv, const DaemonMain<Config> &d, Started &&st
 
 	Server server(cfg);
 	// SIGTERM/SIGINT arrive through a signalfd on the event loop.
-	const int sfd = watch_stop_signals(server.loop(), [&server] { server.request_stop(); },
-					   [&server] { server.reload_keys(); });
+	const int sfd = watch_stop_signals(
+		server.loop(),
+		[&server] {
+			notify::stopping("stopping: saying BYE to the clients");
+			server.request_stop();
+		},
+		[&server] {
+			notify::reloading();
+			server.reload_keys();
+			notify::ready("listening on " + server.address());
+		});
 	if (sfd < 0)
 		return 1;
 	std::string err;
@@ -60,6 +71,7 @@ int daemon_main(int argc, char **argv, const DaemonMain<Config> &d, Started &&st
 		return 1;
 	}
 	started(server, cfg);
+	notify::ready("listening on " + server.address());
 	server.run();
 	server.loop().remove(sfd);
 	close(sfd);

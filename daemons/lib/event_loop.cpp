@@ -97,6 +97,10 @@ void EventLoop::run_once(int timeout_ms)
 			while (::read(wakefd_, &v, sizeof(v)) == sizeof(v))
 				;
 			woken_ = true;
+			std::lock_guard<std::mutex> g(posted_lock_);
+			for (auto &fn : posted_)
+				deferred_.push_back(std::move(fn));
+			posted_.clear();
 			continue;
 		}
 		auto it = entries_.find(fd);
@@ -112,6 +116,15 @@ void EventLoop::run_once(int timeout_ms)
 		for (auto &fn : work)
 			fn();
 	}
+}
+
+void EventLoop::post(std::function<void()> fn)
+{
+	{
+		std::lock_guard<std::mutex> g(posted_lock_);
+		posted_.push_back(std::move(fn));
+	}
+	wake();
 }
 
 void EventLoop::wake()

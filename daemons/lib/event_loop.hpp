@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 //
 // A single-threaded epoll loop: file descriptors with callbacks, work
-// deferred to the end of the current round, and a thread-safe wake-up.
+// deferred to the end of the current round, and a thread-safe wake-up and
+// post() of work from other threads.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace disagg {
@@ -36,6 +38,10 @@ public:
 	// Wait up to @timeout_ms (-1 forever), run handlers, then deferred work.
 	void run_once(int timeout_ms);
 
+	// Run @fn on the loop's thread, in the next round; callable from any
+	// thread. Work still posted when the loop is destroyed is dropped.
+	void post(std::function<void()> fn);
+
 	// Make a run_once() in progress return; callable from any thread or
 	// a signal handler.
 	void wake();
@@ -53,6 +59,8 @@ private:
 	std::uint32_t next_gen_ = 1;
 	std::map<int, std::shared_ptr<Entry>> entries_;
 	std::vector<std::function<void()>> deferred_;
+	std::mutex posted_lock_;	// protects posted_
+	std::vector<std::function<void()>> posted_;
 };
 
 }  // namespace disagg

@@ -1,36 +1,42 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 //
-// A minimal JSON writer: objects, arrays, strings (any bytes, escaped to
-// ASCII), unsigned and signed integers, booleans, null.
+// JSON through nlohmann-json: the status objects keep their keys in the
+// order they are set (ordered_json), and come out compact, ASCII only.
 #pragma once
 
-#include <cstdint>
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace disagg {
 
-class JsonWriter {
-public:
-	JsonWriter &begin_object(std::string_view key = {});
-	JsonWriter &end_object();
-	JsonWriter &begin_array(std::string_view key = {});
-	JsonWriter &end_array();
-	JsonWriter &str(std::string_view key, std::string_view v);
-	JsonWriter &num(std::string_view key, std::uint64_t v);
-	JsonWriter &snum(std::string_view key, std::int64_t v);
-	JsonWriter &boolean(std::string_view key, bool v);
-	JsonWriter &null(std::string_view key);
+using Json = nlohmann::ordered_json;
 
-	const std::string &text() const { return out_; }
+// A string value from bytes that need not be UTF-8 (names and identities
+// from the network, paths): each byte becomes the code point of its value,
+// so json_text() writes bytes 0x80..0xff as \u0080..\u00ff and nothing is
+// lost or refused.
+inline std::string json_bytes(std::string_view bytes)
+{
+	std::string out;
+	out.reserve(bytes.size());
+	for (char c : bytes) {
+		const auto u = static_cast<unsigned char>(c);
+		if (u < 0x80) {
+			out += c;
+		} else {
+			out += static_cast<char>(0xc0 | (u >> 6));
+			out += static_cast<char>(0x80 | (u & 0x3f));
+		}
+	}
+	return out;
+}
 
-	static std::string quote(std::string_view bytes);
-
-private:
-	void key(std::string_view k);
-	std::string out_;
-	std::vector<bool> first_{true};	// per open container: nothing in it yet
-};
+// Compact text, non-ASCII escaped as \uXXXX.
+inline std::string json_text(const Json &j)
+{
+	return j.dump(-1, ' ', true);
+}
 
 }  // namespace disagg

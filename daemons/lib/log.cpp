@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "log.hpp"
 
+#include <sys/stat.h>
+#include <syslog.h>
+// Our CODE_FILE would always be this file.
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -55,8 +61,44 @@ void set_ident(std::string_view ident)
 
 namespace {
 
+// Whether stderr is the journal's stream (systemd set $JOURNAL_STREAM to
+// its device and inode for us) and the journal's socket is there: then
+// lines go to the journal as entries with their priority instead, and
+// without our timestamp. (sd_journal_send() drops entries silently when
+// there is no journal, so that is checked once here.)
+bool stderr_is_journal()
+{
+	static const bool yes = [] {
+		const char *js = std::getenv("JOURNAL_STREAM");
+		unsigned long long dev = 0, ino = 0;
+		struct stat st;
+		return js && std::sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+		       ::fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev &&
+		       st.st_ino == ino && ::access("/run/systemd/journal/socket", W_OK) == 0;
+	}();
+	return yes;
+}
+
+int syslog_priority(Level l)
+{
+	switch (l) {
+	case Level::kError: return LOG_ERR;
+	case Level::kWarn: return LOG_WARNING;
+	case Level::kInfo: return LOG_INFO;
+	case Level::kDebug: return LOG_DEBUG;
+	}
+	return LOG_INFO;
+}
+
 void write_line(Level l, const char *msg)
 {
+	// libsystemd's native protocol; if the journal does not take it, the
+	// line goes to stderr as usual.
+	if (stderr_is_journal() &&
+	    sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", syslog_priority(l),
+			    "DISAGG_LEVEL=%s", level_name(l), nullptr) == 0)
+		return;
+
 	const double t = std::chrono::duration<double>(
 		std::chrono::steady_clock::now() - g_start).count();
 	std::string ident;

@@ -2,7 +2,14 @@
 //
 // Leveled logging to stderr: "[   12.345] memd: warn: message". Nothing is
 // logged per message at the default level (info); per-message detail is
-// debug. Thread-safe (one write(2) per line).
+// debug. Thread-safe (one write(2) per line). Under systemd, when stderr
+// is the journal ($JOURNAL_STREAM), each line is a journal entry instead
+// (sd_journal_send(): the message, PRIORITY from the level), so
+// "journalctl -p warning" finds warnings and errors.
+//
+// The call sites keep printf-style formats, which the compiler checks
+// (-Wformat, the format attribute below); spdlog or fmt would need every
+// one of them rewritten for a format string checked the same way.
 #pragma once
 
 #include <chrono>

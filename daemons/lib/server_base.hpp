@@ -10,6 +10,7 @@
 #include "auth.hpp"
 #include "daemon_config.hpp"
 #include "event_loop.hpp"
+#include "metrics_http.hpp"
 #include "rdma_transport.hpp"
 #include "serve.hpp"
 #include "service_base.hpp"
@@ -18,8 +19,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 namespace disagg {
@@ -62,6 +66,8 @@ public:
 	{
 		return transport_ ? transport_->local_address() : std::string();
 	}
+	// The --metrics port (0: no --metrics).
+	std::uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
 protected:
 	ServerBase() = default;
@@ -130,8 +136,26 @@ protected:
 		return true;
 	}
 
+	// Serve --metrics (when @cfg has it) with service_'s metrics_text(),
+	// names starting with @prefix. False and @err when it cannot listen.
+	bool start_metrics(const DaemonConfig &cfg, std::string prefix, std::string &err)
+	{
+		if (cfg.metrics_host.empty())
+			return true;
+		metrics_ = std::make_unique<MetricsServer>(
+			[this, prefix] { return render_metrics(prefix); });
+		if (!metrics_->start(cfg.metrics_host, cfg.metrics_port, err)) {
+			metrics_.reset();
+			return false;
+		}
+		const bool v6 = cfg.metrics_host.find(':') != std::string::npos;
+		LOG_INFO("metrics on http://%s%s%s:%u/metrics", v6 ? "[" : "",
+			 cfg.metrics_host.c_str(), v6 ? "]" : "", metrics_->port());
+		return true;
+	}
+
 	// serve() with the service's and the transport's ticks; returns once
-	// every client has had its BYE.
+	// every client has had its BYE. --metrics stops with it.
 	void serve_clients()
 	{
 		serve(loop_, *transport_, stop_requests_,
@@ -140,6 +164,7 @@ protected:
 			      transport_->tick();
 		      },
 		      [this] { service_->shutdown(); }, kDrainTimeout);
+		metrics_.reset();
 	}
 
 	EventLoop loop_;
@@ -147,6 +172,35 @@ protected:
 	std::unique_ptr<Service> service_;
 	std::unique_ptr<auth::KeyStore> keys_;	// null: open daemon
 	std::atomic<int> stop_requests_{0};
+	std::unique_ptr<MetricsServer> metrics_;	// goes first: it posts to loop_
+
+private:
+	// On the metrics server's thread: the text, made on the loop's thread
+	// (where the service lives), or nullopt when the loop does not get to
+	// it in kMetricsWait (it is not running: starting or stopping).
+	static constexpr std::chrono::seconds kMetricsWait{2};
+	std::optional<std::string> render_metrics(const std::string &prefix)
+	{
+		struct Job {
+			std::mutex lock;	// protects the fields below
+			std::condition_variable cv;
+			bool done = false;
+			std::string text;
+		};
+		auto job = std::make_shared<Job>();
+		loop_.post([this, job, prefix] {
+			std::string t = service_ ? service_->metrics_text(prefix) : std::string();
+			std::lock_guard<std::mutex> g(job->lock);
+			job->text = std::move(t);
+			job->done = true;
+			job->cv.notify_all();
+		});
+		std::unique_lock<std::mutex> l(job->lock);
+		if (!job->cv.wait_for(l, kMetricsWait, [&job] { return job->done; }) ||
+		    job->text.empty())
+			return std::nullopt;
+		return std::move(job->text);
+	}
 };
 
 }  // namespace disagg

@@ -52,6 +52,7 @@
 #include "clock.hpp"
 #include "json.hpp"
 #include "log.hpp"
+#include "metrics.hpp"
 #include "proto.hpp"
 #include "service_util.hpp"
 #include "session.hpp"
@@ -89,28 +90,31 @@ struct ServiceOptions {
 // there are ("clients_omitted") when the whole would not fit in a reply.
 class ClientList {
 public:
-	ClientList(JsonWriter &j, bool listing) : j_(j), listing_(listing)
+	ClientList(Json &j, bool listing) : j_(j), listing_(listing)
 	{
 		if (listing_)
-			j_.begin_array("clients");
+			j_["clients"] = Json::array();
 	}
-	// Counts an entry; true when it is to be written (one object).
-	bool add()
+	// Counts an entry; the object to fill in when it is to be written,
+	// else nullptr.
+	Json *add()
 	{
 		entries_++;
-		return listing_;
+		if (!listing_)
+			return nullptr;
+		Json &list = j_["clients"];
+		list.push_back(Json::object());
+		return &list.back();
 	}
 	bool listing() const { return listing_; }
 	void end()
 	{
-		if (listing_)
-			j_.end_array();
-		else
-			j_.num("clients_omitted", entries_);
+		if (!listing_)
+			j_["clients_omitted"] = entries_;
 	}
 
 private:
-	JsonWriter &j_;
+	Json &j_;
 	const bool listing_;
 	std::size_t entries_ = 0;
 };
@@ -154,8 +158,10 @@ public:
 		Result<Frame> f = decode_frame(frame);
 		if (!f)
 			return framing_error(s, frame, f.error());
-		if (!f->hdr.is_reply())
+		if (!f->hdr.is_reply()) {
 			s.last_request = s.last_rx;
+			req_metrics_.started(c, f->hdr.req_id, f->hdr.opcode, s.last_rx);
+		}
 		if (f->wire_size() != frame.size())
 			return framing_error(s, frame, Errc::kTruncated);	// trailing bytes
 		Result<Message> m = decode_message(*f);
@@ -222,6 +228,7 @@ public:
 			return;
 		closed(it->second);
 		sessions_.erase(it);
+		req_metrics_.forget(c);
 	}
 
 	// Once a second or so: close idle connections and those that never
@@ -291,6 +298,22 @@ public:
 	virtual std::string status_json(std::size_t max_bytes = proto::kMaxPayload,
 					const S *viewer = nullptr) const = 0;
 
+	// The --metrics text, every name starting with @prefix: connections,
+	// clients, what the daemon's metrics() adds, then the requests by
+	// opcode (requests_total, request_errors_total and the
+	// request_duration_seconds histogram).
+	std::string metrics_text(std::string prefix) const
+	{
+		MetricsText t(std::move(prefix));
+		t.gauge("connections", "Open connections, handshake done or not.",
+			sessions_.size());
+		t.gauge("clients", "Connections past the handshake.", nr_clients());
+		metrics(t);
+		req_metrics_.write(t);
+		return t.finish();
+	}
+	const RequestMetrics &request_metrics() const { return req_metrics_; }
+
 protected:
 	// Hooks. The status of a request that did not decode.
 	virtual std::uint32_t bad_message(const proto::Hdr &, proto::Errc e) { return errno_of(e); }
@@ -359,6 +382,8 @@ protected:
 		return n;
 	}
 	virtual void on_tick() {}
+	// The daemon's own metric families.
+	virtual void metrics(MetricsText &) const {}
 
 	void reply(S &s, const proto::Hdr &req, const proto::Body &body)
 	{
@@ -375,11 +400,13 @@ protected:
 				   h.opcode, std::string(to_string(out.error())).c_str());
 			return reply_error(s, req.opcode, req.req_id, EIO);
 		}
+		req_metrics_.answered(s.conn, req.req_id, req.opcode, 0, clock_.now());
 		transport_.send(s.conn, std::move(out).value());
 	}
 
 	void reply_error(S &s, std::uint16_t opcode, std::uint64_t req_id, std::uint32_t status)
 	{
+		req_metrics_.answered(s.conn, req_id, opcode, status, clock_.now());
 		proto::Result<proto::Bytes> out = proto::make_error_reply(opcode, req_id, status);
 		if (out)
 			transport_.send(s.conn, std::move(out).value());
@@ -433,32 +460,29 @@ protected:
 				const Client &client, const More &more) const
 	{
 		auto build = [&](bool listing) {
-			JsonWriter j;
-			j.begin_object();
-			j.str("server_id", hex64(server_id_));
-			j.str("transport", transport_.name());
-			j.str("listen", listen_);
-			j.str("auth", auth_on() ? "on" : "off");
+			Json j = Json::object();
+			j["server_id"] = hex64(server_id_);
+			j["transport"] = transport_.name();
+			j["listen"] = json_bytes(listen_);
+			j["auth"] = auth_on() ? "on" : "off";
 			fields(j);
 			ClientList list(j, listing);
 			for (const auto &[c, s] : sessions_) {
 				if (!s.hello_done || s.closing ||
 				    !visible(viewer, s.identity, s.client_id))
 					continue;
-				if (!list.add())
+				Json *e = list.add();
+				if (!e)
 					continue;
-				j.begin_object();
-				j.str("client_id", hex64(s.client_id));
-				j.str("name", s.name);
-				j.str("role", proto::role_name(s.role));
-				j.str("identity", s.identity);
-				client(j, s);
-				j.end_object();
+				(*e)["client_id"] = hex64(s.client_id);
+				(*e)["name"] = json_bytes(s.name);
+				(*e)["role"] = proto::role_name(s.role);
+				(*e)["identity"] = json_bytes(s.identity);
+				client(*e, s);
 			}
 			more(j, list);
 			list.end();
-			j.end_object();
-			return j.text();
+			return json_text(j);
 		};
 		std::string full = build(true);
 		if (full.size() <= max_bytes)
@@ -471,7 +495,7 @@ protected:
 				const Client &client) const
 	{
 		return status_text(max_bytes, viewer, fields, client,
-				   [](JsonWriter &, ClientList &) {});
+				   [](Json &, ClientList &) {});
 	}
 
 	void close(S &s)
@@ -489,6 +513,7 @@ protected:
 	std::string listen_;
 	std::uint64_t next_req_id_ = 1;	// for server-initiated requests
 	std::map<ConnId, S> sessions_;
+	RequestMetrics req_metrics_;
 
 private:
 	// A reply arrived on @s: to a send_request() of ours (on_reply()), or

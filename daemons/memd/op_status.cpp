@@ -51,41 +51,41 @@ std::string MemService::status_json(std::size_t max_bytes, const Session *viewer
 	// the list, every owner counts once more below.
 	std::map<std::uint64_t, bool> listed;
 
-	auto fields = [&](JsonWriter &j) {
-		j.num("capacity", pool_.capacity());
-		j.num("free", pool_.free_bytes());
-		j.num("used", pool_.used());
-		j.num("slab_size", pool_.slab_size());
-		j.num("grace_s", static_cast<std::uint64_t>(
-			duration_cast<seconds>(pool_.grace()).count()));
-		j.num("nr_clients", nr_clients());
-		j.num("slabs", pool_.slab_count());
-		j.num("evicting", evicting());
-		j.num("evicting_bytes", evicting_bytes());
-		j.num("evicting_acked", evicting_acked());
-		j.num("evict_grace_s", static_cast<std::uint64_t>(
-			duration_cast<seconds>(evict_grace_).count()));
+	auto fields = [&](Json &j) {
+		j["capacity"] = pool_.capacity();
+		j["free"] = pool_.free_bytes();
+		j["used"] = pool_.used();
+		j["slab_size"] = pool_.slab_size();
+		j["grace_s"] = static_cast<std::uint64_t>(
+			duration_cast<seconds>(pool_.grace()).count());
+		j["nr_clients"] = nr_clients();
+		j["slabs"] = pool_.slab_count();
+		j["evicting"] = evicting();
+		j["evicting_bytes"] = evicting_bytes();
+		j["evicting_acked"] = evicting_acked();
+		j["evict_grace_s"] = static_cast<std::uint64_t>(
+			duration_cast<seconds>(evict_grace_).count());
 		quota_json(j, viewer);
 	};
-	auto client = [&](JsonWriter &j, const Session &s) {
+	auto client = [&](Json &j, const Session &s) {
 		const OwnerUsage *u = nullptr;
 		if (s.owns_slabs) {
 			listed[s.owner] = true;
 			if (auto it = usage.find(s.owner); it != usage.end())
 				u = &it->second;
 		}
-		j.boolean("connected", true);
-		j.num("conn", s.conn);
-		j.str("peer", s.peer);
-		j.num("connected_s", static_cast<std::uint64_t>(
-			duration_cast<seconds>(now - s.connected_at).count()));
-		j.num("slabs", u ? u->slabs : 0);
-		j.num("attached", s.slabs.size());
-		j.num("bytes", u ? u->bytes : 0);
-		j.num("evicting", s.owns_slabs ? evicting_of(s.owner) : 0);
+		j["connected"] = true;
+		j["conn"] = s.conn;
+		j["peer"] = json_bytes(s.peer);
+		j["connected_s"] = static_cast<std::uint64_t>(
+			duration_cast<seconds>(now - s.connected_at).count());
+		j["slabs"] = u ? u->slabs : 0;
+		j["attached"] = s.slabs.size();
+		j["bytes"] = u ? u->bytes : 0;
+		j["evicting"] = s.owns_slabs ? evicting_of(s.owner) : 0;
 	};
 	// Slabs in their grace period, their owner gone.
-	auto waiting = [&](JsonWriter &j, ClientList &list) {
+	auto waiting = [&](Json &, ClientList &list) {
 		for (const auto &[owner, u] : usage) {
 			if (list.listing() && listed.contains(owner))
 				continue;
@@ -94,23 +94,41 @@ std::string MemService::status_json(std::size_t max_bytes, const Session *viewer
 			const std::uint64_t client_id = k != owner_key_.end() ? k->second.second : 0;
 			if (!visible(viewer, identity, client_id))
 				continue;
-			if (!list.add())
+			Json *e = list.add();
+			if (!e)
 				continue;
-			j.begin_object();
-			j.str("client_id", hex64(client_id));
-			j.str("identity", identity);
-			j.boolean("connected", false);
-			j.num("slabs", u.slabs);
-			j.num("bytes", u.bytes);
-			j.num("evicting", evicting_of(owner));
+			(*e)["client_id"] = hex64(client_id);
+			(*e)["identity"] = json_bytes(identity);
+			(*e)["connected"] = false;
+			(*e)["slabs"] = u.slabs;
+			(*e)["bytes"] = u.bytes;
+			(*e)["evicting"] = evicting_of(owner);
 			if (u.deadline)
-				j.snum("expires_in_s", duration_cast<seconds>(*u.deadline - now).count());
+				(*e)["expires_in_s"] = static_cast<std::int64_t>(
+					duration_cast<seconds>(*u.deadline - now).count());
 			else
-				j.null("expires_in_s");
-			j.end_object();
+				(*e)["expires_in_s"] = nullptr;
 		}
 	};
 	return status_text(max_bytes, viewer, fields, client, waiting);
+}
+
+void MemService::metrics(MetricsText &t) const
+{
+	t.gauge("capacity_bytes", "Bytes exported (--capacity, or MEM_RESIZE's).",
+		pool_.capacity(), "bytes");
+	t.gauge("free_bytes", "Bytes not in a slab.", pool_.free_bytes(), "bytes");
+	t.gauge("used_bytes", "Bytes in slabs, grace-period slabs included.", pool_.used(),
+		"bytes");
+	t.gauge("slab_size_bytes", "The largest slab a client may ask for (--slab-size).",
+		pool_.slab_size(), "bytes");
+	t.gauge("slabs", "Slabs allocated, grace-period slabs included.", pool_.slab_count());
+	t.gauge("evicting_slabs", "Slabs asked back with MEM_EVICT and not released yet.",
+		evicting());
+	t.gauge("evicting_bytes", "Bytes of the slabs being evicted.", evicting_bytes(),
+		"bytes");
+	t.gauge("client_quota_bytes", "Slab bytes one identity may hold, 0 no quota.",
+		client_quota_, "bytes");
 }
 
 }  // namespace disagg::memd

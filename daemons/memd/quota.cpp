@@ -39,9 +39,9 @@ std::uint32_t MemService::check_quota(const Session &s, std::uint64_t size) cons
 	return EDQUOT;
 }
 
-void MemService::quota_json(JsonWriter &j, const Session *viewer) const
+void MemService::quota_json(Json &j, const Session *viewer) const
 {
-	j.num("client_quota", client_quota_);
+	j["client_quota"] = client_quota_;
 	std::map<std::string, std::uint64_t> used;
 	for (const OwnerUsage &u : pool_.usage())
 		if (auto it = owner_key_.find(u.owner); it != owner_key_.end())
@@ -49,21 +49,20 @@ void MemService::quota_json(JsonWriter &j, const Session *viewer) const
 	for (const auto &[c, s] : sessions_)
 		if (s.identity_admitted && !s.closing)
 			used.try_emplace(s.identity, 0);
-	j.begin_array("identities");
+	Json &list = j["identities"] = Json::array();
 	for (const auto &[identity, bytes] : used) {
 		if (viewer && viewer->identity != identity)
 			continue;	// not an admin: its own line only
-		j.begin_object();
-		j.str("identity", identity);
-		j.num("conns", identity_conns(identity));
-		j.num("used", bytes);
+		Json e = Json::object();
+		e["identity"] = json_bytes(identity);
+		e["conns"] = identity_conns(identity);
+		e["used"] = bytes;
 		if (client_quota_)
-			j.num("quota", client_quota_);
+			e["quota"] = client_quota_;
 		else
-			j.null("quota");
-		j.end_object();
+			e["quota"] = nullptr;
+		list.push_back(std::move(e));
 	}
-	j.end_array();
 }
 
 }  // namespace disagg::memd

@@ -31,7 +31,7 @@ bool Server::start(std::string &err)
 	service_ = std::make_unique<MemService>(*transport_, *pool_, service_options(cfg_));
 	service_->set_client_quota(cfg_.client_quota);
 	service_->set_evict_grace(std::chrono::seconds(cfg_.evict_grace_sec));
-	return listen(cfg_, err);
+	return listen(cfg_, err) && start_metrics(cfg_, "disagg_memd_", err);
 }
 
 void Server::run()

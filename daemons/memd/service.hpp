@@ -69,6 +69,8 @@ private:
 	void on_bye(Session &s) override { drop_slabs(s); }
 	// Free slabs whose grace ended.
 	void on_tick() override;
+	// op_status.cpp: capacity, free and used bytes, slabs, eviction.
+	void metrics(MetricsText &t) const override;
 
 	// op_hello.cpp
 	std::uint32_t admit(Session &s, const proto::Hello &hello) override;
@@ -104,7 +106,7 @@ private:
 	std::uint32_t check_quota(const Session &s, std::uint64_t size) const;
 	// "client_quota" and "identities": [{"identity","conns","used","quota"}]
 	// (every identity for an admin, @viewer's own one else).
-	void quota_json(JsonWriter &j, const Session *viewer) const;
+	void quota_json(Json &j, const Session *viewer) const;
 
 	SlabPool &pool_;
 	// The pool's owner number of (identity, client_id), assigned on first

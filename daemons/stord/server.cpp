@@ -39,7 +39,7 @@ bool Server::start(std::string &err)
 		err = "cannot start the worker threads";
 		return false;
 	}
-	return listen(cfg_, err);
+	return listen(cfg_, err) && start_metrics(cfg_, "disagg_stord_", err);
 }
 
 void Server::run()

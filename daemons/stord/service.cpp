@@ -76,6 +76,8 @@ void StorService::finished(ConnId c, Bytes reply)
 	const bool failed = !h || h->status != 0;
 	requests_++;
 	errors_ += failed;
+	if (h)
+		req_metrics_.answered(c, h->req_id, h->opcode, h->status, clock_.now());
 	auto it = sessions_.find(c);
 	if (it == sessions_.end())
 		return;	// gone meanwhile
@@ -93,30 +95,43 @@ void StorService::closed(StorSession &s)
 	ServiceBase::closed(s);
 }
 
+void StorService::metrics(MetricsText &t) const
+{
+	t.gauge("threads", "Worker threads doing file I/O.", pool_->threads());
+	t.gauge("fd_cache_size", "Open files in the fd cache.", cache_.size());
+	t.gauge("fd_cache_capacity", "Open files the fd cache may keep (--fd-cache).",
+		cache_.capacity());
+	t.counter("fd_cache_hits", "READs and WRITEs that found their file open.", cache_.hits());
+	t.counter("fd_cache_misses", "READs and WRITEs that had to open their file.",
+		  cache_.misses());
+	t.counter("busy_replies",
+		  "Requests answered EAGAIN over --max-in-flight (also counted as errors).",
+		  busy_);
+}
+
 std::string StorService::status_json(std::size_t max_bytes, const StorSession *viewer) const
 {
 	return status_text(
 		max_bytes, viewer,
-		[&](JsonWriter &j) {
-			j.str("root", root_);
-			j.num("nr_clients", nr_clients());
-			j.num("requests", requests_);
-			j.num("errors", errors_);
-			j.num("busy", busy_);
-			j.num("threads", pool_->threads());
-			j.begin_object("fd_cache");
-			j.num("size", cache_.size());
-			j.num("capacity", cache_.capacity());
-			j.num("hits", cache_.hits());
-			j.num("misses", cache_.misses());
-			j.end_object();
+		[&](Json &j) {
+			j["root"] = json_bytes(root_);
+			j["nr_clients"] = nr_clients();
+			j["requests"] = requests_;
+			j["errors"] = errors_;
+			j["busy"] = busy_;
+			j["threads"] = pool_->threads();
+			Json &fd = j["fd_cache"] = Json::object();
+			fd["size"] = cache_.size();
+			fd["capacity"] = cache_.capacity();
+			fd["hits"] = cache_.hits();
+			fd["misses"] = cache_.misses();
 		},
-		[](JsonWriter &j, const StorSession &s) {
-			j.num("conn", s.conn);
-			j.str("peer", s.peer);
-			j.num("requests", s.requests);
-			j.num("errors", s.errors);
-			j.num("in_flight", s.in_flight);
+		[](Json &j, const StorSession &s) {
+			j["conn"] = s.conn;
+			j["peer"] = json_bytes(s.peer);
+			j["requests"] = s.requests;
+			j["errors"] = s.errors;
+			j["in_flight"] = s.in_flight;
 		});
 }
 

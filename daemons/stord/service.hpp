@@ -53,6 +53,8 @@ private:
 	std::uint32_t admit(StorSession &s, const proto::Hello &hello) override;
 	void welcomed(StorSession &s) override;
 	bool busy(const StorSession &s) const override { return s.in_flight > 0; }
+	// Worker threads, the fd cache, busy replies.
+	void metrics(MetricsText &t) const override;
 	void dispatch(StorSession &s, const proto::Message &m) override;
 	void closed(StorSession &s) override;
 	void finished(ConnId c, proto::Bytes reply);

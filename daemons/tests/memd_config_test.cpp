@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 //
-// disagg-memd's command line: sizes, addresses, defaults, and the errors
-// that make it exit 2.
+// disagg-memd's command line and --config file: sizes, addresses,
+// defaults, and the errors that make it exit 2.
 #include "config.hpp"
 #include "proto.hpp"
 
 #include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <unistd.h>
 
 namespace disagg::memd {
 namespace {
@@ -117,6 +122,82 @@ TEST(MemdConfig, AllOptions)
 	EXPECT_EQ(r.config.log_level, log::Level::kDebug);
 	EXPECT_EQ(r.config.max_clients, 3u);
 	EXPECT_EQ(r.config.heartbeat_sec, 0u);
+}
+
+// A config file with @text, removed at the end of the test.
+class ConfFile {
+public:
+	explicit ConfFile(const std::string &text)
+	{
+		char tmpl[] = "/tmp/memd-conf-XXXXXX";
+		const int fd = mkstemp(tmpl);
+		EXPECT_GE(fd, 0);
+		close(fd);
+		path = tmpl;
+		std::ofstream(path) << text;
+	}
+	~ConfFile() { std::remove(path.c_str()); }
+	std::string path;
+};
+
+TEST(MemdConfig, ConfigFile)
+{
+	ConfFile f("# /etc/disagg/memd.conf\n"
+		   "capacity = 256M\n"
+		   "listen = 198.18.1.2:7000\n"
+		   "transport = tcp\n"
+		   "slab-size = \"16M\"\n"
+		   "log-level = debug\n"
+		   "client-quota = 64M\n"
+		   "metrics = 127.0.0.1:9470\n");
+	ParseResult r = parse_args({"--config", f.path});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.capacity, 256ull << 20);
+	EXPECT_EQ(r.config.listen_host, "198.18.1.2");
+	EXPECT_EQ(r.config.listen_port, 7000);
+	EXPECT_EQ(r.config.transport, TransportKind::kTcp);
+	EXPECT_EQ(r.config.slab_size, 16ull << 20);
+	EXPECT_EQ(r.config.log_level, log::Level::kDebug);
+	EXPECT_EQ(r.config.client_quota, 64ull << 20);
+	EXPECT_EQ(r.config.metrics_host, "127.0.0.1");
+	EXPECT_EQ(r.config.metrics_port, 9470);
+	EXPECT_EQ(r.config.grace_sec, 30u);	// not in the file: the default
+
+	// The command line wins over the file.
+	r = parse_args({"--config", f.path, "--capacity", "128M", "--transport=rdma"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.capacity, 128ull << 20);
+	EXPECT_EQ(r.config.transport, TransportKind::kRdma);
+	EXPECT_EQ(r.config.slab_size, 16ull << 20);
+
+	// A bad value, an unknown key or a missing file is an error.
+	ConfFile bad("capacity = 1000\n");
+	EXPECT_NE(parse_args({"--config", bad.path}).error.find("--capacity '1000'"),
+		  std::string::npos);
+	ConfFile unknown("capacity = 1G\ncapacty = 2G\n");
+	const std::string e = parse_args({"--config", unknown.path}).error;
+	EXPECT_NE(e.find("--config " + unknown.path + ": "), std::string::npos) << e;
+	EXPECT_NE(e.find("capacty"), std::string::npos) << e;
+	EXPECT_FALSE(parse_args({"--config", "/nonexistent/memd.conf"}).error.empty());
+	// Without --capacity in either place.
+	ConfFile none("grace = 5\n");
+	EXPECT_FALSE(parse_args({"--config", none.path}).error.empty());
+}
+
+TEST(MemdConfig, Metrics)
+{
+	ParseResult r = parse({"--capacity", "1G"});
+	EXPECT_EQ(r.config.metrics_host, "");	// off by default
+	r = parse({"--capacity", "1G", "--metrics", ":9470"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.metrics_host, "0.0.0.0");
+	EXPECT_EQ(r.config.metrics_port, 9470);
+	r = parse({"--capacity", "1G", "--metrics", "[::1]:0"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.metrics_host, "::1");
+	EXPECT_EQ(r.config.metrics_port, 0);
+	for (const char *bad : {"127.0.0.1", "[::1]", "1.2.3.4:70000", ""})
+		EXPECT_FALSE(parse({"--capacity", "1G", "--metrics", bad}).error.empty()) << bad;
 }
 
 TEST(MemdConfig, Help)

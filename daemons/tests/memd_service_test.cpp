@@ -486,7 +486,8 @@ TEST(MemdStatus, NamesAreEscapedAndLongListsDropped)
 	std::string evil = "a\"b\\c\n\x01\xff";
 	ASSERT_EQ(h.call(c, Op::kHello, hello_body(5, Role::kSwap, 0, evil))->status(), 0u);
 	std::string j = h.service->status_json();
-	EXPECT_NE(j.find(R"("name":"a\"b\\c\u000a\u0001\u00ff")"), std::string::npos) << j;
+	// Bytes, not UTF-8: 0xff is the code point U+00FF.
+	EXPECT_NE(j.find(R"("name":"a\"b\\c\n\u0001\u00ff")"), std::string::npos) << j;
 	for (int i = 0; i < 50; i++)
 		h.client(100 + i);
 	std::string small = h.service->status_json(600);

@@ -192,14 +192,45 @@ TEST(StordConfig, ExportOptions)
 	EXPECT_FALSE(parse({"--root", t.root, "--max-in-flight", "0"}).error.empty());
 	EXPECT_FALSE(parse({"--root", t.root, "--max-in-flight", "65"}).error.empty());
 	EXPECT_EQ(parse({"--root", t.root, "--squash", "none"}).config.exp.squash, Squash::kNone);
+	// A flag takes true or false after '=' (as its key in a config file does).
+	EXPECT_FALSE(parse({"--root", t.root, "--async=false"}).config.exp.async);
+	EXPECT_TRUE(parse({"--root", t.root, "--async=true"}).config.exp.async);
 	for (const auto &a : std::vector<std::vector<std::string>>{
 		     {"--root", t.root, "--squash", "some"},
 		     {"--root", t.root, "--anon-uid", "-1"},
 		     {"--root", t.root, "--anon-gid", "4294967295"},
-		     {"--root", t.root, "--allow-devices=yes"},
-		     {"--root", t.root, "--async=1"},
+		     {"--root", t.root, "--allow-devices=maybe"},
+		     {"--root", t.root, "--async=sometimes"},
 	     })
 		EXPECT_FALSE(parse(a).error.empty()) << testing::PrintToString(a);
+}
+
+TEST(StordConfig, ConfigFile)
+{
+	TempTree t;
+	const std::string conf = t.root + "/../stord.conf";
+	TempTree::write(conf, "root = " + t.root + "\n"
+			"threads = 3\n"
+			"squash = all\n"
+			"async = true\n"
+			"allow-devices = false\n"
+			"cross-mounts = true\n");
+	ParseResult r = parse({"--config", conf});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.root, t.root);
+	EXPECT_EQ(r.config.threads, 3u);
+	EXPECT_EQ(r.config.exp.squash, Squash::kAll);
+	EXPECT_TRUE(r.config.exp.async);
+	EXPECT_FALSE(r.config.exp.allow_devices);
+	EXPECT_TRUE(r.config.exp.cross_mounts);
+	EXPECT_FALSE(r.config.exp.allow_setid);
+	r = parse({"--config", conf, "--threads", "5", "--allow-setid"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.threads, 5u);
+	EXPECT_TRUE(r.config.exp.allow_setid);
+	TempTree::write(conf, "root = " + t.root + "\nsquash = some\n");
+	EXPECT_FALSE(parse({"--config", conf}).error.empty());
+	std::remove(conf.c_str());
 }
 
 TEST(StordConfig, Errors)

@@ -6,6 +6,7 @@
 // requests can be sent on purpose. Exit status: 0 when a reply came (and
 // matched --expect, if given), 1 otherwise, 2 for bad arguments.
 #include "cli.hpp"
+#include "log.hpp"
 #include "memclient.hpp"
 
 #include <algorithm>
@@ -153,8 +154,9 @@ std::string parse(int argc, char **argv, Args &a)
 			if (!parse_host_port(v, a.conn.host, a.conn.port, kStordPort))
 				e = invalid(arg, v);
 		} else if (arg == "--transport") {
-			TransportKind t = TransportKind::kTcp;
-			e = set_transport(arg, v, t);
+			std::optional<TransportKind> t = parse_transport(v);
+			if (!t)
+				e = invalid(arg, v) + ": expected rdma or tcp";
 			a.conn.rdma = t == TransportKind::kRdma;
 		} else if (arg == "--bind") {
 			a.conn.bind = v;
