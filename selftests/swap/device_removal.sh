@@ -14,8 +14,8 @@
 dg_require_vm
 . "$DG_SELFTESTS/swap/setup.sh"
 
-WSET_MB=${SWAP_WSET_MB:-32}
-LIMIT_MB=${SWAP_LIMIT_MB:-8}
+WSET_MB=${SWAP_WSET_MB:-64}
+LIMIT_MB=${SWAP_LIMIT_MB:-16}
 node=/sys/kernel/disagg/memory_nodes/m1
 command -v rdma >/dev/null || skip "no rdma tool (iproute2)"
 
