@@ -170,32 +170,6 @@ static int dg_fs_send(struct dg_sb_info *sbi, struct dg_fs_call *call,
 	return err;
 }
 
-/**
- * dg_fs_call - send one storage request, retrying while the node is away
- * @sbi: the mount
- * @call: the request; @call->rsp_len and @call->retried are set
- *
- * The paths are built from the dcache under @sbi->rename_sem, held for
- * reading until the reply is in (the caller holds it for writing when
- * @call->renaming), so no rename of ours runs between the two: the node
- * sees the names the dcache has. Allocations under the lock do no
- * filesystem reclaim, which could come back here.
- *
- * The request carries the credentials of @call->path (the current task's
- * when it has none): dg_fs_call() is the one place they are filled in.
- *
- * Hard mounts retry for ever when the connection is down, a reply does
- * not come or the node answers EAGAIN (busy: it did not carry the request
- * out), with a growing pause for the last; only a fatal signal or umount
- * -f ends it. Soft mounts give up with -EIO after the timeo mount option. The node is stateless, so a
- * resent request means the same; callers of non-idempotent operations look
- * at @call->retried to judge an EEXIST or ENOENT.
- *
- * Context: process context, may sleep.
- * Return: 0, the node's error negated, -EIO (soft timeout, bad reply or
- * umount -f), -EINTR (fatal signal), -ENAMETOOLONG, -EFBIG, -ESTALE (an
- * I/O path whose name is gone), -ENOMEM.
- */
 /*
  * A request's wire pieces while it is built and sent: the path strings
  * live in @buf and @buf2, data beyond what one call gathers in @bounce.
@@ -307,6 +281,32 @@ static int dg_fs_msg_build(struct dg_fs_call *call, struct dg_fs_msg *m)
 	return 0;
 }
 
+/**
+ * dg_fs_call - send one storage request, retrying while the node is away
+ * @sbi: the mount
+ * @call: the request; @call->rsp_len and @call->retried are set
+ *
+ * The paths are built from the dcache under @sbi->rename_sem, held for
+ * reading until the reply is in (the caller holds it for writing when
+ * @call->renaming), so no rename of ours runs between the two: the node
+ * sees the names the dcache has. Allocations under the lock do no
+ * filesystem reclaim, which could come back here.
+ *
+ * The request carries the credentials of @call->path (the current task's
+ * when it has none): dg_fs_call() is the one place they are filled in.
+ *
+ * Hard mounts retry for ever when the connection is down, a reply does
+ * not come or the node answers EAGAIN (busy: it did not carry the request
+ * out), with a growing pause for the last; only a fatal signal or umount
+ * -f ends it. Soft mounts give up with -EIO after the timeo mount option. The node is stateless, so a
+ * resent request means the same; callers of non-idempotent operations look
+ * at @call->retried to judge an EEXIST or ENOENT.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, the node's error negated, -EIO (soft timeout, bad reply or
+ * umount -f), -EINTR (fatal signal), -ENAMETOOLONG, -EFBIG, -ESTALE (an
+ * I/O path whose name is gone), -ENOMEM.
+ */
 int dg_fs_call(struct dg_sb_info *sbi, struct dg_fs_call *call)
 {
 	struct dg_fs_msg m;

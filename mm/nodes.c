@@ -441,7 +441,7 @@ static void dswap_node_destroy(struct dswap_node *n)
 /*
  * Whether draining @n holds nothing and may be closed; it then takes no
  * copy any more. A copy being placed there counts itself first and then
- * looks at @gone (dswap_copy_install()): one of us sees the other.
+ * looks at @gone (dswap_node_take_copy()): one of us sees the other.
  */
 static bool dswap_node_claim_empty(struct dswap_node *n)
 {
@@ -532,7 +532,7 @@ static ssize_t remove_store(struct kobject *kobj, struct kobj_attribute *attr,
 			return count;
 		}
 		WRITE_ONCE(n->state, DSWAP_NODE_DRAINING);
-		/* Pairs with dswap_copy_install(): one of us sees the other. */
+		/* Pairs with dswap_node_take_copy(): one of us sees the other. */
 		smp_mb();
 		if (dswap_node_claim_empty(n)) {
 			/* Nothing to move: removed at once. */
