@@ -40,9 +40,13 @@ std::vector<Item> read_items(std::istream &in, const std::string &name)
 			it.section += (i ? "." : "") + ci.parents[i];
 		it.key = ci.name;
 		const std::string where = it.section.empty() ? it.key : "[" + it.section + "] " + it.key;
-		if (ci.inputs.size() != 1)
+		// CLI11 splits "a,b" into two inputs: lists are the [pool]
+		// keys registry and match only, every other key takes one value.
+		const bool list = it.section == "pool" && (it.key == "registry" || it.key == "match");
+		if (ci.inputs.size() != 1 && !(list && !ci.inputs.empty()))
 			throw Error(name + ": " + where + ": one value expected", EINVAL);
-		it.value = ci.inputs[0];
+		for (std::size_t i = 0; i < ci.inputs.size(); i++)
+			it.value += (i ? "," : "") + ci.inputs[i];
 		out.push_back(std::move(it));
 	}
 	return out;
@@ -59,7 +63,75 @@ unsigned to_uint(const std::string &v, unsigned lo, unsigned hi, const std::stri
 	return static_cast<unsigned>(n);
 }
 
+// One key of a [node.NAME] (@addr_port: addr and port allowed) or of
+// [pool] (the rest); false when @key is none of them.
+bool node_key(NodeConf &n, const std::string &key, const std::string &v, const std::string &what,
+	      bool addr_port)
+{
+	if (addr_port && key == "addr") {
+		n.addr = v;
+	} else if (addr_port && key == "port") {
+		n.port = to_uint(v, 1, 65535, what);
+	} else if (key == "transport") {
+		if (v != "rdma" && v != "tcp")
+			throw Error(what + ": \"" + v + "\" is not rdma or tcp", EINVAL);
+		n.transport = v;
+	} else if (key == "src") {
+		n.src = v;
+	} else if (key == "queues") {
+		n.queues = to_uint(v, 1, 8, what);
+	} else if (key == "timeout_ms") {
+		n.timeout_ms = to_uint(v, 100, 600000, what);
+	} else if (key == "key") {
+		if (v.empty() || v.find_first_of(" \t") != std::string::npos || v.size() > 64)
+			throw Error(what + ": \"" + v + "\" is not a key name", EINVAL);
+		n.key = v;
+	} else if (key == "key_file") {
+		n.key_file = v;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+// "http://HOST:PORT[,...]": etcd's client URLs (plain HTTP: the registry
+// holds no secret, see the admin guide).
+std::vector<std::string> parse_endpoints(const std::string &v, const std::string &what)
+{
+	static const std::regex re("http://[A-Za-z0-9_.:\\[\\]-]{1,255}:[0-9]{1,5}");
+	std::vector<std::string> out;
+	std::stringstream ss(v);
+	std::string e;
+	while (std::getline(ss, e, ',')) {
+		if (!std::regex_match(e, re))
+			throw Error(what + ": \"" + e + "\" is not http://HOST:PORT", EINVAL);
+		out.push_back(e);
+	}
+	if (out.empty() || out.size() > 16)
+		throw Error(what + ": 1 to 16 endpoints expected", EINVAL);
+	return out;
+}
+
 }  // namespace
+
+std::map<std::string, std::string> parse_labels(const std::string &v, const std::string &what)
+{
+	static const std::regex re("([A-Za-z0-9_.-]{1,63})=([A-Za-z0-9_.-]{1,63})");
+	std::map<std::string, std::string> out;
+	std::stringstream ss(v);
+	std::string e;
+	while (std::getline(ss, e, ',')) {
+		std::smatch m;
+		if (!std::regex_match(e, m, re))
+			throw Error(what + ": \"" + e + "\" is not KEY=VALUE of [A-Za-z0-9_.-]",
+				    EINVAL);
+		if (!out.emplace(m[1], m[2]).second)
+			throw Error(what + ": label " + m[1].str() + " given twice", EINVAL);
+	}
+	if (out.size() > 16)
+		throw Error(what + ": at most 16 labels", EINVAL);
+	return out;
+}
 
 void check_node_name(const std::string &name, const std::string &what)
 {
@@ -135,42 +207,50 @@ SwapConf parse_swap_conf(std::istream &in, const std::string &name)
 				c.nodes.emplace_back();
 				c.nodes.back().name = node;
 			}
-			NodeConf &n = c.nodes.back();
-			if (it.key == "addr") {
-				n.addr = v;
-			} else if (it.key == "port") {
-				n.port = to_uint(v, 1, 65535, what);
-			} else if (it.key == "transport") {
-				if (v != "rdma" && v != "tcp")
-					throw Error(what + ": \"" + v + "\" is not rdma or tcp", EINVAL);
-				n.transport = v;
-			} else if (it.key == "src") {
-				n.src = v;
-			} else if (it.key == "queues") {
-				n.queues = to_uint(v, 1, 8, what);
-			} else if (it.key == "timeout_ms") {
-				n.timeout_ms = to_uint(v, 100, 600000, what);
-			} else if (it.key == "key") {
-				if (v.empty() || v.find_first_of(" \t") != std::string::npos || v.size() > 64)
-					throw Error(what + ": \"" + v + "\" is not a key name", EINVAL);
-				n.key = v;
-			} else if (it.key == "key_file") {
-				n.key_file = v;
-			} else {
+			if (!node_key(c.nodes.back(), it.key, v, what, true))
+				throw Error(what + ": unknown key", EINVAL);
+			continue;
+		}
+		if (it.section == "pool") {
+			if (!c.pool)
+				c.pool.emplace();
+			PoolConf &p = *c.pool;
+			if (it.key == "registry") {
+				p.registry = parse_endpoints(v, what);
+			} else if (it.key == "prefix") {
+				if (v.empty() || v.front() != '/' || v.back() != '/' || v.size() > 128)
+					throw Error(what + ": \"" + v +
+							    "\" is not a key prefix (/.../, at most 128)",
+						    EINVAL);
+				p.prefix = v;
+			} else if (it.key == "match") {
+				p.match = parse_labels(v, what);
+			} else if (it.key == "state_file") {
+				if (v.empty() || v.front() != '/')
+					throw Error(what + ": \"" + v + "\" is not an absolute path",
+						    EINVAL);
+				p.state_file = v;
+			} else if (!node_key(p.node, it.key, v, what, false)) {
 				throw Error(what + ": unknown key", EINVAL);
 			}
 			continue;
 		}
 		throw Error(name + ": " + (it.section.empty() ? it.key + " outside any section"
 							      : "[" + it.section + "]: unknown section") +
-				    " (sections: [swap], [node.NAME])",
+				    " (sections: [swap], [node.NAME], [pool])",
 			    EINVAL);
 	}
 	if (!have_swap || c.disksize.empty())
 		throw Error(name + ": [swap] disksize is required", EINVAL);
-	if (c.nodes.empty())
-		throw Error(name + ": no [node.NAME] section: at least one memory node is needed",
+	if (c.nodes.empty() && !c.pool)
+		throw Error(name + ": no [node.NAME] or [pool] section: memory nodes are needed",
 			    EINVAL);
+	if (c.pool) {
+		if (c.pool->registry.empty())
+			throw Error(name + ": [pool] registry is required", EINVAL);
+		if (!c.pool->node.key_file.empty() && c.pool->node.key.empty())
+			throw Error(name + ": [pool] key_file needs key (the identity)", EINVAL);
+	}
 	for (const NodeConf &n : c.nodes) {
 		if (n.addr.empty())
 			throw Error(name + ": [node." + n.name + "] addr is required", EINVAL);
@@ -178,7 +258,7 @@ SwapConf parse_swap_conf(std::istream &in, const std::string &name)
 			throw Error(name + ": [node." + n.name + "] key_file needs key (the identity)",
 				    EINVAL);
 	}
-	if (c.replicas > c.nodes.size())
+	if (!c.pool && c.replicas > c.nodes.size())
 		throw Error(name + ": [swap] replicas " + std::to_string(c.replicas) +
 				    " needs as many nodes, the file has " +
 				    std::to_string(c.nodes.size()),

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <istream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,17 @@ struct NodeConf {
 	std::string key_file;		// "": the key is in the keyrings already
 };
 
+// [pool]: memory nodes found in a registry (etcd) instead of listed here;
+// `disaggctl agent` follows it (pool.hpp).
+struct PoolConf {
+	std::vector<std::string> registry;	// etcd endpoints, "http://HOST:PORT"
+	std::string prefix = "/disagg/memory/";
+	std::map<std::string, std::string> match;	// labels a node must carry
+	NodeConf node;			// transport, src, queues, timeout_ms, key,
+					// key_file for every pool node
+	std::string state_file = "/run/disagg/pool-nodes";
+};
+
 struct SwapConf {
 	std::string device = "dswap0";
 	std::string disksize;		// required, with a K/M/G/T suffix or bytes
@@ -46,6 +58,7 @@ struct SwapConf {
 	std::optional<unsigned> rebuild_rate_mb;
 	std::optional<unsigned> failover_ms;
 	std::vector<NodeConf> nodes;	// in the file's order
+	std::optional<PoolConf> pool;
 };
 
 // @name is the file name for messages. Throws Error.
@@ -57,6 +70,8 @@ std::string node_add_line(const NodeConf &n);
 // Checks of single values (Error with @what in the message).
 void check_node_name(const std::string &name, const std::string &what);
 void check_size(const std::string &v, const std::string &what);
+// "KEY=VALUE[,KEY=VALUE...]", each of [A-Za-z0-9_.-], at most 16.
+std::map<std::string, std::string> parse_labels(const std::string &v, const std::string &what);
 
 // What disaggctl needs of a daemon's --config file.
 struct DaemonConf {

@@ -12,20 +12,24 @@
 //   disaggctl node remove NAME [--force]
 //   disaggctl node drain NAME [--timeout SECONDS]
 //   disaggctl swap up|down [--config FILE] [--no-swapon]
+//   disaggctl agent [--config FILE]
 //
 // $DISAGG_SYSFS_ROOT and $DISAGG_PROC_ROOT replace /sys and /proc,
 // $DISAGG_CONF_DIR /etc/disagg (tests). Exit status: 0 done, 1 a failure
 // (the message names the sysfs file and the errno), 2 bad arguments.
 #include "config.hpp"
 #include "ops.hpp"
+#include "pool.hpp"
 #include "status.hpp"
 #include "sysfs.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -68,6 +72,13 @@ void write_atomically(const std::string &file, const std::string &text)
 		std::remove(tmp.c_str());
 		throw Error("cannot rename " + tmp + " to " + file + ": " + errno_text(e), e);
 	}
+}
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int)
+{
+	g_stop = true;
 }
 
 }  // namespace
@@ -141,6 +152,10 @@ int main(int argc, char **argv)
 		s->add_flag("--no-swapon", no_swapon, "configure the device only (no mkswap, swapon)");
 	}
 
+	auto *agent = app.add_subcommand(
+		"agent", "follow the memory pool of swap.conf's [pool] (etcd) until stopped");
+	agent->add_option("-c,--config", swap_conf, "the swap configuration")->capture_default_str();
+
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
@@ -192,6 +207,21 @@ int main(int argc, char **argv)
 			swap_up(fs, load_swap_conf(swap_conf), so, std::cout);
 		} else if (*down) {
 			swap_down(fs, load_swap_conf(swap_conf), so, std::cout);
+		} else if (*agent) {
+			const SwapConf c = load_swap_conf(swap_conf);
+			if (!c.pool)
+				throw Error(swap_conf + ": no [pool] section: nothing to follow", EINVAL);
+			struct sigaction sa = {};
+			sa.sa_handler = on_signal;
+			sigaction(SIGTERM, &sa, nullptr);
+			sigaction(SIGINT, &sa, nullptr);
+			SysfsNodes nodes(fs);
+			std::cerr << "disaggctl agent: following " << c.pool->prefix << " at "
+				  << c.pool->registry.front()
+				  << (c.pool->registry.size() > 1 ? " (and others)" : "") << "\n"
+				  << std::flush;
+			run_agent(*c.pool, nodes, std::cerr, g_stop);
+			std::cerr << "disaggctl agent: stopped (the nodes stay as they are)\n";
 		}
 	} catch (const Error &e) {
 		std::cout.flush();
