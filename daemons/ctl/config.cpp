@@ -230,6 +230,8 @@ SwapConf parse_swap_conf(std::istream &in, const std::string &name)
 					throw Error(what + ": \"" + v + "\" is not an absolute path",
 						    EINVAL);
 				p.state_file = v;
+			} else if (it.key == "max_nodes") {
+				p.max_nodes = to_uint(v, 1, 4096, what);
 			} else if (!node_key(p.node, it.key, v, what, false)) {
 				throw Error(what + ": unknown key", EINVAL);
 			}

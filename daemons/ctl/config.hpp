@@ -43,6 +43,7 @@ struct PoolConf {
 	NodeConf node;			// transport, src, queues, timeout_ms, key,
 					// key_file for every pool node
 	std::string state_file = "/run/disagg/pool-nodes";
+	unsigned max_nodes = 64;	// the agent adds no more than this many
 };
 
 struct SwapConf {

@@ -178,6 +178,14 @@ void Agent::reconcile(Clock::time_point now)
 			continue;
 		}
 		forget_note("foreign " + name);
+		// A bound on what a registry (anyone who can write to it) can
+		// make this node connect to.
+		if (owned_.size() >= conf_.max_nodes) {
+			note("max_nodes", "the pool offers more than max_nodes " +
+						  std::to_string(conf_.max_nodes) +
+						  " nodes: the others are not added");
+			break;
+		}
 		Retry &r = retry_[name];
 		if (r.next > now)
 			continue;
@@ -205,6 +213,8 @@ void Agent::reconcile(Clock::time_point now)
 		     << w->addr << ":" << w->port << ")\n"
 		     << std::flush;
 	}
+	if (owned_.size() < conf_.max_nodes)
+		forget_note("max_nodes");
 	for (auto it = retry_.begin(); it != retry_.end();)
 		it = want.count(it->first) ? std::next(it) : retry_.erase(it);
 

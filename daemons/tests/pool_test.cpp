@@ -50,7 +50,8 @@ TEST(PoolConfig, ParsesPool)
 				 "[pool]\nregistry = http://10.0.0.1:2379,http://10.0.0.2:2379\n"
 				 "prefix = /dc1/mem/\nmatch = rack=r1,zone=z-2\ntransport = tcp\n"
 				 "key = client\nkey_file = /etc/disagg/client.keys\nqueues = 2\n"
-				 "src = 10.0.0.9\ntimeout_ms = 3000\nstate_file = /run/x/pool\n");
+				 "src = 10.0.0.9\ntimeout_ms = 3000\nstate_file = /run/x/pool\n"
+				 "max_nodes = 8\n");
 	ASSERT_TRUE(c.pool);
 	EXPECT_TRUE(c.nodes.empty());
 	EXPECT_EQ(c.pool->registry,
@@ -64,12 +65,14 @@ TEST(PoolConfig, ParsesPool)
 	EXPECT_EQ(c.pool->node.src, "10.0.0.9");
 	EXPECT_EQ(c.pool->node.timeout_ms, 3000u);
 	EXPECT_EQ(c.pool->state_file, "/run/x/pool");
+	EXPECT_EQ(c.pool->max_nodes, 8u);
 
 	const SwapConf d = parse("[swap]\ndisksize = 1G\n[pool]\nregistry = http://h:2379\n");
 	EXPECT_EQ(d.pool->prefix, "/disagg/memory/");
 	EXPECT_EQ(d.pool->node.transport, "rdma");
 	EXPECT_EQ(d.pool->state_file, "/run/disagg/pool-nodes");
 	EXPECT_TRUE(d.pool->match.empty());
+	EXPECT_EQ(d.pool->max_nodes, 64u);
 }
 
 TEST(PoolConfig, Errors)
@@ -316,6 +319,27 @@ TEST_F(PoolAgent, StateFileSurvivesARestartOfTheAgent)
 	EXPECT_EQ(c.owned().size(), 1u);
 	c.reconcile(t0_);
 	EXPECT_TRUE(c.owned().empty());
+}
+
+TEST_F(PoolAgent, AddsNoMoreThanMaxNodes)
+{
+	conf_.max_nodes = 3;
+	Agent a(conf_, k_, log_);
+	std::vector<KeyValue> kvs;
+	for (int i = 0; i < 50; i++)
+		kvs.push_back(kv(rec("n" + std::to_string(i), "10.0.1." + std::to_string(i + 1))));
+	a.resync(kvs);
+	a.reconcile(t0_);
+	a.reconcile(t0_);
+	EXPECT_EQ(k_.adds.size(), 3u);
+	EXPECT_NE(log_.str().find("the pool offers more than max_nodes 3 nodes"), std::string::npos);
+	// One leaves: another takes its place.
+	a.update({del(k_.adds[0].name)});
+	a.reconcile(t0_);
+	k_.finish_drains();
+	a.reconcile(t0_);
+	EXPECT_EQ(k_.adds.size(), 4u);
+	EXPECT_EQ(k_.names().size(), 3u);
 }
 
 TEST_F(PoolAgent, HostileRecordsAreIgnored)
