@@ -506,6 +506,41 @@ out:
 }
 
 /*
+ * Send @r without waiting: @done(@ctx, status) runs once, when the reply
+ * or a failure finishes it. On error @r is given back and @done never
+ * runs.
+ */
+static int dg_call_post(struct dg_conn *c, struct dg_call_req *r, u16 opcode,
+			const struct kvec *req, unsigned int nr_req,
+			dg_done_fn done, void *ctx, unsigned long timeout)
+{
+	int ret;
+
+	r->async_done = done;
+	r->ctx = ctx;
+	ret = dg_call_send(c, r, opcode, req, nr_req, timeout);
+	if (ret)
+		dg_call_put(c, r);
+	return ret;
+}
+
+/*
+ * An entry of the call table for a call (not a page transfer), waiting at
+ * most @timeout jiffies for one; an ERR_PTR when the connection takes no
+ * calls or none came free.
+ */
+static struct dg_call_req *dg_call_begin(struct dg_conn *c,
+					 unsigned long timeout)
+{
+	struct dg_call_req *r;
+
+	if (!dg_state_calls_ok(READ_ONCE(c->state)))
+		return ERR_PTR(-ENOTCONN);
+	r = dg_call_get(c, timeout);
+	return r ?: ERR_PTR(-ETIMEDOUT);
+}
+
+/*
  * dg_callv() waiting at most @timeout jiffies (for an entry of the call
  * table, then for the reply).
  */
@@ -516,11 +551,9 @@ static int dg_callv_timeout(struct dg_conn *c, u16 opcode,
 {
 	struct dg_call_req *r;
 
-	if (!dg_state_calls_ok(READ_ONCE(c->state)))
-		return -ENOTCONN;
-	r = dg_call_get(c, timeout);
-	if (!r)
-		return -ETIMEDOUT;
+	r = dg_call_begin(c, timeout);
+	if (IS_ERR(r))
+		return PTR_ERR(r);
 	r->rsp = rsp;
 	r->nr_rsp = nr_rsp;
 	return dg_call_wait(c, r, opcode, req, nr_req, rsp_len, timeout);
@@ -541,26 +574,18 @@ int dg_callv_async(struct dg_conn *c, u16 opcode, const struct kvec *req,
 		   void *ctx)
 {
 	struct dg_call_req *r;
-	int ret;
 
 	if (!done || nr_rsp > ARRAY_SIZE(r->vec))
 		return -EINVAL;
-	if (!dg_state_calls_ok(READ_ONCE(c->state)))
-		return -ENOTCONN;
-	r = dg_call_get(c, c->timeout);
-	if (!r)
-		return -ETIMEDOUT;
+	r = dg_call_begin(c, c->timeout);
+	if (IS_ERR(r))
+		return PTR_ERR(r);
 	/* The caller's pieces may live on its stack: keep a copy. */
 	memcpy(r->vec, rsp, nr_rsp * sizeof(*rsp));
 	r->rsp = r->vec;
 	r->nr_rsp = nr_rsp;
 	r->rsp_len_out = rsp_len;
-	r->async_done = done;
-	r->ctx = ctx;
-	ret = dg_call_send(c, r, opcode, req, nr_req, c->timeout);
-	if (ret)
-		dg_call_put(c, r);
-	return ret;
+	return dg_call_post(c, r, opcode, req, nr_req, done, ctx, c->timeout);
 }
 EXPORT_SYMBOL_GPL(dg_callv_async);
 
@@ -1055,7 +1080,6 @@ static int dg_page_call(struct dg_conn *c, const struct dg_region *r,
 	struct dg_mem_rw rw;
 	unsigned int i;
 	u16 op = write ? DG_OP_MEM_WRITE : DG_OP_MEM_READ;
-	int ret;
 
 	if (READ_ONCE(c->state) != DG_STATE_UP)
 		return -ENOTCONN;
@@ -1081,12 +1105,8 @@ static int dg_page_call(struct dg_conn *c, const struct dg_region *r,
 		return dg_page_err(dg_call_wait(c, call, op, req,
 						write ? nr + 1 : 1, NULL,
 						timeout));
-	call->async_done = done;
-	call->ctx = ctx;
-	ret = dg_call_send(c, call, op, req, write ? nr + 1 : 1, timeout);
-	if (ret)
-		dg_call_put(c, call);
-	return dg_page_err(ret);
+	return dg_page_err(dg_call_post(c, call, op, req, write ? nr + 1 : 1,
+					done, ctx, timeout));
 }
 
 /*

@@ -172,11 +172,13 @@ static int dg_fs_send(struct dg_sb_info *sbi, struct dg_fs_call *call,
 
 /*
  * A request's wire pieces while it is built and sent: the path strings
- * live in @buf and @buf2, data beyond what one call gathers in @bounce.
+ * live in @buf and @buf2, data beyond what one call gathers in @bounce;
+ * @data_len is the data's length (the sum of the call's pieces).
  */
 struct dg_fs_msg {
 	struct kvec	iov[DG_REQ_KVECS];
 	unsigned int	n;
+	size_t		data_len;
 	char		*buf;
 	char		*buf2;
 	char		*bounce;
@@ -194,7 +196,7 @@ static void dg_fs_msg_free(struct dg_fs_msg *m)
 /* Check @call and take the buffers its pieces need. */
 static int dg_fs_msg_alloc(struct dg_fs_call *call, struct dg_fs_msg *m)
 {
-	size_t data_len = 0, off = 0;
+	size_t off = 0;
 	unsigned int i;
 
 	memset(m, 0, sizeof(*m));
@@ -203,8 +205,8 @@ static int dg_fs_msg_alloc(struct dg_fs_call *call, struct dg_fs_msg *m)
 	if (call->nr_data > DG_FS_IO_PAGES + 1)
 		return -EFBIG;
 	for (i = 0; i < call->nr_data; i++)
-		data_len += call->data[i].iov_len;
-	if (data_len > DG_FS_MSG_MAX)
+		m->data_len += call->data[i].iov_len;
+	if (m->data_len > DG_FS_MSG_MAX)
 		return -EFBIG;
 	m->buf = __getname();
 	if (!m->buf)
@@ -219,7 +221,7 @@ static int dg_fs_msg_alloc(struct dg_fs_call *call, struct dg_fs_msg *m)
 	 * copy (a full WRITE, 16 pages, needs none).
 	 */
 	if (3 + call->nr_data > DG_CALL_MAX_VEC) {
-		m->bounce = kvmalloc(data_len, GFP_KERNEL);
+		m->bounce = kvmalloc(m->data_len, GFP_KERNEL);
 		if (!m->bounce)
 			goto nomem;
 		for (i = 0; i < call->nr_data; i++) {
@@ -243,25 +245,22 @@ static int dg_fs_msg_build(struct dg_fs_call *call, struct dg_fs_msg *m)
 {
 	const char *name, *name2 = call->name2;
 	u32 len, len2 = call->name2_len;
-	size_t data_len = 0;
 	unsigned int i;
 	int err;
 
-	for (i = 0; i < call->nr_data; i++)
-		data_len += call->data[i].iov_len;
 	err = dg_path_build(call->path, m->buf, &name, &len);
 	if (!err && call->path2)
 		err = dg_path_build(call->path2, m->buf2, &name2, &len2);
 	if (err)
 		return err;
 	if (sizeof(struct dg_hdr) + sizeof(call->req) + len + len2 +
-	    data_len > DG_FS_MSG_MAX)
+	    m->data_len > DG_FS_MSG_MAX)
 		return -EFBIG;
 
 	dg_fill_cred(&call->req.cred, call->path->cred ?: current_cred());
 	call->req.path_len = cpu_to_le32(len);
 	call->req.name2_len = cpu_to_le32(len2);
-	call->req.data_len = cpu_to_le32(data_len);
+	call->req.data_len = cpu_to_le32(m->data_len);
 	m->n = 0;
 	m->iov[m->n].iov_base = &call->req;
 	m->iov[m->n++].iov_len = sizeof(call->req);
@@ -273,7 +272,7 @@ static int dg_fs_msg_build(struct dg_fs_call *call, struct dg_fs_msg *m)
 	}
 	if (m->bounce) {
 		m->iov[m->n].iov_base = m->bounce;
-		m->iov[m->n++].iov_len = data_len;
+		m->iov[m->n++].iov_len = m->data_len;
 	} else {
 		for (i = 0; i < call->nr_data; i++)
 			m->iov[m->n++] = call->data[i];

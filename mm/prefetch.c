@@ -107,17 +107,24 @@ static struct dswap_pf_ent *dswap_pf_lookup(struct dswap_prefetch *pf,
 	return NULL;
 }
 
-/* Give a ready or dead entry back to the pool, unused. */
-static void dswap_pf_drop_locked(struct dswap_dev *d, struct dswap_pf_ent *e)
+/* Give an entry back to the pool, uncounted. */
+static void dswap_pf_release_locked(struct dswap_prefetch *pf,
+				    struct dswap_pf_ent *e)
 {
-	struct dswap_prefetch *pf = &d->pf;
-
 	lockdep_assert_held(&pf->lock);
 	if (e->state != DSWAP_PF_DEAD)
 		hlist_del(&e->hash);
 	list_move(&e->list, &pf->free);
 	pf->nr_cached--;
 	e->state = DSWAP_PF_FREE;
+}
+
+/* Give a ready or dead entry back to the pool, unused: a page wasted. */
+static void dswap_pf_drop_locked(struct dswap_dev *d, struct dswap_pf_ent *e)
+{
+	struct dswap_prefetch *pf = &d->pf;
+
+	dswap_pf_release_locked(pf, e);
 	pf->waste++;
 	atomic64_inc(&d->stats.prefetch_wasted);
 }
@@ -409,6 +416,22 @@ static void dswap_pf_done(void *ctx, int err)
 	kfree(b);
 }
 
+/* A batch whose read was never posted: its entries go back, uncounted. */
+static void dswap_pf_unpost(struct dswap_pf_batch *b)
+{
+	struct dswap_prefetch *pf = &b->d->pf;
+	unsigned long flags;
+	unsigned int i;
+
+	spin_lock_irqsave(&pf->lock, flags);
+	for (i = 0; i < b->nr; i++)
+		dswap_pf_release_locked(pf, b->ent[i]);
+	pf->inflight--;
+	wake_up_all(&pf->wq);
+	spin_unlock_irqrestore(&pf->lock, flags);
+	kfree(b);
+}
+
 /*
  * Take an entry for @pidx: a free one, else the oldest ready one (its
  * page wasted). NULL when every entry is in flight or taken.
@@ -451,7 +474,7 @@ static void dswap_pf_issue(struct dswap_dev *d, unsigned long pidx,
 	struct dswap_prefetch *pf = &d->pf;
 	struct dswap_pf_batch *b;
 	unsigned long flags;
-	unsigned int i;
+	unsigned int i, nr_posted;
 	int ret;
 
 	b = kzalloc(sizeof(*b), GFP_NOWAIT | __GFP_NOWARN);
@@ -485,12 +508,15 @@ static void dswap_pf_issue(struct dswap_dev *d, unsigned long pidx,
 	 */
 	smp_mb();
 
-	atomic64_add(b->nr, &d->stats.prefetched);
-	ret = dswap_read_pages_async(d, pidx, b->pages, b->nr, &b->node,
+	/* @b may be gone as soon as the read is posted. */
+	nr_posted = b->nr;
+	ret = dswap_read_pages_async(d, pidx, b->pages, nr_posted, &b->node,
 				     dswap_pf_done, b);
-	/* Not posted: @b->node is NULL, nothing to put. */
+	/* Not posted (@b->node is NULL): nothing was read ahead. */
 	if (ret)
-		dswap_pf_done(b, ret);
+		dswap_pf_unpost(b);
+	else
+		atomic64_add(nr_posted, &d->stats.prefetched);
 }
 
 /*
