@@ -87,6 +87,23 @@ void DaemonOptions::add(const char *name, const char *type_name, std::string hel
 		o->required();
 }
 
+void DaemonOptions::add_list(const char *name, const char *type_name, std::string help,
+			     std::function<std::string(const std::string &)> set)
+{
+	CLI::Option *o = impl_->app.add_option_function<std::vector<std::string>>(
+		name,
+		[set = std::move(set)](const std::vector<std::string> &vs) {
+			for (const std::string &v : vs)
+				if (std::string e = set(v); !e.empty())
+					refuse(e);
+		},
+		std::move(help));
+	// One value per occurrence: "--label a=1 b=2" leaves b=2 a stray
+	// argument. (A config file line "KEY = V1,V2" gives two values.)
+	o->type_name(type_name)->group(impl_->group)->multi_option_policy(
+		CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false);
+}
+
 void DaemonOptions::add_flag(const char *name, bool &out, std::string help)
 {
 	impl_->app.add_flag(name, out, std::move(help))->group(impl_->group);

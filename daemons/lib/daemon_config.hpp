@@ -81,6 +81,12 @@ public:
 	// to @set, which returns "" or why the value is bad.
 	void add(const char *name, const char *type_name, std::string help,
 		 std::function<std::string(const std::string &)> set, bool required = false);
+	// An option that may be given more than once (each value to @set, in
+	// order); in the config file one "KEY = VALUE" line per value, or
+	// "KEY = V1,V2", or a TOML list "KEY = [\"V1\", \"V2\"]". Values on
+	// the command line replace the file's.
+	void add_list(const char *name, const char *type_name, std::string help,
+		      std::function<std::string(const std::string &)> set);
 	// "--name" alone sets @out; "name = true|false" in the config file.
 	void add_flag(const char *name, bool &out, std::string help);
 	// An unsigned number in [@lo, @hi].

@@ -54,6 +54,14 @@ int daemon_main(int argc, char **argv, const DaemonMain<Config> &d, Started &&st
 	const int sfd = watch_stop_signals(
 		server.loop(),
 		[&server] {
+			// A server that drains first (disagg-memd --registry)
+			// stops once drained; a second signal stops it now.
+			if constexpr (requires { server.drain(); }) {
+				if (server.drain()) {
+					notify::stopping("draining: waiting for clients to move away");
+					return;
+				}
+			}
 			notify::stopping("stopping: saying BYE to the clients");
 			server.request_stop();
 		},

@@ -42,14 +42,15 @@ std::int64_t get_int(const json &o, const char *name, std::int64_t dflt = 0)
 	auto it = o.find(name);
 	if (it == o.end() || it->is_null())
 		return dflt;
-	if (it->is_number_integer())
-		return it->get<std::int64_t>();
+	// (is_number_integer() holds for unsigned numbers too.)
 	if (it->is_number_unsigned()) {
 		const auto u = it->get<std::uint64_t>();
 		if (u > static_cast<std::uint64_t>(INT64_MAX))
 			throw Error(std::string("etcd: field ") + name + " out of range");
 		return static_cast<std::int64_t>(u);
 	}
+	if (it->is_number_integer())
+		return it->get<std::int64_t>();
 	if (it->is_string()) {
 		const std::string &s = it->get_ref<const std::string &>();
 		std::int64_t v = 0;

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -162,6 +163,8 @@ protected:
 		      [this] {
 			      service_->tick();
 			      transport_->tick();
+			      if (tick_hook_)
+				      tick_hook_();
 		      },
 		      [this] { service_->shutdown(); }, kDrainTimeout);
 		metrics_.reset();
@@ -173,6 +176,8 @@ protected:
 	std::unique_ptr<auth::KeyStore> keys_;	// null: open daemon
 	std::atomic<int> stop_requests_{0};
 	std::unique_ptr<MetricsServer> metrics_;	// goes first: it posts to loop_
+	// Run on the loop's thread after each once-a-second tick, if set.
+	std::function<void()> tick_hook_;
 
 private:
 	// On the metrics server's thread: the text, made on the loop's thread

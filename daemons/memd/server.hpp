@@ -7,11 +7,13 @@
 
 #include "clock.hpp"
 #include "config.hpp"
+#include "registrar.hpp"
 #include "server_base.hpp"
 #include "service.hpp"
 #include "slab_pool.hpp"
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace disagg::memd {
@@ -29,7 +31,23 @@ public:
 
 	static const Clock &default_clock();
 
+	// SIGTERM with --registry: the record says "draining"; once no slab
+	// is held (or --drain-timeout passed) the node leaves the registry
+	// and stops as on request_stop(). False (nothing done) without
+	// --registry or when already draining. Thread-safe.
+	bool drain();
+	// The registrar, nullptr without --registry (tests).
+	const Registrar *registrar() const { return registrar_.get(); }
+
 private:
+	// The event loop's view for the registrar: updated on every tick.
+	void publish_stats();
+	std::string start_registry();
+
+	mutable std::mutex stats_lock_;	// protects stats_
+	NodeStats stats_;
+	std::unique_ptr<Registrar> registrar_;
+
 	const Config cfg_;
 	const Clock &clock_;
 	std::unique_ptr<SlabPool> pool_;

@@ -4,6 +4,7 @@
 // defaults, and the errors that make it exit 2.
 #include "config.hpp"
 #include "proto.hpp"
+#include "registry.hpp"
 
 #include <gtest/gtest.h>
 
@@ -240,6 +241,118 @@ TEST(MemdConfig, Errors)
 		EXPECT_FALSE(r.error.empty()) << testing::PrintToString(v);
 		EXPECT_FALSE(r.help);
 	}
+}
+
+TEST(MemdConfig, Registry)
+{
+	ParseResult r = parse({"--capacity", "1G"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_TRUE(r.config.registry.empty());	// off by default
+	EXPECT_EQ(r.config.registry_prefix, "/disagg/memory/");
+	EXPECT_EQ(r.config.registry_ttl_sec, 10u);
+	EXPECT_EQ(r.config.drain_timeout_sec, 60u);
+	EXPECT_EQ(r.config.advertise, "");
+
+	r = parse({"--capacity", "1G", "--listen", "198.18.1.2", "--registry",
+		   "http://10.0.0.1:2379,https://etcd-b:2379", "--registry-prefix", "/pool/a/",
+		   "--registry-name", "mem-7", "--label", "rack=r1", "--label", "zone=eu.1",
+		   "--label", "rack=r2", "--registry-ttl", "5", "--drain-timeout", "0"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.registry,
+		  (std::vector<std::string>{"http://10.0.0.1:2379", "https://etcd-b:2379"}));
+	EXPECT_EQ(r.config.registry_prefix, "/pool/a/");
+	EXPECT_EQ(r.config.registry_name, "mem-7");
+	EXPECT_EQ(r.config.advertise, "198.18.1.2");	// the --listen address
+	EXPECT_EQ(r.config.labels,
+		  (std::map<std::string, std::string>{{"rack", "r2"}, {"zone", "eu.1"}}));
+	EXPECT_EQ(r.config.registry_ttl_sec, 5u);
+	EXPECT_EQ(r.config.drain_timeout_sec, 0u);
+
+	r = parse({"--capacity", "1G", "--listen", "10.0.0.1", "--registry-name", "m",
+		   "--registry", "http://a:1", "--registry", "http://b:2,http://c:3"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.registry,
+		  (std::vector<std::string>{"http://a:1", "http://b:2", "http://c:3"}));
+
+	// Listening on a wildcard: --advertise is required.
+	r = parse({"--capacity", "1G", "--registry", "http://127.0.0.1:2379",
+		   "--registry-name", "m"});
+	EXPECT_NE(r.error.find("give --advertise"), std::string::npos) << r.error;
+	r = parse({"--capacity", "1G", "--registry", "http://127.0.0.1:2379", "--registry-name",
+		   "m", "--advertise", "fd00::7"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.advertise, "fd00::7");
+	// The name defaults to the host name (when it is a node name).
+	char host[256] = "";
+	gethostname(host, sizeof(host));
+	r = parse({"--capacity", "1G", "--registry", "http://127.0.0.1:2379", "--advertise",
+		   "10.1.1.1"});
+	if (registry::check_name(host).empty())
+		EXPECT_EQ(r.config.registry_name, host) << r.error;
+	else
+		EXPECT_NE(r.error.find("--registry-name"), std::string::npos) << r.error;
+
+	const std::vector<std::vector<const char *>> bad = {
+		{"--registry", ""}, {"--registry", "10.0.0.1:2379"}, {"--registry", "http://"},
+		{"--registry", "http://a:1,"}, {"--registry", "http://a:1,,http://b:2"},
+		{"--registry", "ftp://a:1"}, {"--registry", "http://a:1/v3"},
+		{"--registry", "http://user@a:1"}, {"--registry", "http://a b:1"},
+		{"--registry-prefix", "disagg/"}, {"--registry-prefix", "/disagg"},
+		{"--registry-prefix", "/a b/"}, {"--registry-name", ""},
+		{"--registry-name", "a/b"}, {"--registry-name", "abcdefghijabcdefghijabcdefghij12"},
+		{"--advertise", "0.0.0.0"}, {"--advertise", "::"}, {"--advertise", "host.example"},
+		{"--advertise", "1.2.3.4:7470"}, {"--label", "rack"}, {"--label", "=r1"},
+		{"--label", "rack="}, {"--label", "ra ck=r1"}, {"--label", "rack=r/1"},
+		{"--registry-ttl", "1"}, {"--registry-ttl", "3601"}, {"--registry-ttl", "x"},
+		{"--drain-timeout", "-1"}, {"--drain-timeout", "86401"},
+		{"--label", "a=1", "b=2"},	// one value per --label
+	};
+	for (const auto &args : bad) {
+		std::vector<std::string> v = {"--capacity", "1G", "--listen", "10.0.0.1",
+					      "--registry-name", "m", "--registry", "http://e:2379"};
+		v.insert(v.end(), args.begin(), args.end());
+		EXPECT_FALSE(parse_args(v).error.empty()) << testing::PrintToString(v);
+	}
+	// 16 labels at most.
+	std::vector<std::string> v = {"--capacity", "1G"};
+	for (int i = 0; i < 17; i++) {
+		v.push_back("--label");
+		v.push_back("k" + std::to_string(i) + "=v");
+	}
+	EXPECT_NE(parse_args(v).error.find("more than 16 labels"), std::string::npos);
+	v.resize(v.size() - 2);
+	EXPECT_EQ(parse_args(v).error, "");
+}
+
+TEST(MemdConfig, RegistryInAConfigFile)
+{
+	ConfFile f("capacity = 1G\n"
+		   "listen = 0.0.0.0:7470\n"
+		   "registry = http://10.0.0.1:2379,http://10.0.0.2:2379\n"
+		   "registry-name = mem1\n"
+		   "advertise = 198.18.1.2\n"
+		   "label = rack=r1\n"
+		   "label = zone=a\n"
+		   "registry-ttl = 6\n"
+		   "drain-timeout = 45\n");
+	ParseResult r = parse_args({"--config", f.path});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.registry.size(), 2u);
+	EXPECT_EQ(r.config.registry_name, "mem1");
+	EXPECT_EQ(r.config.advertise, "198.18.1.2");
+	EXPECT_EQ(r.config.labels,
+		  (std::map<std::string, std::string>{{"rack", "r1"}, {"zone", "a"}}));
+	EXPECT_EQ(r.config.registry_ttl_sec, 6u);
+	EXPECT_EQ(r.config.drain_timeout_sec, 45u);
+	// A TOML list works too; the command line's labels replace the file's.
+	ConfFile toml("capacity = 1G\nlabel = [\"rack=r1\", \"zone=b\"]\n");
+	r = parse_args({"--config", toml.path});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.labels,
+		  (std::map<std::string, std::string>{{"rack", "r1"}, {"zone", "b"}}));
+	r = parse_args({"--config", toml.path, "--label", "row=3"});
+	ASSERT_EQ(r.error, "");
+	EXPECT_EQ(r.config.labels, (std::map<std::string, std::string>{{"row", "3"}}));
 }
 
 }  // namespace
