@@ -1,180 +1,197 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "proto.hpp"
 
+#include "wire.hpp"
+
 #include <algorithm>
-#include <cassert>
 #include <cstddef>
-#include <cstring>
 
-namespace disagg::proto {
-namespace {
+// One table per wire struct (see wire.hpp): the fields of the proto.h struct
+// in order, each bound to its member of the proto.hpp struct, and the
+// struct's own rules in check(). The encoder, decoder, size and equality
+// follow from the table; check() runs when encoding and after decoding.
 
-// Byte-wise little-endian access to one field of a proto.h struct. Offsets
-// and widths come from the C header itself (offsetof/sizeof), so the codec
-// cannot drift from it; callers have checked the buffer's size first.
+namespace disagg::proto::wire {
 
-template <std::size_t N>
-std::uint64_t load_le(ByteSpan in, std::size_t off)
-{
-	static_assert(N == 1 || N == 2 || N == 4 || N == 8);
-	assert(off + N <= in.size());
-	std::uint64_t v = 0;
-	for (std::size_t i = 0; i < N; i++)
-		v |= std::to_integer<std::uint64_t>(in[off + i]) << (8 * i);
-	return v;
-}
+template <>
+struct Wire<Hdr> {
+	using H = Hdr;
+	using C = dg_hdr;
+	using Fields = std::tuple<DG_CONST(magic, kMagic, Errc::kBadMagic), DG_LE(major),
+				  DG_LE(minor), DG_LE(opcode), DG_LE(length), DG_LE(status),
+				  DG_LE(req_id)>;
+	// Decoding only: encode_message() checks a header its own way.
+	static Errc check(const Hdr &h)
+	{
+		if (h.major != kMajor)
+			return Errc::kBadMajor;
+		return h.length > kMaxPayload ? Errc::kTooLong : Errc::kOk;
+	}
+};
 
-template <std::size_t N>
-void store_le(std::span<std::byte> out, std::size_t off, std::uint64_t v)
-{
-	static_assert(N == 1 || N == 2 || N == 4 || N == 8);
-	assert(off + N <= out.size());
-	for (std::size_t i = 0; i < N; i++)
-		out[off + i] = static_cast<std::byte>(v >> (8 * i));
-}
+template <>
+struct Wire<Hello> {
+	using H = Hello;
+	using C = dg_hello;
+	// Bytes past name_len are ignored (the kernel sends zeros).
+	using Fields = std::tuple<DG_LE(major), DG_LE(minor), DG_LE(role), DG_LE(features),
+				  DG_RESERVED(reserved0), DG_LE(client_id), DG_RAW(nonce),
+				  DG_NAME(name_len, name, 0, false), DG_RESERVED(reserved)>;
+	static Errc check(const Hello &h)
+	{
+		if (h.role != Role::kSwap && h.role != Role::kFs && h.role != Role::kCtl)
+			return Errc::kBadRole;
+		return h.name.size() > kNameMax ? Errc::kBadNameLen : Errc::kOk;
+	}
+};
 
-// Load into @dst, whose width must be the field's.
-template <std::size_t N, class T>
-void get_le(ByteSpan in, std::size_t off, T &dst)
-{
-	static_assert(sizeof(T) == N, "host field and wire field differ in width");
-	dst = static_cast<T>(load_le<N>(in, off));
-}
+template <>
+struct Wire<HelloReply> {
+	using H = HelloReply;
+	using C = dg_hello_reply;
+	using Fields = std::tuple<DG_LE(major), DG_LE(minor), DG_LE(features),
+				  DG_RESERVED(reserved0), DG_LE(server_id), DG_RAW(nonce),
+				  DG_RAW(token)>;
+};
 
-template <std::size_t N, class T>
-void put_le(std::span<std::byte> out, std::size_t off, T v)
-{
-	static_assert(sizeof(T) == N, "host field and wire field differ in width");
-	store_le<N>(out, off, static_cast<std::uint64_t>(v));
-}
+template <>
+struct Wire<Auth> {
+	using H = Auth;
+	using C = dg_auth;
+	// Bytes past id_len are zero: one identity has one encoding.
+	using Fields = std::tuple<DG_RAW(mac), DG_NAME(id_len, id, 1, true), DG_RESERVED(reserved)>;
+	static Errc check(const Auth &a)
+	{
+		if (a.id.empty() || a.id.size() > kNameMax)
+			return Errc::kBadNameLen;
+		return valid_identity(a.id) ? Errc::kOk : Errc::kBadValue;
+	}
+};
 
-bool all_zero(ByteSpan in, std::size_t off, std::size_t len)
-{
-	assert(off + len <= in.size());
-	ByteSpan s = in.subspan(off, len);
-	return std::all_of(s.begin(), s.end(),
-			   [](std::byte b) { return b == std::byte{0}; });
-}
-
-// Byte arrays have no endianness. memcpy() must not see the null pointer of
-// an empty span, even for zero bytes.
-void get_bytes(ByteSpan in, std::size_t off, std::span<std::uint8_t> dst)
-{
-	assert(off + dst.size() <= in.size());
-	if (!dst.empty())
-		std::memcpy(dst.data(), in.data() + off, dst.size());
-}
-
-void put_bytes(std::span<std::byte> out, std::size_t off, ByteSpan src)
-{
-	assert(off + src.size() <= out.size());
-	if (!src.empty())
-		std::memcpy(out.data() + off, src.data(), src.size());
-}
-
-#define DG_GET(dst, in, type, member) \
-	get_le<sizeof(type::member)>(in, offsetof(type, member), dst)
-#define DG_PUT(out, type, member, v) \
-	put_le<sizeof(type::member)>(out, offsetof(type, member), v)
-#define DG_ZERO(in, type, member) \
-	all_zero(in, offsetof(type, member), sizeof(type::member))
-
-// The header, field by field, so a layout change in proto.h fails here.
-static_assert(offsetof(dg_hdr, magic) == 0 && offsetof(dg_hdr, major) == 4 &&
-	      offsetof(dg_hdr, minor) == 5 && offsetof(dg_hdr, opcode) == 6 &&
-	      offsetof(dg_hdr, length) == 8 && offsetof(dg_hdr, status) == 12 &&
-	      offsetof(dg_hdr, req_id) == 16);
-static_assert(offsetof(dg_hello, nonce) == 24 &&
-	      offsetof(dg_hello, name_len) == 56 && offsetof(dg_hello, name) == 64);
-static_assert(sizeof(dg_hello::name) == kNameMax &&
-	      sizeof(dg_hello::nonce) == kNonceLen &&
-	      sizeof(dg_hello_reply::nonce) == kNonceLen &&
-	      sizeof(dg_auth::mac) == kMacLen);
-static_assert(offsetof(dg_hello_reply, token) == 56 && sizeof(dg_hello_reply::token) == kTokenLen &&
-	      offsetof(dg_auth, id_len) == 32 && offsetof(dg_auth, reserved) == 34 &&
-	      offsetof(dg_auth, id) == 40 && sizeof(dg_auth::id) == kNameMax &&
-	      offsetof(dg_auth_reply, token) == 32 && sizeof(dg_auth_reply::mac) == kMacLen &&
-	      sizeof(dg_auth_reply::token) == kTokenLen);
+template <>
+struct Wire<AuthReply> {
+	using H = AuthReply;
+	using C = dg_auth_reply;
+	using Fields = std::tuple<DG_RAW(mac), DG_RAW(token)>;
+};
 
 bool page_aligned(std::uint64_t v)
 {
 	return v % kPageSize == 0;
 }
 
-// Checks, one per payload type; the decoders have already checked sizes and
-// reserved fields, which do not exist in the host structs.
+template <>
+struct Wire<MemInfo> {
+	using H = MemInfo;
+	using C = dg_mem_info;
+	using Fields = std::tuple<DG_LE(capacity), DG_LE(free), DG_LE(slab_size),
+				  DG_LE(nr_clients), DG_RESERVED(reserved)>;
+	static Errc check(const MemInfo &m)
+	{
+		if (m.free > m.capacity)
+			return Errc::kBadValue;
+		if (!page_aligned(m.slab_size))
+			return Errc::kBadAlign;
+		return m.slab_size ? Errc::kOk : Errc::kBadValue;
+	}
+};
 
-Errc check_one(const Empty &) { return Errc::kOk; }
-Errc check_one(const HelloReply &) { return Errc::kOk; }
-Errc check_one(const AuthReply &) { return Errc::kOk; }
+template <>
+struct Wire<MemAlloc> {
+	using H = MemAlloc;
+	using C = dg_mem_alloc;
+	using Fields = std::tuple<DG_LE(size), DG_LE(tag)>;
+	static Errc check(const MemAlloc &m)
+	{
+		if (m.size == 0)
+			return Errc::kBadValue;
+		return page_aligned(m.size) ? Errc::kOk : Errc::kBadAlign;
+	}
+};
 
-Errc check_one(const Auth &a)
+template <>
+struct Wire<MemSlab> {
+	using H = MemSlab;
+	using C = dg_mem_slab;
+	using Fields = std::tuple<DG_LE(slab_id), DG_LE(tag), DG_LE(addr), DG_LE(size),
+				  DG_LE(rkey), DG_LE(flags)>;
+	static Errc check(const MemSlab &m)
+	{
+		if (m.size == 0 || (m.flags & ~kSlabResumed))
+			return Errc::kBadValue;
+		return page_aligned(m.size) ? Errc::kOk : Errc::kBadAlign;
+	}
+};
+
+template <>
+struct Wire<MemFree> {
+	using H = MemFree;
+	using C = dg_mem_free;
+	using Fields = std::tuple<DG_LE(slab_id)>;
+};
+
+template <>
+struct Wire<MemResize> {
+	using H = MemResize;
+	using C = dg_mem_resize;
+	using Fields = std::tuple<DG_LE(capacity), DG_RESERVED(reserved)>;
+	static Errc check(const MemResize &m)
+	{
+		if (m.capacity == 0)
+			return Errc::kBadValue;
+		return page_aligned(m.capacity) ? Errc::kOk : Errc::kBadAlign;
+	}
+};
+
+template <>
+struct Wire<MemRw> {
+	using H = MemRw;
+	using C = dg_mem_rw;
+	using Fields = std::tuple<DG_LE(slab_id), DG_LE(offset), DG_LE(len),
+				  DG_RESERVED(reserved)>;
+	static Errc check(const MemRw &m)
+	{
+		if (!page_aligned(m.offset) || !page_aligned(m.len))
+			return Errc::kBadAlign;
+		if (m.len == 0 || m.len > kMaxRwLen)
+			return Errc::kBadValue;
+		if (m.offset > UINT64_MAX - m.len)
+			return Errc::kBadValue;
+		return Errc::kOk;
+	}
+};
+
+// A dg_mem_rw and its data.
+template <>
+struct Wire<MemWrite> {
+	using H = MemWrite;
+	using C = dg_mem_rw;
+	using Fields = std::tuple<DG_WHOLE(rw), DG_REST(data)>;
+	static Errc check(const MemWrite &m)
+	{
+		if (Errc e = Wire<MemRw>::check(m.rw); e != Errc::kOk)
+			return e;
+		return m.data.size() == m.rw.len ? Errc::kOk : Errc::kBadSize;
+	}
+};
+
+// Its rules are dg_fs_req's: see check_cred().
+template <>
+struct Wire<FsCred> {
+	using H = FsCred;
+	using C = dg_fs_cred;
+	using Fields = std::tuple<DG_LE(uid), DG_LE(gid), DG_LE(ngroups), DG_RESERVED(reserved),
+				  DG_LE_ARRAY(groups)>;
+};
+
+Errc check_cred(const FsCred &c)
 {
-	if (a.id.empty() || a.id.size() > kNameMax)
-		return Errc::kBadNameLen;
-	return valid_identity(a.id) ? Errc::kOk : Errc::kBadValue;
-}
-Errc check_one(const MemFree &) { return Errc::kOk; }
-Errc check_one(const MemResize &m)
-{
-	if (m.capacity == 0)
+	if (c.ngroups > kFsNgroups)
 		return Errc::kBadValue;
-	return m.capacity % kPageSize ? Errc::kBadAlign : Errc::kOk;
-}
-
-Errc check_one(const Hello &h)
-{
-	if (h.role != Role::kSwap && h.role != Role::kFs && h.role != Role::kCtl)
-		return Errc::kBadRole;
-	if (h.name.size() > kNameMax)
-		return Errc::kBadNameLen;
+	for (std::size_t i = c.ngroups; i < kFsNgroups; i++)
+		if (c.groups[i] != 0)
+			return Errc::kBadReserved;
 	return Errc::kOk;
-}
-
-Errc check_one(const MemInfo &m)
-{
-	if (m.free > m.capacity)
-		return Errc::kBadValue;
-	if (!page_aligned(m.slab_size))
-		return Errc::kBadAlign;
-	return m.slab_size ? Errc::kOk : Errc::kBadValue;
-}
-
-Errc check_one(const MemAlloc &m)
-{
-	if (m.size == 0)
-		return Errc::kBadValue;
-	return page_aligned(m.size) ? Errc::kOk : Errc::kBadAlign;
-}
-
-Errc check_one(const MemSlab &m)
-{
-	if (m.size == 0 || (m.flags & ~kSlabResumed))
-		return Errc::kBadValue;
-	return page_aligned(m.size) ? Errc::kOk : Errc::kBadAlign;
-}
-
-Errc check_one(const MemRw &m)
-{
-	if (!page_aligned(m.offset) || !page_aligned(m.len))
-		return Errc::kBadAlign;
-	if (m.len == 0 || m.len > kMaxRwLen)
-		return Errc::kBadValue;
-	if (m.offset > UINT64_MAX - m.len)
-		return Errc::kBadValue;
-	return Errc::kOk;
-}
-
-Errc check_one(const MemWrite &m)
-{
-	if (Errc e = check_one(m.rw); e != Errc::kOk)
-		return e;
-	return m.data.size() == m.rw.len ? Errc::kOk : Errc::kBadSize;
-}
-
-Errc check_one(const Data &d)
-{
-	return d.bytes.size() <= kMaxPayload ? Errc::kOk : Errc::kTooLong;
 }
 
 bool has_nul(std::string_view s)
@@ -182,264 +199,127 @@ bool has_nul(std::string_view s)
 	return s.find('\0') != std::string_view::npos;
 }
 
-Errc check_one(const FsReq &r)
-{
-	if (r.path.empty() || r.path.size() > kFsPathMax || r.name2.size() > kFsPathMax ||
-	    r.data.size() > kFsIoMax)
-		return Errc::kBadSize;
-	if (has_nul(r.path) || has_nul(r.name2))
-		return Errc::kBadValue;
-	if (r.cred.ngroups > kFsNgroups)
-		return Errc::kBadValue;
-	for (std::size_t i = r.cred.ngroups; i < kFsNgroups; i++)
-		if (r.cred.groups[i] != 0)
-			return Errc::kBadReserved;
-	return Errc::kOk;
-}
-
-Errc check_one(const FsAttr &) { return Errc::kOk; }
-Errc check_one(const FsWriteReply &) { return Errc::kOk; }
-Errc check_one(const FsStatfs &) { return Errc::kOk; }
-
-Errc check_one(const FsReaddir &r)
-{
-	for (const FsDirent &e : r.entries)
-		if (e.name.empty() || e.name.size() > kFsNameMax || has_nul(e.name) ||
-		    e.name.find('/') != std::string::npos)
+// dg_fs_req, then path, name2 and data.
+template <>
+struct Wire<FsReq> {
+	using H = FsReq;
+	using C = dg_fs_req;
+	using Fields = std::tuple<DG_TAIL(path_len, path, 1), DG_TAIL(name2_len, name2, 1),
+				  DG_TAIL(data_len, data, 1), DG_LE(flags), DG_LE(valid),
+				  DG_LE(mode), DG_LE(uid), DG_LE(gid), DG_LE(rdev), DG_LE(count),
+				  DG_LE(offset), DG_LE(atime_sec), DG_LE(mtime_sec),
+				  DG_LE(atime_nsec), DG_LE(mtime_nsec), DG_SUB(cred)>;
+	static Errc check(const FsReq &r)
+	{
+		if (r.path.empty() || r.path.size() > kFsPathMax ||
+		    r.name2.size() > kFsPathMax || r.data.size() > kFsIoMax)
+			return Errc::kBadSize;
+		if (has_nul(r.path) || has_nul(r.name2))
 			return Errc::kBadValue;
-	return Errc::kOk;
-}
+		return check_cred(r.cred);
+	}
+};
 
-Errc check_one(const FsXattr &x)
+template <>
+struct Wire<FsAttr> {
+	using H = FsAttr;
+	using C = dg_fs_attr;
+	using Fields = std::tuple<DG_LE(ino), DG_LE(dev), DG_LE(size), DG_LE(blocks),
+				  DG_LE(atime_sec), DG_LE(mtime_sec), DG_LE(ctime_sec),
+				  DG_LE(atime_nsec), DG_LE(mtime_nsec), DG_LE(ctime_nsec),
+				  DG_LE(mode), DG_LE(nlink), DG_LE(uid), DG_LE(gid), DG_LE(rdev),
+				  DG_LE(blksize), DG_RESERVED(reserved)>;
+};
+
+template <>
+struct Wire<FsWriteReply> {
+	using H = FsWriteReply;
+	using C = dg_fs_write_reply;
+	using Fields = std::tuple<DG_LE(count), DG_RESERVED(reserved), DG_SUB(attr)>;
+};
+
+// One entry of a READDIR reply: dg_fs_dirent, then the name padded to 8.
+// Names are checked with the whole reply (FsReaddir).
+template <>
+struct Wire<FsDirent> {
+	using H = FsDirent;
+	using C = dg_fs_dirent;
+	using Fields = std::tuple<DG_LE(ino), DG_LE(cookie), DG_TAIL(name_len, name, 8),
+				  DG_LE(type), DG_RESERVED(reserved)>;
+};
+
+template <>
+struct Wire<FsReaddir> {
+	using H = FsReaddir;
+	using C = dg_fs_readdir_reply;
+	// An entry has a name of at least one byte.
+	using Fields = std::tuple<DG_LIST(nr, entries, fs_dirent_size(1)), DG_BOOL(eof)>;
+	static Errc check(const FsReaddir &r)
+	{
+		for (const FsDirent &e : r.entries)
+			if (e.name.empty() || e.name.size() > kFsNameMax || has_nul(e.name) ||
+			    e.name.find('/') != std::string::npos)
+				return Errc::kBadValue;
+		return Errc::kOk;
+	}
+};
+
+template <>
+struct Wire<FsStatfs> {
+	using H = FsStatfs;
+	using C = dg_fs_statfs;
+	using Fields = std::tuple<DG_LE(blocks), DG_LE(bfree), DG_LE(bavail), DG_LE(files),
+				  DG_LE(ffree), DG_LE(bsize), DG_LE(frsize), DG_LE(namelen),
+				  DG_RESERVED(reserved)>;
+};
+
+// dg_fs_xattr_reply and the value, if any.
+template <>
+struct Wire<FsXattr> {
+	using H = FsXattr;
+	using C = dg_fs_xattr_reply;
+	using Fields = std::tuple<DG_LE(size), DG_RESERVED(reserved), DG_REST(value)>;
+	static Errc check(const FsXattr &x)
+	{
+		if (x.size > kFsXattrSizeMax)
+			return Errc::kBadValue;
+		if (!x.value.empty() && x.value.size() != x.size)
+			return Errc::kBadSize;
+		return Errc::kOk;
+	}
+};
+
+}  // namespace disagg::proto::wire
+
+namespace disagg::proto {
+namespace {
+
+// The payloads without a wire struct: Empty and Data.
+
+Errc check_one(const Empty &) { return Errc::kOk; }
+Errc check_one(const Data &d)
 {
-	if (x.size > kFsXattrSizeMax)
-		return Errc::kBadValue;
-	if (!x.value.empty() && x.value.size() != x.size)
-		return Errc::kBadSize;
-	return Errc::kOk;
+	return d.bytes.size() <= kMaxPayload ? Errc::kOk : Errc::kTooLong;
+}
+template <class T>
+Errc check_one(const T &v)
+{
+	if constexpr (requires { wire::Wire<T>::check(v); })
+		return wire::Wire<T>::check(v);
+	else
+		return Errc::kOk;
 }
 
-// Encoders, one per payload type, into a zeroed buffer of payload_size().
+std::size_t payload_size(const Empty &) { return 0; }
+std::size_t payload_size(const Data &d) { return d.bytes.size(); }
+std::size_t payload_size(const auto &v) { return wire::wire_size(v); }
 
 void put(const Empty &, std::span<std::byte>) {}
-
-void put(const Hello &h, std::span<std::byte> out)
-{
-	DG_PUT(out, dg_hello, major, h.major);
-	DG_PUT(out, dg_hello, minor, h.minor);
-	DG_PUT(out, dg_hello, role, static_cast<std::uint32_t>(h.role));
-	DG_PUT(out, dg_hello, features, h.features);
-	DG_PUT(out, dg_hello, client_id, h.client_id);
-	put_bytes(out, offsetof(dg_hello, nonce), std::as_bytes(std::span(h.nonce)));
-	DG_PUT(out, dg_hello, name_len, static_cast<std::uint16_t>(h.name.size()));
-	put_bytes(out, offsetof(dg_hello, name),
-		  std::as_bytes(std::span(h.name.data(), h.name.size())));
-}
-
-void put(const HelloReply &h, std::span<std::byte> out)
-{
-	DG_PUT(out, dg_hello_reply, major, h.major);
-	DG_PUT(out, dg_hello_reply, minor, h.minor);
-	DG_PUT(out, dg_hello_reply, features, h.features);
-	DG_PUT(out, dg_hello_reply, server_id, h.server_id);
-	put_bytes(out, offsetof(dg_hello_reply, nonce),
-		  std::as_bytes(std::span(h.nonce)));
-	put_bytes(out, offsetof(dg_hello_reply, token), std::as_bytes(std::span(h.token)));
-}
-
-void put(const Auth &a, std::span<std::byte> out)
-{
-	put_bytes(out, offsetof(dg_auth, mac), std::as_bytes(std::span(a.mac)));
-	DG_PUT(out, dg_auth, id_len, static_cast<std::uint16_t>(a.id.size()));
-	put_bytes(out, offsetof(dg_auth, id), std::as_bytes(std::span(a.id.data(), a.id.size())));
-}
-
-void put(const AuthReply &a, std::span<std::byte> out)
-{
-	put_bytes(out, offsetof(dg_auth_reply, mac), std::as_bytes(std::span(a.mac)));
-	put_bytes(out, offsetof(dg_auth_reply, token), std::as_bytes(std::span(a.token)));
-}
-
-void put(const MemInfo &m, std::span<std::byte> out)
-{
-	DG_PUT(out, dg_mem_info, capacity, m.capacity);
-	DG_PUT(out, dg_mem_info, free, m.free);
-	DG_PUT(out, dg_mem_info, slab_size, m.slab_size);
-	DG_PUT(out, dg_mem_info, nr_clients, m.nr_clients);
-}
-
-void put(const MemAlloc &m, std::span<std::byte> out)
-{
-	DG_PUT(out, dg_mem_alloc, size, m.size);
-	DG_PUT(out, dg_mem_alloc, tag, m.tag);
-}
-
-void put(const MemSlab &m, std::span<std::byte> out)
-{
-	DG_PUT(out, dg_mem_slab, slab_id, m.slab_id);
-	DG_PUT(out, dg_mem_slab, tag, m.tag);
-	DG_PUT(out, dg_mem_slab, addr, m.addr);
-	DG_PUT(out, dg_mem_slab, size, m.size);
-	DG_PUT(out, dg_mem_slab, rkey, m.rkey);
-	DG_PUT(out, dg_mem_slab, flags, m.flags);
-}
-
-void put(const MemFree &m, std::span<std::byte> out)
-{
-	DG_PUT(out, dg_mem_free, slab_id, m.slab_id);
-}
-
-void put(const MemResize &m, std::span<std::byte> out)
-{
-	DG_PUT(out, dg_mem_resize, capacity, m.capacity);
-}
-
-void put(const MemRw &m, std::span<std::byte> out)
-{
-	DG_PUT(out, dg_mem_rw, slab_id, m.slab_id);
-	DG_PUT(out, dg_mem_rw, offset, m.offset);
-	DG_PUT(out, dg_mem_rw, len, m.len);
-}
-
-void put(const MemWrite &m, std::span<std::byte> out)
-{
-	put(m.rw, out);
-	put_bytes(out, kMemRwSize, m.data);
-}
-
 void put(const Data &d, std::span<std::byte> out)
 {
-	put_bytes(out, 0, d.bytes);
+	wire::copy_bytes(out.data(), d.bytes.data(), d.bytes.size());
 }
-
-ByteSpan bytes_of(std::string_view s)
-{
-	return std::as_bytes(std::span(s.data(), s.size()));
-}
-
-void put(const FsReq &r, std::span<std::byte> out)
-{
-	DG_PUT(out, dg_fs_req, path_len, static_cast<std::uint32_t>(r.path.size()));
-	DG_PUT(out, dg_fs_req, name2_len, static_cast<std::uint32_t>(r.name2.size()));
-	DG_PUT(out, dg_fs_req, data_len, static_cast<std::uint32_t>(r.data.size()));
-	DG_PUT(out, dg_fs_req, flags, r.flags);
-	DG_PUT(out, dg_fs_req, valid, r.valid);
-	DG_PUT(out, dg_fs_req, mode, r.mode);
-	DG_PUT(out, dg_fs_req, uid, r.uid);
-	DG_PUT(out, dg_fs_req, gid, r.gid);
-	DG_PUT(out, dg_fs_req, rdev, r.rdev);
-	DG_PUT(out, dg_fs_req, count, r.count);
-	DG_PUT(out, dg_fs_req, offset, r.offset);
-	DG_PUT(out, dg_fs_req, atime_sec, r.atime_sec);
-	DG_PUT(out, dg_fs_req, mtime_sec, r.mtime_sec);
-	DG_PUT(out, dg_fs_req, atime_nsec, r.atime_nsec);
-	DG_PUT(out, dg_fs_req, mtime_nsec, r.mtime_nsec);
-	DG_PUT(out, dg_fs_req, cred.uid, r.cred.uid);
-	DG_PUT(out, dg_fs_req, cred.gid, r.cred.gid);
-	DG_PUT(out, dg_fs_req, cred.ngroups, r.cred.ngroups);
-	for (std::size_t i = 0; i < kFsNgroups; i++)
-		put_le<4>(out, offsetof(dg_fs_req, cred.groups) + 4 * i, r.cred.groups[i]);
-	put_bytes(out, kFsReqSize, bytes_of(r.path));
-	put_bytes(out, kFsReqSize + r.path.size(), bytes_of(r.name2));
-	put_bytes(out, kFsReqSize + r.path.size() + r.name2.size(), r.data);
-}
-
-void put(const FsAttr &a, std::span<std::byte> out)
-{
-	DG_PUT(out, dg_fs_attr, ino, a.ino);
-	DG_PUT(out, dg_fs_attr, dev, a.dev);
-	DG_PUT(out, dg_fs_attr, size, a.size);
-	DG_PUT(out, dg_fs_attr, blocks, a.blocks);
-	DG_PUT(out, dg_fs_attr, atime_sec, a.atime_sec);
-	DG_PUT(out, dg_fs_attr, mtime_sec, a.mtime_sec);
-	DG_PUT(out, dg_fs_attr, ctime_sec, a.ctime_sec);
-	DG_PUT(out, dg_fs_attr, atime_nsec, a.atime_nsec);
-	DG_PUT(out, dg_fs_attr, mtime_nsec, a.mtime_nsec);
-	DG_PUT(out, dg_fs_attr, ctime_nsec, a.ctime_nsec);
-	DG_PUT(out, dg_fs_attr, mode, a.mode);
-	DG_PUT(out, dg_fs_attr, nlink, a.nlink);
-	DG_PUT(out, dg_fs_attr, uid, a.uid);
-	DG_PUT(out, dg_fs_attr, gid, a.gid);
-	DG_PUT(out, dg_fs_attr, rdev, a.rdev);
-	DG_PUT(out, dg_fs_attr, blksize, a.blksize);
-}
-
-void put(const FsWriteReply &w, std::span<std::byte> out)
-{
-	DG_PUT(out, dg_fs_write_reply, count, w.count);
-	put(w.attr, out.subspan(offsetof(dg_fs_write_reply, attr), kFsAttrSize));
-}
-
-void put(const FsReaddir &r, std::span<std::byte> out)
-{
-	DG_PUT(out, dg_fs_readdir_reply, nr, static_cast<std::uint32_t>(r.entries.size()));
-	DG_PUT(out, dg_fs_readdir_reply, eof, std::uint32_t{r.eof});
-	std::size_t off = kFsReaddirReplySize;
-	for (const FsDirent &e : r.entries) {
-		std::span<std::byte> d = out.subspan(off, fs_dirent_size(e.name.size()));
-		DG_PUT(d, dg_fs_dirent, ino, e.ino);
-		DG_PUT(d, dg_fs_dirent, cookie, e.cookie);
-		DG_PUT(d, dg_fs_dirent, name_len, static_cast<std::uint16_t>(e.name.size()));
-		DG_PUT(d, dg_fs_dirent, type, e.type);
-		put_bytes(d, kFsDirentSize, bytes_of(e.name));
-		off += d.size();
-	}
-}
-
-void put(const FsStatfs &f, std::span<std::byte> out)
-{
-	DG_PUT(out, dg_fs_statfs, blocks, f.blocks);
-	DG_PUT(out, dg_fs_statfs, bfree, f.bfree);
-	DG_PUT(out, dg_fs_statfs, bavail, f.bavail);
-	DG_PUT(out, dg_fs_statfs, files, f.files);
-	DG_PUT(out, dg_fs_statfs, ffree, f.ffree);
-	DG_PUT(out, dg_fs_statfs, bsize, f.bsize);
-	DG_PUT(out, dg_fs_statfs, frsize, f.frsize);
-	DG_PUT(out, dg_fs_statfs, namelen, f.namelen);
-}
-
-void put(const FsXattr &x, std::span<std::byte> out)
-{
-	DG_PUT(out, dg_fs_xattr_reply, size, x.size);
-	put_bytes(out, kFsXattrReplySize, x.value);
-}
-
-std::size_t readdir_size(const FsReaddir &r)
-{
-	std::size_t n = kFsReaddirReplySize;
-	for (const FsDirent &e : r.entries)
-		n += fs_dirent_size(e.name.size());
-	return n;
-}
-
-std::size_t payload_size(const Body &body)
-{
-	struct {
-		std::size_t operator()(const Empty &) { return 0; }
-		std::size_t operator()(const Hello &) { return kHelloSize; }
-		std::size_t operator()(const HelloReply &) { return kHelloReplySize; }
-		std::size_t operator()(const Auth &) { return kAuthSize; }
-		std::size_t operator()(const AuthReply &) { return kAuthReplySize; }
-		std::size_t operator()(const MemInfo &) { return kMemInfoSize; }
-		std::size_t operator()(const MemAlloc &) { return kMemAllocSize; }
-		std::size_t operator()(const MemSlab &) { return kMemSlabSize; }
-		std::size_t operator()(const MemFree &) { return kMemFreeSize; }
-		std::size_t operator()(const MemRw &) { return kMemRwSize; }
-		std::size_t operator()(const MemResize &) { return kMemResizeSize; }
-		std::size_t operator()(const MemWrite &m) { return kMemRwSize + m.data.size(); }
-		std::size_t operator()(const Data &d) { return d.bytes.size(); }
-		std::size_t operator()(const FsReq &r)
-		{
-			return kFsReqSize + r.path.size() + r.name2.size() + r.data.size();
-		}
-		std::size_t operator()(const FsAttr &) { return kFsAttrSize; }
-		std::size_t operator()(const FsWriteReply &) { return kFsWriteReplySize; }
-		std::size_t operator()(const FsReaddir &r) { return readdir_size(r); }
-		std::size_t operator()(const FsStatfs &) { return kFsStatfsSize; }
-		std::size_t operator()(const FsXattr &x) { return kFsXattrReplySize + x.value.size(); }
-	} size;
-	return std::visit(size, body);
-}
+void put(const auto &v, std::span<std::byte> out) { wire::put_struct(v, out); }
 
 // Wraps a typed decoder result into a Body result.
 template <class T>
@@ -512,7 +392,7 @@ Errc check_status(const Hdr &h)
 
 bool MemWrite::operator==(const MemWrite &o) const
 {
-	return rw == o.rw && std::ranges::equal(data, o.data);
+	return wire::equal(*this, o);
 }
 
 bool Data::operator==(const Data &o) const
@@ -522,17 +402,12 @@ bool Data::operator==(const Data &o) const
 
 bool FsReq::operator==(const FsReq &o) const
 {
-	return flags == o.flags && valid == o.valid && mode == o.mode && uid == o.uid &&
-	       gid == o.gid && rdev == o.rdev && count == o.count && offset == o.offset &&
-	       atime_sec == o.atime_sec && mtime_sec == o.mtime_sec &&
-	       atime_nsec == o.atime_nsec && mtime_nsec == o.mtime_nsec && cred == o.cred &&
-	       path == o.path &&
-	       name2 == o.name2 && std::ranges::equal(data, o.data);
+	return wire::equal(*this, o);
 }
 
 bool FsXattr::operator==(const FsXattr &o) const
 {
-	return size == o.size && std::ranges::equal(value, o.value);
+	return wire::equal(*this, o);
 }
 
 std::string_view to_string(Errc e)
@@ -649,35 +524,14 @@ Errc check(const Body &body)
 
 void encode_hdr(const Hdr &h, std::span<std::byte, kHdrSize> out)
 {
-	DG_PUT(out, dg_hdr, magic, kMagic);
-	DG_PUT(out, dg_hdr, major, h.major);
-	DG_PUT(out, dg_hdr, minor, h.minor);
-	DG_PUT(out, dg_hdr, opcode, h.opcode);
-	DG_PUT(out, dg_hdr, length, h.length);
-	DG_PUT(out, dg_hdr, status, h.status);
-	DG_PUT(out, dg_hdr, req_id, h.req_id);
+	wire::put_struct(h, out);
 }
 
 Result<Hdr> decode_hdr(ByteSpan in)
 {
 	if (in.size() < kHdrSize)
 		return Errc::kTooShort;
-	std::uint32_t magic;
-	DG_GET(magic, in, dg_hdr, magic);
-	if (magic != kMagic)
-		return Errc::kBadMagic;
-	Hdr h;
-	DG_GET(h.major, in, dg_hdr, major);
-	if (h.major != kMajor)
-		return Errc::kBadMajor;
-	DG_GET(h.minor, in, dg_hdr, minor);
-	DG_GET(h.opcode, in, dg_hdr, opcode);
-	DG_GET(h.length, in, dg_hdr, length);
-	if (h.length > kMaxPayload)
-		return Errc::kTooLong;
-	DG_GET(h.status, in, dg_hdr, status);
-	DG_GET(h.req_id, in, dg_hdr, req_id);
-	return h;
+	return wire::decode<Hdr>(in.first(kHdrSize));
 }
 
 Result<Frame> decode_frame(ByteSpan in)
@@ -690,46 +544,6 @@ Result<Frame> decode_frame(ByteSpan in)
 	return Frame{*h, in.subspan(kHdrSize, h->length)};
 }
 
-Result<Hello> decode_hello(ByteSpan p)
-{
-	if (p.size() != kHelloSize)
-		return Errc::kBadSize;
-	if (!DG_ZERO(p, dg_hello, reserved0) || !DG_ZERO(p, dg_hello, reserved))
-		return Errc::kBadReserved;
-	Hello h;
-	std::uint16_t name_len;
-	DG_GET(h.major, p, dg_hello, major);
-	DG_GET(h.minor, p, dg_hello, minor);
-	DG_GET(h.role, p, dg_hello, role);
-	DG_GET(h.features, p, dg_hello, features);
-	DG_GET(h.client_id, p, dg_hello, client_id);
-	get_bytes(p, offsetof(dg_hello, nonce), h.nonce);
-	DG_GET(name_len, p, dg_hello, name_len);
-	if (name_len > kNameMax)
-		return Errc::kBadNameLen;
-	const std::byte *name = p.data() + offsetof(dg_hello, name);
-	h.name.assign(reinterpret_cast<const char *>(name), name_len);
-	if (Errc e = check_one(h); e != Errc::kOk)
-		return e;
-	return h;
-}
-
-Result<HelloReply> decode_hello_reply(ByteSpan p)
-{
-	if (p.size() != kHelloReplySize)
-		return Errc::kBadSize;
-	if (!DG_ZERO(p, dg_hello_reply, reserved0))
-		return Errc::kBadReserved;
-	HelloReply h;
-	DG_GET(h.major, p, dg_hello_reply, major);
-	DG_GET(h.minor, p, dg_hello_reply, minor);
-	DG_GET(h.features, p, dg_hello_reply, features);
-	DG_GET(h.server_id, p, dg_hello_reply, server_id);
-	get_bytes(p, offsetof(dg_hello_reply, nonce), h.nonce);
-	get_bytes(p, offsetof(dg_hello_reply, token), h.token);
-	return h;
-}
-
 bool valid_identity(std::string_view id)
 {
 	if (id.empty() || id.size() > kNameMax)
@@ -740,289 +554,23 @@ bool valid_identity(std::string_view id)
 	return true;
 }
 
-Result<Auth> decode_auth(ByteSpan p)
-{
-	if (p.size() != kAuthSize)
-		return Errc::kBadSize;
-	if (!DG_ZERO(p, dg_auth, reserved))
-		return Errc::kBadReserved;
-	Auth a;
-	std::uint16_t id_len;
-	get_bytes(p, offsetof(dg_auth, mac), a.mac);
-	DG_GET(id_len, p, dg_auth, id_len);
-	if (id_len == 0 || id_len > kNameMax)
-		return Errc::kBadNameLen;
-	// Bytes past id_len are zero: one identity has one encoding.
-	if (!all_zero(p, offsetof(dg_auth, id) + id_len, kNameMax - id_len))
-		return Errc::kBadReserved;
-	const std::byte *id = p.data() + offsetof(dg_auth, id);
-	a.id.assign(reinterpret_cast<const char *>(id), id_len);
-	if (Errc e = check_one(a); e != Errc::kOk)
-		return e;
-	return a;
-}
-
-Result<AuthReply> decode_auth_reply(ByteSpan p)
-{
-	if (p.size() != kAuthReplySize)
-		return Errc::kBadSize;
-	AuthReply a;
-	get_bytes(p, offsetof(dg_auth_reply, mac), a.mac);
-	get_bytes(p, offsetof(dg_auth_reply, token), a.token);
-	return a;
-}
-
-Result<MemInfo> decode_mem_info(ByteSpan p)
-{
-	if (p.size() != kMemInfoSize)
-		return Errc::kBadSize;
-	if (!DG_ZERO(p, dg_mem_info, reserved))
-		return Errc::kBadReserved;
-	MemInfo m;
-	DG_GET(m.capacity, p, dg_mem_info, capacity);
-	DG_GET(m.free, p, dg_mem_info, free);
-	DG_GET(m.slab_size, p, dg_mem_info, slab_size);
-	DG_GET(m.nr_clients, p, dg_mem_info, nr_clients);
-	if (Errc e = check_one(m); e != Errc::kOk)
-		return e;
-	return m;
-}
-
-Result<MemAlloc> decode_mem_alloc(ByteSpan p)
-{
-	if (p.size() != kMemAllocSize)
-		return Errc::kBadSize;
-	MemAlloc m;
-	DG_GET(m.size, p, dg_mem_alloc, size);
-	DG_GET(m.tag, p, dg_mem_alloc, tag);
-	if (Errc e = check_one(m); e != Errc::kOk)
-		return e;
-	return m;
-}
-
-Result<MemSlab> decode_mem_slab(ByteSpan p)
-{
-	if (p.size() != kMemSlabSize)
-		return Errc::kBadSize;
-	MemSlab m;
-	DG_GET(m.slab_id, p, dg_mem_slab, slab_id);
-	DG_GET(m.tag, p, dg_mem_slab, tag);
-	DG_GET(m.addr, p, dg_mem_slab, addr);
-	DG_GET(m.size, p, dg_mem_slab, size);
-	DG_GET(m.rkey, p, dg_mem_slab, rkey);
-	DG_GET(m.flags, p, dg_mem_slab, flags);
-	if (Errc e = check_one(m); e != Errc::kOk)
-		return e;
-	return m;
-}
-
-Result<MemFree> decode_mem_free(ByteSpan p)
-{
-	if (p.size() != kMemFreeSize)
-		return Errc::kBadSize;
-	MemFree m;
-	DG_GET(m.slab_id, p, dg_mem_free, slab_id);
-	return m;
-}
-
-Result<MemResize> decode_mem_resize(ByteSpan p)
-{
-	if (p.size() != kMemResizeSize)
-		return Errc::kBadSize;
-	if (!DG_ZERO(p, dg_mem_resize, reserved))
-		return Errc::kBadReserved;
-	MemResize m;
-	DG_GET(m.capacity, p, dg_mem_resize, capacity);
-	if (Errc e = check_one(m); e != Errc::kOk)
-		return e;
-	return m;
-}
-
-Result<MemRw> decode_mem_rw(ByteSpan p)
-{
-	if (p.size() != kMemRwSize)
-		return Errc::kBadSize;
-	if (!DG_ZERO(p, dg_mem_rw, reserved))
-		return Errc::kBadReserved;
-	MemRw m;
-	DG_GET(m.slab_id, p, dg_mem_rw, slab_id);
-	DG_GET(m.offset, p, dg_mem_rw, offset);
-	DG_GET(m.len, p, dg_mem_rw, len);
-	if (Errc e = check_one(m); e != Errc::kOk)
-		return e;
-	return m;
-}
-
-Result<MemWrite> decode_mem_write(ByteSpan p)
-{
-	if (p.size() < kMemRwSize)
-		return Errc::kBadSize;
-	Result<MemRw> rw = decode_mem_rw(p.first(kMemRwSize));
-	if (!rw)
-		return rw.error();
-	MemWrite m{*rw, p.subspan(kMemRwSize)};
-	if (Errc e = check_one(m); e != Errc::kOk)
-		return e;
-	return m;
-}
-
-Result<FsReq> decode_fs_req(ByteSpan p)
-{
-	if (p.size() < kFsReqSize)
-		return Errc::kBadSize;
-	std::uint32_t path_len, name2_len, data_len;
-	DG_GET(path_len, p, dg_fs_req, path_len);
-	DG_GET(name2_len, p, dg_fs_req, name2_len);
-	DG_GET(data_len, p, dg_fs_req, data_len);
-	// 64-bit sum: three 32-bit lengths cannot overflow it.
-	const std::uint64_t total = std::uint64_t{kFsReqSize} + path_len + name2_len + data_len;
-	if (total != p.size())
-		return Errc::kBadSize;
-	FsReq r;
-	DG_GET(r.flags, p, dg_fs_req, flags);
-	DG_GET(r.valid, p, dg_fs_req, valid);
-	DG_GET(r.mode, p, dg_fs_req, mode);
-	DG_GET(r.uid, p, dg_fs_req, uid);
-	DG_GET(r.gid, p, dg_fs_req, gid);
-	DG_GET(r.rdev, p, dg_fs_req, rdev);
-	DG_GET(r.count, p, dg_fs_req, count);
-	DG_GET(r.offset, p, dg_fs_req, offset);
-	DG_GET(r.atime_sec, p, dg_fs_req, atime_sec);
-	DG_GET(r.mtime_sec, p, dg_fs_req, mtime_sec);
-	DG_GET(r.atime_nsec, p, dg_fs_req, atime_nsec);
-	DG_GET(r.mtime_nsec, p, dg_fs_req, mtime_nsec);
-	DG_GET(r.cred.uid, p, dg_fs_req, cred.uid);
-	DG_GET(r.cred.gid, p, dg_fs_req, cred.gid);
-	DG_GET(r.cred.ngroups, p, dg_fs_req, cred.ngroups);
-	if (!DG_ZERO(p, dg_fs_req, cred.reserved))
-		return Errc::kBadReserved;
-	for (std::size_t i = 0; i < kFsNgroups; i++)
-		get_le<4>(p, offsetof(dg_fs_req, cred.groups) + 4 * i, r.cred.groups[i]);
-	const char *base = reinterpret_cast<const char *>(p.data());
-	r.path = std::string_view(base + kFsReqSize, path_len);
-	r.name2 = std::string_view(base + kFsReqSize + path_len, name2_len);
-	r.data = p.subspan(kFsReqSize + path_len + name2_len, data_len);
-	if (Errc e = check_one(r); e != Errc::kOk)
-		return e;
-	return r;
-}
-
-Result<FsAttr> decode_fs_attr(ByteSpan p)
-{
-	if (p.size() != kFsAttrSize)
-		return Errc::kBadSize;
-	if (!DG_ZERO(p, dg_fs_attr, reserved))
-		return Errc::kBadReserved;
-	FsAttr a;
-	DG_GET(a.ino, p, dg_fs_attr, ino);
-	DG_GET(a.dev, p, dg_fs_attr, dev);
-	DG_GET(a.size, p, dg_fs_attr, size);
-	DG_GET(a.blocks, p, dg_fs_attr, blocks);
-	DG_GET(a.atime_sec, p, dg_fs_attr, atime_sec);
-	DG_GET(a.mtime_sec, p, dg_fs_attr, mtime_sec);
-	DG_GET(a.ctime_sec, p, dg_fs_attr, ctime_sec);
-	DG_GET(a.atime_nsec, p, dg_fs_attr, atime_nsec);
-	DG_GET(a.mtime_nsec, p, dg_fs_attr, mtime_nsec);
-	DG_GET(a.ctime_nsec, p, dg_fs_attr, ctime_nsec);
-	DG_GET(a.mode, p, dg_fs_attr, mode);
-	DG_GET(a.nlink, p, dg_fs_attr, nlink);
-	DG_GET(a.uid, p, dg_fs_attr, uid);
-	DG_GET(a.gid, p, dg_fs_attr, gid);
-	DG_GET(a.rdev, p, dg_fs_attr, rdev);
-	DG_GET(a.blksize, p, dg_fs_attr, blksize);
-	return a;
-}
-
-Result<FsWriteReply> decode_fs_write_reply(ByteSpan p)
-{
-	if (p.size() != kFsWriteReplySize)
-		return Errc::kBadSize;
-	if (!DG_ZERO(p, dg_fs_write_reply, reserved))
-		return Errc::kBadReserved;
-	Result<FsAttr> a = decode_fs_attr(p.subspan(offsetof(dg_fs_write_reply, attr)));
-	if (!a)
-		return a.error();
-	FsWriteReply w;
-	DG_GET(w.count, p, dg_fs_write_reply, count);
-	w.attr = *a;
-	return w;
-}
-
-Result<FsReaddir> decode_fs_readdir(ByteSpan p)
-{
-	if (p.size() < kFsReaddirReplySize)
-		return Errc::kBadSize;
-	std::uint32_t nr, eof;
-	DG_GET(nr, p, dg_fs_readdir_reply, nr);
-	DG_GET(eof, p, dg_fs_readdir_reply, eof);
-	if (eof > 1)
-		return Errc::kBadValue;
-	// Each entry takes at least 32 bytes: bound nr before reserving.
-	if (nr > (p.size() - kFsReaddirReplySize) / fs_dirent_size(1))
-		return Errc::kBadSize;
-	FsReaddir r;
-	r.eof = eof;
-	r.entries.reserve(nr);
-	std::size_t off = kFsReaddirReplySize;
-	for (std::uint32_t i = 0; i < nr; i++) {
-		if (p.size() - off < kFsDirentSize)
-			return Errc::kBadSize;
-		ByteSpan d = p.subspan(off);
-		FsDirent e;
-		std::uint16_t name_len;
-		DG_GET(e.ino, d, dg_fs_dirent, ino);
-		DG_GET(e.cookie, d, dg_fs_dirent, cookie);
-		DG_GET(name_len, d, dg_fs_dirent, name_len);
-		DG_GET(e.type, d, dg_fs_dirent, type);
-		if (!DG_ZERO(d, dg_fs_dirent, reserved))
-			return Errc::kBadReserved;
-		const std::size_t len = fs_dirent_size(name_len);
-		if (d.size() < len)
-			return Errc::kBadSize;
-		e.name.assign(reinterpret_cast<const char *>(d.data()) + kFsDirentSize, name_len);
-		if (!all_zero(d, kFsDirentSize + name_len, len - kFsDirentSize - name_len))
-			return Errc::kBadReserved;
-		r.entries.push_back(std::move(e));
-		off += len;
-	}
-	if (off != p.size())
-		return Errc::kBadSize;
-	if (Errc e = check_one(r); e != Errc::kOk)
-		return e;
-	return r;
-}
-
-Result<FsStatfs> decode_fs_statfs(ByteSpan p)
-{
-	if (p.size() != kFsStatfsSize)
-		return Errc::kBadSize;
-	if (!DG_ZERO(p, dg_fs_statfs, reserved))
-		return Errc::kBadReserved;
-	FsStatfs f;
-	DG_GET(f.blocks, p, dg_fs_statfs, blocks);
-	DG_GET(f.bfree, p, dg_fs_statfs, bfree);
-	DG_GET(f.bavail, p, dg_fs_statfs, bavail);
-	DG_GET(f.files, p, dg_fs_statfs, files);
-	DG_GET(f.ffree, p, dg_fs_statfs, ffree);
-	DG_GET(f.bsize, p, dg_fs_statfs, bsize);
-	DG_GET(f.frsize, p, dg_fs_statfs, frsize);
-	DG_GET(f.namelen, p, dg_fs_statfs, namelen);
-	return f;
-}
-
-Result<FsXattr> decode_fs_xattr(ByteSpan p)
-{
-	if (p.size() < kFsXattrReplySize)
-		return Errc::kBadSize;
-	if (!DG_ZERO(p, dg_fs_xattr_reply, reserved))
-		return Errc::kBadReserved;
-	FsXattr x;
-	DG_GET(x.size, p, dg_fs_xattr_reply, size);
-	x.value = p.subspan(kFsXattrReplySize);
-	if (Errc e = check_one(x); e != Errc::kOk)
-		return e;
-	return x;
-}
+Result<Hello> decode_hello(ByteSpan p) { return wire::decode<Hello>(p); }
+Result<HelloReply> decode_hello_reply(ByteSpan p) { return wire::decode<HelloReply>(p); }
+Result<Auth> decode_auth(ByteSpan p) { return wire::decode<Auth>(p); }
+Result<AuthReply> decode_auth_reply(ByteSpan p) { return wire::decode<AuthReply>(p); }
+Result<MemInfo> decode_mem_info(ByteSpan p) { return wire::decode<MemInfo>(p); }
+Result<MemAlloc> decode_mem_alloc(ByteSpan p) { return wire::decode<MemAlloc>(p); }
+Result<MemSlab> decode_mem_slab(ByteSpan p) { return wire::decode<MemSlab>(p); }
+Result<MemFree> decode_mem_free(ByteSpan p) { return wire::decode<MemFree>(p); }
+Result<MemResize> decode_mem_resize(ByteSpan p) { return wire::decode<MemResize>(p); }
+Result<MemRw> decode_mem_rw(ByteSpan p) { return wire::decode<MemRw>(p); }
+Result<MemWrite> decode_mem_write(ByteSpan p) { return wire::decode<MemWrite>(p); }
+Result<FsReq> decode_fs_req(ByteSpan p) { return wire::decode<FsReq>(p); }
+Result<FsAttr> decode_fs_attr(ByteSpan p) { return wire::decode<FsAttr>(p); }
+Result<FsWriteReply> decode_fs_write_reply(ByteSpan p) { return wire::decode<FsWriteReply>(p); }
+Result<FsReaddir> decode_fs_readdir(ByteSpan p) { return wire::decode<FsReaddir>(p); }
+Result<FsStatfs> decode_fs_statfs(ByteSpan p) { return wire::decode<FsStatfs>(p); }
+Result<FsXattr> decode_fs_xattr(ByteSpan p) { return wire::decode<FsXattr>(p); }
 
 Result<Message> decode_message(const Frame &f)
 {
@@ -1057,7 +605,8 @@ Result<Bytes> encode_message(const Message &m)
 		return Errc::kBadBody;
 	if (Errc e = check(m.body); e != Errc::kOk)
 		return e;
-	const std::size_t n = payload_size(m.body);
+	const std::size_t n =
+		std::visit([](const auto &b) { return payload_size(b); }, m.body);
 	if (n > kMaxPayload)
 		return Errc::kTooLong;
 	h.length = static_cast<std::uint32_t>(n);
@@ -1065,8 +614,7 @@ Result<Bytes> encode_message(const Message &m)
 	Bytes out(kHdrSize + n);	// zeroed: reserved fields and padding
 	std::span<std::byte> buf(out);
 	encode_hdr(h, buf.first<kHdrSize>());
-	std::visit([&](const auto &body) { put(body, buf.subspan(kHdrSize)); },
-		   m.body);
+	std::visit([&](const auto &body) { put(body, buf.subspan(kHdrSize)); }, m.body);
 	return out;
 }
 
@@ -1121,10 +669,6 @@ Result<Negotiated> check_hello_reply(const Hello &sent, const HelloReply &reply)
 		return Errc::kBadFeatures;
 	return Negotiated{reply.minor, reply.features};
 }
-
-#undef DG_GET
-#undef DG_PUT
-#undef DG_ZERO
 
 const char *role_name(Role r)
 {

@@ -5,7 +5,10 @@
 // Wire structures are never memcpy'd: every field is stored and loaded byte
 // by byte in little-endian order at the offset proto.h gives it. Messages
 // are plain host-order structs; reserved fields do not appear in them (they
-// are written as zero and must read as zero).
+// are written as zero and must read as zero). Each struct here has one table
+// in proto.cpp binding its members to the proto.h fields, from which its
+// encoder and decoder follow (see wire.hpp); adding a field means adding it
+// to proto.h, to the struct here and to its table.
 //
 // Decoding never throws and never reads past the span it is given. It runs
 // in three steps, each usable on its own:
@@ -57,46 +60,27 @@ inline constexpr std::uint32_t kFsIoMax = DG_FS_IO_MAX;
 inline constexpr std::size_t kFsMsgMax = DG_FS_MSG_MAX;
 inline constexpr std::size_t kFsNameMax = 255;	// of one directory entry
 
-// Wire sizes, checked against proto.h.
-inline constexpr std::size_t kHdrSize = 24;
-inline constexpr std::size_t kHelloSize = 128;
-inline constexpr std::size_t kHelloReplySize = 72;
-inline constexpr std::size_t kAuthSize = 104;
-inline constexpr std::size_t kAuthReplySize = 48;
-inline constexpr std::size_t kCmPrivateSize = 40;
-inline constexpr std::size_t kMemInfoSize = 32;
-inline constexpr std::size_t kMemAllocSize = 16;
-inline constexpr std::size_t kMemSlabSize = 40;
-inline constexpr std::size_t kMemFreeSize = 8;
-inline constexpr std::size_t kMemRwSize = 24;
-inline constexpr std::size_t kMemResizeSize = 16;
-static_assert(sizeof(dg_hdr) == kHdrSize);
-static_assert(sizeof(dg_hello) == kHelloSize);
-static_assert(sizeof(dg_hello_reply) == kHelloReplySize);
-static_assert(sizeof(dg_auth) == kAuthSize);
-static_assert(sizeof(dg_auth_reply) == kAuthReplySize);
-static_assert(sizeof(dg_cm_private) == kCmPrivateSize);
-static_assert(sizeof(dg_mem_info) == kMemInfoSize);
-static_assert(sizeof(dg_mem_alloc) == kMemAllocSize);
-static_assert(sizeof(dg_mem_slab) == kMemSlabSize);
-static_assert(sizeof(dg_mem_free) == kMemFreeSize);
-static_assert(sizeof(dg_mem_rw) == kMemRwSize);
-static_assert(sizeof(dg_mem_resize) == kMemResizeSize);
-inline constexpr std::size_t kFsReqSize = 152;
+// Wire sizes: proto.h's (which asserts each), under the names the daemons use.
+inline constexpr std::size_t kHdrSize = sizeof(dg_hdr);
+inline constexpr std::size_t kHelloSize = sizeof(dg_hello);
+inline constexpr std::size_t kHelloReplySize = sizeof(dg_hello_reply);
+inline constexpr std::size_t kAuthSize = sizeof(dg_auth);
+inline constexpr std::size_t kAuthReplySize = sizeof(dg_auth_reply);
+inline constexpr std::size_t kCmPrivateSize = sizeof(dg_cm_private);
+inline constexpr std::size_t kMemInfoSize = sizeof(dg_mem_info);
+inline constexpr std::size_t kMemAllocSize = sizeof(dg_mem_alloc);
+inline constexpr std::size_t kMemSlabSize = sizeof(dg_mem_slab);
+inline constexpr std::size_t kMemFreeSize = sizeof(dg_mem_free);
+inline constexpr std::size_t kMemRwSize = sizeof(dg_mem_rw);
+inline constexpr std::size_t kMemResizeSize = sizeof(dg_mem_resize);
 inline constexpr std::uint32_t kFsNgroups = DG_FS_NGROUPS;
-inline constexpr std::size_t kFsAttrSize = 96;
-inline constexpr std::size_t kFsWriteReplySize = 104;
-inline constexpr std::size_t kFsDirentSize = 24;
-inline constexpr std::size_t kFsReaddirReplySize = 8;
-inline constexpr std::size_t kFsStatfsSize = 56;
-inline constexpr std::size_t kFsXattrReplySize = 8;
-static_assert(sizeof(dg_fs_req) == kFsReqSize);
-static_assert(sizeof(dg_fs_attr) == kFsAttrSize);
-static_assert(sizeof(dg_fs_write_reply) == kFsWriteReplySize);
-static_assert(sizeof(dg_fs_dirent) == kFsDirentSize);
-static_assert(sizeof(dg_fs_readdir_reply) == kFsReaddirReplySize);
-static_assert(sizeof(dg_fs_statfs) == kFsStatfsSize);
-static_assert(sizeof(dg_fs_xattr_reply) == kFsXattrReplySize);
+inline constexpr std::size_t kFsReqSize = sizeof(dg_fs_req);
+inline constexpr std::size_t kFsAttrSize = sizeof(dg_fs_attr);
+inline constexpr std::size_t kFsWriteReplySize = sizeof(dg_fs_write_reply);
+inline constexpr std::size_t kFsDirentSize = sizeof(dg_fs_dirent);
+inline constexpr std::size_t kFsReaddirReplySize = sizeof(dg_fs_readdir_reply);
+inline constexpr std::size_t kFsStatfsSize = sizeof(dg_fs_statfs);
+inline constexpr std::size_t kFsXattrReplySize = sizeof(dg_fs_xattr_reply);
 // The largest request (all strings and data at their limits) fits the
 // message size both sides accept.
 static_assert(kHdrSize + kFsReqSize + 2 * kFsPathMax + kFsIoMax <= kFsMsgMax);

@@ -5,6 +5,7 @@
 #include "join_table.hpp"
 #include "log.hpp"
 #include "tcp_transport.hpp"	// sockaddr_str()
+#include "wire.hpp"
 
 #include <fcntl.h>
 #include <infiniband/verbs.h>
@@ -39,39 +40,31 @@ bool set_nonblock(int fd)
 	return fl >= 0 && ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
 }
 
-std::uint64_t le(const std::uint8_t *p, std::size_t n)
-{
-	std::uint64_t v = 0;
-	for (std::size_t i = 0; i < n; i++)
-		v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
-	return v;
-}
-
 }  // namespace
+
+// The queue numbers are the transport's to check: see parse_cm_private().
+template <>
+struct proto::wire::Wire<CmPrivate> {
+	using H = CmPrivate;
+	using C = dg_cm_private;
+	using Fields = std::tuple<DG_CONST(magic, kMagic, Errc::kBadMagic), DG_LE(major),
+				  DG_LE(minor), DG_LE(qid), DG_LE(nr_queues), DG_RESERVED(reserved),
+				  DG_LE(client_id), DG_RAW(token)>;
+};
 
 bool parse_cm_private(const void *data, std::size_t len, CmPrivate &out)
 {
-	static_assert(sizeof(dg_cm_private) == kCmPrivateSize);
 	out = CmPrivate{};
-	if (!data || len < sizeof(dg_cm_private))
+	if (!data || len < kCmPrivateSize)
 		return true;
-	auto *p = static_cast<const std::uint8_t *>(data);
-	bool all_zero = true;
-	for (std::size_t i = 0; i < sizeof(dg_cm_private); i++)
-		all_zero &= p[i] == 0;
-	if (all_zero)
+	const ByteSpan p(static_cast<const std::byte *>(data), kCmPrivateSize);
+	if (wire::all_zero(p))
 		return true;	// rdma_cm pads absent private data with zeros
-	if (le(p + offsetof(dg_cm_private, magic), 4) != kMagic)
-		return false;
+	Result<CmPrivate> r = wire::decode<CmPrivate>(p);
+	if (!r)
+		return false;	// bad magic or reserved bytes
+	out = *r;
 	out.present = true;
-	out.major = p[offsetof(dg_cm_private, major)];
-	out.qid = static_cast<std::uint16_t>(le(p + offsetof(dg_cm_private, qid), 2));
-	out.nr_queues = static_cast<std::uint16_t>(le(p + offsetof(dg_cm_private, nr_queues), 2));
-	out.client_id = le(p + offsetof(dg_cm_private, client_id), 8);
-	std::memcpy(out.token.data(), p + offsetof(dg_cm_private, token), out.token.size());
-	for (std::size_t i = 0; i < sizeof(dg_cm_private::reserved); i++)
-		if (p[offsetof(dg_cm_private, reserved) + i])
-			return false;
 	const bool zero_token = std::all_of(out.token.begin(), out.token.end(),
 					    [](std::uint8_t b) { return b == 0; });
 	if (out.qid == 0 && !zero_token)

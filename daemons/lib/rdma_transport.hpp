@@ -90,6 +90,7 @@ std::unique_ptr<Transport> make_rdma_transport(EventLoop &loop, const TransportL
 struct CmPrivate {
 	bool present = false;	// false: a one-queue client that sent none
 	std::uint8_t major = 0;
+	std::uint8_t minor = 0;
 	std::uint16_t qid = 0;
 	std::uint16_t nr_queues = 1;
 	std::uint64_t client_id = 0;
