@@ -934,7 +934,10 @@ static bool dswap_slab_repair(struct dswap_dev *d, unsigned long idx,
 	return done;
 }
 
-/* Give orphaned remote slabs back to nodes that answer. */
+/*
+ * Give orphaned remote slabs back to nodes that answer; forget those of
+ * draining nodes that do not.
+ */
 static void dswap_free_orphans(struct dswap_dev *d)
 {
 	struct dswap_orphan *o;
@@ -952,6 +955,18 @@ static void dswap_free_orphans(struct dswap_dev *d)
 		if (!o)
 			break;
 		if (!dswap_node_usable(o->node)) {
+			/*
+			 * A draining node is closed once it holds nothing,
+			 * and the node frees what we owe it when our
+			 * connection goes (memd's grace): a dead one need
+			 * not come back for it first.
+			 */
+			if (READ_ONCE(o->node->state) == DSWAP_NODE_DRAINING) {
+				atomic_dec(&o->node->nr_slabs);
+				dswap_node_put_active(o->node);
+				kfree(o);
+				continue;
+			}
 			dswap_node_put_active(o->node);
 			list_add_tail(&o->list, &later);
 			continue;

@@ -134,7 +134,7 @@ log "SIGTERM: m1 ($held slabs) drained and removed in $t_gone s, memd exited 0, 
 # 4. SIGKILL m2's memd: the lease expires, the agent drops the node.
 t0=$(swap_now)
 swap_memd_kill 2
-swap_wait 60 node_gone m2 || fail "m2 not removed after its lease expired (state $(node_state m2))"
+swap_wait 60 node_gone m2 || fail "m2 not removed after its lease expired (state $(node_state m2), stat $(swap_node_stat m2))"
 log "SIGKILL: m2 removed $(swap_since "$t0") s after its memd died (lease TTL $TTL s)"
 pool_memd_start 1
 swap_wait 30 node_up m1 || fail "m1 not added again after its memd restarted"
