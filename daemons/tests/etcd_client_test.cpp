@@ -314,41 +314,14 @@ TEST(EtcdClient, GarbageInAWatchStreamIsAnError)
 
 // ---- against a real etcd ----
 
-class EtcdTest : public ::testing::Test {
+class EtcdTest : public disagg::test::EtcdSuite {
 protected:
-	static void SetUpTestSuite()
-	{
-		if (!EtcdProcess::available())
-			return;
-		etcd_ = new EtcdProcess;
-		if (!etcd_->start()) {
-			delete etcd_;
-			etcd_ = nullptr;
-		}
-	}
-	static void TearDownTestSuite()
-	{
-		delete etcd_;
-		etcd_ = nullptr;
-	}
-	void SetUp() override
-	{
-		if (!EtcdProcess::available())
-			GTEST_SKIP() << disagg::test::kEtcdBinary << " not installed";
-		ASSERT_TRUE(etcd_) << "etcd did not start";
-		prefix_ = std::string("/t/") +
-			  ::testing::UnitTest::GetInstance()->current_test_info()->name() + "/";
-	}
 	Client client(std::chrono::milliseconds timeout = 2000ms)
 	{
 		return Client({etcd_->endpoint()}, timeout);
 	}
 
-	static EtcdProcess *etcd_;
-	std::string prefix_;
 };
-
-EtcdProcess *EtcdTest::etcd_ = nullptr;
 
 TEST_F(EtcdTest, PutGetDelete)
 {

@@ -141,6 +141,39 @@ private:
 	std::uint16_t client_port_ = 0, peer_port_ = 0;
 };
 
+// A test suite sharing one private etcd (starting one takes over a
+// second); each test gets its own key prefix, "/t/TESTNAME/". Tests skip
+// when /usr/bin/etcd is missing.
+class EtcdSuite : public ::testing::Test {
+protected:
+	static void SetUpTestSuite()
+	{
+		if (!EtcdProcess::available())
+			return;
+		etcd_ = new EtcdProcess;
+		if (!etcd_->start()) {
+			delete etcd_;
+			etcd_ = nullptr;
+		}
+	}
+	static void TearDownTestSuite()
+	{
+		delete etcd_;
+		etcd_ = nullptr;
+	}
+	void SetUp() override
+	{
+		if (!EtcdProcess::available())
+			GTEST_SKIP() << kEtcdBinary << " not installed";
+		ASSERT_TRUE(etcd_) << "etcd did not start";
+		prefix_ = std::string("/t/") +
+			  ::testing::UnitTest::GetInstance()->current_test_info()->name() + "/";
+	}
+
+	static inline EtcdProcess *etcd_ = nullptr;
+	std::string prefix_;
+};
+
 // Wait up to @timeout for @pred(), polling every 50 ms.
 template <class Pred>
 bool eventually(Pred pred, std::chrono::milliseconds timeout)

@@ -6,6 +6,7 @@
 // back without its data while the node keeps serving.
 #include "etcd_test_util.hpp"
 #include "memclient.hpp"
+#include "memd_child.hpp"
 #include "memd_test_util.hpp"
 #include "registry.hpp"
 #include "server.hpp"
@@ -32,30 +33,11 @@ using disagg::test::eventually;
 using registry::NodeRecord;
 
 // One etcd for the binary; each test its own prefix.
-class MemdRegistry : public ::testing::Test {
+class MemdRegistry : public disagg::test::EtcdSuite {
 protected:
-	static void SetUpTestSuite()
-	{
-		if (!EtcdProcess::available())
-			return;
-		etcd_ = new EtcdProcess;
-		if (!etcd_->start()) {
-			delete etcd_;
-			etcd_ = nullptr;
-		}
-	}
-	static void TearDownTestSuite()
-	{
-		delete etcd_;
-		etcd_ = nullptr;
-	}
 	void SetUp() override
 	{
-		if (!EtcdProcess::available())
-			GTEST_SKIP() << disagg::test::kEtcdBinary << " not installed";
-		ASSERT_TRUE(etcd_) << "etcd did not start";
-		prefix_ = std::string("/t/") +
-			  ::testing::UnitTest::GetInstance()->current_test_info()->name() + "/";
+		EtcdSuite::SetUp();
 		log::set_level(log::Level::kWarn);
 	}
 
@@ -101,11 +83,7 @@ protected:
 		return eventually([&] { return !record(); }, t);
 	}
 
-	static EtcdProcess *etcd_;
-	std::string prefix_;
 };
-
-EtcdProcess *MemdRegistry::etcd_ = nullptr;
 
 // A memd in-process on 127.0.0.1, run() on a thread.
 class Node {
@@ -297,63 +275,6 @@ TEST_F(MemdRegistry, SurvivesEtcdGoingAwayAndLosingItsData)
 
 // ---- the binary: SIGTERM drains
 
-struct Child {
-	pid_t pid = -1;
-	int err_fd = -1;
-	std::string text;
-
-	std::string wait_for(const std::regex &re, std::chrono::milliseconds t = 5000ms)
-	{
-		const auto deadline = std::chrono::steady_clock::now() + t;
-		std::smatch m;
-		while (!std::regex_search(text, m, re)) {
-			const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-				deadline - std::chrono::steady_clock::now()).count();
-			pollfd p{err_fd, POLLIN, 0};
-			if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0)
-				return {};
-			char buf[4096];
-			const ssize_t n = ::read(err_fd, buf, sizeof(buf));
-			if (n <= 0)
-				return {};
-			text.append(buf, static_cast<std::size_t>(n));
-		}
-		return m.size() > 1 ? m[1].str() : m[0].str();
-	}
-	int wait_exit()
-	{
-		int st = 0;
-		::waitpid(pid, &st, 0);
-		char buf[4096];
-		ssize_t n;
-		while ((n = ::read(err_fd, buf, sizeof(buf))) > 0)
-			text.append(buf, static_cast<std::size_t>(n));
-		::close(err_fd);
-		return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	}
-};
-
-Child spawn(const std::vector<std::string> &args)
-{
-	Child c;
-	int p[2];
-	EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	std::vector<std::string> all = {MEMD_BINARY};
-	all.insert(all.end(), args.begin(), args.end());
-	std::vector<char *> argv;
-	for (auto &a : all)
-		argv.push_back(a.data());
-	argv.push_back(nullptr);
-	EXPECT_EQ(::posix_spawn(&c.pid, MEMD_BINARY, &fa, nullptr, argv.data(), environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	::close(p[1]);
-	c.err_fd = p[0];
-	return c;
-}
 
 TEST_F(MemdRegistry, BinarySigtermMarksDrainingThenLeavesAndExits0)
 {
@@ -364,9 +285,9 @@ TEST_F(MemdRegistry, BinarySigtermMarksDrainingThenLeavesAndExits0)
 			 "--registry-prefix", prefix_, "--registry-name", "mem-a", "--label", "rack=r9",
 			 "--label", "row=2", "--registry-ttl", "2", "--drain-timeout", "20"});
 	const std::string port = d.wait_for(std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)"));
-	ASSERT_FALSE(port.empty()) << d.text;
+	ASSERT_FALSE(port.empty()) << d.stderr_text;
 	std::optional<NodeRecord> r;
-	ASSERT_TRUE(eventually([&] { return (r = record()).has_value(); }, 3000ms)) << d.text;
+	ASSERT_TRUE(eventually([&] { return (r = record()).has_value(); }, 3000ms)) << d.stderr_text;
 	EXPECT_EQ(r->port, static_cast<unsigned>(std::stoi(port)));
 	EXPECT_EQ(r->labels, (std::map<std::string, std::string>{{"rack", "r9"}, {"row", "2"}}));
 	client::Options o;
@@ -385,9 +306,9 @@ TEST_F(MemdRegistry, BinarySigtermMarksDrainingThenLeavesAndExits0)
 	// Still serving: the client's slab is readable and freed.
 	EXPECT_EQ(c->free(s->slab_id), 0u);
 	EXPECT_TRUE(record_gone(3000ms));
-	EXPECT_EQ(d.wait_exit(), 0) << d.text;
-	EXPECT_NE(d.text.find("registry: drained: no slab held"), std::string::npos) << d.text;
-	EXPECT_EQ(d.text.find(": error: "), std::string::npos) << d.text;
+	EXPECT_EQ(d.wait_exit(), 0) << d.stderr_text;
+	EXPECT_NE(d.stderr_text.find("registry: drained: no slab held"), std::string::npos) << d.stderr_text;
+	EXPECT_EQ(d.stderr_text.find(": error: "), std::string::npos) << d.stderr_text;
 }
 
 }  // namespace
