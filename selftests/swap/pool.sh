@@ -107,6 +107,10 @@ etcdctl --endpoints "$EP" get --print-value-only /disagg/memory/m1 | grep -qi 's
 
 # 2. A workload; a third node registers meanwhile.
 swap_workload_start 32 12
+for n in m1 m2; do
+	node_has_slabs "$n" || fail "node $n holds no slab: swap did not spread over the pool"
+done
+log "swap spread over the pool: m1 $(node_slabs m1) slabs, m2 $(node_slabs m2) slabs"
 t0=$(swap_now)
 pool_memd_start 3
 swap_wait 30 node_up m3 || fail "node m3 never added"
