@@ -13,7 +13,7 @@
 #     SIGTERM), memd exit status 0;
 #  4. SIGKILL to m2's memd: its lease expires (3 s TTL), the agent drains
 #     the dead node (its copies were dropped at once: replicas cover it);
-#     memd restarted on host 1 joins again (the rebuild has a node);
+#     memd restarted on host 1 joins again (copies are rebuilt onto it);
 #  5. etcd SIGKILLed and restarted on the same data mid-workload: no node
 #     is drained, the agent catches up (a node registered meanwhile is
 #     added after the restart);
@@ -142,8 +142,9 @@ swap_wait 60 node_gone m2 || fail "m2 not removed after its lease expired (state
 log "SIGKILL: m2 removed $(swap_since "$t0") s after its memd died (lease TTL $TTL s)"
 pool_memd_start 1
 swap_wait 30 node_up m1 || fail "m1 not added again after its memd restarted"
-swap_wait 120 eval '[ "$(swap_degraded)" = 0 ]' || fail "degraded_slabs $(swap_degraded) with m1 back"
-log "m1 back in the pool, every slab has its 2 copies again"
+# The rebuild onto it goes on in the background (its time is replicas.sh's).
+swap_wait 60 node_has_slabs m1 || fail "no copy rebuilt onto m1 (degraded_slabs $(swap_degraded))"
+log "m1 back in the pool, rebuilding onto it (degraded_slabs $(swap_degraded))"
 
 # 5. etcd dies and comes back; nothing moves meanwhile.
 drains=$(grep -c ': draining$' "$HOSTS_LOGDIR/agent.log")
