@@ -171,20 +171,4 @@ void logf_rl(RateLimit &rl, const char *file, int line, Level l, const char *fmt
 	write_line(l, msg);
 }
 
-std::string escape(std::string_view bytes)
-{
-	std::string out;
-	for (char c : bytes) {
-		const auto u = static_cast<unsigned char>(c);
-		if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') {
-			char buf[5];
-			std::snprintf(buf, sizeof(buf), "\\x%02x", u);
-			out += buf;
-		} else {
-			out += c;
-		}
-	}
-	return out;
-}
-
 }  // namespace disagg::log

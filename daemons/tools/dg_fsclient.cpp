@@ -5,9 +5,9 @@
 // (hex forms for NULs), and --raw-hex sends a hand-made frame, so hostile
 // requests can be sent on purpose. Exit status: 0 when a reply came (and
 // matched --expect, if given), 1 otherwise, 2 for bad arguments.
-#include "cli.hpp"
 #include "log.hpp"
 #include "memclient.hpp"
+#include "tool_cli.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -22,24 +22,6 @@ using namespace disagg;
 using namespace disagg::proto;
 
 namespace {
-
-const char *kUsage =
-	"usage: dg-fsclient --connect ADDR[:PORT] [options] OP [PATH]\n"
-	"OP: getattr setattr read write create mkdir mknod symlink link unlink rmdir\n"
-	"    rename readlink readdir statfs fsync getxattr setxattr listxattr\n"
-	"    removexattr, or status (the node's JSON), or raw (--raw-hex)\n"
-	"  --transport tcp|rdma   (default tcp)\n"
-	"  --bind ADDR            local address to connect from\n"
-	"  --timeout SECONDS      per call (default 10)\n"
-	"  --path-hex HEX         the path as hex bytes (instead of PATH)\n"
-	"  --name2 STR, --name2-hex HEX   second string: new path, target, xattr name\n"
-	"  --data STR, --data-hex HEX     data of a write or setxattr\n"
-	"  --offset N --count N --mode OCTAL --uid N --gid N --rdev N\n"
-	"  --as UID:GID[:G1,G2...]  the caller's credentials (default 0:0, no groups)\n"
-	"  --flags N --valid N    raw dg_fs_req fields\n"
-	"  --raw-hex HEX          with OP raw: send these bytes as one frame\n"
-	"  --expect ERR           exit 1 unless the status is ERR (0, EXDEV, 18...)\n"
-	"%s";
 
 struct Args {
 	client::Options conn;
@@ -126,7 +108,8 @@ std::string set_cred(std::string_view name, std::string_view v, FsCred &out)
 	return e;
 }
 
-std::string parse(int argc, char **argv, Args &a)
+// The command line into @a: -1 to go on, else the status to exit with.
+int parse(int argc, char **argv, Args &a)
 {
 	a.conn.rdma = false;
 	a.conn.port = kStordPort;
@@ -134,103 +117,115 @@ std::string parse(int argc, char **argv, Args &a)
 	a.conn.name = "dg-fsclient";
 	a.conn.max_frame = kFsMsgMax;
 	a.conn.data_buffer = kPageSize;
-	std::vector<std::string> positional;
+	CLI::App app{"dg-fsclient: sends one request to disagg-stord, over TCP or RDMA, and\n"
+		     "prints the status and the result. OP: getattr setattr read write create\n"
+		     "mkdir mknod symlink link unlink rmdir rename readlink readdir statfs\n"
+		     "fsync getxattr setxattr listxattr removexattr, or status (the node's\n"
+		     "JSON), or raw (--raw-hex). Exit status: 0 when a reply came (and matched\n"
+		     "--expect, if given), 1 otherwise, 2 for bad arguments.",
+		     "dg-fsclient"};
+	tool::setup(app);
 	bool have_path = false;
-	std::string key_file, identity;
-	for (int i = 1; i < argc; i++) {
-		std::string_view arg = argv[i];
-		if (arg.substr(0, 2) != "--" || arg == "--") {
-			positional.emplace_back(arg);
-			continue;
-		}
-		if (arg == "--help")
-			return "help";
-		if (i + 1 >= argc)
-			return "option '" + std::string(arg) + "' needs a value";
-		std::string_view v = argv[++i];
-		std::string e;
-		std::optional<Bytes> hex;
-		if (arg == "--connect") {
-			if (!parse_host_port(v, a.conn.host, a.conn.port, kStordPort))
-				e = invalid(arg, v);
-		} else if (arg == "--transport") {
-			std::optional<TransportKind> t = parse_transport(v);
-			if (!t)
-				e = invalid(arg, v) + ": expected rdma or tcp";
-			a.conn.rdma = t == TransportKind::kRdma;
-		} else if (arg == "--bind") {
-			a.conn.bind = v;
-		} else if (arg == "--timeout") {
-			std::uint32_t s = 0;
-			e = set_u32(arg, v, s);
-			a.conn.timeout_ms = static_cast<int>(std::min<std::uint32_t>(s, 3600) * 1000);
-		} else if (arg == "--path-hex" || arg == "--name2-hex" || arg == "--data-hex" ||
-			   arg == "--raw-hex") {
-			if (!(hex = from_hex(v)))
-				return invalid(arg, v) + ": expected hex bytes";
-			if (arg == "--path-hex") {
-				a.path = as_string(*hex);
-				have_path = true;
-			} else if (arg == "--name2-hex") {
-				a.name2 = as_string(*hex);
-			} else if (arg == "--data-hex") {
-				a.data = *hex;
-			} else {
-				a.raw = as_string(*hex);
-			}
-		} else if (arg == "--name2") {
-			a.name2 = v;
-		} else if (arg == "--data") {
-			auto b = std::as_bytes(std::span(v.data(), v.size()));
-			a.data.assign(b.begin(), b.end());
-		} else if (arg == "--offset") {
-			std::string s(v);
-			char *end = nullptr;
-			a.req.offset = std::strtoull(s.c_str(), &end, 0);
-			if (s.empty() || *end)
-				e = invalid(arg, v);
-		} else if (arg == "--count") {
-			e = set_u32(arg, v, a.req.count);
-		} else if (arg == "--mode") {
-			e = set_u32(arg, v, a.req.mode, 8);
-		} else if (arg == "--uid") {
-			e = set_u32(arg, v, a.req.uid);
-		} else if (arg == "--gid") {
-			e = set_u32(arg, v, a.req.gid);
-		} else if (arg == "--as") {
-			e = set_cred(arg, v, a.req.cred);
-		} else if (arg == "--rdev") {
-			e = set_u32(arg, v, a.req.rdev, 0);
-		} else if (arg == "--flags") {
-			e = set_u32(arg, v, a.req.flags, 0);
-		} else if (arg == "--valid") {
-			e = set_u32(arg, v, a.req.valid, 0);
-		} else if (arg == "--expect") {
-			a.expect = v;
-		} else if (arg == "--key-file") {
-			key_file = v;
-		} else if (arg == "--identity") {
-			identity = v;
-		} else {
-			e = "unknown option '" + log::escape(arg) + "'";
-		}
-		if (!e.empty())
-			return e;
-	}
-	if (positional.empty())
-		return "no OP given";
-	a.op = positional[0];
-	if (positional.size() > 1) {
-		a.path = positional[1];
-		have_path = true;
-	}
-	if (positional.size() > 2)
-		return "unexpected argument '" + log::escape(positional[2]) + "'";
+	std::string key_file, identity, expect;
+	app.add_option("OP", a.op, "the request")->required();
+	CLI::Option *path_opt = app.add_option_function<std::string>(
+		"PATH",
+		[&a, &have_path](const std::string &v) {
+			a.path = v;
+			have_path = true;
+		},
+		"its path (or --path-hex)");
+	tool::add_host_port(app, "--connect", "ADDR[:PORT]",
+			    "the node (port " + std::to_string(kStordPort) + " if not given)",
+			    a.conn.host, a.conn.port, kStordPort)
+		->required();
+	tool::add(app, "--transport", "tcp|rdma", "transport (default tcp)",
+		  [&a](const std::string &v) {
+			  std::optional<TransportKind> t = parse_transport(v);
+			  if (!t)
+				  return invalid("--transport", v) + ": expected rdma or tcp";
+			  a.conn.rdma = *t == TransportKind::kRdma;
+			  return std::string();
+		  });
+	app.add_option("--bind", a.conn.bind, "local address to connect from")->type_name("ADDR");
+	tool::add(app, "--timeout", "SECONDS", "per call (default 10, at most 3600)",
+		  [&a](const std::string &v) {
+			  std::uint32_t s = 0;
+			  std::string e = set_u32("--timeout", v, s);
+			  a.conn.timeout_ms = static_cast<int>(std::min<std::uint32_t>(s, 3600) * 1000);
+			  return e;
+		  });
+	// Strings as hex bytes (NULs and all).
+	auto hex = [](const char *name, auto store) {
+		return [name, store](const std::string &v) {
+			std::optional<Bytes> b = from_hex(v);
+			if (!b)
+				return invalid(name, v) + ": expected hex bytes";
+			store(*b);
+			return std::string();
+		};
+	};
+	tool::add(app, "--path-hex", "HEX", "the path as hex bytes (instead of PATH)",
+		  hex("--path-hex", [&a, &have_path](const Bytes &b) {
+			  a.path = as_string(b);
+			  have_path = true;
+		  }))
+		->excludes(path_opt);
+	app.add_option("--name2", a.name2, "second string: new path, target, xattr name")
+		->type_name("STR");
+	tool::add(app, "--name2-hex", "HEX", "... as hex bytes",
+		  hex("--name2-hex", [&a](const Bytes &b) { a.name2 = as_string(b); }));
+	tool::add(app, "--data", "STR", "data of a write or setxattr", [&a](const std::string &v) {
+		auto b = std::as_bytes(std::span(v.data(), v.size()));
+		a.data.assign(b.begin(), b.end());
+		return std::string();
+	});
+	tool::add(app, "--data-hex", "HEX", "... as hex bytes",
+		  hex("--data-hex", [&a](const Bytes &b) { a.data = b; }));
+	tool::add(app, "--offset", "N", "dg_fs_req.offset (0x and 0 prefixes: hex, octal)",
+		  [&a](const std::string &v) {
+			  char *end = nullptr;
+			  errno = 0;
+			  a.req.offset = std::strtoull(v.c_str(), &end, 0);
+			  if (v.empty() || *end || errno)
+				  return invalid("--offset", v);
+			  return std::string();
+		  });
+	// dg_fs_req's 32-bit fields, in base @base (0: C prefixes).
+	auto u32 = [&app](const char *name, const char *help, std::uint32_t &out, int base) {
+		tool::add(app, name, base == 8 ? "OCTAL" : "N", help,
+			  [name, &out, base](const std::string &v) { return set_u32(name, v, out, base); });
+	};
+	u32("--count", "bytes to read, entries' bytes", a.req.count, 10);
+	u32("--mode", "file mode, octal", a.req.mode, 8);
+	u32("--uid", "owner of a setattr", a.req.uid, 10);
+	u32("--gid", "group of a setattr", a.req.gid, 10);
+	u32("--rdev", "device number of a mknod", a.req.rdev, 0);
+	u32("--flags", "raw dg_fs_req.flags", a.req.flags, 0);
+	u32("--valid", "raw dg_fs_req.valid", a.req.valid, 0);
+	tool::add(app, "--as", "UID:GID[:G1,G2...]",
+		  "the caller's credentials (default 0:0, no groups)",
+		  [&a](const std::string &v) { return set_cred("--as", v, a.req.cred); });
+	tool::add(app, "--raw-hex", "HEX", "with OP raw: send these bytes as one frame",
+		  hex("--raw-hex", [&a](const Bytes &b) { a.raw = as_string(b); }));
+	CLI::Option *expect_opt = app.add_option("--expect", expect,
+		       "exit 1 unless the status is ERR (0, OK, EXDEV,\n"
+		       "18...) or, with 'closed', unless the node closed\n"
+		       "the connection")
+		->type_name("ERR");
+	tool::add_key_options(app, key_file, identity);
+	if (int rc = tool::parse(app, "dg-fsclient", argc, argv); rc >= 0)
+		return rc;
+	if (expect_opt->count())
+		a.expect = expect;
+	std::string e;
 	if (a.op != "status" && a.op != "raw" && !kOps.contains(a.op))
-		return "unknown OP '" + log::escape(a.op) + "'";
-	if (kOps.contains(a.op) && !have_path)
-		return "OP " + a.op + " needs a PATH";
-	return client::use_key_file(a.conn, key_file, identity);
+		e = "unknown OP '" + log::escape(a.op) + "'";
+	else if (kOps.contains(a.op) && !have_path)
+		e = "OP " + a.op + " needs a PATH";
+	else
+		e = client::use_key_file(a.conn, key_file, identity);
+	return e.empty() ? -1 : tool::usage_error("dg-fsclient", e);
 }
 
 std::string errno_name(std::uint32_t e)
@@ -353,15 +348,8 @@ client::Reply call_raw(client::Conn &c, Op op, const Args &a)
 int main(int argc, char **argv)
 {
 	Args a;
-	if (std::string e = parse(argc, argv, a); !e.empty()) {
-		if (e == "help") {
-			std::printf(kUsage, client::kKeyUsage);
-			return 0;
-		}
-		std::fprintf(stderr, "dg-fsclient: %s\n", e.c_str());
-		std::fprintf(stderr, kUsage, client::kKeyUsage);
-		return 2;
-	}
+	if (int rc = parse(argc, argv, a); rc >= 0)
+		return rc;
 	if (a.op == "status")
 		a.conn.role = Role::kCtl;
 	std::string err;

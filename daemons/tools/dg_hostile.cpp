@@ -18,8 +18,11 @@
 // It counts the malformed frames it sent, by class, and prints the counts
 // when it exits: after --max-bad of them, on SIGTERM/SIGINT, or never.
 // Standalone on purpose: only include/disagg/proto.h and POSIX sockets, so
-// it does not share bugs with the daemons' codec.
+// it does not share bugs with the daemons' codec; the command line is
+// CLI11's with the value parsers of daemons/lib/cli.hpp (tool_cli.hpp).
 #include <disagg/proto.h>
+
+#include "tool_cli.hpp"
 
 #include <arpa/inet.h>
 #include <endian.h>
@@ -944,27 +947,8 @@ void print_counts()
 	std::fflush(stdout);
 }
 
-void usage(FILE *f)
-{
-	std::fprintf(f,
-		"usage: dg-hostile --listen ADDR:PORT [--role mem|fs] [options]\n"
-		"  --mode LIST        comma-separated modes, or 'all' (every mode with a\n"
-		"                     weight), 'stray', 'answer', 'framing' (a class);\n"
-		"                     picked at random per request; none: all good\n"
-		"  --hello LIST       HELLO modes, or 'all'; --hello-pct P of HELLOs (50)\n"
-		"  --auth             offer authentication and answer every AUTH badly\n"
-		"                     (auth-* modes: this node holds no key)\n"
-		"  --seed N           random schedule (default 1)\n"
-		"  --max-bad N        exit after N malformed frames\n"
-		"  --good-first N     answer the first N requests (HELLO included) well\n"
-		"  --good-pct P       answer P%% of the others well too\n"
-		"  --burst N          frames per 'burst' (default 32)\n"
-		"  --list             print the modes\n"
-		"Prints the counts of malformed frames when it exits (after --max-bad,\n"
-		"SIGTERM or SIGINT). TCP only.\n");
-}
-
-bool parse_list(const std::string &s, bool hello, std::vector<int> &out)
+// "" or the first word of @s that names no mode.
+std::string parse_list(const std::string &s, bool hello, std::vector<int> &out)
 {
 	std::size_t pos = 0;
 
@@ -988,24 +972,13 @@ bool parse_list(const std::string &s, bool hello, std::vector<int> &out)
 				found = true;
 			}
 		}
-		if (!found) {
-			std::fprintf(stderr, "dg-hostile: unknown mode '%s'\n", w.c_str());
-			return false;
-		}
+		if (!found)
+			return w;
 		if (e == std::string::npos)
 			break;
 		pos = e + 1;
 	}
-	return true;
-}
-
-bool parse_u64(const char *s, std::uint64_t &v)
-{
-	char *end;
-
-	errno = 0;
-	v = std::strtoull(s, &end, 0);
-	return !errno && end != s && !*end;
+	return {};
 }
 
 int listen_on(const std::string &host, unsigned port)
@@ -1041,90 +1014,71 @@ void on_signal(int) { stopping.store(true); }
 
 int main(int argc, char **argv)
 {
-	std::string modes, hellos;
-
+	CLI::App app{"dg-hostile: a memory or storage node (TCP only) that answers with\n"
+		     "malformed replies, for the kernel clients' selftests. Prints the counts\n"
+		     "of malformed frames when it exits (after --max-bad, SIGTERM or SIGINT).",
+		     "dg-hostile"};
+	disagg::tool::setup(app);
+	bool list = false;
+	std::uint16_t port = 0;
 	opt.hello_pct = 50;
-	for (int i = 1; i < argc; i++) {
-		std::string a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : nullptr;
-		std::uint64_t n = 0;
-
-		if (a == "-h" || a == "--help") {
-			usage(stdout);
-			return 0;
-		}
-		if (a == "--list") {
-			for (const auto &m : kModes)
-				std::printf("%-16s %-8s %s\n", m.name, kClassName[m.cls], m.what);
-			for (const auto &m : kHelloModes)
-				std::printf("%-16s %-8s %s\n", m.name, kClassName[m.cls], m.what);
-			return 0;
-		}
-		if (a == "--auth") {
-			opt.auth = true;
-			continue;
-		}
-		if (!v) {
-			usage(stderr);
-			return 2;
-		}
-		i++;
-		if (a == "--listen") {
-			std::string s = v;
-			std::size_t c = s.rfind(':');
-			if (c == std::string::npos || !parse_u64(s.c_str() + c + 1, n) || n > 65535) {
-				std::fprintf(stderr, "dg-hostile: bad --listen '%s'\n", v);
-				return 2;
-			}
-			opt.host = s.substr(0, c);
-			if (opt.host.size() > 2 && opt.host.front() == '[')
-				opt.host = opt.host.substr(1, opt.host.size() - 2);
-			opt.port = static_cast<unsigned>(n);
-		} else if (a == "--role") {
-			if (std::strcmp(v, "mem") && std::strcmp(v, "fs")) {
-				std::fprintf(stderr, "dg-hostile: --role mem or fs\n");
-				return 2;
-			}
-			opt.fs = !std::strcmp(v, "fs");
-		} else if (a == "--mode") {
-			modes = v;
-		} else if (a == "--hello") {
-			hellos = v;
-		} else if (a == "--transport") {
-			if (std::strcmp(v, "tcp")) {
-				std::fprintf(stderr, "dg-hostile: only --transport tcp\n");
-				return 2;
-			}
-		} else if (parse_u64(v, n)) {
-			if (a == "--seed")
-				opt.seed = n;
-			else if (a == "--max-bad")
-				opt.max_bad = n;
-			else if (a == "--good-first")
-				opt.good_first = n;
-			else if (a == "--burst" && n >= 1 && n <= 4096)
-				opt.burst = static_cast<unsigned>(n);
-			else if (a == "--good-pct" && n <= 100)
-				opt.good_pct = static_cast<unsigned>(n);
-			else if (a == "--hello-pct" && n <= 100)
-				opt.hello_pct = static_cast<unsigned>(n);
-			else {
-				std::fprintf(stderr, "dg-hostile: bad option %s %s\n", a.c_str(), v);
-				return 2;
-			}
-		} else {
-			std::fprintf(stderr, "dg-hostile: bad option %s %s\n", a.c_str(), v);
-			return 2;
-		}
+	disagg::tool::add_host_port(app, "--listen", "ADDR:PORT", "address and port to listen on",
+				    opt.host, port, 0);
+	disagg::tool::add(app, "--role", "mem|fs", "a memory node (default) or a storage node",
+			  [](const std::string &v) {
+				  if (v != "mem" && v != "fs")
+					  return disagg::invalid("--role", v) + ": expected mem or fs";
+				  opt.fs = v == "fs";
+				  return std::string();
+			  });
+	disagg::tool::add(app, "--transport", "tcp", "tcp, the only one", [](const std::string &v) {
+		if (disagg::parse_transport(v) != disagg::TransportKind::kTcp)
+			return disagg::invalid("--transport", v) + ": only tcp";
+		return std::string();
+	});
+	auto modes = [](const char *name, bool hello) {
+		return [name, hello](const std::string &v) {
+			std::vector<int> &out = hello ? opt.hello_modes : opt.modes;
+			out.clear();
+			if (std::string w = parse_list(v, hello, out); !w.empty())
+				return disagg::invalid(name, v) + ": unknown mode '" + w +
+				       "' (see --list)";
+			return std::string();
+		};
+	};
+	disagg::tool::add(app, "--mode", "LIST",
+			  "comma-separated modes, or 'all' (every mode with a\n"
+			  "weight), 'stray', 'answer', 'framing' (a class);\n"
+			  "picked at random per request; none: all good",
+			  modes("--mode", false));
+	disagg::tool::add(app, "--hello", "LIST", "HELLO modes, or 'all'", modes("--hello", true));
+	disagg::tool::add_uint(app, "--hello-pct", "P", "% of HELLOs spoiled (default 50)",
+			       opt.hello_pct, 0, 100);
+	app.add_flag("--auth", opt.auth,
+		     "offer authentication and answer every AUTH badly\n"
+		     "(auth-* modes: this node holds no key)");
+	disagg::tool::add_uint(app, "--seed", "N", "random schedule (default 1)", opt.seed, 0);
+	disagg::tool::add_uint(app, "--max-bad", "N", "exit after N malformed frames (0: never)",
+			       opt.max_bad, 0);
+	disagg::tool::add_uint(app, "--good-first", "N",
+			       "answer the first N requests (HELLO included) well", opt.good_first, 0);
+	disagg::tool::add_uint(app, "--good-pct", "P", "answer P% of the others well too",
+			       opt.good_pct, 0, 100);
+	disagg::tool::add_uint(app, "--burst", "N", "frames per 'burst' (default 32)", opt.burst, 1,
+			       4096);
+	app.add_flag("--list", list, "print the modes and exit");
+	if (int rc = disagg::tool::parse(app, "dg-hostile", argc, argv); rc >= 0)
+		return rc;
+	if (list) {
+		for (const auto &m : kModes)
+			std::printf("%-16s %-8s %s\n", m.name, kClassName[m.cls], m.what);
+		for (const auto &m : kHelloModes)
+			std::printf("%-16s %-8s %s\n", m.name, kClassName[m.cls], m.what);
+		return 0;
 	}
-	if (!opt.port) {
-		usage(stderr);
-		return 2;
-	}
-	if (!modes.empty() && !parse_list(modes, false, opt.modes))
-		return 2;
-	if (!hellos.empty() && !parse_list(hellos, true, opt.hello_modes))
-		return 2;
+	if (!port)
+		return disagg::tool::usage_error("dg-hostile", "--listen ADDR:PORT is required");
+	opt.port = port;
 
 	struct sigaction sa{};
 	sa.sa_handler = on_signal;

@@ -14,6 +14,7 @@
 // 1 any failure or mismatch, 2 bad arguments.
 #include "config.hpp"
 #include "memclient.hpp"
+#include "tool_cli.hpp"
 
 #include <infiniband/verbs.h>
 #include <sys/random.h>
@@ -50,39 +51,6 @@ struct Args {
 	unsigned answer_evict = 0;	// MEM_EVICTs to wait for and honour
 	unsigned evict_wait = 120;	// ... for at most this many seconds
 };
-
-const char *kUsage =
-	"usage: dg-memclient --connect ADDR[:PORT] [options]\n"
-	"  --transport rdma|tcp   (default rdma)\n"
-	"  --bind ADDR            local address to connect from\n"
-	"  --queues N             RDMA queue pairs, one PD (default 1); pages go\n"
-	"                         round-robin over them, messages on queue 0\n"
-	"  --slabs N              slabs to allocate (default 2)\n"
-	"  --slab-size SIZE       bytes per slab (default: the node's slab size)\n"
-	"  --pages N              pages written and verified per slab (default 64)\n"
-	"  --client-id HEX        client id (default random)\n"
-	"  --name NAME            client name shown by the node\n"
-	"  --seed N               data pattern seed (default 1)\n"
-	"  --isolation            check that keys reach only their own slab\n"
-	"  --expect-all-free      check that all capacity is free at the end\n"
-	"  --keep                 keep the slabs and vanish without BYE; a later run\n"
-	"                         with the same --client-id and --seed verifies them\n"
-	"  --wait-bye SECONDS     at the end, wait for the node to say BYE (shutdown)\n"
-	"  --status               print the node's status JSON and exit\n"
-	"  --resize SIZE          set the node's capacity (an admin key, or a node\n"
-	"                         without keys) and exit\n"
-	"  --answer-evict N       after writing, wait for N MEM_EVICTs; for each,\n"
-	"                         verify the slab's pages, then MEM_FREE it\n"
-	"  --evict-wait SECONDS   how long --answer-evict waits (default 120)\n"
-	"  --timeout SECONDS      per call (default 10)\n"
-	"%s";
-
-int usage_error(const std::string &msg)
-{
-	std::fprintf(stderr, "dg-memclient: %s\n", msg.c_str());
-	std::fprintf(stderr, kUsage, client::kKeyUsage);
-	return 2;
-}
 
 std::uint64_t random_id()
 {
@@ -456,115 +424,81 @@ void answer_evictions(Conn &c, const Args &a, const std::vector<MemSlab> &slabs,
 	}
 }
 
-bool parse(int argc, char **argv, Args &a, std::string &err)
+// The command line into @a: -1 to go on, else the status to exit with.
+int parse(int argc, char **argv, Args &a)
 {
-	std::vector<std::string> v(argv + 1, argv + argc);
-	bool have_connect = false;
+	CLI::App app{"dg-memclient: test client of disagg-memd. Connects over RDMA or TCP,\n"
+		     "allocates slabs, writes checksummed pages, reads them back and verifies\n"
+		     "every byte, frees, and prints a summary. Exit status: 0 all good, 1 any\n"
+		     "failure or mismatch, 2 bad arguments.",
+		     "dg-memclient"};
+	tool::setup(app);
 	std::string key_file, identity;
-	for (std::size_t i = 0; i < v.size(); i++) {
-		std::string name = v[i], val;
-		const bool flag = name == "--isolation" || name == "--expect-all-free" ||
-				  name == "--status" || name == "--keep" || name == "--help" ||
-				  name == "-h";
-		if (!flag) {
-			if (auto eq = name.find('='); eq != std::string::npos) {
-				val = name.substr(eq + 1);
-				name = name.substr(0, eq);
-			} else if (i + 1 < v.size()) {
-				val = v[++i];
-			} else {
-				err = "option '" + name + "' needs a value";
-				return false;
-			}
-		}
-		auto num = [&](std::uint64_t lo, std::uint64_t hi) {
-			auto n = parse_uint(val, lo, hi);
-			if (!n)
-				err = "invalid " + name + " '" + val + "'";
-			return n.value_or(0);
-		};
-		if (name == "--help" || name == "-h") {
-			std::printf(kUsage, client::kKeyUsage);
-			std::exit(0);
-		} else if (name == "--connect") {
-			if (!parse_host_port(val, a.conn.host, a.conn.port, kMemdPort)) {
-				err = "invalid --connect '" + val + "'";
-				return false;
-			}
-			have_connect = true;
-		} else if (name == "--transport") {
-			if (val != "rdma" && val != "tcp") {
-				err = "invalid --transport '" + val + "': expected rdma or tcp";
-				return false;
-			}
-			a.conn.rdma = val == "rdma";
-		} else if (name == "--bind") {
-			a.conn.bind = val;
-		} else if (name == "--queues") {
-			a.conn.queues = static_cast<unsigned>(num(1, 64));
-		} else if (name == "--slabs") {
-			a.slabs = static_cast<unsigned>(num(0, 4096));
-		} else if (name == "--slab-size") {
-			auto n = parse_size(val);
-			if (!n || *n == 0 || *n % kPageSize) {
-				err = "invalid --slab-size '" + val + "'";
-				return false;
-			}
-			a.slab_size = *n;
-		} else if (name == "--pages") {
-			a.pages = static_cast<unsigned>(num(1, 1u << 24));
-		} else if (name == "--client-id") {
-			char *end = nullptr;
-			errno = 0;
-			a.conn.client_id = std::strtoull(val.c_str(), &end, 16);
-			if (val.empty() || *end || errno || !a.conn.client_id) {
-				err = "invalid --client-id '" + val + "': expected nonzero hex";
-				return false;
-			}
-		} else if (name == "--name") {
-			a.conn.name = val;
-		} else if (name == "--key-file") {
-			key_file = val;
-		} else if (name == "--identity") {
-			identity = val;
-		} else if (name == "--seed") {
-			a.seed = num(0, UINT64_MAX);
-		} else if (name == "--timeout") {
-			a.conn.timeout_ms = static_cast<int>(num(1, 3600) * 1000);
-		} else if (name == "--isolation") {
-			a.isolation = true;
-		} else if (name == "--expect-all-free") {
-			a.expect_all_free = true;
-		} else if (name == "--status") {
-			a.status = true;
-		} else if (name == "--keep") {
-			a.keep = true;
-		} else if (name == "--resize") {
-			auto n = parse_size(val);
-			if (!n || *n == 0 || *n % kPageSize) {
-				err = "invalid --resize '" + val + "'";
-				return false;
-			}
-			a.resize = *n;
-		} else if (name == "--answer-evict") {
-			a.answer_evict = static_cast<unsigned>(num(1, 4096));
-		} else if (name == "--evict-wait") {
-			a.evict_wait = static_cast<unsigned>(num(1, 3600));
-		} else if (name == "--wait-bye") {
-			a.wait_bye = static_cast<unsigned>(num(1, 3600));
-		} else {
-			err = "unknown option '" + name + "'";
-			return false;
-		}
-		if (!err.empty())
-			return false;
-	}
-	if (!have_connect) {
-		err = "--connect is required";
-		return false;
-	}
-	err = client::use_key_file(a.conn, key_file, identity);
-	return err.empty();
+	tool::add_host_port(app, "--connect", "ADDR[:PORT]",
+			    "the node (port " + std::to_string(kMemdPort) + " if not given)",
+			    a.conn.host, a.conn.port, kMemdPort)
+		->required();
+	tool::add(app, "--transport", "rdma|tcp", "transport (default rdma)",
+		  [&a](const std::string &v) {
+			  std::optional<TransportKind> t = parse_transport(v);
+			  if (!t)
+				  return invalid("--transport", v) + ": expected rdma or tcp";
+			  a.conn.rdma = *t == TransportKind::kRdma;
+			  return std::string();
+		  });
+	app.add_option("--bind", a.conn.bind, "local address to connect from")->type_name("ADDR");
+	tool::add_uint(app, "--queues", "N",
+		       "RDMA queue pairs, one PD (default 1); pages go\n"
+		       "round-robin over them, messages on queue 0",
+		       a.conn.queues, 1, 64);
+	tool::add_uint(app, "--slabs", "N", "slabs to allocate (default 2)", a.slabs, 0, 4096);
+	tool::add_size(app, "--slab-size", "bytes per slab (default: the node's slab size)",
+		       a.slab_size, kPageSize);
+	tool::add_uint(app, "--pages", "N", "pages written and verified per slab (default 64)",
+		       a.pages, 1, 1u << 24);
+	tool::add(app, "--client-id", "HEX", "client id (default random)",
+		  [&a](const std::string &v) {
+			  char *end = nullptr;
+			  errno = 0;
+			  a.conn.client_id = std::strtoull(v.c_str(), &end, 16);
+			  if (v.empty() || *end || errno || !a.conn.client_id)
+				  return invalid("--client-id", v) + ": expected nonzero hex";
+			  return std::string();
+		  });
+	app.add_option("--name", a.conn.name, "client name shown by the node")->type_name("NAME");
+	tool::add_uint(app, "--seed", "N", "data pattern seed (default 1)", a.seed, 0);
+	app.add_flag("--isolation", a.isolation, "check that keys reach only their own slab");
+	app.add_flag("--expect-all-free", a.expect_all_free,
+		     "check that all capacity is free at the end");
+	app.add_flag("--keep", a.keep,
+		     "keep the slabs and vanish without BYE; a later run\n"
+		     "with the same --client-id and --seed verifies them");
+	tool::add_uint(app, "--wait-bye", "SECONDS",
+		       "at the end, wait for the node's BYE (shutdown)", a.wait_bye, 1, 3600);
+	app.add_flag("--status", a.status, "print the node's status JSON and exit");
+	tool::add_size(app, "--resize",
+		       "set the node's capacity (an admin key, or a node\n"
+		       "without keys) and exit",
+		       a.resize, kPageSize);
+	tool::add_uint(app, "--answer-evict", "N",
+		       "after writing, wait for N MEM_EVICTs; for each,\n"
+		       "verify the slab's pages, then MEM_FREE it",
+		       a.answer_evict, 1, 4096);
+	tool::add_uint(app, "--evict-wait", "SECONDS", "how long --answer-evict waits (default 120)",
+		       a.evict_wait, 1, 3600);
+	tool::add(app, "--timeout", "SECONDS", "per call (default 10)", [&a](const std::string &v) {
+		std::optional<std::uint64_t> n = parse_uint(v, 1, 3600);
+		if (!n)
+			return invalid("--timeout", v) + ": expected 1..3600";
+		a.conn.timeout_ms = static_cast<int>(*n * 1000);
+		return std::string();
+	});
+	tool::add_key_options(app, key_file, identity);
+	if (int rc = tool::parse(app, "dg-memclient", argc, argv); rc >= 0)
+		return rc;
+	if (std::string err = client::use_key_file(a.conn, key_file, identity); !err.empty())
+		return tool::usage_error("dg-memclient", err);
+	return -1;
 }
 
 }  // namespace
@@ -572,9 +506,9 @@ bool parse(int argc, char **argv, Args &a, std::string &err)
 int main(int argc, char **argv)
 {
 	Args a;
+	if (int rc = parse(argc, argv, a); rc >= 0)
+		return rc;
 	std::string err;
-	if (!parse(argc, argv, a, err))
-		return usage_error(err);
 	const char *tname = a.conn.rdma ? "rdma" : "tcp";
 	const std::string where = std::string(tname) + " " + a.conn.host + ":" +
 				  std::to_string(a.conn.port);

@@ -156,11 +156,6 @@ protected:
 // @file (the daemons' key-file format) into @o. "" or why not; both empty
 // is fine (no key).
 std::string use_key_file(Options &o, const std::string &file, const std::string &identity);
-// The usage lines of those options.
-inline constexpr const char *kKeyUsage =
-	"  --key-file FILE        authenticate with a key from FILE (NAME SECRET\n"
-	"                         [admin] lines, mode 0600, as the daemons' --keys)\n"
-	"  --identity NAME        ... the key named NAME (required with --key-file)\n";
 
 std::unique_ptr<Conn> open_tcp(const Options &opt, std::string &err);
 std::unique_ptr<Conn> open_rdma(const Options &opt, std::string &err);

@@ -13,6 +13,10 @@
 #                                    xattrs, as the tests run as root and
 #                                    compare with a local filesystem;
 #                                    creds.sh tests the defaults)
+#   fs_stord_start_conf I TRANSPORT EXP METRICS
+#                                    the same with the default export options
+#                                    from a config file (--config) that also
+#                                    serves metrics at METRICS (ADDR:PORT)
 #   fs_stord_stop TRANSPORT [SIG]    stop it (SIGTERM, or SIG, e.g. KILL)
 #   fs_mount I TRANSPORT MNT [OPTS]  mount host I's export on MNT
 #   fs_remount MNT                   umount and mount again, same options
@@ -66,6 +70,24 @@ fs_stord_start() { # i transport export [options]
 	mkdir -p "$exp"
 	host_start "$i" "$name" "$STORD" --listen "$(host_addr "$i"):$FS_PORT" \
 		--root "$exp" --transport "$t" $DAEMON_KEYS "$@"
+	host_wait_log "$name" "listening" || fail "$name did not start"
+}
+
+fs_stord_start_conf() { # i transport export metrics
+	local i=$1 t=$2 exp=$3 name=stord-$2 conf=$HOSTS_STATE/stord-$2.conf
+	mkdir -p "$exp" "$HOSTS_STATE"
+	{
+		echo "# written by fs_stord_start_conf (selftests/fs/setup.sh)"
+		echo "listen = $(host_addr "$i"):$FS_PORT"
+		echo "root = $exp"
+		echo "transport = $t"
+		echo "squash = none"
+		echo "allow-setid = true"
+		echo "allow-sys-xattrs = true"
+		echo "metrics = $4"
+		[ -n "$DAEMON_KEYS" ] && echo "keys = $DG_KEYFILE"
+	} >"$conf"
+	host_start "$i" "$name" "$STORD" --config "$conf"
 	host_wait_log "$name" "listening" || fail "$name did not start"
 }
 

@@ -5,6 +5,9 @@
 # page cache), renames, links, lists, truncates, maps, does O_DIRECT,
 # xattrs, statfs, reads an open-unlinked file, and removes everything;
 # every result is checked against the export directory on the node.
+# The first node runs from a config file (--config) with --metrics: its
+# counts of the requests only the test's own commands make (MKDIR, RMDIR,
+# LINK, SYMLINK, MKNOD) are exact, without errors.
 # Then umount and rmmod leave no slab cache behind.
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
@@ -21,8 +24,13 @@ check() {
 }
 
 suite() {
-	local i=$1 t=$2 exp=/tmp/export-$2 m=/mnt/dg-$2
-	fs_stord_start "$i" "$t" "$exp"
+	local i=$1 t=$2 exp=/tmp/export-$2 m=/mnt/dg-$2 metrics op want got
+	metrics=$(host_addr "$i"):9471
+	if [ "$i" = 1 ]; then
+		fs_stord_start_conf "$i" "$t" "$exp" "$metrics"
+	else
+		fs_stord_start "$i" "$t" "$exp"
+	fi
 	fs_mount "$i" "$t" "$m" "acregmin=1,acdirmin=1"
 	grep " $m disaggfs " /proc/mounts | sed "s/^/  $t: /"
 
@@ -103,6 +111,18 @@ suite() {
 	[ -z "$(ls -A "$exp")" ] || fail "$t: left on the node: $(ls -A "$exp")"
 	[ -z "$(ls -A "$m")" ] || fail "$t: left in the mount: $(ls -A "$m")"
 	check "$t: umount" umount "$m"
+	if [ "$i" = 1 ]; then
+		# mkdir -p d/sub, mkdir dir; rmdir dir, rm -r e (e, e/sub); ln; ln -s; mkfifo.
+		host_metrics "$metrics" >"/tmp/stord-$t.metrics" || fail "$t: no metrics at $metrics"
+		metrics_read "/tmp/stord-$t.metrics"
+		for want in fs_mkdir=3 fs_rmdir=3 fs_link=1 fs_symlink=1 fs_mknod=1; do
+			op=${want%=*}
+			got=${METRIC[disagg_stord_requests_total{op=\"$op\"\}]:-}/${METRIC[disagg_stord_request_errors_total{op=\"$op\"\}]:-}
+			[ "$got" = "${want#*=}/0" ] ||
+				fail "$t: stord metrics: $op requests/errors $got, want ${want#*=}/0"
+		done
+		log "$t: stord --config with --metrics: MKDIR 3, RMDIR 3, LINK 1, SYMLINK 1, MKNOD 1, no errors"
+	fi
 	log "$t: all checks passed"
 	fs_stord_stop "$t"
 }

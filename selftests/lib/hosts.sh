@@ -26,6 +26,9 @@
 #   host_wait_port I PORT [S]  wait until something listens on host I's PORT
 #   host_wait_log NAME PAT [S] wait until daemon NAME's log shows PAT
 #   host_link_bytes I          "tx rx" byte counters of the host end of link I
+#   host_metrics ADDR:PORT     a daemon's --metrics page (OpenMetrics text)
+#   metrics_read FILE          the samples of a saved page into METRIC:
+#                              ${METRIC[name]}, ${METRIC[name{labels}]}
 #   hosts_down                 stop every daemon and remove everything
 #   hosts_dump_logs            print every daemon log (for failures)
 
@@ -160,6 +163,21 @@ host_wait_log() { # name pattern [seconds]
 host_link_bytes() { # i
 	local d=/sys/class/net/dgh$1/statistics
 	echo "$(cat "$d/tx_bytes") $(cat "$d/rx_bytes")"
+}
+
+host_metrics() { # addr:port
+	curl -sSf --max-time 10 "http://$1/metrics"
+}
+
+# No program started per sample: each costs a good fraction of a second
+# in an emulated guest.
+declare -gA METRIC=()
+metrics_read() { # file
+	local k v
+	METRIC=()
+	while read -r k v _; do
+		[[ $k == \#* ]] || METRIC[$k]=$v
+	done <"$1"
 }
 
 hosts_dump_logs() {

@@ -12,6 +12,10 @@
 #     own STATUS (its memd.conf in DISAGG_CONF_DIR, asked over RDMA as the
 #     admin identity of its key file);
 #  4. `disaggctl metrics` writes the same counters in node_exporter's format;
+#     memd on host 1 runs from that memd.conf (--config: listen, transport,
+#     capacity, slab-size, keys, metrics) and its --metrics page agrees
+#     with its STATUS (capacity, used, slabs) and the workload (MEM_ALLOCs
+#     at least the slabs, no error answered);
 #  5. `disaggctl swap down` swaps off, resets the device and removes the
 #     nodes; a bad swap.conf fails with a message naming file and key.
 . "$(dirname "$0")/../lib/common.sh"
@@ -29,16 +33,28 @@ keys_kernel client || fail "cannot add the kernel key"
 hosts_up 2 || fail "cannot set up the remote hosts"
 insmod "$(dg_module disagg_net)" || fail "insmod disagg_net"
 insmod "$(dg_module disagg_swap)" || fail "insmod disagg_swap"
-for i in 1 2; do
-	host_start "$i" "memd$i" "$MEMD" --listen "$(host_addr "$i"):7470" \
-		--transport rdma --capacity 128M --slab-size 4M $DAEMON_KEYS
-done
+dir=$(mktemp -d)
+dg_cleanup_push "rm -rf $dir"
+# The memory node's config as its unit would read it: memd on host 1 runs
+# from it (and disaggctl reads it for the daemon status), memd on host 2
+# from the same options on its command line.
+mkdir -p "$dir/etc"
+METRICS=$(host_addr 1):9470
+cat >"$dir/etc/memd.conf" <<EOC
+# written by selftests/swap/ctl.sh
+listen = $(host_addr 1):7470
+transport = rdma
+capacity = 128M
+slab-size = 4M
+keys = $DG_KEYFILE
+metrics = $METRICS
+EOC
+host_start 1 memd1 "$MEMD" --config "$dir/etc/memd.conf"
+host_start 2 memd2 "$MEMD" --listen "$(host_addr 2):7470" \
+	--transport rdma --capacity 128M --slab-size 4M $DAEMON_KEYS
 for i in 1 2; do
 	host_wait_log "memd$i" "listening on" || fail "disagg-memd on host $i did not start"
 done
-
-dir=$(mktemp -d)
-dg_cleanup_push "rm -rf $dir"
 # The nodes' key file: identity "client" only (what a compute node holds).
 grep '^client ' "$DG_KEYFILE" >"$dir/client.keys" && chmod 600 "$dir/client.keys"
 cat >"$dir/swap.conf" <<EOC
@@ -63,10 +79,6 @@ src = $(local_addr 2)
 queues = 1
 key = client
 EOC
-# The memory node's config as its unit would read it (the daemon status).
-mkdir -p "$dir/etc"
-printf 'listen = %s:7470\ntransport = rdma\nkeys = %s\n' "$(host_addr 1)" "$DG_KEYFILE" \
-	>"$dir/etc/memd.conf"
 export DISAGG_CONF_DIR=$dir/etc
 [ -w /sys/module/zswap/parameters/enabled ] && echo N >/sys/module/zswap/parameters/enabled
 
@@ -131,6 +143,28 @@ for want in "disagg_swap_writes_total{device=\"dswap0\"} ${rs[1]}" \
 	grep -qxF "$want" "$dir/disagg.prom" || { cat "$dir/disagg.prom"; fail "metrics: no line '$want'"; }
 done
 log "metrics: $(grep -c '^disagg_' "$dir/disagg.prom") samples, counters equal to remote_stat"
+
+# memd's own --metrics (from its memd.conf) against its STATUS of step 3
+# ($used; nothing ran since) and the workload.
+host_metrics "$METRICS" >"$dir/memd.metrics" || fail "no metrics page at http://$METRICS/metrics"
+metrics_read "$dir/memd.metrics"
+p=disagg_memd_
+slabs=${METRIC[${p}slabs]:-} allocs=${METRIC[${p}requests_total{op=\"mem_alloc\"\}]:-}
+[ "${METRIC[${p}capacity_bytes]:-}" = 134217728 ] && [ "${METRIC[${p}slab_size_bytes]:-}" = 4194304 ] &&
+	[ "${METRIC[${p}used_bytes]:-}" = "$used" ] &&
+	[ "${METRIC[${p}free_bytes]:-}" = $((134217728 - used)) ] &&
+	[ "$slabs" = $((used / 4194304)) ] && ((slabs > 0 && allocs >= slabs)) &&
+	[ "${METRIC[${p}request_duration_seconds_count{op=\"mem_alloc\"\}]:-}" = "$allocs" ] &&
+	[ "${METRIC[${p}evicting_slabs]:-}" = 0 ] &&
+	((${METRIC[${p}requests_total{op=\"hello\"\}]:-0} >= 1)) &&
+	[ "$(tail -n 1 "$dir/memd.metrics")" = "# EOF" ] ||
+	{ grep -v '^#' "$dir/memd.metrics"; fail "memd metrics disagree with STATUS (used $used)"; }
+errors=
+for k in "${!METRIC[@]}"; do
+	[[ $k == ${p}request_errors_total* ]] && [ "${METRIC[$k]}" != 0 ] && errors+=" $k ${METRIC[$k]}"
+done
+[ -z "$errors" ] || fail "memd answered errors:$errors"
+log "memd --config with --metrics: used $used bytes in $slabs slabs as STATUS says, $allocs MEM_ALLOCs, no error"
 
 # 5. swap down, and a bad config.
 "$CTL" swap down -c "$dir/swap.conf" >"$dir/down.out" 2>&1 || { cat "$dir/down.out"; fail "swap down failed"; }
