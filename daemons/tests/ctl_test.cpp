@@ -175,9 +175,9 @@ TEST(CtlConfig, Errors)
 	EXPECT_EQ(error_of([&] { parse("[swap]\ndisksize = 1G\n[node.a]\nport = 7470\n"); }),
 		  "swap.conf: [node.a] addr is required");
 	EXPECT_EQ(error_of([&] { parse("[swap]\ndisksize = 1G\n"); }),
-		  "swap.conf: no [node.NAME] section: at least one memory node is needed");
+		  "swap.conf: no [node.NAME] or [pool] section: memory nodes are needed");
 	EXPECT_EQ(error_of([&] { parse("disksize = 1G\n" + node); }),
-		  "swap.conf: disksize outside any section (sections: [swap], [node.NAME])");
+		  "swap.conf: disksize outside any section (sections: [swap], [node.NAME], [pool])");
 	EXPECT_EQ(error_of([&] { parse("[swap]\ndisksize = 1G\n[node.a!]\naddr = 1.2.3.4\n"); }),
 		  "swap.conf: [node.a!]: node name \"a!\" is not 1-31 of [A-Za-z0-9_.-]");
 	EXPECT_EQ(error_of([&] { parse("[swap]\ndisksize = 1G\n[node.a]\naddr = 1.2.3.4\nkey_file = /k\n"); }),
