@@ -11,6 +11,7 @@
 # (--answer-evict), reads each back intact before releasing it with
 # MEM_FREE; memd frees them only then, is back within capacity, and at the
 # end nothing is held or being evicted and memd logged no error.
+# dg-kernel-independent (no module of ours: scripts/check runs it on one kernel)
 . "$(dirname "$0")/../lib/common.sh"
 . "$DG_SELFTESTS/lib/keys.sh"
 dg_require_vm

@@ -13,6 +13,7 @@
 # with a wrong secret or an unknown identity is refused; another identity
 # presenting the same client id gets none of its slabs; STATUS shows a
 # non-admin key nothing of other clients, the admin key everything.
+# dg-kernel-independent (no module of ours: scripts/check runs it on one kernel)
 . "$(dirname "$0")/../lib/common.sh"
 . "$DG_SELFTESTS/lib/keys.sh"
 dg_require_vm

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # With Soft-RoCE missing from the link, the RDMA test must fail quickly with
 # a clear message, not hang and not pass.
+# dg-kernel-independent (no module of ours: scripts/check runs it on one kernel)
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
 

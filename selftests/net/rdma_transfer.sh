@@ -7,6 +7,7 @@
 #
 # DG_TEST_BREAK_RXE=1 sets the hosts up without rxe, to prove this test
 # fails with a clear message instead of hanging (net/rdma_broken_setup.sh).
+# dg-kernel-independent (no module of ours: scripts/check runs it on one kernel)
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
 for t in rping ib_read_lat rdma; do

@@ -3,6 +3,7 @@
 # TCP between our end and a remote host: 16 MiB of random data sent to a
 # server bound to the host's address arrives byte for byte, and the veth
 # counters show it crossed the link.
+# dg-kernel-independent (no module of ours: scripts/check runs it on one kernel)
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
 command -v socat >/dev/null || skip "socat not installed (run scripts/setup)"

@@ -8,6 +8,7 @@
 # be unread and unchanged afterwards. SIGTERM must end the daemon with 0.
 # The daemon runs with keys: a client without a key or with a wrong secret
 # is refused before any request.
+# dg-kernel-independent (no module of ours: scripts/check runs it on one kernel)
 . "$(dirname "$0")/../lib/common.sh"
 . "$DG_SELFTESTS/lib/keys.sh"
 dg_require_vm
