@@ -139,14 +139,7 @@ int parse(int argc, char **argv, Args &a)
 			    "the node (port " + std::to_string(kStordPort) + " if not given)",
 			    a.conn.host, a.conn.port, kStordPort)
 		->required();
-	tool::add(app, "--transport", "tcp|rdma", "transport (default tcp)",
-		  [&a](const std::string &v) {
-			  std::optional<TransportKind> t = parse_transport(v);
-			  if (!t)
-				  return invalid("--transport", v) + ": expected rdma or tcp";
-			  a.conn.rdma = *t == TransportKind::kRdma;
-			  return std::string();
-		  });
+	tool::add_transport(app, "tcp|rdma", "transport (default tcp)", a.conn.rdma);
 	app.add_option("--bind", a.conn.bind, "local address to connect from")->type_name("ADDR");
 	tool::add(app, "--timeout", "SECONDS", "per call (default 10, at most 3600)",
 		  [&a](const std::string &v) {

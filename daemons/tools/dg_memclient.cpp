@@ -438,14 +438,7 @@ int parse(int argc, char **argv, Args &a)
 			    "the node (port " + std::to_string(kMemdPort) + " if not given)",
 			    a.conn.host, a.conn.port, kMemdPort)
 		->required();
-	tool::add(app, "--transport", "rdma|tcp", "transport (default rdma)",
-		  [&a](const std::string &v) {
-			  std::optional<TransportKind> t = parse_transport(v);
-			  if (!t)
-				  return invalid("--transport", v) + ": expected rdma or tcp";
-			  a.conn.rdma = *t == TransportKind::kRdma;
-			  return std::string();
-		  });
+	tool::add_transport(app, "rdma|tcp", "transport (default rdma)", a.conn.rdma);
 	app.add_option("--bind", a.conn.bind, "local address to connect from")->type_name("ADDR");
 	tool::add_uint(app, "--queues", "N",
 		       "RDMA queue pairs, one PD (default 1); pages go\n"

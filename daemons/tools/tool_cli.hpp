@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -89,6 +90,20 @@ inline CLI::Option *add_host_port(CLI::App &app, const std::string &name, const 
 					  ": expected ADDR, ADDR:PORT or [ADDR]:PORT";
 			   return std::string();
 		   });
+}
+
+// --transport rdma|tcp of dg-memclient and dg-fsclient: @rdma says which
+// (parse_transport()); @type_name lists the default first.
+inline CLI::Option *add_transport(CLI::App &app, const char *type_name, std::string help,
+				  bool &rdma)
+{
+	return add(app, "--transport", type_name, std::move(help), [&rdma](const std::string &v) {
+		std::optional<TransportKind> t = parse_transport(v);
+		if (!t)
+			return invalid("--transport", v) + ": expected rdma or tcp";
+		rdma = *t == TransportKind::kRdma;
+		return std::string();
+	});
 }
 
 // --key-file FILE --identity NAME of dg-memclient and dg-fsclient (see
