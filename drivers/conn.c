@@ -91,15 +91,59 @@ static void dg_call_put(struct dg_conn *c, struct dg_call_req *r)
 }
 
 /*
- * Take @r off the calls waiting for a reply; false if somebody else did
- * already. Called under c->lock.
+ * Take @r off the calls waiting for a reply, giving back its queue's
+ * credit; false if somebody else did already. Called under c->lock.
  */
 static bool dg_req_unlink(struct dg_conn *c, struct dg_call_req *r)
 {
 	if (!r->pending)
 		return false;
 	r->pending = false;
+	if (!WARN_ON_ONCE(!c->mq_busy[r->qid]))
+		c->mq_busy[r->qid]--;
 	return true;
+}
+
+/*
+ * The queue for a request, taking one of its credits (under c->lock): the
+ * current CPU's, as page I/O chooses, or the next one with a credit left.
+ * The credits of all queues cover the backend's depth, and a caller holds
+ * one of the depth's call entries: one is always free.
+ */
+static unsigned int dg_conn_pick_queue(struct dg_conn *c)
+{
+	unsigned int n = c->mq_nr, start, i, q;
+
+	start = n > 1 ? raw_smp_processor_id() % n : 0;
+	for (i = 0, q = start; i < n; i++, q = (q + 1) % n)
+		if (c->mq_busy[q] < c->mq_credits)
+			break;
+	if (i == n)
+		q = start;	/* over credit: the peer's RNR retries cope */
+	c->mq_busy[q]++;
+	return q;
+}
+
+/**
+ * dg_conn_msg_queues - set the queues calls may use
+ * @c: connection
+ * @nr: queues 0..@nr - 1, at most %DG_MAX_QUEUES (1: queue 0 only)
+ * @credits: requests unanswered per queue, at most; @nr * @credits must
+ *	cover the backend's depth
+ *
+ * Called by a backend's @join once its queues can carry messages (and by
+ * the core with 1 before every connect). Calls in flight keep their queue.
+ */
+void dg_conn_msg_queues(struct dg_conn *c, unsigned int nr,
+			unsigned int credits)
+{
+	nr = clamp(nr, 1U, (unsigned int)DG_MAX_QUEUES);
+	if (WARN_ON(nr * credits < c->t->depth))
+		credits = DIV_ROUND_UP(c->t->depth, nr);
+	spin_lock_bh(&c->lock);
+	c->mq_nr = nr;
+	c->mq_credits = credits;
+	spin_unlock_bh(&c->lock);
 }
 
 /*
@@ -281,7 +325,7 @@ static bool dg_node_req_reply(struct dg_conn *c, struct dg_node_req *q,
 		return false;
 	if (c->priv && READ_ONCE(c->epoch) == q->epoch &&
 	    dg_state_calls_ok(READ_ONCE(c->state)))
-		ret = c->t->send(c, &v, 1, sizeof(h));
+		ret = c->t->send(c, 0, &v, 1, sizeof(h));	/* where it came */
 	up_read(&c->io_sem);
 	if (ret)
 		pr_warn_ratelimited("%s: cannot answer the node's request 0x%x (%d)\n",
@@ -456,13 +500,14 @@ static int dg_call_send(struct dg_conn *c, struct dg_call_req *r, u16 opcode,
 	r->opcode = opcode;
 	r->deadline = jiffies + timeout;
 	r->pending = true;
+	r->qid = dg_conn_pick_queue(c);
 	spin_unlock_bh(&c->lock);
 
 	dg_hdr_init(&h, opcode, len, 0, r->id);
 	vec[0].iov_base = &h;
 	vec[0].iov_len = sizeof(h);
 	memcpy(&vec[1], req, nr_req * sizeof(*req));
-	ret = c->t->send(c, vec, nr_req + 1, sizeof(h) + len);
+	ret = c->t->send(c, r->qid, vec, nr_req + 1, sizeof(h) + len);
 	up_read(&c->io_sem);
 	if (!ret)
 		return 0;
@@ -620,6 +665,8 @@ static int dg_conn_hello(struct dg_conn *c)
 
 	if (c->key)
 		offer |= DG_FEAT_AUTH;
+	if (c->t->caps & DG_CAP_QUEUES)
+		offer |= DG_FEAT_MQ;
 	hello = kzalloc(sizeof(*hello), GFP_NOIO);
 	if (!hello)
 		return -ENOMEM;
@@ -775,7 +822,7 @@ static void dg_conn_probe_work(struct work_struct *work)
 	dg_hdr_init(&h, DG_OP_HEARTBEAT | DG_OP_REPLY, 0, 0, id);
 	if (down_read_trylock(&c->io_sem)) {
 		if (c->priv && dg_state_calls_ok(READ_ONCE(c->state)))
-			ret = c->t->send(c, &v, 1, sizeof(h));
+			ret = c->t->send(c, 0, &v, 1, sizeof(h));
 		up_read(&c->io_sem);
 	}
 	if (ret)
@@ -844,6 +891,8 @@ static void dg_conn_recover_work(struct work_struct *work)
 		c->epoch++;
 		spin_unlock_bh(&c->lock);
 		dg_conn_fail_all(c, -ENOTCONN);
+		/* HELLO and AUTH on queue 0; the backend's join says more. */
+		dg_conn_msg_queues(c, 1, c->t->depth);
 		ret = -ESHUTDOWN;
 		if (READ_ONCE(c->state) == DG_STATE_DOWN)
 			ret = c->t->open(c);
@@ -928,6 +977,8 @@ struct dg_conn *dg_conn_open(const char *transport,
 	c->state = DG_STATE_CONNECTING;
 	init_rwsem(&c->io_sem);
 	spin_lock_init(&c->lock);
+	c->mq_nr = 1;
+	c->mq_credits = t->depth;
 	init_waitqueue_head(&c->state_wq);
 	INIT_WORK(&c->recover_work, dg_conn_recover_work);
 	INIT_DELAYED_WORK(&c->hb_work, dg_conn_hb_work);
@@ -952,10 +1003,11 @@ struct dg_conn *dg_conn_open(const char *transport,
 		ret = -ENOTCONN;
 		goto err_close;
 	}
-	pr_info("%s: connected over %s, %u queues, protocol %u.%u, %s\n",
+	pr_info("%s: connected over %s, %u queues, messages on %u, protocol %u.%u, %s\n",
 		dg_conn_name(c), t->name,
-		t->caps & DG_CAP_QUEUES ? c->p.nr_queues : 1, DG_PROTO_MAJOR,
-		c->minor, c->key ? "authenticated" : "no authentication");
+		t->caps & DG_CAP_QUEUES ? c->p.nr_queues : 1, c->mq_nr,
+		DG_PROTO_MAJOR, c->minor,
+		c->key ? "authenticated" : "no authentication");
 	dg_conn_hb_arm(c);
 	return c;
 
@@ -1002,7 +1054,7 @@ void dg_conn_close(struct dg_conn *c)
 	if (c->priv) {
 		if (was_up) {
 			dg_hdr_init(&bye, DG_OP_BYE, 0, 0, 0);
-			c->t->send(c, &v, 1, sizeof(bye));
+			c->t->send(c, 0, &v, 1, sizeof(bye));
 		}
 		c->t->close(c);
 	}

@@ -46,6 +46,28 @@ int dg_pool_init(struct dg_pool *p, unsigned int nr, gfp_t gfp)
 	return 0;
 }
 
+/**
+ * dg_pool_init_taken - a pool of @nr slots, all taken at first
+ * @p: the pool
+ * @nr: slots, numbered 0 to @nr - 1
+ * @gfp: for the bitmap
+ *
+ * For slots that become usable one by one: dg_pool_put() frees each once
+ * it is.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int dg_pool_init_taken(struct dg_pool *p, unsigned int nr, gfp_t gfp)
+{
+	p->map = bitmap_alloc(nr, gfp);
+	if (!p->map)
+		return -ENOMEM;
+	bitmap_fill(p->map, nr);
+	p->nr = nr;
+	sema_init(&p->free, 0);
+	return 0;
+}
+
 /* Free the bitmap; slots still taken are forgotten. Idempotent. */
 void dg_pool_destroy(struct dg_pool *p)
 {

@@ -33,6 +33,7 @@ struct dg_pool {
 };
 
 int dg_pool_init(struct dg_pool *p, unsigned int nr, gfp_t gfp);
+int dg_pool_init_taken(struct dg_pool *p, unsigned int nr, gfp_t gfp);
 void dg_pool_destroy(struct dg_pool *p);
 int dg_pool_get(struct dg_pool *p, unsigned long timeout);
 void dg_pool_put(struct dg_pool *p, unsigned int i);
@@ -63,7 +64,8 @@ void dg_pool_put(struct dg_pool *p, unsigned int i);
  *	irq, may run concurrently with everything but @open and @close
  * @close: disconnect and free what @open built
  * @send: send one message, header included, gathered from @vec (@len
- *	bytes in all, at most the connection's largest message)
+ *	bytes in all, at most the connection's largest message), on queue @q
+ *	(below &dg_conn.mq_nr; backends with one queue ignore it)
  * @page_io: (%DG_CAP_ONE_SIDED) one page to or from remote memory,
  *	synchronously, waiting at most @timeout jiffies; when it returns
  *	nothing moves into @page any more
@@ -84,8 +86,8 @@ struct dg_transport {
 	int		(*join)(struct dg_conn *c);
 	void		(*abort)(struct dg_conn *c);
 	void		(*close)(struct dg_conn *c);
-	int		(*send)(struct dg_conn *c, const struct kvec *vec,
-				unsigned int nr, u32 len);
+	int		(*send)(struct dg_conn *c, unsigned int q,
+				const struct kvec *vec, unsigned int nr, u32 len);
 	int		(*page_io)(struct dg_conn *c, const struct dg_region *r,
 				   u64 offset, struct page *page, bool write,
 				   unsigned long timeout);
@@ -130,6 +132,8 @@ enum dg_conn_state {
  * @async_done: called instead for an asynchronous one
  * @ctx: passed to @async_done
  * @rsp_len_out: an asynchronous call's caller's reply length, or NULL
+ * @qid: the queue its request went on, holding one of its credits while
+ *	@pending (&dg_conn.mq_busy)
  * @vec: room for @rsp when the caller's pieces do not outlive the call
  *	(pages read as a call, asynchronous calls)
  *
@@ -154,6 +158,7 @@ struct dg_call_req {
 	void			*ctx;
 	u32			*rsp_len_out;
 	struct kvec		vec[DG_WRITE_BATCH_MAX];
+	u8			qid;
 };
 
 /**
@@ -196,6 +201,10 @@ struct dg_call_req {
  *	the backend, so an answer never goes to another backend instance
  *	than the one its request came on
  * @reconnects: successful reconnects, for logs
+ * @mq_nr: queues a call's request may go on (1: queue 0 only, until the
+ *	backend's @join said more with dg_conn_msg_queues()), under @lock
+ * @mq_credits: requests unanswered per queue, at most (under @lock)
+ * @mq_busy: requests unanswered per queue (under @lock)
  */
 struct dg_conn {
 	struct dg_conn_params		p;
@@ -229,6 +238,9 @@ struct dg_conn {
 	unsigned int			req_nr_reply;
 	unsigned int			epoch;
 	unsigned int			reconnects;
+	unsigned int			mq_nr;
+	unsigned int			mq_credits;
+	u16				mq_busy[DG_MAX_QUEUES];
 };
 
 /*
@@ -245,6 +257,8 @@ do {									\
 
 void dg_conn_recv(struct dg_conn *c, const void *msg, u32 len);
 void dg_conn_failed(struct dg_conn *c, const char *why);
+void dg_conn_msg_queues(struct dg_conn *c, unsigned int nr,
+			unsigned int credits);
 const char *dg_conn_name(const struct dg_conn *c);
 
 int dg_auth_init(struct dg_conn *c);

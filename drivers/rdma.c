@@ -5,9 +5,13 @@
  * A connection asks for nr_queues synchronous queue pairs and gets as many
  * asynchronous ones after them, each its own rdma_cm id, all announced to
  * the node in the connect request's private data so it can put them in one
- * protection domain. Queue 0 also carries the two-sided messages of
- * dg_call() (SEND/RECV). Pages move by one-sided RDMA READ/WRITE straight
- * from and into the caller's page, on a queue chosen by the caller's CPU.
+ * protection domain. Queue 0 carries the handshake (SEND/RECV); once both
+ * sides agreed on %DG_FEAT_MQ, every synchronous queue carries the
+ * two-sided messages of dg_call(), each with receive and send buffers of
+ * its own, on the queue the core picks (the caller's CPU's, as page I/O;
+ * see dg_rdma_ring()). Without it, queue 0 carries them all. Pages move
+ * by one-sided RDMA READ/WRITE straight from and into the caller's page,
+ * on a queue chosen by the caller's CPU.
  * On a synchronous queue the caller polls the send completion queue
  * (IB_POLL_DIRECT) until its own work request completes or the timeout
  * passes: busy for a budget (dg_rdma_spin_ns()), then with short naps.
@@ -30,8 +34,12 @@
 
 #define DG_RDMA_SQ_DEPTH	128	/* work requests in flight per queue */
 #define DG_RDMA_DEPTH		16	/* calls in flight per connection */
-#define DG_RDMA_NR_RX		(DG_RDMA_DEPTH + 4) /* receive buffers, queue 0 */
-#define DG_RDMA_NR_TX		8	/* send buffers, queue 0 */
+#define DG_RDMA_RX_EXTRA	4	/* queue 0: the node's own requests */
+#define DG_RDMA_NR_RX		(DG_RDMA_DEPTH + DG_RDMA_RX_EXTRA) /* most
+					 * receive buffers of a queue */
+#define DG_RDMA_NR_TX		8	/* most send buffers of a queue */
+#define DG_RDMA_NR_RX_FIRST	4	/* queue 0 until the handshake is done */
+#define DG_RDMA_NR_TX_FIRST	2
 #define DG_RDMA_RD_ATOM		16	/* RDMA READs in flight per queue */
 #define DG_RDMA_SPIN_MIN_NS	(10 * NSEC_PER_USEC) /* least busy-poll */
 
@@ -41,6 +49,8 @@ MODULE_PARM_DESC(poll_us,
 		 "Longest busy-poll of a synchronous RDMA transfer before it naps, in us (0: nap at once; default 50)");
 
 static_assert(PAGE_SIZE == DG_PAGE_SIZE);
+/* The credits of all message queues (DG_MQ_WINDOW) cover our calls. */
+static_assert(DG_RDMA_DEPTH <= DG_MQ_WINDOW);
 
 enum { DG_REQ_PENDING, DG_REQ_DONE, DG_REQ_ABANDONED };
 
@@ -136,8 +146,12 @@ struct dg_rdma_rx {
  * @reqs: the requests
  * @sges: their scatter entries, @max_sge each
  * @tx_pool: which of @tx are taken (queues that carry messages only)
- * @tx: %DG_RDMA_NR_TX send buffers of @rx_size bytes, or NULL
- * @rx: receive ring (queues that carry messages only)
+ * @tx: room for %DG_RDMA_NR_TX send buffers of @rx_size bytes, @nr_tx of
+ *	them made; NULL on a queue without messages
+ * @rx: room for the receive ring, %DG_RDMA_NR_RX buffers, @nr_rx of them
+ *	made and posted (queues that carry messages only)
+ * @nr_rx: receive buffers made (dg_rdma_ring(); queue 0 grows at join)
+ * @nr_tx: send buffers made
  * @rx_size: bytes per receive and send buffer: the connection's largest
  *	message
  * @max_sge: pages one work request gathers (async queues: up to
@@ -166,6 +180,8 @@ struct dg_rdma_queue {
 	struct dg_pool		tx_pool;
 	struct dg_rdma_tx	*tx;
 	struct dg_rdma_rx	*rx;
+	unsigned int		nr_rx;
+	unsigned int		nr_tx;
 	u32			rx_size;
 	u32			max_sge;
 	u32			lat_ns;
@@ -522,7 +538,7 @@ static int __dg_rdma_send(struct dg_rdma_queue *q, const struct kvec *vec,
 	req = dg_rdma_req_get(q, q->conn->timeout);
 	if (IS_ERR(req))
 		return PTR_ERR(req);
-	if (!q->tx || len > q->rx_size) {
+	if (!q->nr_tx || len > q->rx_size) {
 		dg_rdma_req_put(q, req);
 		return -EINVAL;
 	}
@@ -546,13 +562,17 @@ static int __dg_rdma_send(struct dg_rdma_queue *q, const struct kvec *vec,
 	return dg_rdma_post_wait(q, req, &req->wr.wr, q->conn->timeout);
 }
 
-static int dg_rdma_send(struct dg_conn *c, const struct kvec *vec,
-			unsigned int nr, u32 len)
+static int dg_rdma_send(struct dg_conn *c, unsigned int qid,
+			const struct kvec *vec, unsigned int nr, u32 len)
 {
 	struct dg_rdma_conn *rc = c->priv;
+	struct dg_rdma_queue *q = &rc->q[0];
 	int ret;
 
-	ret = __dg_rdma_send(&rc->q[0], vec, nr, len);
+	/* Only queues with send buffers carry messages (queue 0 always). */
+	if (qid && qid < rc->nr_sync && READ_ONCE(rc->q[qid].nr_tx))
+		q = &rc->q[qid];
+	ret = __dg_rdma_send(q, vec, nr, len);
 	/*
 	 * A send that failed (retries exhausted: the peer is gone) put the
 	 * queue in error and the connection down: to the caller the
@@ -617,18 +637,24 @@ static void dg_rdma_free_rx(struct dg_rdma_queue *q)
 	}
 	kfree(q->rx);
 	q->rx = NULL;
+	q->nr_rx = 0;
 }
 
-static int dg_rdma_alloc_rx(struct dg_rdma_queue *q)
+/*
+ * Grow @q's message buffers to @nr_rx receive buffers (made, mapped once
+ * and posted) and @nr_tx send buffers (made, mapped once, then free in
+ * &dg_rdma_queue.tx_pool). On failure what was made stays, and is freed
+ * with the queue.
+ */
+static int dg_rdma_grow_ring(struct dg_rdma_queue *q, unsigned int nr_rx,
+			     unsigned int nr_tx)
 {
-	int i, ret;
+	int ret;
 
-	q->rx_size = q->conn->max_msg;
-	q->rx = kcalloc(DG_RDMA_NR_RX, sizeof(*q->rx), GFP_KERNEL);
-	if (!q->rx)
-		return -ENOMEM;
-	for (i = 0; i < DG_RDMA_NR_RX; i++) {
-		struct dg_rdma_rx *rx = &q->rx[i];
+	nr_rx = min_t(unsigned int, nr_rx, DG_RDMA_NR_RX);
+	nr_tx = min_t(unsigned int, nr_tx, DG_RDMA_NR_TX);
+	while (q->nr_rx < nr_rx) {
+		struct dg_rdma_rx *rx = &q->rx[q->nr_rx];
 
 		rx->q = q;
 		rx->cqe.done = dg_rdma_recv_done;
@@ -644,8 +670,55 @@ static int dg_rdma_alloc_rx(struct dg_rdma_queue *q)
 		ret = dg_rdma_post_recv(rx);
 		if (ret)
 			return ret;
+		q->nr_rx++;
+	}
+	while (q->nr_tx < nr_tx) {
+		struct dg_rdma_tx *tx = &q->tx[q->nr_tx];
+
+		tx->buf = kmalloc(q->rx_size, GFP_KERNEL);
+		if (!tx->buf)
+			return -ENOMEM;
+		tx->dma = ib_dma_map_single(q->dev, tx->buf, q->rx_size,
+					    DMA_TO_DEVICE);
+		if (ib_dma_mapping_error(q->dev, tx->dma)) {
+			tx->dma = 0;
+			return -ENOMEM;
+		}
+		dg_pool_put(&q->tx_pool, q->nr_tx);
+		WRITE_ONCE(q->nr_tx, q->nr_tx + 1);
 	}
 	return 0;
+}
+
+/*
+ * The message buffers of synchronous queue @qid. Before the handshake
+ * (queue 0 only) a few; then, without %DG_FEAT_MQ, queue 0 gets them all:
+ * %DG_RDMA_NR_RX receive buffers (a reply for each call, and room for the
+ * node's own requests) and %DG_RDMA_NR_TX send buffers. With it, each
+ * message queue gets a receive buffer per credit (dg_mq_credits()) and
+ * one more (a reply may come before the buffer of the last one is posted
+ * again), queue 0 room for the node's requests too, and the send buffers
+ * are shared out (at least 2 each): up to 4 queues about as many buffers
+ * in all as queue 0 alone had, for 8 1.5 times as many
+ * (Documentation/transport.md).
+ */
+static void dg_rdma_ring(struct dg_conn *c, unsigned int qid, bool first,
+			 unsigned int *nr_rx, unsigned int *nr_tx)
+{
+	struct dg_rdma_conn *rc = c->priv;
+
+	if (first) {
+		*nr_rx = DG_RDMA_NR_RX_FIRST;
+		*nr_tx = DG_RDMA_NR_TX_FIRST;
+	} else if (!(c->features & DG_FEAT_MQ)) {
+		*nr_rx = qid ? 0 : DG_RDMA_NR_RX;
+		*nr_tx = qid ? 0 : DG_RDMA_NR_TX;
+	} else {
+		*nr_rx = dg_mq_credits(rc->nr) + (qid ? 1 : DG_RDMA_RX_EXTRA);
+		*nr_tx = clamp_t(unsigned int,
+				 DIV_ROUND_UP(DG_RDMA_NR_TX, rc->nr_sync), 2,
+				 DG_RDMA_NR_TX);
+	}
 }
 
 /*
@@ -727,6 +800,7 @@ static void dg_rdma_free_reqs(struct dg_rdma_queue *q)
 		kfree(q->tx);
 		q->tx = NULL;
 	}
+	q->nr_tx = 0;
 	dg_pool_destroy(&q->tx_pool);
 	kfree(q->reqs);
 	q->reqs = NULL;
@@ -737,7 +811,7 @@ static void dg_rdma_free_reqs(struct dg_rdma_queue *q)
 
 /*
  * Preallocate @q's requests (the send queue's depth) and, on a queue that
- * carries messages, its send buffers, each mapped for DMA once.
+ * carries messages, room for its message buffers.
  */
 static int dg_rdma_alloc_reqs(struct dg_rdma_queue *q, bool msgs)
 {
@@ -757,23 +831,13 @@ static int dg_rdma_alloc_reqs(struct dg_rdma_queue *q, bool msgs)
 	}
 	if (!msgs)
 		return 0;
+	/* Room for the most buffers; dg_rdma_grow_ring() makes them. */
 	q->rx_size = q->conn->max_msg;
 	q->tx = kcalloc(DG_RDMA_NR_TX, sizeof(*q->tx), GFP_KERNEL);
-	if (!q->tx || dg_pool_init(&q->tx_pool, DG_RDMA_NR_TX, GFP_KERNEL))
+	q->rx = kcalloc(DG_RDMA_NR_RX, sizeof(*q->rx), GFP_KERNEL);
+	if (!q->tx || !q->rx ||
+	    dg_pool_init_taken(&q->tx_pool, DG_RDMA_NR_TX, GFP_KERNEL))
 		return -ENOMEM;
-	for (i = 0; i < DG_RDMA_NR_TX; i++) {
-		struct dg_rdma_tx *tx = &q->tx[i];
-
-		tx->buf = kmalloc(q->rx_size, GFP_KERNEL);
-		if (!tx->buf)
-			return -ENOMEM;
-		tx->dma = ib_dma_map_single(q->dev, tx->buf, q->rx_size,
-					    DMA_TO_DEVICE);
-		if (ib_dma_mapping_error(q->dev, tx->dma)) {
-			tx->dma = 0;
-			return -ENOMEM;
-		}
-	}
 	return 0;
 }
 
@@ -826,7 +890,10 @@ static int dg_rdma_route_resolved(struct dg_rdma_queue *q)
 	struct rdma_conn_param param = {};
 	struct dg_cm_private priv = {};
 	int vec = q->qid % dev->num_comp_vectors;
-	int nr_rx = q->qid == 0 ? DG_RDMA_NR_RX : 1;
+	/* Queue 0, and with DG_FEAT_MQ (known by now) every synchronous one. */
+	bool msgs = q->qid == 0 || (!q->async && (c->features & DG_FEAT_MQ));
+	int nr_rx = msgs ? DG_RDMA_NR_RX : 1;
+	unsigned int ring_rx, ring_tx;
 	int ret;
 
 	q->dev = dev;
@@ -868,11 +935,12 @@ static int dg_rdma_route_resolved(struct dg_rdma_queue *q)
 		return ret;
 	q->qp = id->qp;
 
-	ret = dg_rdma_alloc_reqs(q, q->qid == 0);
+	ret = dg_rdma_alloc_reqs(q, msgs);
 	if (ret)
 		return ret;
-	if (q->qid == 0) {
-		ret = dg_rdma_alloc_rx(q);
+	if (msgs) {
+		dg_rdma_ring(c, q->qid, q->qid == 0, &ring_rx, &ring_tx);
+		ret = dg_rdma_grow_ring(q, ring_rx, ring_tx);
 		if (ret)
 			return ret;
 	}
@@ -1104,12 +1172,27 @@ static int dg_rdma_open(struct dg_conn *c)
 	return ret;
 }
 
-/* The other queues, each presenting the session's join token. */
+/*
+ * After the handshake: queue 0's full ring, then the other queues, each
+ * presenting the session's join token; with %DG_FEAT_MQ the synchronous
+ * ones get message buffers too, and calls may use them from then on.
+ */
 static int dg_rdma_join(struct dg_conn *c)
 {
 	struct dg_rdma_conn *rc = c->priv;
+	unsigned int nr_rx, nr_tx;
+	int ret;
 
-	return dg_rdma_connect_queues(c, 1, rc->nr);
+	dg_rdma_ring(c, 0, false, &nr_rx, &nr_tx);
+	ret = dg_rdma_grow_ring(&rc->q[0], nr_rx, nr_tx);
+	if (ret)
+		return ret;
+	ret = dg_rdma_connect_queues(c, 1, rc->nr);
+	if (ret)
+		return ret;
+	if (c->features & DG_FEAT_MQ)
+		dg_conn_msg_queues(c, rc->nr_sync, dg_mq_credits(rc->nr));
+	return 0;
 }
 
 const struct dg_transport dg_rdma_transport = {

@@ -101,8 +101,9 @@ static int dg_tcp_rx_thread(void *arg)
 	return 0;
 }
 
-static int dg_tcp_send(struct dg_conn *c, const struct kvec *vec,
-		       unsigned int nr, u32 len)
+/* One stream: @q is ignored. */
+static int dg_tcp_send(struct dg_conn *c, unsigned int q,
+		       const struct kvec *vec, unsigned int nr, u32 len)
 {
 	struct dg_tcp_conn *tc = c->priv;
 	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };

@@ -100,6 +100,11 @@ public:
 		if (conns_.contains(c))
 			handshakes++;
 	}
+	void enable_mq(ConnId c) override
+	{
+		if (conns_.contains(c))
+			mq.insert(c);
+	}
 
 	// ---- the test's side of the wire
 
@@ -181,6 +186,7 @@ public:
 	std::size_t unexposed = 0;
 	std::map<ConnId, proto::Token> tokens;	// what set_join_token() got
 	std::size_t handshakes = 0;	// handshake_done() calls
+	std::set<ConnId> mq;		// enable_mq() got these
 
 private:
 	struct Conn {

@@ -50,6 +50,7 @@ inline constexpr std::uint16_t kMemdPort = DG_MEMD_PORT;
 inline constexpr std::uint16_t kStordPort = DG_STORD_PORT;
 inline constexpr std::uint32_t kFeatRdma = DG_FEAT_RDMA;
 inline constexpr std::uint32_t kFeatAuth = DG_FEAT_AUTH;
+inline constexpr std::uint32_t kFeatMq = DG_FEAT_MQ;
 inline constexpr std::uint32_t kFeatKnown = DG_FEAT_KNOWN;
 inline constexpr std::uint32_t kSlabResumed = DG_SLAB_RESUMED;
 inline constexpr std::uint16_t kReplyBit = DG_OP_REPLY;

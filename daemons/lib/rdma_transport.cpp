@@ -4,6 +4,7 @@
 #include "conn_limits.hpp"
 #include "join_table.hpp"
 #include "log.hpp"
+#include "metrics.hpp"
 #include "tcp_transport.hpp"	// sockaddr_str()
 #include "wire.hpp"
 
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <unordered_map>
 #include <vector>
 
 namespace disagg {
@@ -99,6 +101,8 @@ public:
 	void unexpose(ConnId c, const RemoteKey &key) override;
 	void set_join_token(ConnId c, const Token &token) override;
 	void handshake_done(ConnId c) override;
+	void enable_mq(ConnId c) override;
+	void write_metrics(MetricsText &t) const override;
 
 private:
 	struct Device {
@@ -126,6 +130,7 @@ private:
 		std::vector<Ring> rings;	// the first, and the rest of queue 0's
 		std::vector<Slot> recv, send;	// all posted / usable
 		std::vector<unsigned> free_send;
+		std::deque<Bytes> backlog;	// frames waiting for a send slot
 		bool full = false;		// queue 0 has its full ring
 		bool established = false;
 		bool disconnect_sent = false;
@@ -140,8 +145,11 @@ private:
 		Device *dev = nullptr;
 		ibv_pd *pd = nullptr;
 		std::vector<std::unique_ptr<Queue>> queues;	// by qid; null until it connects
-		unsigned reply_q = 0;		// queue of the last received frame
-		std::deque<Bytes> backlog;	// frames waiting for a send slot
+		bool mq = false;		// DG_FEAT_MQ agreed (enable_mq())
+		// Requests that came on a queue other than 0, by req_id: the
+		// queue their reply goes on (at most kRdmaMaxReplyRoutes).
+		std::unordered_map<std::uint64_t, std::uint16_t> reply_to;
+		std::size_t backlog = 0;	// frames in the queues' backlogs
 		std::map<std::uint64_t, ibv_mr *> mrs;	// exposed memory by handle
 		std::string peer;
 		std::string addr;		// peer address: its per-address count
@@ -163,7 +171,11 @@ private:
 	void poll_cq(Conn &c, Queue &q);
 	bool post_recv(Queue &q, unsigned slot);
 	bool post_send(Queue &q, unsigned slot, const Bytes &frame);
-	Queue *send_queue(Conn &c);
+	// The queue @frame goes on: a reply on its request's, the rest on 0.
+	Queue *send_queue(Conn &c, const Bytes &frame);
+	// A frame came on @q: where its reply is to go.
+	void note_request(Conn &c, const Queue &q, ByteSpan frame);
+	void drain_backlog(Conn &c, Queue &q);
 	bool all_sent(const Conn &c) const;
 	void maybe_disconnect(Conn &c);
 	void fail(Conn &c, const char *why);	// abort now, teardown deferred
@@ -194,6 +206,8 @@ private:
 	// Join tokens of connections still waiting for some of their queues.
 	JoinTable joining_;
 	std::map<ibv_context *, std::unique_ptr<Device>> devices_;
+	// Frames received and sent, by queue index (all connections).
+	std::array<std::uint64_t, kRdmaMaxQueues> rx_by_queue_{}, tx_by_queue_{};
 };
 
 RdmaTransport::~RdmaTransport()
@@ -469,9 +483,18 @@ bool RdmaTransport::setup_queue(Conn &c, Queue &q, const rdma_conn_param &req, s
 		return false;
 	};
 	// The QP is made for the full depth; queue 0 starts with fewer
-	// buffers (see handshake_done()).
-	q.max_recv = q.qid == 0 ? kRdmaRecvDepth : kRdmaRecvDepthOther;
-	q.max_send = q.qid == 0 ? kRdmaSendDepth : kRdmaSendDepthOther;
+	// buffers (see handshake_done()). Queues 1.. of a client that agreed
+	// to DG_FEAT_MQ (known before they join): a receive per credit and
+	// one more, a send slot per credit, on its message queues; nothing
+	// on the others, which carry one-sided RDMA only.
+	unsigned nr_recv = kRdmaRecvDepthOther, nr_send = kRdmaSendDepthOther;
+	if (q.qid > 0 && c.mq) {
+		const bool msgs = q.qid < dg_mq_queues(c.nr_queues);
+		nr_recv = msgs ? dg_mq_credits(c.nr_queues) + 1 : 0;
+		nr_send = msgs ? dg_mq_credits(c.nr_queues) : 0;
+	}
+	q.max_recv = q.qid == 0 ? kRdmaRecvDepth : std::max(nr_recv, 1u);
+	q.max_send = q.qid == 0 ? kRdmaSendDepth : std::max(nr_send, 1u);
 	const int cqe = static_cast<int>(q.max_recv + q.max_send + 8);
 	q.cq = ibv_create_cq(q.cm->verbs, cqe, nullptr, c.dev->chan, 0);
 	if (!q.cq)
@@ -495,7 +518,7 @@ bool RdmaTransport::setup_queue(Conn &c, Queue &q, const rdma_conn_param &req, s
 	by_qp_[q.qp] = c.id;
 
 	if (q.qid == 0 ? !add_ring(c, q, kRdmaFirstRecvDepth, kRdmaFirstSendDepth, why)
-		       : !add_ring(c, q, q.max_recv, q.max_send, why))
+		       : !add_ring(c, q, nr_recv, nr_send, why))
 		return false;
 
 	rdma_conn_param cp{};
@@ -597,11 +620,42 @@ bool RdmaTransport::post_send(Queue &q, unsigned slot, const Bytes &frame)
 	return ibv_post_send(q.qp, &wr, &bad) == 0;
 }
 
-RdmaTransport::Queue *RdmaTransport::send_queue(Conn &c)
+RdmaTransport::Queue *RdmaTransport::send_queue(Conn &c, const Bytes &frame)
 {
-	if (c.reply_q < c.queues.size() && c.queues[c.reply_q])
-		return c.queues[c.reply_q].get();
+	unsigned qid = 0;
+	if (!c.reply_to.empty()) {
+		Result<Hdr> h = decode_hdr(frame);
+		if (h && h->is_reply()) {
+			if (auto it = c.reply_to.find(h->req_id); it != c.reply_to.end()) {
+				qid = it->second;
+				c.reply_to.erase(it);
+			}
+		}
+	}
+	// A queue without send slots (none of its own) sends nothing.
+	if (qid < c.queues.size() && c.queues[qid] && !c.queues[qid]->send.empty())
+		return c.queues[qid].get();
 	return c.queues[0].get();
+}
+
+void RdmaTransport::note_request(Conn &c, const Queue &q, ByteSpan frame)
+{
+	Result<Hdr> h = decode_hdr(frame);
+	if (!h || h->is_reply())
+		return;	// the service deals with it
+	if (q.qid == 0) {
+		if (!c.reply_to.empty())
+			c.reply_to.erase(h->req_id);	// a req_id used again
+		return;
+	}
+	if (c.reply_to.size() >= kRdmaMaxReplyRoutes && !c.reply_to.contains(h->req_id)) {
+		LOG_INFO_RL("rdma: conn %llu (%s): %zu requests unanswered on queues 1..; "
+			    "this one is answered on queue 0",
+			    static_cast<unsigned long long>(c.id), c.peer.c_str(),
+			    c.reply_to.size());
+		return;
+	}
+	c.reply_to[h->req_id] = static_cast<std::uint16_t>(q.qid);
 }
 
 bool RdmaTransport::send(ConnId id, Bytes frame)
@@ -615,13 +669,16 @@ bool RdmaTransport::send(ConnId id, Bytes frame)
 		fail(*c, nullptr);
 		return false;
 	}
-	Queue *q = send_queue(*c);
-	if (!q || q->free_send.empty() || !c->backlog.empty()) {
-		if (c->backlog.size() >= kRdmaMaxBacklog) {
+	Queue *q = send_queue(*c, frame);
+	if (!q)
+		return false;	// cannot happen: queue 0 made the connection
+	if (q->free_send.empty() || !q->backlog.empty()) {
+		if (c->backlog >= kRdmaMaxBacklog) {
 			fail(*c, "peer does not take its replies");
 			return false;
 		}
-		c->backlog.push_back(std::move(frame));
+		q->backlog.push_back(std::move(frame));
+		c->backlog++;
 		return true;
 	}
 	unsigned slot = q->free_send.back();
@@ -630,7 +687,22 @@ bool RdmaTransport::send(ConnId id, Bytes frame)
 		fail(*c, "ibv_post_send failed");
 		return false;
 	}
+	tx_by_queue_[q->qid]++;
 	return true;
+}
+
+void RdmaTransport::drain_backlog(Conn &c, Queue &q)
+{
+	while (!q.backlog.empty() && !q.free_send.empty() && c.state != State::kDead) {
+		unsigned s = q.free_send.back();
+		q.free_send.pop_back();
+		if (!post_send(q, s, q.backlog.front()))
+			fail(c, "ibv_post_send failed");
+		else
+			tx_by_queue_[q.qid]++;
+		q.backlog.pop_front();
+		c.backlog--;
+	}
 }
 
 void RdmaTransport::on_cq_event(Device &d)
@@ -682,23 +754,22 @@ void RdmaTransport::poll_cq(Conn &c, Queue &q)
 					break;
 				}
 				q.established = true;	// RECV may beat ESTABLISHED
+				rx_by_queue_[q.qid]++;
 				if (c.state == State::kOpen) {
-					c.reply_q = q.qid;
-					events_->on_message(c.id, ByteSpan(recv_slot(q, slot), w.byte_len));
+					const ByteSpan frame(recv_slot(q, slot), w.byte_len);
+					note_request(c, q, frame);
+					events_->on_message(c.id, frame);
 				}
 				if (c.state != State::kDead && !post_recv(q, slot))
 					fail(c, "ibv_post_recv failed");
 			} else {
-				q.free_send.push_back(static_cast<unsigned>(w.wr_id));
-				Queue *sq = send_queue(c);
-				while (sq && !c.backlog.empty() && !sq->free_send.empty() &&
-				       c.state != State::kDead) {
-					unsigned s = sq->free_send.back();
-					sq->free_send.pop_back();
-					if (!post_send(*sq, s, c.backlog.front()))
-						fail(c, "ibv_post_send failed");
-					c.backlog.pop_front();
+				const auto slot = static_cast<unsigned>(w.wr_id);
+				if (slot >= q.send.size()) {
+					fail(c, "bad wr_id");
+					break;
 				}
+				q.free_send.push_back(slot);
+				drain_backlog(c, q);
 				maybe_disconnect(c);
 			}
 		}
@@ -758,7 +829,7 @@ void RdmaTransport::on_async_event(Device &d)
 
 bool RdmaTransport::all_sent(const Conn &c) const
 {
-	if (!c.backlog.empty())
+	if (c.backlog)
 		return false;
 	for (const auto &q : c.queues)
 		if (q && q->free_send.size() < q->send.size())
@@ -878,6 +949,32 @@ void RdmaTransport::teardown(ConnId id, bool notify)
 		LOG_ERR_RL("rdma: ibv_dealloc_pd: %s", std::strerror(errno));
 	if (notify && c.announced && events_)
 		events_->on_close(id);
+}
+
+void RdmaTransport::enable_mq(ConnId id)
+{
+	if (Conn *c = find(id); c && c->state == State::kOpen)
+		c->mq = true;
+}
+
+void RdmaTransport::write_metrics(MetricsText &t) const
+{
+	// Queue indices up to the highest one that carried anything.
+	std::size_t n = 0;
+	for (std::size_t i = 0; i < kRdmaMaxQueues; i++)
+		if (rx_by_queue_[i] || tx_by_queue_[i])
+			n = i + 1;
+	n = std::max<std::size_t>(n, 1);
+	t.family("rdma_queue_received", "counter",
+		 "Messages received over RDMA, by queue pair index (all connections).");
+	for (std::size_t i = 0; i < n; i++)
+		t.sample("rdma_queue_received", "_total",
+			 "queue=\"" + std::to_string(i) + "\"", rx_by_queue_[i]);
+	t.family("rdma_queue_sent", "counter",
+		 "Messages sent over RDMA, by queue pair index (all connections).");
+	for (std::size_t i = 0; i < n; i++)
+		t.sample("rdma_queue_sent", "_total", "queue=\"" + std::to_string(i) + "\"",
+			 tx_by_queue_[i]);
 }
 
 void RdmaTransport::set_join_token(ConnId id, const Token &token)

@@ -22,17 +22,31 @@
 // Frames travel as SEND/RECV, one frame per message, at most max_frame
 // bytes: kRdmaMaxFrame (the kernel's DG_CALL_MAX) for memd, DG_FS_MSG_MAX
 // for stord; receive buffers are that size, so the peer must never send a
-// bigger frame. The transport sends only on the queue the last frame
-// arrived on (queue 0 before any), because the kernel posts receive
-// buffers only there; it sends its calls on queue 0 only.
+// bigger frame. Frames are taken from every queue that has receive
+// buffers. A reply goes on the queue its request came on: the transport
+// notes the req_id of every request that came on a queue other than 0
+// (at most kRdmaMaxReplyRoutes per connection; beyond, and for a queue
+// without send slots, the reply goes on queue 0, where a client always
+// takes messages) and sends the reply with that req_id there, whenever the
+// service sends it (stord answers from its workers, out of order). Our own
+// requests (HEARTBEAT, MEM_EVICT, BYE) go on queue 0. Each queue has its
+// own backlog of frames waiting for a send slot (kRdmaMaxBacklog for the
+// connection). Frames received and sent are counted by queue index
+// (write_metrics(): rdma_queue_received_total, rdma_queue_sent_total).
 //
 // What a connection pins. Every buffer slot is max_frame bytes, registered
 // with the device. Queue 0 starts with a small ring (kRdmaFirstRecvDepth
 // receive and kRdmaFirstSendDepth send slots) and gets the full one
 // (kRdmaRecvDepth, kRdmaSendDepth) once the service calls handshake_done()
 // (the peer authenticated, or said hello to a daemon without keys). Queues
-// 1.. (which the kernel uses for one-sided RDMA only) get
-// kRdmaRecvDepthOther/kRdmaSendDepthOther slots. A client has at most
+// 1.. of a client without DG_FEAT_MQ (which uses them for one-sided RDMA
+// only) get kRdmaRecvDepthOther/kRdmaSendDepthOther slots. With it (the
+// service calls enable_mq() in the handshake, before the others join), its
+// message queues 1..dg_mq_queues(nr_queues) - 1 get dg_mq_credits() + 1
+// receive and dg_mq_credits() send slots (the client keeps at most
+// dg_mq_credits() requests unanswered on each), and the other queues
+// none: for stord and a kernel with 8 synchronous queues, 7 x 5 slots
+// (2.7 MiB) where 15 x 4 (4.7 MiB) were. A client has at most
 // kRdmaMaxQueues queue pairs. Every ring counts against
 // TransportLimits::max_pinned, for the whole daemon: a connection whose
 // first ring does not fit is rejected, a handshake whose full ring does not
@@ -78,6 +92,8 @@ inline constexpr unsigned kRdmaSendDepthOther = 2;
 // synchronous queues and as many asynchronous ones).
 inline constexpr unsigned kRdmaMaxQueues = 32;
 inline constexpr std::size_t kRdmaMaxBacklog = 256;
+// Requests on queues 1.. whose reply queue is remembered, per connection.
+inline constexpr std::size_t kRdmaMaxReplyRoutes = 1024;
 
 // @max_frame: largest frame either way, header included (receive buffers
 // are this size).

@@ -299,7 +299,8 @@ public:
 					const S *viewer = nullptr) const = 0;
 
 	// The --metrics text, every name starting with @prefix: connections,
-	// clients, what the daemon's metrics() adds, then the requests by
+	// clients, what the daemon's metrics() adds, the transport's (RDMA:
+	// messages by queue), then the requests by
 	// opcode (requests_total, request_errors_total and the
 	// request_duration_seconds histogram).
 	std::string metrics_text(std::string prefix) const
@@ -309,6 +310,7 @@ public:
 			sessions_.size());
 		t.gauge("clients", "Connections past the handshake.", nr_clients());
 		metrics(t);
+		transport_.write_metrics(t);
 		req_metrics_.write(t);
 		return t.finish();
 	}
@@ -653,6 +655,8 @@ private:
 			reply_error(s, h.opcode, h.req_id, status);
 			return close(s);
 		}
+		if (s.neg.features & proto::kFeatMq)
+			transport_.enable_mq(s.conn);	// before its queues may join
 		s.hello_done = true;
 		r.token = issue_token(s);
 		reply(s, h, r);

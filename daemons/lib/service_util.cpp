@@ -73,7 +73,8 @@ std::string SessionBase::label() const
 Result<Negotiated> check_hello(const Hdr &h, const Hello &hello, bool one_sided, bool auth,
 			       std::uint32_t &status)
 {
-	const std::uint32_t ours = (one_sided ? kFeatRdma : 0) | (auth ? kFeatAuth : 0);
+	// Messages on several queues: RDMA's queue pairs (one_sided) only.
+	const std::uint32_t ours = (one_sided ? kFeatRdma | kFeatMq : 0) | (auth ? kFeatAuth : 0);
 	Result<Negotiated> neg = negotiate(hello, kMinor, ours);
 	if (!neg || hello.major != h.major || hello.minor != h.minor) {
 		status = neg ? EINVAL : EPROTONOSUPPORT;

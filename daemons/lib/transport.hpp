@@ -22,6 +22,7 @@
 namespace disagg {
 
 using ConnId = std::uint64_t;
+class MetricsText;
 
 // How the peer of one connection reaches exposed memory.
 struct RemoteKey {
@@ -98,6 +99,14 @@ public:
 	// (RDMA: the full receive ring on queue 0, not the small one every
 	// connection starts with). Best effort; nothing is reported.
 	virtual void handshake_done(ConnId) {}
+	// @c's peer agreed to DG_FEAT_MQ (before the join token is issued):
+	// its further queues carry messages too (RDMA: receive and send
+	// buffers on its message queues, none on the others; see struct
+	// dg_cm_private and DG_MQ_WINDOW). Transports with one queue per
+	// connection ignore it.
+	virtual void enable_mq(ConnId) {}
+	// The transport's own metric families (--metrics), if any.
+	virtual void write_metrics(MetricsText &) const {}
 
 	// Let @c's peer read and write @mem. Returns 0 and the key, or a
 	// positive errno. Transports without one-sided access return a zero

@@ -35,6 +35,45 @@ TEST(MemdHello, NegotiatesMinorAndFeatures)
 	EXPECT_EQ(h.service->nr_clients(), 1u);
 }
 
+// DG_FEAT_MQ over RDMA: granted when offered, and the transport learns it
+// before the join token is out; never over TCP.
+TEST(MemdHello, MessagesOnSeveralQueues)
+{
+	Harness h(/*one_sided=*/true);
+	ConnId c = h.transport.connect("fake-peer:1", 4, 42);
+	auto g = h.call(c, Op::kHello, hello_body(42, Role::kSwap, kFeatRdma | kFeatMq));
+	ASSERT_TRUE(g && g->status() == 0);
+	EXPECT_EQ(g->body<HelloReply>().features, kFeatRdma | kFeatMq);
+	EXPECT_EQ(h.transport.mq.count(c), 1u);
+	EXPECT_EQ(h.transport.tokens.count(c), 1u);
+
+	ConnId d = h.transport.connect("fake-peer:2", 4, 43);
+	g = h.call(d, Op::kHello, hello_body(43, Role::kSwap, kFeatRdma));
+	ASSERT_TRUE(g && g->status() == 0);
+	EXPECT_EQ(g->body<HelloReply>().features, kFeatRdma);
+	EXPECT_EQ(h.transport.mq.count(d), 0u);
+
+	Harness t(/*one_sided=*/false);
+	ConnId e = t.transport.connect();
+	g = t.call(e, Op::kHello, hello_body(44, Role::kSwap, kFeatRdma | kFeatMq));
+	ASSERT_TRUE(g && g->status() == 0);
+	EXPECT_EQ(g->body<HelloReply>().features, 0u);
+	EXPECT_TRUE(t.transport.mq.empty());
+}
+
+// The per-queue rule of DG_FEAT_MQ both sides compute.
+TEST(MemdHello, MessageQueueCredits)
+{
+	EXPECT_EQ(dg_mq_queues(1), 1u);
+	EXPECT_EQ(dg_mq_queues(2), 1u);
+	EXPECT_EQ(dg_mq_queues(4), 2u);
+	EXPECT_EQ(dg_mq_queues(16), 8u);
+	EXPECT_EQ(dg_mq_credits(2), 16u);
+	EXPECT_EQ(dg_mq_credits(4), 8u);
+	EXPECT_EQ(dg_mq_credits(6), 6u);	// 3 queues: 18 credits cover 16
+	EXPECT_EQ(dg_mq_credits(16), 2u);
+}
+
 TEST(MemdHello, NoRdmaFeatureOnTcp)
 {
 	Harness h(/*one_sided=*/false);

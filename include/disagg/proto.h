@@ -126,7 +126,34 @@ DG_STATIC_ASSERT(sizeof(struct dg_hdr) == 24, "dg_hdr is 24 bytes");
 /* Feature bits exchanged in the handshake. */
 #define DG_FEAT_RDMA		(1u << 0)	/* one-sided RDMA page access */
 #define DG_FEAT_AUTH		(1u << 1)	/* HMAC-SHA256 challenge-response */
-#define DG_FEAT_KNOWN		(DG_FEAT_RDMA | DG_FEAT_AUTH)
+#define DG_FEAT_MQ		(1u << 2)	/* messages on several queues */
+#define DG_FEAT_KNOWN		(DG_FEAT_RDMA | DG_FEAT_AUTH | DG_FEAT_MQ)
+
+/*
+ * Messages on several queues (%DG_FEAT_MQ, RDMA only). Without it every
+ * two-sided message travels on queue 0 of a connection. With it, a client
+ * whose connect requests say @nr_queues (&struct dg_cm_private) sends its
+ * requests on any of its first dg_mq_queues(@nr_queues) queue pairs (its
+ * message queues; the others carry one-sided RDMA only), never more than
+ * dg_mq_credits(@nr_queues) of them unanswered on one queue. The server
+ * posts at least one receive more than that on every message queue and
+ * answers each request on the queue pair it arrived on; its own requests
+ * (HEARTBEAT, MEM_EVICT, BYE) go on queue 0, and the client answers them
+ * there. HELLO and AUTH travel on queue 0 (the others join after them).
+ * A reply is matched to its request by req_id, whichever queue it took.
+ */
+#define DG_MQ_WINDOW		16u	/* requests unanswered, all queues */
+
+static inline unsigned int dg_mq_queues(unsigned int nr_queues)
+{
+	return nr_queues / 2 ? nr_queues / 2 : 1;
+}
+
+static inline unsigned int dg_mq_credits(unsigned int nr_queues)
+{
+	return (DG_MQ_WINDOW + dg_mq_queues(nr_queues) - 1) /
+	       dg_mq_queues(nr_queues);
+}
 
 /* Roles a client announces in its hello. */
 enum dg_role {

@@ -7,7 +7,9 @@
 # every result is checked against the export directory on the node.
 # The first node runs from a config file (--config) with --metrics: its
 # counts of the requests only the test's own commands make (MKDIR, RMDIR,
-# LINK, SYMLINK, MKNOD) are exact, without errors.
+# LINK, SYMLINK, MKNOD) are exact, without errors. The RDMA node serves
+# --metrics too: with 2 CPUs, requests made from CPU 1 while CPU 0 makes
+# its own arrive on queue pair 1 and are answered there (DG_FEAT_MQ).
 # Then umount and rmmod leave no slab cache behind.
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
@@ -23,16 +25,49 @@ check() {
 	"$@" || fail "$what"
 }
 
+# mq_check METRICS MNT: 16 directories made and removed from CPU 1 while
+# CPU 0 lists the mount: at least 16 requests arrive on queue pair 1 and
+# as many replies leave on it.
+mq_check() {
+	local metrics=$1 m=$2 k rx tx rx0 n
+	if [ "$(nproc)" -lt 2 ]; then
+		log "rdma: one CPU, messages on one queue: not checked"
+		return 0
+	fi
+	k='disagg_stord_rdma_queue_%s_total{queue="%s"}'
+	host_metrics "$metrics" >/tmp/stord-mq.metrics || fail "rdma: no metrics at $metrics"
+	metrics_read /tmp/stord-mq.metrics
+	rx=${METRIC[$(printf "$k" received 1)]:-0}
+	tx=${METRIC[$(printf "$k" sent 1)]:-0}
+	taskset -c 0 sh -c 'for n in 1 2 3 4 5 6 7 8; do ls -a "$1" >/dev/null; done' sh "$m" &
+	taskset -c 1 sh -c 'for n in $(seq 16); do mkdir "$1/mq$n"; done
+		for n in $(seq 16); do rmdir "$1/mq$n"; done' sh "$m" ||
+		fail "rdma: mkdir/rmdir from CPU 1"
+	wait $! || fail "rdma: ls from CPU 0"
+	host_metrics "$metrics" >/tmp/stord-mq.metrics || fail "rdma: no metrics at $metrics"
+	metrics_read /tmp/stord-mq.metrics
+	rx=$((${METRIC[$(printf "$k" received 1)]:-0} - rx))
+	tx=$((${METRIC[$(printf "$k" sent 1)]:-0} - tx))
+	rx0=${METRIC[$(printf "$k" received 0)]:-0}
+	[ "$rx" -ge 16 ] && [ "$tx" -ge 16 ] && [ "$rx0" -gt 0 ] ||
+		fail "rdma: queue 1 received $rx and sent $tx messages (want 16+), queue 0 $rx0 (want some)"
+	log "rdma: CPU 1's requests on queue pair 1: $rx in, $tx out (queue 0: $rx0 in)"
+}
+
 suite() {
 	local i=$1 t=$2 exp=/tmp/export-$2 m=/mnt/dg-$2 metrics op want got
 	metrics=$(host_addr "$i"):9471
 	if [ "$i" = 1 ]; then
 		fs_stord_start_conf "$i" "$t" "$exp" "$metrics"
+	elif [ "$t" = rdma ]; then
+		fs_stord_start "$i" "$t" "$exp" --squash none --allow-setid \
+			--allow-sys-xattrs --metrics "$metrics"
 	else
 		fs_stord_start "$i" "$t" "$exp"
 	fi
 	fs_mount "$i" "$t" "$m" "acregmin=1,acdirmin=1"
 	grep " $m disaggfs " /proc/mounts | sed "s/^/  $t: /"
+	[ "$t" = rdma ] && mq_check "$metrics" "$m"
 
 	# Small file, through to the node.
 	echo hello >"$m/f" || fail "$t: create f"
