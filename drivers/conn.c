@@ -620,6 +620,9 @@ static int dg_conn_hello(struct dg_conn *c)
 
 	if (c->key)
 		offer |= DG_FEAT_AUTH;
+	/* Entry replies and READDIRPLUS; disaggfs takes either form. */
+	if (c->p.role == DG_ROLE_FS)
+		offer |= DG_FEAT_FSATTR;
 	hello = kzalloc(sizeof(*hello), GFP_NOIO);
 	if (!hello)
 		return -ENOMEM;

@@ -80,6 +80,7 @@ struct dg_fs_opts {
  *	d_move() (dg_rename_lock(), which also waits for @io_async to be
  *	0): a path the node sees names what the dcache names
  * @id: mount number, for log messages
+ * @flags: DG_SB_* bits
  */
 struct dg_sb_info {
 	struct dg_fs_opts	opts;
@@ -90,7 +91,11 @@ struct dg_sb_info {
 	atomic_t		io_async;
 	struct rw_semaphore	rename_sem;
 	unsigned int		id;
+	unsigned long		flags;
 };
+
+/* dg_sb_info.flags bits */
+#define DG_SB_NO_RDPLUS		0	/* the node answered READDIRPLUS EOPNOTSUPP */
 
 /* dg_inode.flags bits */
 #define DG_INO_INVALID_DATA	0	/* the page cache may be stale */
@@ -223,6 +228,8 @@ int dg_inode_io_path(struct inode *inode, struct file *file,
 /* inode.c */
 struct inode *dg_iget(struct super_block *sb, const struct dg_fs_attr *attr);
 int dg_attr_check(const struct dg_fs_attr *attr);
+bool dg_attr_same(struct inode *inode, const struct dg_fs_attr *attr);
+void dg_refresh_other(struct inode *inode, const struct dg_fs_attr *attr);
 void dg_refresh_inode(struct inode *inode, const struct dg_fs_attr *attr,
 		      bool ours);
 void dg_refresh_inode_write(struct inode *inode,
