@@ -701,7 +701,8 @@ static int dg_readdir(struct file *file, struct dir_context *ctx)
 	call.rsp = &rsp;
 	call.nr_rsp = 1;
 	while (!eof) {
-		if (test_bit(DG_SB_NO_RDPLUS, &sbi->flags))
+		if (sbi->opts.nordirplus ||
+		    test_bit(DG_SB_NO_RDPLUS, &sbi->flags))
 			call.op = DG_OP_FS_READDIR;
 		call.req.offset = cpu_to_le64(cookie);
 		call.req.count = cpu_to_le32(DG_FS_IO_MAX);

@@ -28,6 +28,7 @@
  * @acdirmin: see @acregmin
  * @acdirmax: see @acregmin
  * @noac: no attribute caching: every check asks the node
+ * @nordirplus: readdir sends READDIR, never READDIRPLUS
  * @soft: give up with -EIO after @timeo instead of retrying for ever
  * @timeo: soft mounts: how long a request may wait for the node, jiffies
  * @rsize: bytes per READ, a page multiple up to %DG_FS_IO_MAX
@@ -49,6 +50,7 @@ struct dg_fs_opts {
 	unsigned long		acdirmin;
 	unsigned long		acdirmax;
 	bool			noac;
+	bool			nordirplus;
 	bool			soft;
 	unsigned long		timeo;
 	unsigned int		rsize;

@@ -36,7 +36,7 @@ req_count() { # file op
 # the reply fills the cache); `ls -l` of 50 files made on the node costs
 # one READDIRPLUS and no GETATTR per file (at most one: the mount root's
 # own, should its 1-second attribute timeout run out between the two
-# scrapes).
+# scrapes); a mount with nordirplus lists them with one READDIR.
 round_trips() { # t exp m metrics
 	local t=$1 exp=$2 m=$3 metrics=$4 k c g d
 	host_metrics "$metrics" >/tmp/rt0 || fail "$t: no metrics at $metrics"
@@ -55,6 +55,15 @@ round_trips() { # t exp m metrics
 	g=$(($(req_count /tmp/rt3 fs_getattr) - $(req_count /tmp/rt2 fs_getattr)))
 	[ "$d" = 1/0 ] && [ "$g" -le 1 ] ||
 		fail "$t: ls -l of 50 files: READDIRPLUS/READDIR $d, GETATTR $g, want 1/0, at most 1"
+	# nordirplus: plain READDIR, a second mount of the same export.
+	fs_mount 1 "$t" "$m-nrp" "nordirplus"
+	grep -q " $m-nrp disaggfs .*,nordirplus" /proc/mounts || fail "$t: nordirplus not shown"
+	[ "$(ls "$m-nrp" | grep -c '^p[0-9]*$')" = 50 ] || fail "$t: ls with nordirplus"
+	host_metrics "$metrics" >/tmp/rt4 || fail "$t: no metrics at $metrics"
+	umount "$m-nrp" || fail "$t: umount $m-nrp"
+	d=$(($(req_count /tmp/rt4 fs_readdirplus) - $(req_count /tmp/rt3 fs_readdirplus)))
+	d=$d/$(($(req_count /tmp/rt4 fs_readdir) - $(req_count /tmp/rt3 fs_readdir)))
+	[ "$d" = 0/1 ] || fail "$t: ls with nordirplus: READDIRPLUS/READDIR $d, want 0/1"
 	rm "$m"/p* "$m"/cs-* || fail "$t: rm p* cs-*"
 	log "$t: create + lstat x20: 20 CREATE, 0 GETATTR; ls -l of 50 files: 1 READDIRPLUS, $g GETATTR"
 }
