@@ -667,6 +667,9 @@ static int dg_conn_hello(struct dg_conn *c)
 		offer |= DG_FEAT_AUTH;
 	if (c->t->caps & DG_CAP_QUEUES)
 		offer |= DG_FEAT_MQ;
+	/* Entry replies and READDIRPLUS; disaggfs takes either form. */
+	if (c->p.role == DG_ROLE_FS)
+		offer |= DG_FEAT_FSATTR;
 	hello = kzalloc(sizeof(*hello), GFP_NOIO);
 	if (!hello)
 		return -ENOMEM;

@@ -15,11 +15,14 @@
 
 /*
  * Directory positions. Entries sit at the node's cookies; '.' at 0, and
- * two positions at the top of the range no filesystem we know hands out
- * stand for "'..' next" and "the node's first entry next".
+ * three positions at the top of the range no filesystem we know hands out
+ * stand for "'..' next", "the node's first entry next" and "the node said
+ * end of directory after the last entry emitted" (so the getdents() that
+ * follows a complete listing asks the node nothing).
  */
 #define DG_POS_DOTDOT	(LLONG_MAX - 1)
 #define DG_POS_START	(LLONG_MAX - 2)
+#define DG_POS_EOF	(LLONG_MAX - 3)
 
 #define DG_SILLY_PREFIX	".disaggfs-"
 
@@ -64,8 +67,9 @@ static int dg_instantiate(struct dentry *dentry, const struct dg_fs_attr *attr)
 static int dg_make(struct inode *dir, struct dentry *dentry,
 		   struct dg_fs_call *call, umode_t type)
 {
+	struct dg_fs_entry_reply e;
 	struct dg_fs_attr attr;
-	struct kvec rsp = { .iov_base = &attr, .iov_len = sizeof(attr) };
+	struct kvec rsp = { .iov_base = &e, .iov_len = sizeof(e) };
 	struct dg_path p;
 	int err;
 
@@ -77,17 +81,22 @@ static int dg_make(struct inode *dir, struct dentry *dentry,
 	call->nr_rsp = 1;
 	err = dg_fs_call(DG_SB(dir->i_sb), call);
 	if (err == -EEXIST && call->retried) {
-		err = dg_getattr_path(dir->i_sb, &p, &attr);
-		if (!err && (le32_to_cpu(attr.mode) & S_IFMT) != type)
+		err = dg_getattr_path(dir->i_sb, &p, &e.attr);
+		if (!err && (le32_to_cpu(e.attr.mode) & S_IFMT) != type)
 			err = -EEXIST;
 		call->rsp_len = sizeof(attr);
 	}
 	dg_path_put(&p);
-	dg_invalidate_attr(dir);
+	/* With DG_FEAT_FSATTR the directory's attributes came along. */
+	if (!err && call->rsp_len == sizeof(e))
+		dg_refresh_other(dir, &e.dir);
+	else
+		dg_invalidate_attr(dir);
 	if (err)
 		return err;
-	if (call->rsp_len != sizeof(attr))
+	if (call->rsp_len != sizeof(attr) && call->rsp_len != sizeof(e))
 		return -EIO;
+	attr = e.attr;
 	if ((le32_to_cpu(attr.mode) & S_IFMT) != type)
 		return -EIO;
 	return dg_instantiate(dentry, &attr);
@@ -150,8 +159,9 @@ static int dg_link(struct dentry *old_dentry, struct inode *dir,
 		   struct dentry *dentry)
 {
 	struct inode *inode = d_inode(old_dentry);
-	struct dg_fs_attr attr;
-	struct kvec rsp = { .iov_base = &attr, .iov_len = sizeof(attr) };
+	struct dg_fs_entry_reply e;
+	struct dg_fs_attr *attr = &e.attr;
+	struct kvec rsp = { .iov_base = &e, .iov_len = sizeof(e) };
 	struct dg_fs_call call = {
 		.op = DG_OP_FS_LINK, .rsp = &rsp, .nr_rsp = 1,
 	};
@@ -169,22 +179,25 @@ static int dg_link(struct dentry *old_dentry, struct inode *dir,
 	err = dg_fs_call(DG_SB(dir->i_sb), &call);
 	if (err == -EEXIST && call.retried) {
 		/* Ours if the new name is the same file. */
-		err = dg_getattr_path(dir->i_sb, &newp, &attr);
-		if (!err && le64_to_cpu(attr.ino) != DG_I(inode)->ino)
+		err = dg_getattr_path(dir->i_sb, &newp, attr);
+		if (!err && le64_to_cpu(attr->ino) != DG_I(inode)->ino)
 			err = -EEXIST;
-		call.rsp_len = sizeof(attr);
+		call.rsp_len = sizeof(*attr);
 	}
 	dg_path_put(&newp);
-	dg_invalidate_attr(dir);
-	if (!err && call.rsp_len != sizeof(attr))
+	if (!err && call.rsp_len == sizeof(e))
+		dg_refresh_other(dir, &e.dir);
+	else
+		dg_invalidate_attr(dir);
+	if (!err && call.rsp_len != sizeof(*attr) && call.rsp_len != sizeof(e))
 		err = -EIO;
 	if (!err)
-		err = dg_attr_check(&attr);
-	if (!err && (le64_to_cpu(attr.ino) != DG_I(inode)->ino ||
-		     le64_to_cpu(attr.dev) != DG_I(inode)->dev))
+		err = dg_attr_check(attr);
+	if (!err && (le64_to_cpu(attr->ino) != DG_I(inode)->ino ||
+		     le64_to_cpu(attr->dev) != DG_I(inode)->dev))
 		err = -EIO;
 	if (!err) {
-		dg_refresh_inode(inode, &attr, false);
+		dg_refresh_inode(inode, attr, false);
 		ihold(inode);
 		dg_d_add(dentry, inode);
 	}
@@ -215,7 +228,12 @@ static int dg_simple(struct dentry *dentry, u16 op, struct dg_fs_call *call)
 static int dg_sillyrename(struct inode *dir, struct dentry *dentry)
 {
 	struct dg_sb_info *sbi = DG_SB(dir->i_sb);
-	struct dg_fs_call call = { .op = DG_OP_FS_RENAME };
+	/* The reply's attributes (DG_FEAT_FSATTR) go unused: all is stale. */
+	struct dg_fs_entry_reply e;
+	struct kvec rsp = { .iov_base = &e, .iov_len = sizeof(e) };
+	struct dg_fs_call call = {
+		.op = DG_OP_FS_RENAME, .rsp = &rsp, .nr_rsp = 1,
+	};
 	struct dentry *sdentry;
 	struct dg_path oldp, newp;
 	char name[sizeof(DG_SILLY_PREFIX) + 24];
@@ -380,9 +398,14 @@ static int dg_rename(DG_IDMAP *idmap, struct inode *old_dir,
 {
 	struct dg_sb_info *sbi = DG_SB(old_dir->i_sb);
 	struct inode *target = d_inode(new_dentry);
-	struct dg_fs_call call = { .op = DG_OP_FS_RENAME };
+	struct dg_fs_entry_reply e;
+	struct kvec rsp = { .iov_base = &e, .iov_len = sizeof(e) };
+	struct dg_fs_call call = {
+		.op = DG_OP_FS_RENAME, .rsp = &rsp, .nr_rsp = 1,
+	};
 	struct dg_path oldp, newp;
 	struct dg_xchg xchg;
+	bool got_attrs;
 	u32 wflags = 0;
 	int err;
 
@@ -416,6 +439,8 @@ static int dg_rename(DG_IDMAP *idmap, struct inode *old_dir,
 	 */
 	dg_rename_lock(sbi);
 	err = dg_fs_call(sbi, &call);
+	/* DG_FEAT_FSATTR: the moved file's and both directories' attributes. */
+	got_attrs = !err && call.rsp_len == sizeof(e);
 	/* A lost reply: the first attempt moved it already. */
 	if (err == -ENOENT && call.retried)
 		err = 0;
@@ -430,9 +455,16 @@ static int dg_rename(DG_IDMAP *idmap, struct inode *old_dir,
 		dg_xchg_put(&xchg);
 	dg_path_put(&newp);
 	dg_path_put(&oldp);
-	dg_invalidate_attr(old_dir);
-	dg_invalidate_attr(new_dir);
-	dg_invalidate_attr(d_inode(old_dentry));
+	if (got_attrs) {
+		dg_refresh_other(new_dir, &e.dir);
+		if (old_dir != new_dir)
+			dg_refresh_other(old_dir, &e.old_dir);
+		dg_refresh_other(d_inode(old_dentry), &e.attr);
+	} else {
+		dg_invalidate_attr(old_dir);
+		dg_invalidate_attr(new_dir);
+		dg_invalidate_attr(d_inode(old_dentry));
+	}
 	if (err || !target)
 		return err;
 	dg_invalidate_attr(target);
@@ -509,7 +541,7 @@ static int dg_emit_entries(struct dir_context *ctx, const char *buf, u32 len,
 			return -EIO;
 		c = le64_to_cpu(de->cookie);
 		if (!c || c > LLONG_MAX || c == DG_POS_DOTDOT ||
-		    c == DG_POS_START)
+		    c == DG_POS_START || c == DG_POS_EOF)
 			return -EIO;
 		type = de->type;
 		if (type > DT_WHT)
@@ -523,10 +555,119 @@ static int dg_emit_entries(struct dir_context *ctx, const char *buf, u32 len,
 	return 0;
 }
 
+/*
+ * Prime the dcache with one READDIRPLUS entry, as NFS's readdirplus does:
+ * a name not in the dcache gets a dentry and inode from the attributes,
+ * a cached one naming the same file has its attributes refreshed, so the
+ * stat(2) of `ls -l` that follows asks the node nothing. A cached dentry
+ * that is negative or names another file is invalidated and replaced, as
+ * FUSE does (once per entry; never a silly-renamed one). The directory's
+ * i_rwsem is held shared (iterate_shared): no create, unlink or rename of
+ * ours runs in it meanwhile.
+ */
+static void dg_prime_dentry(struct dentry *parent, const char *name, u32 nlen,
+			    const struct dg_fs_attr *attr)
+{
+	DECLARE_WAIT_QUEUE_HEAD_ONSTACK(wq);
+	struct qstr q = QSTR_INIT(name, nlen);
+	struct dentry *dentry, *res;
+	struct inode *inode;
+	bool retried = false;
+
+	if (!attr->mode || dg_attr_check(attr))
+		return;	/* gone before the node's lstat, or unusable */
+	q.hash = full_name_hash(parent, name, nlen);
+	dentry = d_lookup(parent, &q);
+	for (;;) {
+		if (!dentry)
+			dentry = d_alloc_parallel(parent, &q, &wq);
+		if (IS_ERR(dentry))
+			return;
+		if (d_in_lookup(dentry))
+			break;
+		inode = d_inode(dentry);
+		if (inode && dg_attr_same(inode, attr)) {
+			dg_refresh_inode(inode, attr, false);
+		} else if (!retried && !dg_is_silly(dentry)) {
+			/* Negative, or another file now: look again. */
+			retried = true;
+			d_invalidate(dentry);
+			dput(dentry);
+			dentry = NULL;
+			continue;
+		}
+		dput(dentry);
+		return;
+	}
+	inode = dg_iget(parent->d_sb, attr);
+	if (IS_ERR(inode)) {
+		d_lookup_done(dentry);
+		dput(dentry);
+		return;
+	}
+	dentry->d_time = jiffies;
+	res = d_splice_alias(inode, dentry);
+	d_lookup_done(dentry);
+	if (!IS_ERR_OR_NULL(res))
+		dput(res);
+	dput(dentry);
+}
+
+/* One READDIRPLUS reply into @ctx and the dcache; as dg_emit_entries(). */
+static int dg_emit_plus(struct file *file, struct dir_context *ctx,
+			const char *buf, u32 len, u64 *cookie, bool *eof)
+{
+	const struct dg_fs_readdir_reply *h = (const void *)buf;
+	struct dentry *parent = file_dentry(file);
+	bool prime = !DG_SB(parent->d_sb)->opts.noac;
+	u32 off = sizeof(*h), nr, i;
+
+	if (len < sizeof(*h))
+		return -EIO;
+	nr = le32_to_cpu(h->nr);
+	*eof = le32_to_cpu(h->eof) != 0;
+	if (!nr && !*eof)
+		return -EIO;	/* no progress */
+	for (i = 0; i < nr; i++) {
+		const struct dg_fs_direntplus *de = (const void *)(buf + off);
+		const char *name = (const char *)(de + 1);
+		u32 nlen, reclen;
+		u64 c;
+		u8 type;
+
+		if (len - off < sizeof(*de))
+			return -EIO;
+		nlen = le16_to_cpu(de->name_len);
+		reclen = round_up(sizeof(*de) + nlen, 8);
+		if (!nlen || nlen > NAME_MAX || len - off < sizeof(*de) + nlen)
+			return -EIO;
+		if (memchr(name, '/', nlen) || memchr(name, 0, nlen) ||
+		    (nlen == 1 && name[0] == '.') ||
+		    (nlen == 2 && name[0] == '.' && name[1] == '.'))
+			return -EIO;
+		c = le64_to_cpu(de->cookie);
+		if (!c || c > LLONG_MAX || c == DG_POS_DOTDOT ||
+		    c == DG_POS_START || c == DG_POS_EOF)
+			return -EIO;
+		type = de->type;
+		if (type > DT_WHT)
+			type = DT_UNKNOWN;
+		if (prime)
+			dg_prime_dentry(parent, name, nlen, &de->attr);
+		if (!dir_emit(ctx, name, nlen, le64_to_cpu(de->attr.ino), type))
+			return 1;
+		ctx->pos = c;
+		*cookie = c;
+		off += min_t(u32, reclen, len - off);
+	}
+	return 0;
+}
+
 static int dg_readdir(struct file *file, struct dir_context *ctx)
 {
 	struct inode *dir = file_inode(file);
-	struct dg_fs_call call = { .op = DG_OP_FS_READDIR };
+	struct dg_sb_info *sbi = DG_SB(dir->i_sb);
+	struct dg_fs_call call = { .op = DG_OP_FS_READDIRPLUS };
 	struct dg_path p;
 	struct kvec rsp;
 	bool eof = false;
@@ -544,6 +685,8 @@ static int dg_readdir(struct file *file, struct dir_context *ctx)
 			return 0;
 		ctx->pos = DG_POS_START;
 	}
+	if (ctx->pos == DG_POS_EOF)
+		return 0;
 	cookie = ctx->pos == DG_POS_START ? 0 : ctx->pos;
 
 	buf = kvmalloc(DG_FS_IO_MAX, GFP_KERNEL);
@@ -558,20 +701,37 @@ static int dg_readdir(struct file *file, struct dir_context *ctx)
 	call.rsp = &rsp;
 	call.nr_rsp = 1;
 	while (!eof) {
+		if (sbi->opts.nordirplus ||
+		    test_bit(DG_SB_NO_RDPLUS, &sbi->flags))
+			call.op = DG_OP_FS_READDIR;
 		call.req.offset = cpu_to_le64(cookie);
 		call.req.count = cpu_to_le32(DG_FS_IO_MAX);
-		err = dg_fs_call(DG_SB(dir->i_sb), &call);
+		err = dg_fs_call(sbi, &call);
+		/* A node without DG_FEAT_FSATTR: plain READDIR from now on. */
+		if (err == -EOPNOTSUPP && call.op == DG_OP_FS_READDIRPLUS) {
+			set_bit(DG_SB_NO_RDPLUS, &sbi->flags);
+			continue;
+		}
 		if (err)
 			break;
-		err = dg_emit_entries(ctx, buf, call.rsp_len, &cookie, &eof);
+		if (call.op == DG_OP_FS_READDIRPLUS)
+			err = dg_emit_plus(file, ctx, buf, call.rsp_len,
+					   &cookie, &eof);
+		else
+			err = dg_emit_entries(ctx, buf, call.rsp_len, &cookie,
+					      &eof);
 		if (err) {
 			if (err < 0)
 				pr_warn_ratelimited("mount %u: bad READDIR reply\n",
 						    DG_SB(dir->i_sb)->id);
 			err = err < 0 ? err : 0;
+			eof = false;	/* @ctx is full: not all emitted */
 			break;
 		}
 	}
+	/* All emitted up to the node's end of directory. */
+	if (!err && eof)
+		ctx->pos = DG_POS_EOF;
 	dg_path_put(&p);
 out:
 	kvfree(buf);

@@ -28,6 +28,7 @@
  * @acdirmin: see @acregmin
  * @acdirmax: see @acregmin
  * @noac: no attribute caching: every check asks the node
+ * @nordirplus: readdir sends READDIR, never READDIRPLUS
  * @soft: give up with -EIO after @timeo instead of retrying for ever
  * @timeo: soft mounts: how long a request may wait for the node, jiffies
  * @rsize: bytes per READ, a page multiple up to %DG_FS_IO_MAX
@@ -49,6 +50,7 @@ struct dg_fs_opts {
 	unsigned long		acdirmin;
 	unsigned long		acdirmax;
 	bool			noac;
+	bool			nordirplus;
 	bool			soft;
 	unsigned long		timeo;
 	unsigned int		rsize;
@@ -80,6 +82,7 @@ struct dg_fs_opts {
  *	d_move() (dg_rename_lock(), which also waits for @io_async to be
  *	0): a path the node sees names what the dcache names
  * @id: mount number, for log messages
+ * @flags: DG_SB_* bits
  */
 struct dg_sb_info {
 	struct dg_fs_opts	opts;
@@ -90,7 +93,11 @@ struct dg_sb_info {
 	atomic_t		io_async;
 	struct rw_semaphore	rename_sem;
 	unsigned int		id;
+	unsigned long		flags;
 };
+
+/* dg_sb_info.flags bits */
+#define DG_SB_NO_RDPLUS		0	/* the node answered READDIRPLUS EOPNOTSUPP */
 
 /* dg_inode.flags bits */
 #define DG_INO_INVALID_DATA	0	/* the page cache may be stale */
@@ -223,6 +230,8 @@ int dg_inode_io_path(struct inode *inode, struct file *file,
 /* inode.c */
 struct inode *dg_iget(struct super_block *sb, const struct dg_fs_attr *attr);
 int dg_attr_check(const struct dg_fs_attr *attr);
+bool dg_attr_same(struct inode *inode, const struct dg_fs_attr *attr);
+void dg_refresh_other(struct inode *inode, const struct dg_fs_attr *attr);
 void dg_refresh_inode(struct inode *inode, const struct dg_fs_attr *attr,
 		      bool ours);
 void dg_refresh_inode_write(struct inode *inode,

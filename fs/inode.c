@@ -200,6 +200,41 @@ bool dg_attr_expired(struct inode *inode)
 }
 
 /**
+ * dg_attr_same - whether checked attributes describe this inode
+ * @inode: the inode
+ * @attr: attributes that passed dg_attr_check()
+ *
+ * Return: true when the node's (dev, ino) and the file type match.
+ */
+bool dg_attr_same(struct inode *inode, const struct dg_fs_attr *attr)
+{
+	struct dg_inode *di = DG_I(inode);
+
+	return le64_to_cpu(attr->ino) == di->ino &&
+	       le64_to_cpu(attr->dev) == di->dev &&
+	       (le32_to_cpu(attr->mode) & S_IFMT) == (inode->i_mode & S_IFMT);
+}
+
+/**
+ * dg_refresh_other - take attributes a reply carried for an inode besides
+ *	the one asked about (a directory after a create, a renamed file)
+ * @inode: the inode
+ * @attr: the attributes as received (not yet checked)
+ *
+ * Attributes that do not pass dg_attr_check() or describe another file
+ * (renamed over by another client meanwhile) make the next look ask the
+ * node, as before entry replies.
+ */
+void dg_refresh_other(struct inode *inode, const struct dg_fs_attr *attr)
+{
+	if (dg_attr_check(attr) || !dg_attr_same(inode, attr)) {
+		dg_invalidate_attr(inode);
+		return;
+	}
+	dg_refresh_inode(inode, attr, false);
+}
+
+/**
  * dg_invalidate_attr - make the next look at the attributes ask the node
  * @inode: the inode
  */

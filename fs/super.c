@@ -33,7 +33,7 @@ enum {
 	Opt_transport, Opt_src, Opt_acregmin, Opt_acregmax, Opt_acdirmin,
 	Opt_acdirmax, Opt_actimeo, Opt_noac, Opt_hard, Opt_soft, Opt_timeo,
 	Opt_rsize, Opt_wsize, Opt_max_inflight, Opt_key, Opt_trust_setid,
-	Opt_trust_dev,
+	Opt_trust_dev, Opt_nordirplus,
 };
 
 static const struct constant_table dg_transports[] = {
@@ -51,6 +51,7 @@ static const struct fs_parameter_spec dg_fs_params[] = {
 	fsparam_u32("acdirmax",		Opt_acdirmax),
 	fsparam_u32("actimeo",		Opt_actimeo),
 	fsparam_flag("noac",		Opt_noac),
+	fsparam_flag("nordirplus",	Opt_nordirplus),
 	fsparam_flag("hard",		Opt_hard),
 	fsparam_flag("soft",		Opt_soft),
 	fsparam_u32("timeo",		Opt_timeo),
@@ -153,6 +154,9 @@ static int dg_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		break;
 	case Opt_noac:
 		o->noac = true;
+		break;
+	case Opt_nordirplus:
+		o->nordirplus = true;
 		break;
 	case Opt_hard:
 		o->soft = false;
@@ -292,6 +296,8 @@ static int dg_show_options(struct seq_file *m, struct dentry *root)
 	else if (o->src.ss_family == AF_INET6)
 		seq_printf(m, ",src=[%pI6c]",
 			   &((struct sockaddr_in6 *)&o->src)->sin6_addr);
+	if (o->nordirplus)
+		seq_puts(m, ",nordirplus");
 	if (o->noac)
 		seq_puts(m, ",noac");
 	else

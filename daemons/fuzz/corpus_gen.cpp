@@ -270,6 +270,10 @@ void proto_seeds()
 	rd.entries.push_back(FsDirent{42, 1, 8, "file"});
 	rd.entries.push_back(FsDirent{43, 2, 4, "a-longer-directory-name"});
 	f.emplace_back("fs-readdir-reply", rep(Op::kFsReaddir, rd));
+	f.emplace_back("fs-entry-reply", rep(Op::kFsCreate, FsEntry{attr(), attr(), attr()}));
+	FsReaddirPlus rdp;
+	rdp.entries.push_back(FsDirentPlus{attr(), 1, 8, "file"});
+	f.emplace_back("fs-readdirplus-reply", rep(Op::kFsReaddirplus, rdp));
 	f.emplace_back("fs-statfs-reply",
 		       rep(Op::kFsStatfs, FsStatfs{1000, 500, 400, 100, 50, 4096, 4096, 255}));
 	f.emplace_back("fs-getxattr-reply", rep(Op::kFsGetxattr, FsXattr{5, keep("value")}));
@@ -304,6 +308,8 @@ void proto_seeds()
 		case Kind::kFsXattr: return 14;
 		case Kind::kAuthReply: return 15;
 		case Kind::kMemResize: return 16;
+		case Kind::kFsEntry: return 17;
+		case Kind::kFsReaddirPlus: return 18;
 		default: return -1;
 		}
 	};

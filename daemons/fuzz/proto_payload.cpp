@@ -54,6 +54,8 @@ const Decoder kDecoders[] = {
 	{as_body<decode_fs_xattr>, reply(Op::kFsGetxattr)},
 	{as_body<decode_auth_reply>, reply(Op::kAuth)},
 	{as_body<decode_mem_resize>, req(Op::kMemResize)},
+	{as_body<decode_fs_entry>, reply(Op::kFsCreate)},
+	{as_body<decode_fs_readdirplus>, reply(Op::kFsReaddirplus)},
 };
 
 }  // namespace

@@ -38,6 +38,7 @@ const char *op_name(std::uint16_t opcode)
 	case Op::kFsRename: return "fs_rename";
 	case Op::kFsReadlink: return "fs_readlink";
 	case Op::kFsReaddir: return "fs_readdir";
+	case Op::kFsReaddirplus: return "fs_readdirplus";
 	case Op::kFsStatfs: return "fs_statfs";
 	case Op::kFsFsync: return "fs_fsync";
 	case Op::kFsGetxattr: return "fs_getxattr";

@@ -265,6 +265,36 @@ struct Wire<FsReaddir> {
 };
 
 template <>
+struct Wire<FsEntry> {
+	using H = FsEntry;
+	using C = dg_fs_entry_reply;
+	using Fields = std::tuple<DG_SUB(attr), DG_SUB(dir), DG_SUB(old_dir)>;
+};
+
+template <>
+struct Wire<FsDirentPlus> {
+	using H = FsDirentPlus;
+	using C = dg_fs_direntplus;
+	using Fields = std::tuple<DG_SUB(attr), DG_LE(cookie), DG_TAIL(name_len, name, 8),
+				  DG_LE(type), DG_RESERVED(reserved)>;
+};
+
+template <>
+struct Wire<FsReaddirPlus> {
+	using H = FsReaddirPlus;
+	using C = dg_fs_readdir_reply;
+	using Fields = std::tuple<DG_LIST(nr, entries, fs_direntplus_size(1)), DG_BOOL(eof)>;
+	static Errc check(const FsReaddirPlus &r)
+	{
+		for (const FsDirentPlus &e : r.entries)
+			if (e.name.empty() || e.name.size() > kFsNameMax || has_nul(e.name) ||
+			    e.name.find('/') != std::string::npos)
+				return Errc::kBadValue;
+		return Errc::kOk;
+	}
+};
+
+template <>
 struct Wire<FsStatfs> {
 	using H = FsStatfs;
 	using C = dg_fs_statfs;
@@ -376,6 +406,10 @@ Result<Body> decode_body(Kind kind, ByteSpan p)
 		return to_body(decode_fs_statfs(p));
 	case Kind::kFsXattr:
 		return to_body(decode_fs_xattr(p));
+	case Kind::kFsEntry:
+		return to_body(decode_fs_entry(p));
+	case Kind::kFsReaddirPlus:
+		return to_body(decode_fs_readdirplus(p));
 	}
 	return Errc::kBadOpcode;
 }
@@ -482,6 +516,8 @@ Kind payload_kind(std::uint16_t opcode)
 		return reply ? Kind::kEmpty : Kind::kFsReq;
 	case Op::kFsReaddir:
 		return reply ? Kind::kFsReaddir : Kind::kFsReq;
+	case Op::kFsReaddirplus:
+		return reply ? Kind::kFsReaddirPlus : Kind::kFsReq;
 	case Op::kFsStatfs:
 		return reply ? Kind::kFsStatfs : Kind::kFsReq;
 	case Op::kFsGetxattr:
@@ -513,6 +549,8 @@ Kind kind_of(const Body &body)
 		Kind operator()(const FsReaddir &) { return Kind::kFsReaddir; }
 		Kind operator()(const FsStatfs &) { return Kind::kFsStatfs; }
 		Kind operator()(const FsXattr &) { return Kind::kFsXattr; }
+		Kind operator()(const FsEntry &) { return Kind::kFsEntry; }
+		Kind operator()(const FsReaddirPlus &) { return Kind::kFsReaddirPlus; }
 	} kind;
 	return std::visit(kind, body);
 }
@@ -571,6 +609,11 @@ Result<FsWriteReply> decode_fs_write_reply(ByteSpan p) { return wire::decode<FsW
 Result<FsReaddir> decode_fs_readdir(ByteSpan p) { return wire::decode<FsReaddir>(p); }
 Result<FsStatfs> decode_fs_statfs(ByteSpan p) { return wire::decode<FsStatfs>(p); }
 Result<FsXattr> decode_fs_xattr(ByteSpan p) { return wire::decode<FsXattr>(p); }
+Result<FsEntry> decode_fs_entry(ByteSpan p) { return wire::decode<FsEntry>(p); }
+Result<FsReaddirPlus> decode_fs_readdirplus(ByteSpan p)
+{
+	return wire::decode<FsReaddirPlus>(p);
+}
 
 Result<Message> decode_message(const Frame &f)
 {
@@ -585,7 +628,12 @@ Result<Message> decode_message(const Frame &f)
 			return Errc::kBadSize;
 		return Message{h, Empty{}};
 	}
-	Result<Body> body = decode_body(payload_kind(h.opcode), f.payload);
+	Kind kind = payload_kind(h.opcode);
+	// DG_FEAT_FSATTR's form of the reply, told apart by its size (the
+	// old forms are 96 bytes or empty).
+	if (h.is_reply() && has_entry_reply(h.opcode) && f.payload.size() == kFsEntryReplySize)
+		kind = Kind::kFsEntry;
+	Result<Body> body = decode_body(kind, f.payload);
 	if (!body)
 		return body.error();
 	return Message{h, std::move(body).value()};
@@ -601,7 +649,9 @@ Result<Bytes> encode_message(const Message &m)
 	const Kind want = h.status != 0 ? Kind::kEmpty : payload_kind(h.opcode);
 	if (want == Kind::kNone)
 		return Errc::kBadOpcode;
-	if (kind_of(m.body) != want)
+	if (kind_of(m.body) != want &&
+	    !(kind_of(m.body) == Kind::kFsEntry && h.is_reply() && h.status == 0 &&
+	      has_entry_reply(h.opcode)))
 		return Errc::kBadBody;
 	if (Errc e = check(m.body); e != Errc::kOk)
 		return e;

@@ -51,6 +51,7 @@ inline constexpr std::uint16_t kStordPort = DG_STORD_PORT;
 inline constexpr std::uint32_t kFeatRdma = DG_FEAT_RDMA;
 inline constexpr std::uint32_t kFeatAuth = DG_FEAT_AUTH;
 inline constexpr std::uint32_t kFeatMq = DG_FEAT_MQ;
+inline constexpr std::uint32_t kFeatFsattr = DG_FEAT_FSATTR;
 inline constexpr std::uint32_t kFeatKnown = DG_FEAT_KNOWN;
 inline constexpr std::uint32_t kSlabResumed = DG_SLAB_RESUMED;
 inline constexpr std::uint16_t kReplyBit = DG_OP_REPLY;
@@ -82,6 +83,8 @@ inline constexpr std::size_t kFsDirentSize = sizeof(dg_fs_dirent);
 inline constexpr std::size_t kFsReaddirReplySize = sizeof(dg_fs_readdir_reply);
 inline constexpr std::size_t kFsStatfsSize = sizeof(dg_fs_statfs);
 inline constexpr std::size_t kFsXattrReplySize = sizeof(dg_fs_xattr_reply);
+inline constexpr std::size_t kFsEntryReplySize = sizeof(dg_fs_entry_reply);
+inline constexpr std::size_t kFsDirentPlusSize = sizeof(dg_fs_direntplus);
 // The largest request (all strings and data at their limits) fits the
 // message size both sides accept.
 static_assert(kHdrSize + kFsReqSize + 2 * kFsPathMax + kFsIoMax <= kFsMsgMax);
@@ -130,13 +133,14 @@ enum class Op : std::uint16_t {
 	kFsSetxattr = DG_OP_FS_SETXATTR,
 	kFsListxattr = DG_OP_FS_LISTXATTR,
 	kFsRemovexattr = DG_OP_FS_REMOVEXATTR,
+	kFsReaddirplus = DG_OP_FS_READDIRPLUS,
 };
 
 // Storage-node opcode (DG_OP_FS_*), reply bit ignored.
 constexpr bool is_fs_op(std::uint16_t opcode)
 {
 	const auto op = static_cast<std::uint16_t>(opcode & ~kReplyBit);
-	return op >= DG_OP_FS_GETATTR && op <= DG_OP_FS_REMOVEXATTR;
+	return op >= DG_OP_FS_GETATTR && op <= DG_OP_FS_READDIRPLUS;
 }
 
 enum class Role : std::uint32_t {
@@ -415,6 +419,56 @@ constexpr std::size_t fs_dirent_size(std::size_t name_len)
 	return kFsDirentSize + ((name_len + 7) & ~std::size_t{7});
 }
 
+// dg_fs_entry_reply (DG_FEAT_FSATTR): CREATE, MKDIR, MKNOD, SYMLINK,
+// LINK and RENAME replies with the directories' attributes. Such a reply
+// decodes as FsEntry when its payload has exactly kFsEntryReplySize bytes
+// (else as the opcode's old form: FsAttr, or Empty for RENAME).
+struct FsEntry {
+	FsAttr attr;
+	FsAttr dir;
+	FsAttr old_dir;
+
+	bool operator==(const FsEntry &) const = default;
+};
+// Opcodes answered with FsEntry under DG_FEAT_FSATTR.
+constexpr bool has_entry_reply(std::uint16_t opcode)
+{
+	switch (opcode & ~DG_OP_REPLY) {
+	case DG_OP_FS_CREATE:
+	case DG_OP_FS_MKDIR:
+	case DG_OP_FS_MKNOD:
+	case DG_OP_FS_SYMLINK:
+	case DG_OP_FS_LINK:
+	case DG_OP_FS_RENAME:
+		return true;
+	default:
+		return false;
+	}
+}
+
+// One dg_fs_direntplus and its name (rules as FsDirent's); attr.mode 0:
+// no attributes (the entry went away before its lstat).
+struct FsDirentPlus {
+	FsAttr attr;
+	std::uint64_t cookie = 0;
+	std::uint8_t type = 0;
+	std::string name;
+
+	bool operator==(const FsDirentPlus &) const = default;
+};
+
+// READDIRPLUS reply: dg_fs_readdir_reply and its entries, each padded to 8.
+struct FsReaddirPlus {
+	bool eof = false;
+	std::vector<FsDirentPlus> entries;
+
+	bool operator==(const FsReaddirPlus &) const = default;
+};
+constexpr std::size_t fs_direntplus_size(std::size_t name_len)
+{
+	return kFsDirentPlusSize + ((name_len + 7) & ~std::size_t{7});
+}
+
 // dg_fs_statfs.
 struct FsStatfs {
 	std::uint64_t blocks = 0;
@@ -448,7 +502,8 @@ struct Data {
 
 using Body = std::variant<Empty, Hello, HelloReply, Auth, AuthReply, MemInfo, MemAlloc,
 			  MemSlab, MemFree, MemRw, MemWrite, Data, FsReq, FsAttr,
-			  FsWriteReply, FsReaddir, FsStatfs, FsXattr, MemResize>;
+			  FsWriteReply, FsReaddir, FsStatfs, FsXattr, MemResize, FsEntry,
+			  FsReaddirPlus>;
 
 // Which payload a message carries, from its raw opcode (reply bit included).
 enum class Kind : std::uint8_t {
@@ -472,6 +527,8 @@ enum class Kind : std::uint8_t {
 	kFsStatfs,
 	kFsXattr,
 	kMemResize,
+	kFsEntry,
+	kFsReaddirPlus,
 };
 
 Kind payload_kind(std::uint16_t opcode);
@@ -520,6 +577,8 @@ Result<FsWriteReply> decode_fs_write_reply(ByteSpan p);
 Result<FsReaddir> decode_fs_readdir(ByteSpan p);
 Result<FsStatfs> decode_fs_statfs(ByteSpan p);
 Result<FsXattr> decode_fs_xattr(ByteSpan p);
+Result<FsEntry> decode_fs_entry(ByteSpan p);
+Result<FsReaddirPlus> decode_fs_readdirplus(ByteSpan p);
 
 // Typed message from a frame: checks the status (0 on requests, at most
 // kMaxErrno on replies), the opcode and the payload. An error reply (status

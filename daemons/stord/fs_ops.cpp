@@ -129,12 +129,13 @@ FsOps::FsOps(const FsRoot &root, FdCache &cache, const ExportOptions &opt)
 			 ability_.own_uid, ability_.own_gid);
 }
 
-FsDone FsOps::run(const Hdr &h, std::uint8_t minor, const FsReq &r)
+FsDone FsOps::run(const Hdr &h, std::uint8_t minor, const FsReq &r, std::uint32_t features)
 {
 	if (test_hook)
 		test_hook(h);
 	const auto op = static_cast<Op>(h.opcode);
 	Out out;
+	out.fsattr = (features & kFeatFsattr) != 0;
 	int err = check_fields(op, r);
 	if (!err) {
 		const Ids ids = map_cred(r.cred, opt_);
@@ -199,11 +200,14 @@ int FsOps::execute(Op op, const FsReq &r, Out &out)
 	case Op::kFsRmdir:
 		return unlink(r, true);
 	case Op::kFsRename:
-		return rename(r);
+		return rename(r, out);
 	case Op::kFsReadlink:
 		return readlink(r, out);
 	case Op::kFsReaddir:
-		return readdir(r, out);
+		return readdir(r, out, false);
+	case Op::kFsReaddirplus:
+		// Only for who negotiated it: the reply is of the new form.
+		return out.fsattr ? readdir(r, out, true) : EOPNOTSUPP;
 	case Op::kFsStatfs:
 		return statfs(r, out);
 	case Op::kFsFsync:

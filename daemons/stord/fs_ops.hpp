@@ -50,8 +50,10 @@ public:
 	const CredAbility &ability() const { return ability_; }
 
 	// Execute @r (opcode and req_id from @h) and build the reply, in
-	// protocol minor @minor.
-	FsDone run(const proto::Hdr &h, std::uint8_t minor, const proto::FsReq &r);
+	// protocol minor @minor with the session's DG_FEAT_* @features
+	// (kFeatFsattr: entry replies and READDIRPLUS).
+	FsDone run(const proto::Hdr &h, std::uint8_t minor, const proto::FsReq &r,
+		   std::uint32_t features = 0);
 
 	// Tests: called at the start of every run() on the worker thread.
 	std::function<void(const proto::Hdr &)> test_hook;
@@ -61,6 +63,7 @@ private:
 	struct Out {
 		proto::Body body = proto::Empty{};
 		proto::Bytes buf;
+		bool fsattr = false;	// kFeatFsattr negotiated
 	};
 	int execute(proto::Op op, const proto::FsReq &r, Out &out);
 
@@ -73,14 +76,18 @@ private:
 	int symlink(const proto::FsReq &r, Out &out);
 	int link(const proto::FsReq &r, Out &out);
 	int unlink(const proto::FsReq &r, bool dir);
-	int rename(const proto::FsReq &r);
+	int rename(const proto::FsReq &r, Out &out);
+	// @attr of a new name in @at's directory into @out: FsEntry with the
+	// directory's attributes under kFeatFsattr, else FsAttr.
+	int entry_reply(const At &at, const proto::FsAttr &attr, Out &out);
+	int new_name_reply(const At &at, Out &out);
 	int readlink(const proto::FsReq &r, Out &out);
 	// ops_data.cpp
 	int read(const proto::FsReq &r, Out &out);
 	int write(const proto::FsReq &r, Out &out);
 	int fsync(const proto::FsReq &r);
 	int statfs(const proto::FsReq &r, Out &out);
-	int readdir(const proto::FsReq &r, Out &out);
+	int readdir(const proto::FsReq &r, Out &out, bool plus);
 	// ops_xattr.cpp
 	int getxattr(const proto::FsReq &r, Out &out, bool list);
 	int setxattr(const proto::FsReq &r);

@@ -160,11 +160,12 @@ int FsOps::statfs(const FsReq &r, Out &out)
 	return 0;
 }
 
-int FsOps::readdir(const FsReq &r, Out &out)
+int FsOps::readdir(const FsReq &r, Out &out, bool plus)
 {
 	// At most one message's worth; too little for any entry is EINVAL.
 	const std::size_t count = std::min<std::size_t>(r.count, kFsIoMax);
-	if (count < kFsReaddirReplySize + fs_dirent_size(1) || r.offset > kOffMax)
+	const std::size_t least = plus ? fs_direntplus_size(1) : fs_dirent_size(1);
+	if (count < kFsReaddirReplySize + least || r.offset > kOffMax)
 		return EINVAL;
 	UniqueFd self;
 	if (int err = root_.open_final(r.path, self))
@@ -176,6 +177,7 @@ int FsOps::readdir(const FsReq &r, Out &out)
 	if (::lseek(d, static_cast<off_t>(r.offset), SEEK_SET) < 0)
 		return errno;
 	FsReaddir rd;
+	FsReaddirPlus rdp;
 	std::size_t used = kFsReaddirReplySize;
 	std::vector<char> buf(kDentsBuf);
 	for (;;) {
@@ -195,17 +197,39 @@ int FsOps::readdir(const FsReq &r, Out &out)
 			const std::string_view nm(name, ::strnlen(name, e.d_reclen - kDirentName));
 			if (nm == "." || nm == "..")
 				continue;
-			const std::size_t need = fs_dirent_size(nm.size());
+			const std::size_t need =
+				plus ? fs_direntplus_size(nm.size()) : fs_dirent_size(nm.size());
 			if (used + need > count) {
 				full = true;
 				break;
 			}
 			used += need;
-			rd.entries.push_back(FsDirent{e.d_ino, static_cast<std::uint64_t>(e.d_off),
-						      e.d_type, std::string(nm)});
+			if (!plus) {
+				rd.entries.push_back(FsDirent{e.d_ino,
+							      static_cast<std::uint64_t>(e.d_off),
+							      e.d_type, std::string(nm)});
+				continue;
+			}
+			// lstat beside the listing; an entry gone meanwhile
+			// goes with mode 0 (no attributes).
+			FsDirentPlus p;
+			struct stat st;
+			p.name = std::string(nm);
+			if (root_.stat_name(d, p.name, st) == 0)
+				p.attr = to_attr(st);
+			p.cookie = static_cast<std::uint64_t>(e.d_off);
+			p.type = e.d_type;
+			rdp.entries.push_back(std::move(p));
 		}
 		if (full)
 			break;
+	}
+	if (plus) {
+		rdp.eof = rd.eof;
+		if (rdp.entries.empty() && !rdp.eof)
+			return EINVAL;
+		out.body = std::move(rdp);
+		return 0;
 	}
 	if (rd.entries.empty() && !rd.eof)
 		return EINVAL;	// not even one entry fits @count

@@ -35,12 +35,13 @@ int stat_at(const FsRoot &root, const At &at, FsAttr &out)
 	return 0;
 }
 
-int attr_reply(const FsRoot &root, const At &at, Body &body)
+// fstat of a directory we hold open.
+int stat_dir(int dirfd, FsAttr &out)
 {
-	FsAttr a;
-	if (int err = stat_at(root, at, a))
-		return err;
-	body = a;
+	struct stat st;
+	if (::fstat(dirfd, &st) != 0)
+		return errno;
+	out = to_attr(st);
 	return 0;
 }
 
@@ -66,7 +67,39 @@ int FsOps::getattr(const FsReq &r, Out &out)
 	At at;
 	if (int err = root_.resolve_at(r.path, at))
 		return err;
-	return attr_reply(root_, at, out.body);
+	FsAttr a;
+	if (int err = stat_at(root_, at, a))
+		return err;
+	out.body = a;
+	return 0;
+}
+
+int FsOps::entry_reply(const At &at, const FsAttr &attr, Out &out)
+{
+	if (!out.fsattr) {
+		out.body = attr;
+		return 0;
+	}
+	FsEntry e;
+	e.attr = attr;
+	// The change is made: without the directory's attributes, answer
+	// the old form rather than an error (the client asks later).
+	if (stat_dir(at.dir.get(), e.dir)) {
+		out.body = attr;
+		return 0;
+	}
+	e.old_dir = e.dir;
+	out.body = e;
+	return 0;
+}
+
+// lstat of the new name, then entry_reply().
+int FsOps::new_name_reply(const At &at, Out &out)
+{
+	FsAttr a;
+	if (int err = stat_at(root_, at, a))
+		return err;
+	return entry_reply(at, a, out);
 }
 
 int FsOps::setattr(const FsReq &r, Out &out)
@@ -157,8 +190,7 @@ int FsOps::create(const FsReq &r, Out &out)
 			return ELOOP;
 		if (S_ISDIR(a.mode))
 			return EISDIR;
-		out.body = a;
-		return 0;
+		return entry_reply(at, a, out);
 	}
 	// Created by the caller: its owner and group are the caller's (or the
 	// directory's group, by the storage host's rules).
@@ -169,8 +201,7 @@ int FsOps::create(const FsReq &r, Out &out)
 		(void)::unlinkat(at.dir.get(), name, 0);
 		return err;
 	}
-	out.body = to_attr(st);
-	return 0;
+	return entry_reply(at, to_attr(st), out);
 }
 
 int FsOps::mkdir(const FsReq &r, Out &out)
@@ -182,7 +213,7 @@ int FsOps::mkdir(const FsReq &r, Out &out)
 	// passes its own on.
 	if (::mkdirat(at.dir.get(), at.name.c_str(), r.mode & 07777) != 0)
 		return errno;
-	return attr_reply(root_, at, out.body);
+	return new_name_reply(at, out);
 }
 
 int FsOps::mknod(const FsReq &r, Out &out)
@@ -203,7 +234,7 @@ int FsOps::mknod(const FsReq &r, Out &out)
 	const mode_t perm = allowed_mode(r.mode & 07777, false);
 	if (::mknodat(at.dir.get(), at.name.c_str(), type | perm, dev) != 0)
 		return errno;
-	return attr_reply(root_, at, out.body);
+	return new_name_reply(at, out);
 }
 
 int FsOps::symlink(const FsReq &r, Out &out)
@@ -216,7 +247,7 @@ int FsOps::symlink(const FsReq &r, Out &out)
 	const std::string target(r.name2);
 	if (::symlinkat(target.c_str(), at.dir.get(), at.name.c_str()) != 0)
 		return errno;
-	return attr_reply(root_, at, out.body);
+	return new_name_reply(at, out);
 }
 
 int FsOps::link(const FsReq &r, Out &out)
@@ -229,7 +260,7 @@ int FsOps::link(const FsReq &r, Out &out)
 	// Flags 0: a symlink is linked itself, not followed.
 	if (::linkat(from.dir.get(), from.name.c_str(), to.dir.get(), to.name.c_str(), 0) != 0)
 		return errno;
-	return attr_reply(root_, to, out.body);
+	return new_name_reply(to, out);
 }
 
 int FsOps::unlink(const FsReq &r, bool dir)
@@ -243,7 +274,7 @@ int FsOps::unlink(const FsReq &r, bool dir)
 	return 0;
 }
 
-int FsOps::rename(const FsReq &r)
+int FsOps::rename(const FsReq &r, Out &out)
 {
 	At from, to;
 	if (int err = root_.resolve_at(r.path, from))
@@ -255,6 +286,15 @@ int FsOps::rename(const FsReq &r)
 		return errno;
 	cache_.invalidate(r.path);
 	cache_.invalidate(r.name2);
+	if (!out.fsattr)
+		return 0;
+	// Done: a failed lstat now is not a failed rename. The client takes
+	// an empty reply as the old form and asks later.
+	FsEntry e;
+	if (stat_at(root_, to, e.attr) || stat_dir(to.dir.get(), e.dir) ||
+	    stat_dir(from.dir.get(), e.old_dir))
+		return 0;
+	out.body = e;
 	return 0;
 }
 

@@ -16,7 +16,7 @@ StorService::StorService(Transport &transport, EventLoop &loop, const Clock &clo
 {
 	pool_ = std::make_unique<WorkerPool>(
 		loop, threads, threads > 1 ? threads - 1 : 1,
-		[this](ConnId c, Bytes reply) { finished(c, std::move(reply)); });
+		[this](ConnId c, JobResult reply) { finished(c, std::move(reply)); });
 }
 
 StorService::~StorService()
@@ -54,30 +54,50 @@ void StorService::dispatch(StorSession &s, const Message &m)
 		busy_++;
 		return reply_error(s, h.opcode, h.req_id, EAGAIN);
 	}
-	// The request's spans point into the transport's buffer: the job gets
-	// its own copy of the frame and decodes that.
-	Result<Bytes> copy = encode_message(m);
-	if (!copy)
-		return reply_error(s, h.opcode, h.req_id, EINVAL);
+	// The request was decoded and checked once (ServiceBase); its
+	// strings and data point into the transport's buffer, so the job
+	// gets them copied into a buffer of its own, the fields as decoded.
+	const FsReq &in = std::get<FsReq>(m.body);
+	Bytes buf;
+	buf.reserve(in.path.size() + in.name2.size() + in.data.size());
+	auto append = [&buf](const void *src, std::size_t n) {
+		const auto *b = static_cast<const std::byte *>(src);
+		buf.insert(buf.end(), b, b + n);
+	};
+	append(in.path.data(), in.path.size());
+	append(in.name2.data(), in.name2.size());
+	append(in.data.data(), in.data.size());
+	FsReq fields = in;	// spans re-pointed into buf by the job
+	fields.path = {};
+	fields.name2 = {};
+	fields.data = {};
 	s.in_flight++;
 	const std::uint8_t minor = static_cast<std::uint8_t>(s.neg.minor);
-	pool_->submit(s.conn, [this, minor, frame = std::move(copy).value()]() {
-		Result<Frame> f = decode_frame(frame);
-		Result<Message> msg = f ? decode_message(*f) : Result<Message>(f.error());
-		if (!msg)	// cannot happen: we encoded it
-			return make_error_reply(f->hdr.opcode, f->hdr.req_id, EIO).value();
-		return ops_.run(msg->hdr, minor, std::get<FsReq>(msg->body)).frame;
+	const std::uint32_t features = s.neg.features;
+	pool_->submit(s.conn, [this, minor, features, hdr = h, fields, np = in.path.size(),
+			       nn = in.name2.size(), buf = std::move(buf)]() {
+		FsReq req = fields;
+		const char *c = reinterpret_cast<const char *>(buf.data());
+		req.path = {c, np};
+		req.name2 = {c + np, nn};
+		req.data = ByteSpan(buf).subspan(np + nn);
+		FsDone d = ops_.run(hdr, minor, req, features);
+		JobResult r;
+		r.frame = std::move(d.frame);
+		r.opcode = hdr.opcode | kReplyBit;
+		r.status = d.status;
+		r.req_id = hdr.req_id;
+		return r;
 	});
 }
 
-void StorService::finished(ConnId c, Bytes reply)
+void StorService::finished(ConnId c, JobResult reply)
 {
-	Result<Hdr> h = decode_hdr(reply);
-	const bool failed = !h || h->status != 0;
+	// An empty frame: not even the error reply could be built.
+	const bool failed = reply.status != 0 || reply.frame.empty();
 	requests_++;
 	errors_ += failed;
-	if (h)
-		req_metrics_.answered(c, h->req_id, h->opcode, h->status, clock_.now());
+	req_metrics_.answered(c, reply.req_id, reply.opcode, reply.status, clock_.now());
 	auto it = sessions_.find(c);
 	if (it == sessions_.end())
 		return;	// gone meanwhile
@@ -85,8 +105,8 @@ void StorService::finished(ConnId c, Bytes reply)
 	s.in_flight--;
 	s.requests++;
 	s.errors += failed;
-	if (!s.closing)
-		transport_.send(c, std::move(reply));
+	if (!s.closing && !reply.frame.empty())
+		transport_.send(c, std::move(reply.frame));
 }
 
 void StorService::closed(StorSession &s)

@@ -57,7 +57,7 @@ private:
 	void metrics(MetricsText &t) const override;
 	void dispatch(StorSession &s, const proto::Message &m) override;
 	void closed(StorSession &s) override;
-	void finished(ConnId c, proto::Bytes reply);
+	void finished(ConnId c, JobResult reply);
 
 	FsOps &ops_;
 	const FdCache &cache_;

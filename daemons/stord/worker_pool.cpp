@@ -93,7 +93,7 @@ void WorkerPool::work()
 		q.running++;
 		make_ready(c, q);	// its next job, behind everybody else's
 		g.unlock();
-		proto::Bytes result = job();
+		JobResult result = job();
 		g.lock();
 		results_.emplace_back(c, std::move(result));
 		Queue &after = queues_[c];
@@ -113,13 +113,13 @@ void WorkerPool::drain()
 	std::uint64_t v;
 	while (::read(efd_, &v, sizeof(v)) == sizeof(v))
 		;
-	std::vector<std::pair<ConnId, proto::Bytes>> done;
+	std::vector<std::pair<ConnId, JobResult>> done;
 	{
 		std::lock_guard<std::mutex> g(lock_);
 		done.swap(results_);
 	}
-	for (auto &[c, bytes] : done)
-		done_(c, std::move(bytes));
+	for (auto &[c, result] : done)
+		done_(c, std::move(result));
 }
 
 }  // namespace disagg::stord

@@ -26,12 +26,21 @@
 
 namespace disagg::stord {
 
+// A finished job: the reply frame and what its header says, so nobody
+// decodes the frame again.
+struct JobResult {
+	proto::Bytes frame;
+	std::uint16_t opcode = 0;	// reply bit included
+	std::uint32_t status = 0;
+	std::uint64_t req_id = 0;
+};
+
 class WorkerPool {
 public:
 	// Runs on a worker; returns what done() gets.
-	using Job = std::function<proto::Bytes()>;
+	using Job = std::function<JobResult()>;
 	// Runs on the event-loop thread with a finished job's result.
-	using Done = std::function<void(ConnId c, proto::Bytes result)>;
+	using Done = std::function<void(ConnId c, JobResult result)>;
 
 	WorkerPool(EventLoop &loop, unsigned threads, unsigned max_running, Done done);
 	~WorkerPool();	// waits for running jobs; queued ones are dropped
@@ -63,7 +72,7 @@ private:
 	bool stop_ = false;
 	std::map<ConnId, Queue> queues_;
 	std::deque<ConnId> ready_;	// connections with a job they may start
-	std::vector<std::pair<ConnId, proto::Bytes>> results_;
+	std::vector<std::pair<ConnId, JobResult>> results_;
 	std::vector<std::thread> workers_;
 };
 

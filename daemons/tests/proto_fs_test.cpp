@@ -106,11 +106,11 @@ TEST(ProtoFs, RequestLayout)
 	ASSERT_TRUE(m.ok()) << to_string(m.error());
 	EXPECT_EQ(std::get<FsReq>(m->body), fs_req_value(data));
 	// Every fs opcode takes the same request.
-	for (std::uint16_t op = DG_OP_FS_GETATTR; op <= DG_OP_FS_REMOVEXATTR; op++) {
+	for (std::uint16_t op = DG_OP_FS_GETATTR; op <= DG_OP_FS_READDIRPLUS; op++) {
 		EXPECT_EQ(payload_kind(op), Kind::kFsReq) << op;
 		EXPECT_TRUE(is_fs_op(op));
 	}
-	EXPECT_FALSE(is_fs_op(DG_OP_FS_REMOVEXATTR + 1));
+	EXPECT_FALSE(is_fs_op(DG_OP_FS_READDIRPLUS + 1));
 	EXPECT_FALSE(is_fs_op(DG_OP_MEM_INFO));
 }
 
@@ -219,6 +219,57 @@ const Bytes kAttrWire = bytes({
 	0x00, 0x10, 0, 0,	// blksize
 	0, 0, 0, 0,		// reserved
 });
+
+// DG_FEAT_FSATTR: entry replies are told from the old forms by size.
+TEST(ProtoFs, EntryReplyLayout)
+{
+	FsAttr dir = attr_value();
+	dir.ino = 77;
+	FsAttr old = attr_value();
+	old.ino = 78;
+	const FsEntry e{attr_value(), dir, old};
+	for (Op op : {Op::kFsCreate, Op::kFsMkdir, Op::kFsMknod, Op::kFsSymlink, Op::kFsLink,
+		      Op::kFsRename}) {
+		Result<Bytes> f = make_reply(op, 1, e);
+		ASSERT_TRUE(f.ok()) << static_cast<unsigned>(op);
+		Bytes p = payload(f);
+		ASSERT_EQ(p.size(), kFsEntryReplySize);
+		EXPECT_EQ(Bytes(p.begin(), p.begin() + kFsAttrSize), kAttrWire);
+		EXPECT_EQ(std::get<FsEntry>(decode_all(*f)->body), e);
+		p[kFsAttrSize + 92] = std::byte{1};	// dir's reserved
+		EXPECT_EQ(decode_fs_entry(p).error(), Errc::kBadReserved);
+	}
+	// Nowhere else, and never as a request.
+	EXPECT_EQ(make_reply(Op::kFsGetattr, 1, e).error(), Errc::kBadBody);
+	EXPECT_EQ(make_reply(Op::kFsSetattr, 1, e).error(), Errc::kBadBody);
+	EXPECT_EQ(make_request(Op::kFsCreate, 1, e).error(), Errc::kBadBody);
+	// The old forms still decode; a size between is refused.
+	EXPECT_TRUE(std::holds_alternative<Empty>(
+		decode_all(*make_reply(Op::kFsRename, 1, Empty{}))->body));
+	Bytes f = *make_reply(Op::kFsCreate, 1, e);
+	f.resize(f.size() - 8);
+	f[8] = std::byte{static_cast<unsigned char>(kFsEntryReplySize - 8)};
+	f[9] = std::byte{static_cast<unsigned char>((kFsEntryReplySize - 8) >> 8)};
+	EXPECT_FALSE(decode_all(f).ok());
+}
+
+TEST(ProtoFs, ReaddirplusLayout)
+{
+	FsReaddirPlus rd;
+	rd.eof = true;
+	rd.entries.push_back(FsDirentPlus{attr_value(), 5, 8, "abc"});
+	rd.entries.push_back(FsDirentPlus{FsAttr{}, 9, 0, "gone-12"});
+	Result<Bytes> f = make_reply(Op::kFsReaddirplus, 1, rd);
+	ASSERT_TRUE(f.ok());
+	Bytes p = payload(f);
+	ASSERT_EQ(p.size(), kFsReaddirReplySize + fs_direntplus_size(3) + fs_direntplus_size(7));
+	EXPECT_EQ(Bytes(p.begin() + 8, p.begin() + 8 + kFsAttrSize), kAttrWire);
+	EXPECT_EQ(std::get<FsReaddirPlus>(decode_all(*f)->body), rd);
+	EXPECT_EQ(payload_kind(DG_OP_FS_READDIRPLUS | kReplyBit), Kind::kFsReaddirPlus);
+	rd.entries[0].name = "a/b";
+	EXPECT_EQ(make_reply(Op::kFsReaddirplus, 1, rd).error(), Errc::kBadValue);
+	EXPECT_EQ(make_reply(Op::kFsReaddir, 1, FsReaddirPlus{}).error(), Errc::kBadBody);
+}
 
 TEST(ProtoFs, AttrAndWriteReplyLayout)
 {

@@ -621,7 +621,7 @@ INSTANTIATE_TEST_SUITE_P(AllMessages, ProtoRoundTrip,
 
 TEST(ProtoOpcode, RejectsUnknownOpcodes)
 {
-	for (std::uint16_t op : {0x0000, 0x0006, 0x00ff, 0x0107, 0x0214, 0x02ff,
+	for (std::uint16_t op : {0x0000, 0x0006, 0x00ff, 0x0107, 0x0215, 0x02ff,
 				 0x7fff, 0x8000, 0x8006, 0x8107, 0xffff})
 		EXPECT_EQ(decode_err(frame_of(op, {})), Errc::kBadOpcode) << op;
 	// BYE has no reply.

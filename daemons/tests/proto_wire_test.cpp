@@ -130,6 +130,11 @@ std::map<Kind, Body> samples()
 	s[Kind::kFsStatfs] = FsStatfs{121, 122, 123, 124, 125, 126, 127, 128};
 	s[Kind::kFsXattr] = FsXattr{static_cast<std::uint32_t>(kValue.size()), kValue};
 	s[Kind::kMemResize] = MemResize{1ull << 33};
+	FsAttr other = attr_value();
+	other.ino = 131;
+	s[Kind::kFsEntry] = FsEntry{attr_value(), other, attr_value()};
+	s[Kind::kFsReaddirPlus] = FsReaddirPlus{false, {{attr_value(), 141, 4, "a"},
+							{other, 142, 8, "eightchr"}}};
 	return s;
 }
 
@@ -145,7 +150,7 @@ TEST(ProtoWire, EveryKindHasASample)
 {
 	const std::map<Kind, Body> s = samples();
 	for (unsigned k = static_cast<unsigned>(Kind::kEmpty);
-	     k <= static_cast<unsigned>(Kind::kMemResize); k++) {
+	     k <= static_cast<unsigned>(Kind::kFsReaddirPlus); k++) {
 		auto it = s.find(static_cast<Kind>(k));
 		ASSERT_NE(it, s.end()) << "kind " << k;
 		EXPECT_EQ(kind_of(it->second), static_cast<Kind>(k)) << "kind " << k;
@@ -180,8 +185,8 @@ TEST(ProtoWire, EveryOpcodeRoundTrips)
 		EXPECT_EQ(*again, *f) << std::hex << op;
 		messages++;
 	}
-	// 5 common opcodes (BYE has no reply), 7 memory and 20 storage ones.
-	EXPECT_EQ(messages, 2 * (5 + 7 + 20) - 1);
+	// 5 common opcodes (BYE has no reply), 7 memory and 21 storage ones.
+	EXPECT_EQ(messages, 2 * (5 + 7 + 21) - 1);
 }
 
 // Each member of the samples, changed alone, changes the encoding: no

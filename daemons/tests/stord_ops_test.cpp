@@ -363,6 +363,145 @@ TEST_F(StordOps, ReaddirCookiesWalkEverything)
 	EXPECT_EQ(h.status(Op::kFsReaddir, r), unsigned{ENOTDIR});
 }
 
+// DG_FEAT_FSATTR: name changes answer the object's and the directories'
+// attributes (FsEntry); without it the old forms.
+TEST_F(StordOps, EntryRepliesWithFsattr)
+{
+	ASSERT_EQ(::mkdir(p("a").c_str(), 0755), 0);
+	ASSERT_EQ(::mkdir(p("b").c_str(), 0755), 0);
+	struct stat st, dir;
+	auto same = [](const FsAttr &a, const struct stat &s) {
+		return a.ino == s.st_ino && a.dev == s.st_dev && a.mode == s.st_mode &&
+		       a.nlink == s.st_nlink && a.mtime_sec == static_cast<std::uint64_t>(s.st_mtim.tv_sec) &&
+		       a.mtime_nsec == static_cast<std::uint32_t>(s.st_mtim.tv_nsec) &&
+		       a.size == static_cast<std::uint64_t>(s.st_size);
+	};
+	// Old form first.
+	FsReq r = req("a/old");
+	r.mode = S_IFREG | 0644;
+	auto g = h.run(Op::kFsCreate, r);
+	ASSERT_EQ(g->status(), 0u);
+	EXPECT_EQ(g->bytes.size(), kHdrSize + kFsAttrSize);
+	g->body<FsAttr>();
+	FsReq mv = req("a/old");
+	mv.name2 = "b/old2";
+	g = h.run(Op::kFsRename, mv);
+	ASSERT_EQ(g->status(), 0u);
+	EXPECT_EQ(g->bytes.size(), kHdrSize);
+
+	h.features = kFeatFsattr;
+	r.path = "a/f";
+	g = h.run(Op::kFsCreate, r);
+	ASSERT_EQ(g->status(), 0u);
+	FsEntry e = g->body<FsEntry>();
+	ASSERT_EQ(::lstat(p("a/f").c_str(), &st), 0);
+	ASSERT_EQ(::lstat(p("a").c_str(), &dir), 0);
+	EXPECT_TRUE(same(e.attr, st));
+	EXPECT_TRUE(same(e.dir, dir));
+	EXPECT_EQ(e.old_dir, e.dir);
+	// An existing name without EXCL: its attributes, the same form.
+	e = h.run(Op::kFsCreate, r)->body<FsEntry>();
+	EXPECT_TRUE(same(e.attr, st));
+
+	FsReq m = req("a/d");
+	m.mode = S_IFDIR | 0700;
+	e = h.run(Op::kFsMkdir, m)->body<FsEntry>();
+	ASSERT_EQ(::lstat(p("a/d").c_str(), &st), 0);
+	ASSERT_EQ(::lstat(p("a").c_str(), &dir), 0);
+	EXPECT_TRUE(same(e.attr, st));
+	EXPECT_TRUE(same(e.dir, dir));
+	EXPECT_EQ(dir.st_nlink, 3u);
+
+	FsReq s = req("a/s");
+	s.name2 = "f";
+	e = h.run(Op::kFsSymlink, s)->body<FsEntry>();
+	ASSERT_EQ(::lstat(p("a/s").c_str(), &st), 0);
+	EXPECT_TRUE(same(e.attr, st));
+
+	FsReq n = req("a/fifo");
+	n.mode = S_IFIFO | 0600;
+	e = h.run(Op::kFsMknod, n)->body<FsEntry>();
+	ASSERT_EQ(::lstat(p("a/fifo").c_str(), &st), 0);
+	EXPECT_TRUE(same(e.attr, st));
+
+	// LINK: the target file (now 2 links) and the new name's directory.
+	FsReq l = req("a/f");
+	l.name2 = "b/g";
+	e = h.run(Op::kFsLink, l)->body<FsEntry>();
+	ASSERT_EQ(::lstat(p("b/g").c_str(), &st), 0);
+	ASSERT_EQ(::lstat(p("b").c_str(), &dir), 0);
+	EXPECT_TRUE(same(e.attr, st));
+	EXPECT_EQ(e.attr.nlink, 2u);
+	EXPECT_TRUE(same(e.dir, dir));
+
+	// RENAME across directories: the moved file, new and old directory.
+	mv = req("a/d");
+	mv.name2 = "b/d";
+	e = h.run(Op::kFsRename, mv)->body<FsEntry>();
+	struct stat olddir;
+	ASSERT_EQ(::lstat(p("b/d").c_str(), &st), 0);
+	ASSERT_EQ(::lstat(p("b").c_str(), &dir), 0);
+	ASSERT_EQ(::lstat(p("a").c_str(), &olddir), 0);
+	EXPECT_TRUE(same(e.attr, st));
+	EXPECT_TRUE(same(e.dir, dir));
+	EXPECT_TRUE(same(e.old_dir, olddir));
+	EXPECT_EQ(dir.st_nlink, 3u);
+	EXPECT_EQ(olddir.st_nlink, 2u);
+	// Errors stay errors.
+	EXPECT_EQ(h.status(Op::kFsRename, mv), unsigned{ENOENT});
+	EXPECT_EQ(h.status(Op::kFsMkdir, req("b/d")), unsigned{EEXIST});
+}
+
+TEST_F(StordOps, ReaddirplusCarriesAttributes)
+{
+	FsReq r = req(".");
+	r.count = 4096;
+	// Only for sessions that negotiated DG_FEAT_FSATTR.
+	EXPECT_EQ(h.status(Op::kFsReaddirplus, r), unsigned{EOPNOTSUPP});
+	h.features = kFeatFsattr;
+	std::set<std::string> want;
+	for (int i = 0; i < 100; i++) {
+		std::string n = "e" + std::to_string(i) + std::string(i % 20, 'y');
+		TempTree::write(p(n), std::string(static_cast<std::size_t>(i), 'z'));
+		want.insert(n);
+	}
+	ASSERT_EQ(::mkdir(p("sub").c_str(), 0700), 0);
+	ASSERT_EQ(::symlink("e1", p("ln").c_str()), 0);
+	want.insert("sub");
+	want.insert("ln");
+	std::set<std::string> seen;
+	int calls = 0;
+	for (;;) {
+		auto g = h.run(Op::kFsReaddirplus, r);
+		ASSERT_EQ(g->status(), 0u);
+		FsReaddirPlus rd = g->body<FsReaddirPlus>();
+		ASSERT_LE(g->bytes.size() - kHdrSize, r.count);
+		for (const FsDirentPlus &e : rd.entries) {
+			EXPECT_TRUE(seen.insert(e.name).second) << "twice: " << e.name;
+			struct stat st;
+			ASSERT_EQ(::lstat(p(e.name).c_str(), &st), 0) << e.name;
+			EXPECT_EQ(e.attr.ino, st.st_ino) << e.name;
+			EXPECT_EQ(e.attr.mode, st.st_mode) << e.name;
+			EXPECT_EQ(e.attr.size, static_cast<std::uint64_t>(st.st_size)) << e.name;
+			EXPECT_EQ(e.attr.nlink, st.st_nlink) << e.name;
+			r.offset = e.cookie;
+		}
+		calls++;
+		if (rd.eof)
+			break;
+		ASSERT_FALSE(rd.entries.empty());
+		ASSERT_LT(calls, 1000);
+	}
+	EXPECT_EQ(seen, want);
+	EXPECT_GT(calls, 3);
+	r.offset = 0;
+	r.count = kFsReaddirReplySize + fs_direntplus_size(1) - 1;	// no entry fits
+	EXPECT_EQ(h.status(Op::kFsReaddirplus, r), unsigned{EINVAL});
+	r.count = 4096;
+	r.path = "e0";
+	EXPECT_EQ(h.status(Op::kFsReaddirplus, r), unsigned{ENOTDIR});
+}
+
 TEST_F(StordOps, StatfsAndFsync)
 {
 	auto g = h.run(Op::kFsStatfs, req("."));

@@ -155,7 +155,7 @@ public:
 		Hdr h;
 		h.opcode = static_cast<std::uint16_t>(op);
 		h.req_id = ++req_;
-		FsDone d = ops->run(h, kMinor, r);
+		FsDone d = ops->run(h, kMinor, r, features);
 		auto g = disagg::test::got(std::move(d.frame));
 		EXPECT_EQ(g->status(), d.status);
 		EXPECT_EQ(g->hdr.req_id, req_);
@@ -167,6 +167,7 @@ public:
 	FsRoot root;
 	FdCache cache;
 	std::unique_ptr<FsOps> ops;
+	std::uint32_t features = 0;	// the session's DG_FEAT_* bits
 
 private:
 	std::uint64_t req_ = 0;

@@ -98,6 +98,7 @@ enum dg_opcode {
 	DG_OP_FS_SETXATTR	= 0x0211, /* path, name2 = name, flags, value / empty */
 	DG_OP_FS_LISTXATTR	= 0x0212, /* path, count / dg_fs_xattr_reply */
 	DG_OP_FS_REMOVEXATTR	= 0x0213, /* path, name2 = name / empty */
+	DG_OP_FS_READDIRPLUS	= 0x0214, /* as READDIR / dirents with attributes */
 
 	DG_OP_REPLY		= 0x8000,
 };
@@ -127,7 +128,8 @@ DG_STATIC_ASSERT(sizeof(struct dg_hdr) == 24, "dg_hdr is 24 bytes");
 #define DG_FEAT_RDMA		(1u << 0)	/* one-sided RDMA page access */
 #define DG_FEAT_AUTH		(1u << 1)	/* HMAC-SHA256 challenge-response */
 #define DG_FEAT_MQ		(1u << 2)	/* messages on several queues */
-#define DG_FEAT_KNOWN		(DG_FEAT_RDMA | DG_FEAT_AUTH | DG_FEAT_MQ)
+#define DG_FEAT_FSATTR		(1u << 4)	/* dg_fs_entry_reply, READDIRPLUS */
+#define DG_FEAT_KNOWN		(DG_FEAT_RDMA | DG_FEAT_AUTH | DG_FEAT_MQ | DG_FEAT_FSATTR)
 
 /*
  * Messages on several queues (%DG_FEAT_MQ, RDMA only). Without it every
@@ -623,6 +625,54 @@ struct dg_fs_readdir_reply {
 };
 DG_STATIC_ASSERT(sizeof(struct dg_fs_readdir_reply) == 8,
 		 "dg_fs_readdir_reply is 8 bytes");
+
+/**
+ * struct dg_fs_entry_reply - answer to a name change, with %DG_FEAT_FSATTR
+ * @attr: the object the new name names, after the change (CREATE, MKDIR,
+ *	MKNOD, SYMLINK: the new object; LINK: the linked file; RENAME: the
+ *	file now at the new name)
+ * @dir: the directory holding the new name, after the change
+ * @old_dir: RENAME: the directory of the old name after the change (the
+ *	same as @dir within one directory); else a copy of @dir
+ *
+ * With %DG_FEAT_FSATTR negotiated, CREATE, MKDIR, MKNOD, SYMLINK, LINK and
+ * RENAME are answered with this instead of a struct dg_fs_attr (RENAME:
+ * instead of an empty reply), so the client needs no GETATTR of the
+ * object or of the directories afterwards. A reply of the old form is
+ * still valid: a client accepts both (a node restarted without the
+ * feature answers the old way).
+ */
+struct dg_fs_entry_reply {
+	struct dg_fs_attr	attr;
+	struct dg_fs_attr	dir;
+	struct dg_fs_attr	old_dir;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_fs_entry_reply) == 288,
+		 "dg_fs_entry_reply is 288 bytes");
+
+/**
+ * struct dg_fs_direntplus - one directory entry in a READDIRPLUS reply
+ * @attr: the entry's attributes (lstat) when the reply was built; @attr.mode
+ *	0 when the entry vanished between listing and lstat (no attributes)
+ * @cookie: as &struct dg_fs_dirent
+ * @name_len: as &struct dg_fs_dirent
+ * @type: as &struct dg_fs_dirent
+ * @reserved: zero
+ *
+ * READDIRPLUS (%DG_FEAT_FSATTR) takes READDIR's request and answers with a
+ * struct dg_fs_readdir_reply and then @nr of these, each followed by its
+ * name and zero padding to a multiple of 8 bytes; the entry's inode number
+ * is @attr.ino.
+ */
+struct dg_fs_direntplus {
+	struct dg_fs_attr	attr;
+	__le64	cookie;
+	__le16	name_len;
+	__u8	type;
+	__u8	reserved[5];
+};
+DG_STATIC_ASSERT(sizeof(struct dg_fs_direntplus) == 112,
+		 "dg_fs_direntplus is 112 bytes");
 
 /**
  * struct dg_fs_statfs - answer to STATFS (from statvfs)

@@ -15,6 +15,8 @@
  *   fsprobe mkfiles DIR N               N files with known names
  *   fsprobe readdir DIR N               readdir sees those N exactly once
  *   fsprobe bigdir DIR N                mkfiles, readdir, then unlink them all
+ *   fsprobe create-stat DIR N           N times: O_EXCL create, close, lstat;
+ *                                       prints the microseconds per file
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -27,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #define die(...) do { fprintf(stderr, "fsprobe: " __VA_ARGS__); \
@@ -292,6 +295,32 @@ static int cmd_readdir(const char *dir, long n)
 	return 0;
 }
 
+static int cmd_create_stat(const char *dir, long n)
+{
+	struct timespec t0, t1;
+	char path[4096];
+	struct stat st;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long i = 0; i < n; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/cs-%07ld", dir, i);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd < 0)
+			die("create %s", path);
+		close(fd);
+		if (lstat(path, &st))
+			die("lstat %s", path);
+		if (!S_ISREG(st.st_mode) || st.st_size)
+			die("%s: not an empty regular file", path);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("create-stat %ld files: %.1f us per file\n", n,
+	       ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3 / (n ? n : 1));
+	return 0;
+}
+
 static int cmd_bigdir(const char *dir, long n)
 {
 	char path[4096];
@@ -335,6 +364,8 @@ int main(int argc, char **argv)
 		return cmd_readdir(argv[2], strtol(argv[3], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "bigdir"))
 		return cmd_bigdir(argv[2], strtol(argv[3], NULL, 0));
+	if (argc == 4 && !strcmp(argv[1], "create-stat"))
+		return cmd_create_stat(argv[2], strtol(argv[3], NULL, 0));
 	fprintf(stderr, "usage: see the comment at the top of fsprobe.c\n");
 	return 2;
 }

@@ -7,9 +7,11 @@
 # every result is checked against the export directory on the node.
 # The first node runs from a config file (--config) with --metrics: its
 # counts of the requests only the test's own commands make (MKDIR, RMDIR,
-# LINK, SYMLINK, MKNOD) are exact, without errors. The RDMA node serves
-# --metrics too: with 2 CPUs, requests made from CPU 1 while CPU 0 makes
-# its own arrive on queue pair 1 and are answered there (DG_FEAT_MQ).
+# LINK, SYMLINK, MKNOD) are exact, without errors, and stat after create
+# and `ls -l` cost no GETATTR per file (entry replies, READDIRPLUS). The
+# RDMA node serves --metrics too: with 2 CPUs, requests made from CPU 1
+# while CPU 0 makes its own arrive on queue pair 1 and are answered there
+# (DG_FEAT_MQ).
 # Then umount and rmmod leave no slab cache behind.
 . "$(dirname "$0")/../lib/common.sh"
 dg_require_vm
@@ -54,6 +56,50 @@ mq_check() {
 	log "rdma: CPU 1's requests on queue pair 1: $rx in, $tx out (queue 0: $rx0 in)"
 }
 
+# Requests stord counted for OP in a saved metrics page (0 when none).
+req_count() { # file op
+	metrics_read "$1"
+	echo "${METRIC[disagg_stord_requests_total{op=\"$2\"\}]:-0}"
+}
+
+# Entry replies and READDIRPLUS (DG_FEAT_FSATTR), counted at the node:
+# 20 times an exclusive create, close and lstat of the new file cost
+# exactly the 20 CREATEs (the lookup of an O_EXCL create asks nothing,
+# the reply fills the cache); `ls -l` of 50 files made on the node costs
+# one READDIRPLUS and no GETATTR per file (at most one: the mount root's
+# own, should its 1-second attribute timeout run out between the two
+# scrapes); a mount with nordirplus lists them with one READDIR.
+round_trips() { # t exp m metrics
+	local t=$1 exp=$2 m=$3 metrics=$4 k c g d
+	host_metrics "$metrics" >/tmp/rt0 || fail "$t: no metrics at $metrics"
+	"$FSPROBE" create-stat "$m" 20 | sed "s/^/  $t: /"
+	host_metrics "$metrics" >/tmp/rt1 || fail "$t: no metrics at $metrics"
+	c=$(($(req_count /tmp/rt1 fs_create) - $(req_count /tmp/rt0 fs_create)))
+	g=$(($(req_count /tmp/rt1 fs_getattr) - $(req_count /tmp/rt0 fs_getattr)))
+	[ "$c/$g" = 20/0 ] || fail "$t: create + lstat: CREATE/GETATTR $c/$g, want 20/0"
+	for k in $(seq 50); do : >"$exp/p$k"; done
+	stat "$m" >/dev/null
+	host_metrics "$metrics" >/tmp/rt2 || fail "$t: no metrics at $metrics"
+	[ "$(ls -l "$m" | grep -c ' p[0-9]*$')" = 50 ] || fail "$t: ls -l: $(ls "$m")"
+	host_metrics "$metrics" >/tmp/rt3 || fail "$t: no metrics at $metrics"
+	d=$(($(req_count /tmp/rt3 fs_readdirplus) - $(req_count /tmp/rt2 fs_readdirplus)))
+	d=$d/$(($(req_count /tmp/rt3 fs_readdir) - $(req_count /tmp/rt2 fs_readdir)))
+	g=$(($(req_count /tmp/rt3 fs_getattr) - $(req_count /tmp/rt2 fs_getattr)))
+	[ "$d" = 1/0 ] && [ "$g" -le 1 ] ||
+		fail "$t: ls -l of 50 files: READDIRPLUS/READDIR $d, GETATTR $g, want 1/0, at most 1"
+	# nordirplus: plain READDIR, a second mount of the same export.
+	fs_mount 1 "$t" "$m-nrp" "nordirplus"
+	grep -q " $m-nrp disaggfs .*,nordirplus" /proc/mounts || fail "$t: nordirplus not shown"
+	[ "$(ls "$m-nrp" | grep -c '^p[0-9]*$')" = 50 ] || fail "$t: ls with nordirplus"
+	host_metrics "$metrics" >/tmp/rt4 || fail "$t: no metrics at $metrics"
+	umount "$m-nrp" || fail "$t: umount $m-nrp"
+	d=$(($(req_count /tmp/rt4 fs_readdirplus) - $(req_count /tmp/rt3 fs_readdirplus)))
+	d=$d/$(($(req_count /tmp/rt4 fs_readdir) - $(req_count /tmp/rt3 fs_readdir)))
+	[ "$d" = 0/1 ] || fail "$t: ls with nordirplus: READDIRPLUS/READDIR $d, want 0/1"
+	rm "$m"/p* "$m"/cs-* || fail "$t: rm p* cs-*"
+	log "$t: create + lstat x20: 20 CREATE, 0 GETATTR; ls -l of 50 files: 1 READDIRPLUS, $g GETATTR"
+}
+
 suite() {
 	local i=$1 t=$2 exp=/tmp/export-$2 m=/mnt/dg-$2 metrics op want got
 	metrics=$(host_addr "$i"):9471
@@ -68,6 +114,7 @@ suite() {
 	fs_mount "$i" "$t" "$m" "acregmin=1,acdirmin=1"
 	grep " $m disaggfs " /proc/mounts | sed "s/^/  $t: /"
 	[ "$t" = rdma ] && mq_check "$metrics" "$m"
+	[ "$i" = 1 ] && round_trips "$t" "$exp" "$m" "$metrics"
 
 	# Small file, through to the node.
 	echo hello >"$m/f" || fail "$t: create f"
