@@ -63,16 +63,22 @@ req_count() { # file op
 }
 
 # Entry replies and READDIRPLUS (DG_FEAT_FSATTR), counted at the node:
-# 20 times an exclusive create, close and lstat of the new file cost
-# exactly the 20 CREATEs (the lookup of an O_EXCL create asks nothing,
-# the reply fills the cache); `ls -l` of 50 files made on the node costs
+# 20 times an exclusive create, close and lstat of the new file in a
+# subdirectory cost exactly the 20 CREATEs (the lookup of an O_EXCL create
+# asks nothing, the reply fills the cache of the file and of the
+# directory, whose dentry each path walk revalidates: without the
+# directory's attributes in the reply that was a GETATTR per walk);
+# `ls -l` of 50 files made on the node costs
 # one READDIRPLUS and no GETATTR per file (at most one: the mount root's
 # own, should its 1-second attribute timeout run out between the two
 # scrapes); a mount with nordirplus lists them with one READDIR.
 round_trips() { # t exp m metrics
 	local t=$1 exp=$2 m=$3 metrics=$4 k c g d
+	# The MKDIR's reply starts cs's attribute timeout (1 s here) just
+	# before the creates, whose replies renew it.
 	host_metrics "$metrics" >/tmp/rt0 || fail "$t: no metrics at $metrics"
-	"$FSPROBE" create-stat "$m" 20 | sed "s/^/  $t: /"
+	mkdir "$m/cs" || fail "$t: mkdir cs"
+	"$FSPROBE" create-stat "$m/cs" 20 | sed "s/^/  $t: /"
 	host_metrics "$metrics" >/tmp/rt1 || fail "$t: no metrics at $metrics"
 	c=$(($(req_count /tmp/rt1 fs_create) - $(req_count /tmp/rt0 fs_create)))
 	g=$(($(req_count /tmp/rt1 fs_getattr) - $(req_count /tmp/rt0 fs_getattr)))
@@ -96,7 +102,7 @@ round_trips() { # t exp m metrics
 	d=$(($(req_count /tmp/rt4 fs_readdirplus) - $(req_count /tmp/rt3 fs_readdirplus)))
 	d=$d/$(($(req_count /tmp/rt4 fs_readdir) - $(req_count /tmp/rt3 fs_readdir)))
 	[ "$d" = 0/1 ] || fail "$t: ls with nordirplus: READDIRPLUS/READDIR $d, want 0/1"
-	rm "$m"/p* "$m"/cs-* || fail "$t: rm p* cs-*"
+	rm -r "$m"/p* "$m/cs" || fail "$t: rm p* cs"
 	log "$t: create + lstat x20: 20 CREATE, 0 GETATTR; ls -l of 50 files: 1 READDIRPLUS, $g GETATTR"
 }
 
@@ -194,16 +200,17 @@ suite() {
 	[ -z "$(ls -A "$m")" ] || fail "$t: left in the mount: $(ls -A "$m")"
 	check "$t: umount" umount "$m"
 	if [ "$i" = 1 ]; then
-		# mkdir -p d/sub, mkdir dir; rmdir dir, rm -r e (e, e/sub); ln; ln -s; mkfifo.
+		# mkdir cs (round_trips), mkdir -p d/sub, mkdir dir; rm -r cs,
+		# rmdir dir, rm -r e (e, e/sub); ln; ln -s; mkfifo.
 		host_metrics "$metrics" >"/tmp/stord-$t.metrics" || fail "$t: no metrics at $metrics"
 		metrics_read "/tmp/stord-$t.metrics"
-		for want in fs_mkdir=3 fs_rmdir=3 fs_link=1 fs_symlink=1 fs_mknod=1; do
+		for want in fs_mkdir=4 fs_rmdir=4 fs_link=1 fs_symlink=1 fs_mknod=1; do
 			op=${want%=*}
 			got=${METRIC[disagg_stord_requests_total{op=\"$op\"\}]:-}/${METRIC[disagg_stord_request_errors_total{op=\"$op\"\}]:-}
 			[ "$got" = "${want#*=}/0" ] ||
 				fail "$t: stord metrics: $op requests/errors $got, want ${want#*=}/0"
 		done
-		log "$t: stord --config with --metrics: MKDIR 3, RMDIR 3, LINK 1, SYMLINK 1, MKNOD 1, no errors"
+		log "$t: stord --config with --metrics: MKDIR 4, RMDIR 4, LINK 1, SYMLINK 1, MKNOD 1, no errors"
 	fi
 	log "$t: all checks passed"
 	fs_stord_stop "$t"
