@@ -509,6 +509,25 @@ static struct dentry *dg_lookup(struct inode *dir, struct dentry *dentry,
 	return d_splice_alias(inode, dentry);
 }
 
+/*
+ * An entry of a READDIR or READDIRPLUS reply: a name of @nlen bytes (@room
+ * bytes left in the reply for it) that is one component, and a cookie
+ * that is a position of the node's. -EIO for anything else.
+ */
+static int dg_dirent_check(const char *name, u32 nlen, u32 room, u64 cookie)
+{
+	if (!nlen || nlen > NAME_MAX || nlen > room)
+		return -EIO;
+	if (memchr(name, '/', nlen) || memchr(name, 0, nlen) ||
+	    (nlen == 1 && name[0] == '.') ||
+	    (nlen == 2 && name[0] == '.' && name[1] == '.'))
+		return -EIO;
+	if (!cookie || cookie > LLONG_MAX || cookie == DG_POS_DOTDOT ||
+	    cookie == DG_POS_START || cookie == DG_POS_EOF)
+		return -EIO;
+	return 0;
+}
+
 /* One READDIR reply into @ctx; *@cookie is where to go on. */
 static int dg_emit_entries(struct dir_context *ctx, const char *buf, u32 len,
 			   u64 *cookie, bool *eof)
@@ -533,15 +552,8 @@ static int dg_emit_entries(struct dir_context *ctx, const char *buf, u32 len,
 			return -EIO;
 		nlen = le16_to_cpu(de->name_len);
 		reclen = round_up(sizeof(*de) + nlen, 8);
-		if (!nlen || nlen > NAME_MAX || len - off < sizeof(*de) + nlen)
-			return -EIO;
-		if (memchr(name, '/', nlen) || memchr(name, 0, nlen) ||
-		    (nlen == 1 && name[0] == '.') ||
-		    (nlen == 2 && name[0] == '.' && name[1] == '.'))
-			return -EIO;
 		c = le64_to_cpu(de->cookie);
-		if (!c || c > LLONG_MAX || c == DG_POS_DOTDOT ||
-		    c == DG_POS_START || c == DG_POS_EOF)
+		if (dg_dirent_check(name, nlen, len - off - sizeof(*de), c))
 			return -EIO;
 		type = de->type;
 		if (type > DT_WHT)
@@ -639,15 +651,8 @@ static int dg_emit_plus(struct file *file, struct dir_context *ctx,
 			return -EIO;
 		nlen = le16_to_cpu(de->name_len);
 		reclen = round_up(sizeof(*de) + nlen, 8);
-		if (!nlen || nlen > NAME_MAX || len - off < sizeof(*de) + nlen)
-			return -EIO;
-		if (memchr(name, '/', nlen) || memchr(name, 0, nlen) ||
-		    (nlen == 1 && name[0] == '.') ||
-		    (nlen == 2 && name[0] == '.' && name[1] == '.'))
-			return -EIO;
 		c = le64_to_cpu(de->cookie);
-		if (!c || c > LLONG_MAX || c == DG_POS_DOTDOT ||
-		    c == DG_POS_START || c == DG_POS_EOF)
+		if (dg_dirent_check(name, nlen, len - off - sizeof(*de), c))
 			return -EIO;
 		type = de->type;
 		if (type > DT_WHT)
