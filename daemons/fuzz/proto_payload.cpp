@@ -73,7 +73,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 		return 0;
 	}
 	FUZZ_CHECK(check(*body) == Errc::kOk, static_cast<unsigned>(check(*body)));
-	FUZZ_CHECK(kind_of(*body) == payload_kind(d.opcode), d.opcode);
+	// The decoder's kind, or DG_FEAT_FSATTR's entry form of a reply.
+	FUZZ_CHECK(kind_of(*body) == payload_kind(d.opcode) ||
+			   (kind_of(*body) == Kind::kFsEntry && (d.opcode & kReplyBit) &&
+			    has_entry_reply(d.opcode)),
+		   d.opcode);
 
 	Hdr h;
 	h.opcode = d.opcode;
