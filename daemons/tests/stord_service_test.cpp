@@ -164,7 +164,7 @@ TEST(StordService, MalformedMessages)
 	r.count = kFsIoMax + 1;
 	EXPECT_EQ(h.call(c, Op::kFsRead, r)->status(), unsigned{EINVAL});
 	// Unknown opcodes, in the fs range and out of it.
-	for (std::uint32_t op : {0x0214u, 0x02ffu, 0x0300u, 0x7fffu})
+	for (std::uint32_t op : {0x0215u, 0x02ffu, 0x0300u, 0x7fffu})
 		EXPECT_EQ(status_of(with_le(good, offsetof(dg_hdr, opcode), op, 2)),
 			  unsigned{EOPNOTSUPP}) << op;
 	// A status on a request.
