@@ -487,6 +487,31 @@ void Conn::good_fs(const Request &q, std::uint32_t &status, Buf &payload)
 		}
 		break;
 	}
+	case DG_OP_FS_READDIRPLUS: {
+		// READDIR's three entries, each with its attributes.
+		dg_fs_readdir_reply h;
+		h.nr = htole32(get64(r + 40) ? 0 : 3);
+		h.eof = htole32(1);
+		put_struct(payload, h);
+		if (get64(r + 40))
+			break;
+		const char *names[] = { "file", "dir", "link" };
+		const std::uint8_t types[] = { 8, 4, 10 };
+		for (int i = 0; i < 3; i++) {
+			dg_fs_direntplus d;
+			Buf a = fs_attr(path + "/" + names[i]);
+			std::memset(&d, 0, sizeof(d));
+			std::memcpy(&d.attr, a.data(), sizeof(d.attr));
+			d.cookie = htole64(10 + i);
+			d.name_len = htole16(static_cast<std::uint16_t>(std::strlen(names[i])));
+			d.type = types[i];
+			put_struct(payload, d);
+			payload.insert(payload.end(), names[i], names[i] + std::strlen(names[i]));
+			while (payload.size() % 8)
+				payload.push_back(0);
+		}
+		break;
+	}
 	case DG_OP_FS_STATFS: {
 		dg_fs_statfs s;
 		std::memset(&s, 0, sizeof(s));
@@ -666,6 +691,38 @@ Buf Conn::spoil_content(const Request &q, const Buf &good)
 		h.eof = htole32(rnd(2));
 		put_struct(d, h);
 		e.ino = htole64(rng_());
+		e.cookie = htole64(chance(70) ? 20 + rnd(100) : any64());
+		e.type = static_cast<std::uint8_t>(rng_());
+		std::string name = "n";
+		switch (rnd(6)) {
+		case 0: e.name_len = htole16(0xffff); break;	// past the frame
+		case 1: e.name_len = 0; break;
+		case 2: name = "a/b"; break;
+		case 3: name = chance(50) ? "." : ".."; break;
+		case 4: name = std::string("x\0y", 3); break;
+		default: name.assign(256 + rnd(100), 'n'); break;	// > NAME_MAX
+		}
+		if (name.size() && e.name_len == 0 && rnd(6) != 1)
+			e.name_len = htole16(static_cast<std::uint16_t>(name.size()));
+		put_struct(d, e);
+		d.insert(d.end(), name.begin(), name.end());
+		if (chance(50))
+			d.resize(d.size() - rnd(d.size() - sizeof(h) + 1));	// cut
+		return d;
+	}
+	case DG_OP_FS_READDIRPLUS: {
+		// READDIR's bad entries, and attributes no inode may take.
+		Buf d;
+		dg_fs_readdir_reply h;
+		dg_fs_direntplus e;
+		std::memset(&e, 0, sizeof(e));
+		h.nr = htole32(chance(50) ? huge32() : 1 + rnd(5));
+		h.eof = htole32(rnd(2));
+		put_struct(d, h);
+		e.attr.mode = htole32(chance(50) ? static_cast<std::uint32_t>(rng_()) : 0170644);
+		e.attr.ino = htole64(any64());
+		e.attr.size = htole64(any64());
+		e.attr.mtime_nsec = htole32(huge32());
 		e.cookie = htole64(chance(70) ? 20 + rnd(100) : any64());
 		e.type = static_cast<std::uint8_t>(rng_());
 		std::string name = "n";
