@@ -669,7 +669,7 @@ static int dg_conn_hello(struct dg_conn *c)
 		offer |= DG_FEAT_MQ;
 	/* Entry replies and READDIRPLUS; disaggfs takes either form. */
 	if (c->p.role == DG_ROLE_FS)
-		offer |= DG_FEAT_FSATTR;
+		offer |= DG_FEAT_FSATTR | DG_FEAT_RMATTR;
 	hello = kzalloc(sizeof(*hello), GFP_NOIO);
 	if (!hello)
 		return -ENOMEM;

@@ -205,17 +205,37 @@ static int dg_link(struct dentry *old_dentry, struct inode *dir,
 	return err;
 }
 
-/* Send a request naming @dentry with no reply payload. */
-static int dg_simple(struct dentry *dentry, u16 op, struct dg_fs_call *call)
+/*
+ * UNLINK or RMDIR of @dentry in @dir. With DG_FEAT_RMATTR the reply is an
+ * entry reply carrying the directory's attributes after the change, so
+ * the next path walk through @dir asks the node nothing; an empty reply
+ * (an older node) leaves them to be fetched again.
+ */
+static int dg_remove(struct inode *dir, struct dentry *dentry, u16 op)
 {
+	struct dg_fs_entry_reply e;
+	struct kvec rsp = { .iov_base = &e, .iov_len = sizeof(e) };
+	struct dg_fs_call call = {
+		.op = op, .rsp = &rsp, .nr_rsp = 1,
+	};
 	struct dg_path p;
 	int err;
 
 	dg_path_get(dentry, &p);
-	call->op = op;
-	call->path = &p;
-	err = dg_fs_call(DG_SB(dentry->d_sb), call);
+	call.path = &p;
+	err = dg_fs_call(DG_SB(dir->i_sb), &call);
 	dg_path_put(&p);
+	/* A lost reply: the first attempt removed it. */
+	if (err == -ENOENT && call.retried) {
+		err = 0;
+		call.rsp_len = 0;
+	}
+	if (!err && call.rsp_len == sizeof(e))
+		dg_refresh_other(dir, &e.dir);
+	else
+		dg_invalidate_attr(dir);
+	if (!err && call.rsp_len && call.rsp_len != sizeof(e))
+		err = -EIO;	/* removed, but the node speaks nonsense */
 	return err;
 }
 
@@ -290,18 +310,13 @@ static int dg_sillyrename(struct inode *dir, struct dentry *dentry)
 static int dg_unlink(struct inode *dir, struct dentry *dentry)
 {
 	struct inode *inode = d_inode(dentry);
-	struct dg_fs_call call = {};
 	int err;
 
 	/* Open files hold a reference to their dentry besides ours. */
 	if (S_ISREG(inode->i_mode) && atomic_read(&DG_I(inode)->open_count) &&
 	    d_count(dentry) > 1)
 		return dg_sillyrename(dir, dentry);
-	err = dg_simple(dentry, DG_OP_FS_UNLINK, &call);
-	/* A lost reply: the first attempt removed it. */
-	if (err == -ENOENT && call.retried)
-		err = 0;
-	dg_invalidate_attr(dir);
+	err = dg_remove(dir, dentry, DG_OP_FS_UNLINK);
 	if (!err) {
 		if (inode->i_nlink)
 			drop_nlink(inode);
@@ -312,13 +327,9 @@ static int dg_unlink(struct inode *dir, struct dentry *dentry)
 
 static int dg_rmdir(struct inode *dir, struct dentry *dentry)
 {
-	struct dg_fs_call call = {};
 	int err;
 
-	err = dg_simple(dentry, DG_OP_FS_RMDIR, &call);
-	if (err == -ENOENT && call.retried)
-		err = 0;
-	dg_invalidate_attr(dir);
+	err = dg_remove(dir, dentry, DG_OP_FS_RMDIR);
 	if (!err)
 		clear_nlink(d_inode(dentry));
 	return err;
@@ -496,6 +507,8 @@ static struct dentry *dg_lookup(struct inode *dir, struct dentry *dentry,
 	    (LOOKUP_CREATE | LOOKUP_EXCL))
 		return NULL;
 	dg_path_get(dentry, &p);
+	if (!test_bit(DG_INO_ADVISE_RDPLUS, &DG_I(dir)->flags))
+		set_bit(DG_INO_ADVISE_RDPLUS, &DG_I(dir)->flags);
 	err = dg_getattr_path(dir->i_sb, &p, &attr);
 	dg_path_put(&p);
 	dentry->d_time = jiffies;
@@ -507,6 +520,58 @@ static struct dentry *dg_lookup(struct inode *dir, struct dentry *dentry,
 	if (IS_ERR(inode))
 		return ERR_CAST(inode);
 	return d_splice_alias(inode, dentry);
+}
+
+/**
+ * dg_advise_rdplus - note that a file's attributes were asked of the node
+ * @dentry: the file
+ *
+ * Called before a GETATTR of @dentry (or a LOOKUP of its name): its
+ * directory is being walked file by file, so its next listing asks for
+ * the attributes with the names (READDIRPLUS), as NFS's
+ * nfs_advise_use_readdirplus() does. A hint: a rename racing with it
+ * only advises the wrong directory.
+ */
+void dg_advise_rdplus(struct dentry *dentry)
+{
+	struct inode *dir;
+
+	rcu_read_lock();
+	dir = d_inode_rcu(READ_ONCE(dentry->d_parent));
+	if (dir && dentry != dentry->d_parent && S_ISDIR(dir->i_mode) &&
+	    !test_bit(DG_INO_ADVISE_RDPLUS, &DG_I(dir)->flags))
+		set_bit(DG_INO_ADVISE_RDPLUS, &DG_I(dir)->flags);
+	rcu_read_unlock();
+}
+
+/*
+ * Whether the next reply of a listing of @file should carry attributes.
+ *
+ * READDIRPLUS costs the node an lstat per entry and a reply four times
+ * the size, and pays only when the entries are then stat'ed (`ls -l`) or
+ * opened. As NFS: the first reply of a listing carries them; the rest do
+ * when the directory was advised (dg_advise_rdplus()) since the listing
+ * before (then the whole listing does: `ls -l` stats after reading all
+ * names) or while this one runs. The open file remembers the choice of
+ * its listing in ->private_data (getdents holds f_pos_lock).
+ */
+static bool dg_want_rdplus(struct file *file, u64 cookie)
+{
+	struct inode *dir = file_inode(file);
+	struct dg_sb_info *sbi = DG_SB(dir->i_sb);
+	unsigned long *flags = &DG_I(dir)->flags;
+
+	if (sbi->opts.nordirplus || sbi->opts.noac ||
+	    test_bit(DG_SB_NO_RDPLUS, &sbi->flags))
+		return false;
+	if (!cookie) {
+		file->private_data = test_and_clear_bit(DG_INO_ADVISE_RDPLUS,
+							flags) ?
+				     (void *)1UL : NULL;
+		return true;
+	}
+	return file->private_data ||
+	       test_and_clear_bit(DG_INO_ADVISE_RDPLUS, flags);
 }
 
 /*
@@ -672,7 +737,7 @@ static int dg_readdir(struct file *file, struct dir_context *ctx)
 {
 	struct inode *dir = file_inode(file);
 	struct dg_sb_info *sbi = DG_SB(dir->i_sb);
-	struct dg_fs_call call = { .op = DG_OP_FS_READDIRPLUS };
+	struct dg_fs_call call = { .op = DG_OP_FS_READDIR };
 	struct dg_path p;
 	struct kvec rsp;
 	bool eof = false;
@@ -706,9 +771,8 @@ static int dg_readdir(struct file *file, struct dir_context *ctx)
 	call.rsp = &rsp;
 	call.nr_rsp = 1;
 	while (!eof) {
-		if (sbi->opts.nordirplus ||
-		    test_bit(DG_SB_NO_RDPLUS, &sbi->flags))
-			call.op = DG_OP_FS_READDIR;
+		call.op = dg_want_rdplus(file, cookie) ?
+			  DG_OP_FS_READDIRPLUS : DG_OP_FS_READDIR;
 		call.req.offset = cpu_to_le64(cookie);
 		call.req.count = cpu_to_le32(DG_FS_IO_MAX);
 		err = dg_fs_call(sbi, &call);
@@ -806,7 +870,12 @@ static int dg_d_delete(const struct dentry *dentry)
 
 static void dg_d_iput(struct dentry *dentry, struct inode *inode)
 {
-	struct dg_fs_call call = { .op = DG_OP_FS_UNLINK };
+	/* DG_FEAT_RMATTR's reply goes unused: the directory is not ours. */
+	struct dg_fs_entry_reply e;
+	struct kvec rsp = { .iov_base = &e, .iov_len = sizeof(e) };
+	struct dg_fs_call call = {
+		.op = DG_OP_FS_UNLINK, .rsp = &rsp, .nr_rsp = 1,
+	};
 	/* A dentry being killed takes no new references: borrow it. */
 	struct dg_path p = { .dentry = dentry, .borrowed = true };
 	int err;

@@ -103,6 +103,9 @@ struct dg_sb_info {
 #define DG_INO_INVALID_DATA	0	/* the page cache may be stale */
 #define DG_INO_STALE_ATTR	1	/* ask the node before trusting attrs */
 #define DG_INO_CREATED		2	/* attrs come from CREATE in this open() */
+#define DG_INO_ADVISE_RDPLUS	3	/* a directory whose entries were looked
+					 * up at the node: list it with
+					 * READDIRPLUS */
 
 /**
  * struct dg_inode - our part of an inode
@@ -253,6 +256,7 @@ extern const struct inode_operations dg_special_iops;
 extern const struct inode_operations dg_dir_iops;
 extern const struct file_operations dg_dir_fops;
 extern const struct dentry_operations dg_dentry_ops;
+void dg_advise_rdplus(struct dentry *dentry);
 
 /* file.c */
 extern struct workqueue_struct *dg_io_wq;

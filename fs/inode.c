@@ -263,6 +263,7 @@ int dg_revalidate_inode(struct dentry *dentry, bool force)
 	err = dg_path_get_io(dentry, &p);
 	if (err)
 		return err;
+	dg_advise_rdplus(dentry);
 	err = dg_getattr_path(inode->i_sb, &p, &attr);
 	dg_path_put(&p);
 	if (err)

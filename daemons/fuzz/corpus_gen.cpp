@@ -271,6 +271,7 @@ void proto_seeds()
 	rd.entries.push_back(FsDirent{43, 2, 4, "a-longer-directory-name"});
 	f.emplace_back("fs-readdir-reply", rep(Op::kFsReaddir, rd));
 	f.emplace_back("fs-entry-reply", rep(Op::kFsCreate, FsEntry{attr(), attr(), attr()}));
+	f.emplace_back("fs-unlink-entry-reply", rep(Op::kFsUnlink, FsEntry{FsAttr{}, attr(), attr()}));
 	FsReaddirPlus rdp;
 	rdp.entries.push_back(FsDirentPlus{attr(), 1, 8, "file"});
 	f.emplace_back("fs-readdirplus-reply", rep(Op::kFsReaddirplus, rdp));

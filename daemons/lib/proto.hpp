@@ -52,6 +52,7 @@ inline constexpr std::uint32_t kFeatRdma = DG_FEAT_RDMA;
 inline constexpr std::uint32_t kFeatAuth = DG_FEAT_AUTH;
 inline constexpr std::uint32_t kFeatMq = DG_FEAT_MQ;
 inline constexpr std::uint32_t kFeatFsattr = DG_FEAT_FSATTR;
+inline constexpr std::uint32_t kFeatRmattr = DG_FEAT_RMATTR;
 inline constexpr std::uint32_t kFeatKnown = DG_FEAT_KNOWN;
 inline constexpr std::uint32_t kSlabResumed = DG_SLAB_RESUMED;
 inline constexpr std::uint16_t kReplyBit = DG_OP_REPLY;
@@ -420,9 +421,11 @@ constexpr std::size_t fs_dirent_size(std::size_t name_len)
 }
 
 // dg_fs_entry_reply (DG_FEAT_FSATTR): CREATE, MKDIR, MKNOD, SYMLINK,
-// LINK and RENAME replies with the directories' attributes. Such a reply
+// LINK and RENAME replies with the directories' attributes; with
+// DG_FEAT_RMATTR also UNLINK and RMDIR (attr all zero). Such a reply
 // decodes as FsEntry when its payload has exactly kFsEntryReplySize bytes
-// (else as the opcode's old form: FsAttr, or Empty for RENAME).
+// (else as the opcode's old form: FsAttr, or Empty for RENAME, UNLINK and
+// RMDIR).
 struct FsEntry {
 	FsAttr attr;
 	FsAttr dir;
@@ -440,6 +443,8 @@ constexpr bool has_entry_reply(std::uint16_t opcode)
 	case DG_OP_FS_SYMLINK:
 	case DG_OP_FS_LINK:
 	case DG_OP_FS_RENAME:
+	case DG_OP_FS_UNLINK:
+	case DG_OP_FS_RMDIR:
 		return true;
 	default:
 		return false;

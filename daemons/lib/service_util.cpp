@@ -77,7 +77,7 @@ Result<Negotiated> check_hello(const Hdr &h, const Hello &hello, bool one_sided,
 	std::uint32_t ours = (one_sided ? kFeatRdma | kFeatMq : 0) | (auth ? kFeatAuth : 0);
 	// Entry replies and READDIRPLUS: storage-node sessions only.
 	if (hello.role == Role::kFs)
-		ours |= kFeatFsattr;
+		ours |= kFeatFsattr | kFeatRmattr;
 	Result<Negotiated> neg = negotiate(hello, kMinor, ours);
 	if (!neg || hello.major != h.major || hello.minor != h.minor) {
 		status = neg ? EINVAL : EPROTONOSUPPORT;

@@ -136,6 +136,7 @@ FsDone FsOps::run(const Hdr &h, std::uint8_t minor, const FsReq &r, std::uint32_
 	const auto op = static_cast<Op>(h.opcode);
 	Out out;
 	out.fsattr = (features & kFeatFsattr) != 0;
+	out.rmattr = out.fsattr && (features & kFeatRmattr) != 0;
 	int err = check_fields(op, r);
 	if (!err) {
 		const Ids ids = map_cred(r.cred, opt_);
@@ -196,9 +197,9 @@ int FsOps::execute(Op op, const FsReq &r, Out &out)
 	case Op::kFsLink:
 		return link(r, out);
 	case Op::kFsUnlink:
-		return unlink(r, false);
+		return unlink(r, false, out);
 	case Op::kFsRmdir:
-		return unlink(r, true);
+		return unlink(r, true, out);
 	case Op::kFsRename:
 		return rename(r, out);
 	case Op::kFsReadlink:

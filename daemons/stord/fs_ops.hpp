@@ -51,7 +51,8 @@ public:
 
 	// Execute @r (opcode and req_id from @h) and build the reply, in
 	// protocol minor @minor with the session's DG_FEAT_* @features
-	// (kFeatFsattr: entry replies and READDIRPLUS).
+	// (kFeatFsattr: entry replies and READDIRPLUS; kFeatRmattr with it:
+	// entry replies to UNLINK and RMDIR).
 	FsDone run(const proto::Hdr &h, std::uint8_t minor, const proto::FsReq &r,
 		   std::uint32_t features = 0);
 
@@ -64,6 +65,7 @@ private:
 		proto::Body body = proto::Empty{};
 		proto::Bytes buf;
 		bool fsattr = false;	// kFeatFsattr negotiated
+		bool rmattr = false;	// kFeatRmattr too
 	};
 	int execute(proto::Op op, const proto::FsReq &r, Out &out);
 
@@ -75,7 +77,7 @@ private:
 	int mknod(const proto::FsReq &r, Out &out);
 	int symlink(const proto::FsReq &r, Out &out);
 	int link(const proto::FsReq &r, Out &out);
-	int unlink(const proto::FsReq &r, bool dir);
+	int unlink(const proto::FsReq &r, bool dir, Out &out);
 	int rename(const proto::FsReq &r, Out &out);
 	// @attr of a new name in @at's directory into @out: FsEntry with the
 	// directory's attributes under kFeatFsattr, else FsAttr.

@@ -263,7 +263,7 @@ int FsOps::link(const FsReq &r, Out &out)
 	return new_name_reply(to, out);
 }
 
-int FsOps::unlink(const FsReq &r, bool dir)
+int FsOps::unlink(const FsReq &r, bool dir, Out &out)
 {
 	At at;
 	if (int err = root_.resolve_at(r.path, at))
@@ -271,6 +271,15 @@ int FsOps::unlink(const FsReq &r, bool dir)
 	if (::unlinkat(at.dir.get(), at.name.c_str(), dir ? AT_REMOVEDIR : 0) != 0)
 		return errno;
 	cache_.invalidate(r.path);
+	if (!out.rmattr)
+		return 0;
+	// Done: without the directory's attributes answer the old (empty)
+	// form; the client asks later.
+	FsEntry e;
+	if (stat_dir(at.dir.get(), e.dir))
+		return 0;
+	e.old_dir = e.dir;
+	out.body = e;
 	return 0;
 }
 

@@ -229,7 +229,7 @@ TEST(ProtoFs, EntryReplyLayout)
 	old.ino = 78;
 	const FsEntry e{attr_value(), dir, old};
 	for (Op op : {Op::kFsCreate, Op::kFsMkdir, Op::kFsMknod, Op::kFsSymlink, Op::kFsLink,
-		      Op::kFsRename}) {
+		      Op::kFsRename, Op::kFsUnlink, Op::kFsRmdir}) {
 		Result<Bytes> f = make_reply(op, 1, e);
 		ASSERT_TRUE(f.ok()) << static_cast<unsigned>(op);
 		Bytes p = payload(f);
@@ -244,8 +244,9 @@ TEST(ProtoFs, EntryReplyLayout)
 	EXPECT_EQ(make_reply(Op::kFsSetattr, 1, e).error(), Errc::kBadBody);
 	EXPECT_EQ(make_request(Op::kFsCreate, 1, e).error(), Errc::kBadBody);
 	// The old forms still decode; a size between is refused.
-	EXPECT_TRUE(std::holds_alternative<Empty>(
-		decode_all(*make_reply(Op::kFsRename, 1, Empty{}))->body));
+	for (Op op : {Op::kFsRename, Op::kFsUnlink, Op::kFsRmdir})
+		EXPECT_TRUE(std::holds_alternative<Empty>(
+			decode_all(*make_reply(op, 1, Empty{}))->body));
 	Bytes f = *make_reply(Op::kFsCreate, 1, e);
 	f.resize(f.size() - 8);
 	f[8] = std::byte{static_cast<unsigned char>(kFsEntryReplySize - 8)};

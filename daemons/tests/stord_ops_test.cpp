@@ -450,6 +450,30 @@ TEST_F(StordOps, EntryRepliesWithFsattr)
 	// Errors stay errors.
 	EXPECT_EQ(h.status(Op::kFsRename, mv), unsigned{ENOENT});
 	EXPECT_EQ(h.status(Op::kFsMkdir, req("b/d")), unsigned{EEXIST});
+
+	// UNLINK and RMDIR stay empty without DG_FEAT_RMATTR ...
+	g = h.run(Op::kFsUnlink, req("a/s"));
+	ASSERT_EQ(g->status(), 0u);
+	EXPECT_EQ(g->bytes.size(), kHdrSize);
+	// ... and with it carry the directory after the change, no object.
+	h.features = kFeatFsattr | kFeatRmattr;
+	e = h.run(Op::kFsUnlink, req("a/fifo"))->body<FsEntry>();
+	ASSERT_EQ(::lstat(p("a").c_str(), &dir), 0);
+	EXPECT_EQ(e.attr, FsAttr{});
+	EXPECT_TRUE(same(e.dir, dir));
+	EXPECT_EQ(e.old_dir, e.dir);
+	e = h.run(Op::kFsRmdir, req("b/d"))->body<FsEntry>();
+	ASSERT_EQ(::lstat(p("b").c_str(), &dir), 0);
+	EXPECT_EQ(e.attr, FsAttr{});
+	EXPECT_TRUE(same(e.dir, dir));
+	EXPECT_EQ(dir.st_nlink, 2u);
+	EXPECT_EQ(h.status(Op::kFsRmdir, req("b/d")), unsigned{ENOENT});
+	EXPECT_EQ(h.status(Op::kFsUnlink, req("a/fifo")), unsigned{ENOENT});
+	// RMATTR alone (without FSATTR) changes nothing.
+	h.features = kFeatRmattr;
+	g = h.run(Op::kFsUnlink, req("a/f"));
+	ASSERT_EQ(g->status(), 0u);
+	EXPECT_EQ(g->bytes.size(), kHdrSize);
 }
 
 TEST_F(StordOps, ReaddirplusCarriesAttributes)

@@ -129,7 +129,9 @@ DG_STATIC_ASSERT(sizeof(struct dg_hdr) == 24, "dg_hdr is 24 bytes");
 #define DG_FEAT_AUTH		(1u << 1)	/* HMAC-SHA256 challenge-response */
 #define DG_FEAT_MQ		(1u << 2)	/* messages on several queues */
 #define DG_FEAT_FSATTR		(1u << 4)	/* dg_fs_entry_reply, READDIRPLUS */
-#define DG_FEAT_KNOWN		(DG_FEAT_RDMA | DG_FEAT_AUTH | DG_FEAT_MQ | DG_FEAT_FSATTR)
+#define DG_FEAT_RMATTR		(1u << 5)	/* UNLINK, RMDIR: dg_fs_entry_reply */
+#define DG_FEAT_KNOWN		(DG_FEAT_RDMA | DG_FEAT_AUTH | DG_FEAT_MQ | \
+				 DG_FEAT_FSATTR | DG_FEAT_RMATTR)
 
 /*
  * Messages on several queues (%DG_FEAT_MQ, RDMA only). Without it every
@@ -641,6 +643,10 @@ DG_STATIC_ASSERT(sizeof(struct dg_fs_readdir_reply) == 8,
  * object or of the directories afterwards. A reply of the old form is
  * still valid: a client accepts both (a node restarted without the
  * feature answers the old way).
+ *
+ * With %DG_FEAT_RMATTR negotiated too, UNLINK and RMDIR are answered with
+ * this instead of an empty reply: @attr all zero (no object: the name is
+ * gone), @dir the directory after the change, @old_dir a copy of @dir.
  */
 struct dg_fs_entry_reply {
 	struct dg_fs_attr	attr;

@@ -71,9 +71,11 @@ req_count() { # file op
 # `ls -l` of 50 files made on the node costs
 # one READDIRPLUS and no GETATTR per file (at most one: the mount root's
 # own, should its 1-second attribute timeout run out between the two
-# scrapes); a mount with nordirplus lists them with one READDIR.
+# scrapes); a mount with nordirplus lists them with one READDIR; a
+# listing asks for attributes beyond its first reply only once the
+# directory had a lookup at the node (NFS's readdirplus heuristic).
 round_trips() { # t exp m metrics
-	local t=$1 exp=$2 m=$3 metrics=$4 k c g d
+	local t=$1 exp=$2 m=$3 metrics=$4 k c g d u
 	# The MKDIR's reply starts cs's attribute timeout (1 s here) just
 	# before the creates, whose replies renew it.
 	host_metrics "$metrics" >/tmp/rt0 || fail "$t: no metrics at $metrics"
@@ -102,8 +104,41 @@ round_trips() { # t exp m metrics
 	d=$(($(req_count /tmp/rt4 fs_readdirplus) - $(req_count /tmp/rt3 fs_readdirplus)))
 	d=$d/$(($(req_count /tmp/rt4 fs_readdir) - $(req_count /tmp/rt3 fs_readdir)))
 	[ "$d" = 0/1 ] || fail "$t: ls with nordirplus: READDIRPLUS/READDIR $d, want 0/1"
+	# The READDIRPLUS heuristic: listing 1200 names (more than one
+	# reply's worth with attributes) asks for attributes in the first
+	# reply only; after a lookup at the node in that directory, the whole
+	# next listing carries them.
+	mkdir "$exp/big" || fail "$t: mkdir big"
+	for k in $(seq 1200); do : >"$exp/big/q$k"; done
+	host_metrics "$metrics" >/tmp/rt5 || fail "$t: no metrics at $metrics"
+	[ "$(ls "$m/big" | grep -c '^q[0-9]*$')" = 1200 ] || fail "$t: ls big"
+	host_metrics "$metrics" >/tmp/rt6 || fail "$t: no metrics at $metrics"
+	stat "$m/big/none" 2>/dev/null && fail "$t: stat big/none succeeded"
+	[ "$(ls "$m/big" | grep -c '^q[0-9]*$')" = 1200 ] || fail "$t: ls big again"
+	host_metrics "$metrics" >/tmp/rt7 || fail "$t: no metrics at $metrics"
+	d=$(($(req_count /tmp/rt6 fs_readdirplus) - $(req_count /tmp/rt5 fs_readdirplus)))
+	d=$d/$(($(req_count /tmp/rt6 fs_readdir) - $(req_count /tmp/rt5 fs_readdir)))
+	[ "${d%/*}" = 1 ] && [ "${d#*/}" -ge 1 ] ||
+		fail "$t: ls of 1200 names: READDIRPLUS/READDIR $d, want 1/>=1"
+	k=$(($(req_count /tmp/rt7 fs_readdirplus) - $(req_count /tmp/rt6 fs_readdirplus)))
+	k=$k/$(($(req_count /tmp/rt7 fs_readdir) - $(req_count /tmp/rt6 fs_readdir)))
+	[ "${k%/*}" -ge 2 ] && [ "${k#*/}" = 0 ] ||
+		fail "$t: ls after a lookup: READDIRPLUS/READDIR $k, want >=2/0"
+	rm -r "$exp/big" || fail "$t: rm big on the node"
+	# UNLINK's reply carries the directory (DG_FEAT_RMATTR): removing the
+	# 20 files of cs costs no GETATTR of cs between them (without it, one
+	# per file). The glob's READDIRPLUS refreshes the files; allow two
+	# should the 1-second timeouts run out during the glob.
+	host_metrics "$metrics" >/tmp/rt8 || fail "$t: no metrics at $metrics"
+	rm "$m"/cs/cs-* || fail "$t: rm cs/cs-*"
+	host_metrics "$metrics" >/tmp/rt9 || fail "$t: no metrics at $metrics"
+	c=$(($(req_count /tmp/rt9 fs_unlink) - $(req_count /tmp/rt8 fs_unlink)))
+	u=$(($(req_count /tmp/rt9 fs_getattr) - $(req_count /tmp/rt8 fs_getattr)))
+	[ "$c" = 20 ] && [ "$u" -le 2 ] ||
+		fail "$t: rm of 20 files: UNLINK/GETATTR $c/$u, want 20/at most 2"
+	[ -z "$(ls -A "$exp/cs")" ] || fail "$t: cs not empty on the node: $(ls -A "$exp/cs")"
 	rm -r "$m"/p* "$m/cs" || fail "$t: rm p* cs"
-	log "$t: create + lstat x20: 20 CREATE, 0 GETATTR; ls -l of 50 files: 1 READDIRPLUS, $g GETATTR"
+	log "$t: create + lstat x20: 20 CREATE, 0 GETATTR; ls -l of 50 files: 1 READDIRPLUS, $g GETATTR; ls of 1200: $d, after a lookup $k; rm x20: $u GETATTR"
 }
 
 suite() {
