@@ -28,14 +28,9 @@ done
 [ "$(cat /sys/block/dswap0/degraded_slabs)" = 0 ] || fail "degraded with both nodes up"
 log "4 slabs, a copy on each node"
 
-wait_state() { # node state seconds
-	local t
-	for ((t = 0; t < $3; t++)); do
-		[ "$(cat /sys/kernel/disagg/memory_nodes/$1/state)" = "$2" ] && return 0
-		sleep 1
-	done
-	return 1
-}
+node_is() { [ "$(cat "/sys/kernel/disagg/memory_nodes/$1/state")" = "$2" ]; }
+wait_state() { swap_wait "$3" node_is "$1" "$2"; } # node state seconds
+no_degraded() { [ "$(cat /sys/block/dswap0/degraded_slabs)" = 0 ]; }
 check_all() { # what
 	local start=$SECONDS
 	timeout 120 dd if=/dev/dswap0 of="$dir/out" bs=1M count=16 iflag=direct status=none ||
@@ -56,11 +51,7 @@ host_start 1 memd1 "$MEMD" --listen "$(host_addr 1):7470" --transport rdma \
 host_wait_log memd1 "listening on" || fail "memd1 did not restart"
 wait_state m1 up 60 || fail "m1 not up again"
 start=$SECONDS
-for ((t = 0; t < 120; t++)); do
-	[ "$(cat /sys/block/dswap0/degraded_slabs)" = 0 ] && break
-	sleep 1
-done
-[ "$(cat /sys/block/dswap0/degraded_slabs)" = 0 ] ||
+swap_wait 120 no_degraded ||
 	fail "still $(cat /sys/block/dswap0/degraded_slabs) degraded slabs 120 s after m1 came back"
 log "rebuilt 4 slabs (16 MiB) in $((SECONDS - start)) s: $(cat /sys/block/dswap0/remote_stat)"
 read -r s _ < <(swap_node_stat m1)

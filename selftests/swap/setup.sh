@@ -179,8 +179,14 @@ swap_no_kills() {
 	[ -z "$k" ] || fail "the kernel killed a process: $k"
 }
 
-# The number of KiB of /dev/dswap0 in use as swap.
-_swap_used_kb() { awk '$1 == "/dev/dswap0" { print $4 }' /proc/swaps; }
+# The number of KiB of /dev/dswap0 in use as swap (no program started:
+# it is polled every 0.2 s).
+_swap_used_kb() {
+	local dev type size used _
+	while read -r dev type size used _; do
+		[ "$dev" = /dev/dswap0 ] && { echo "$used"; return; }
+	done </proc/swaps
+}
 
 swap_workload_start() {
 	local mib=$1 lim=$2 cg=/sys/fs/cgroup/dswap-test t used
@@ -209,7 +215,7 @@ swap_workload_start() {
 		kill -0 "$SWAP_WL_PID" 2>/dev/null ||
 			{ cat "$SWAP_DIR/memcheck.out"; fail "memcheck ended while filling its memory"; }
 		((SECONDS - t < 300)) || fail "memcheck did not fill $mib MiB in 300 s"
-		sleep 1
+		sleep 0.2
 	done
 	log "memcheck: $mib MiB under a $lim MiB limit, $((used / 1024)) MiB in swap after $((SECONDS - t)) s"
 }
@@ -222,7 +228,7 @@ swap_workload_stop() {
 	for ((;;)); do
 		kill -0 "$SWAP_WL_PID" 2>/dev/null || break
 		((SECONDS - t < 300)) || fail "memcheck did not finish its pass in 300 s"
-		sleep 1
+		sleep 0.2
 	done
 	wait "$SWAP_WL_PID"
 	rc=$?
