@@ -118,6 +118,35 @@ FsReq fs(std::string_view path, std::string_view name2 = {}, ByteSpan data = {})
 	return r;
 }
 
+ByteSpan keep_bytes(Bytes b)
+{
+	g_keep.push_back(std::move(b));
+	return g_keep.back();
+}
+
+// Client memory the stord harness lets one-sided transfers reach
+// (fuzz/stord_service.cpp's kPeerAddr, kPeerRkey; 256 KiB).
+constexpr std::uint64_t kPeerAddr = 0x10000;
+constexpr std::uint32_t kPeerRkey = 0x5000;
+
+// A READ or WRITE of "d/f" naming @n segments of 4 KiB (the last 100
+// bytes) of that memory, with DG_FS_IO_SEGS and @flags.
+FsReq segs_req(Op op, unsigned n, std::uint32_t flags, std::uint32_t rkey = kPeerRkey)
+{
+	std::vector<FsSeg> v;
+	std::uint32_t total = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const std::uint32_t len = i + 1 == n ? 100 : 4096;
+		v.push_back(FsSeg{kPeerAddr + i * 8192, len, rkey});
+		total += len;
+	}
+	FsReq r = fs("d/f", {}, keep_bytes(encode_fs_segs(v)));
+	r.flags = DG_FS_IO_SEGS | flags | (op == Op::kFsWrite ? DG_FS_WRITE_SYNC : 0);
+	r.count = total;
+	r.offset = 100;
+	return r;
+}
+
 // A caller's credentials: user @uid, its group and some supplementary ones.
 FsCred cred(std::uint32_t uid, std::uint32_t ngroups = 2)
 {
@@ -265,6 +294,15 @@ void proto_seeds()
 	f.emplace_back("fs-attr-reply", rep(Op::kFsGetattr, attr()));
 	f.emplace_back("fs-read-reply", rep(Op::kFsRead, Data{keep("file data")}));
 	f.emplace_back("fs-write-reply", rep(Op::kFsWrite, FsWriteReply{9, attr()}));
+	// One-sided file data (DG_FS_IO_SEGS): the segments as data, the READ
+	// reply's count in place of the data.
+	f.emplace_back("hello-fs-rdma",
+		       req(Op::kHello, hello(Role::kFs, 2, kFeatRdma | kFeatMq | kFeatRdmaFs)));
+	f.emplace_back("fs-read-segs", req(Op::kFsRead, segs_req(Op::kFsRead, 2, 0)));
+	f.emplace_back("fs-write-segs",
+		       req(Op::kFsWrite, segs_req(Op::kFsWrite, 3, DG_FS_IO_INVALIDATE)));
+	f.emplace_back("fs-read-segs-reply",
+		       rep(Op::kFsRead, Data{keep_bytes(encode_fs_rdma_read_reply(4096))}));
 	FsReaddir rd;
 	rd.eof = true;
 	rd.entries.push_back(FsDirent{42, 1, 8, "file"});
@@ -592,6 +630,32 @@ void stord_seeds()
 	r.count = 65536;
 	two.send(req(Op::kFsRead, r), 0).drop(1).tick(60).send(req(Op::kFsUnlink, fs("a")), 0);
 	write_file(h, "two-clients", two.b);
+
+	// One-sided file data: WRITE and READ with segments (the harness's
+	// client memory), an invalidating READ, a request refused (5
+	// segments), then a READ with a key the client does not hold (the
+	// connection drops); a client without the feature gets EPROTO.
+	Script os(0);
+	os.connect().send(req(Op::kHello, hello(Role::kFs, 1, kFeatRdma | kFeatRdmaFs)));
+	r = fs("d");
+	r.mode = 040755;
+	os.send(req(Op::kFsMkdir, r));
+	r = fs("d/f");
+	r.mode = 0100644;
+	os.send(req(Op::kFsCreate, r));
+	os.send(req(Op::kFsWrite, segs_req(Op::kFsWrite, 3, 0)));
+	os.send(req(Op::kFsRead, segs_req(Op::kFsRead, 2, 0)));
+	os.send(req(Op::kFsRead, segs_req(Op::kFsRead, 4, DG_FS_IO_INVALIDATE)));
+	r = segs_req(Op::kFsRead, 4, 0);
+	Bytes five(r.data.begin(), r.data.end());
+	five.insert(five.end(), r.data.begin(), r.data.begin() + kFsSegSize);
+	r.data = keep_bytes(std::move(five));
+	r.count += 4096;
+	os.send(req(Op::kFsRead, r));
+	os.connect().send(req(Op::kHello, hello(Role::kFs, 2)), 1);
+	os.send(req(Op::kFsRead, segs_req(Op::kFsRead, 1, 0)), 1);
+	os.send(req(Op::kFsRead, segs_req(Op::kFsRead, 1, 0, kPeerRkey + 1)), 0);
+	write_file(h, "one-sided", os.b);
 
 	// Two users (squash none): 1000 makes a private file and a directory
 	// of its own, 1001 may not read, write, rename or chmod them; root may.

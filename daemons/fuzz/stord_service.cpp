@@ -6,7 +6,11 @@
 // one worker thread, exporting <tmp>/root, emptied before each input.
 // Beside it, <tmp>/outside/secret must come through every input unchanged.
 // Flags: bit 1 keyed (the service has script.hpp's keys; its connects may
-// log in). Checked, besides ASan/UBSan and script.hpp's checks:
+// log in). The fake transport is one-sided (RDMA-like), so fs clients may
+// get DG_FEAT_RDMA_FS: READs and WRITEs with segments reach World::peer
+// through rkey kPeerRkey at kPeerAddr (any other key or address drops the
+// connection, as a remote access error does). Checked, besides ASan/UBSan
+// and script.hpp's checks:
 //   - a request handed to the workers is answered within 10 s (a request
 //     that blocks a worker forever is a denial of service);
 //   - nothing outside the root is touched.
@@ -63,6 +67,10 @@ constexpr std::size_t kMaxConns = 8;
 constexpr auto kReplyTimeout = std::chrono::seconds(10);
 const char kSecret[] = "nothing may read or change this\n";
 constexpr mode_t kRootMode = 01777;
+// Client memory that one-sided READs and WRITEs may name (corpus_gen's).
+constexpr std::uint64_t kPeerAddr = 0x10000;
+constexpr std::size_t kPeerLen = 256 * 1024;
+constexpr std::uint32_t kPeerRkey = 0x5000;
 
 std::string g_base, g_root, g_secret;
 struct stat g_secret_st;
@@ -155,9 +163,15 @@ struct World {
 	FakeClock clock;
 	FakeTransport transport;
 	std::unique_ptr<stord::StorService> service;
+	// The clients' memory for one-sided file data: every connection
+	// reaches it with kPeerRkey at kPeerAddr.. (other keys fail).
+	std::vector<std::byte> peer = std::vector<std::byte>(kPeerLen);
 
-	explicit World(const auth::KeyStore *keys)
+	explicit World(const auth::KeyStore *keys) : transport(true)
 	{
+		transport.any_peer = peer;
+		transport.any_peer_addr = kPeerAddr;
+		transport.any_peer_rkey = kPeerRkey;
 		std::string err;
 		if (!root.open(g_root, err))
 			fuzz::fail("cannot open the root");
@@ -237,10 +251,14 @@ public:
 		    !is_fs_request(frame))
 			return;
 		const auto deadline = std::chrono::steady_clock::now() + kReplyTimeout;
-		while (w_.service->requests() == before) {
+		// One-sided transfers complete as the loop runs; one that fails
+		// closes the connection, and no answer comes.
+		while (w_.service->requests() == before && w_.transport.is_open(c)) {
 			if (std::chrono::steady_clock::now() > deadline)
 				fuzz::fail("an fs request got no answer in 10 s");
+			w_.transport.run_bulk();
 			w_.loop.run_once(100);
+			w_.transport.run_bulk();
 		}
 	}
 	void tick(unsigned seconds) override

@@ -13,10 +13,12 @@
 #include "transport.hpp"
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace disagg {
 
@@ -106,7 +108,78 @@ public:
 			mq.insert(c);
 	}
 
+	int bulk_register(ConnId c, std::span<std::byte> mem, std::uint64_t &handle) override
+	{
+		auto it = conns_.find(c);
+		if (!one_sided_)
+			return EOPNOTSUPP;
+		if (it == conns_.end() || it->second.closing)
+			return ENOTCONN;
+		if (bulk_register_error)
+			return bulk_register_error;
+		handle = next_key_++;
+		it->second.staging[handle] = mem;
+		return 0;
+	}
+	bool bulk(ConnId c, std::uint64_t req_id, std::uint64_t handle, std::span<std::byte> mem,
+		  BulkDir dir, std::span<const RemoteSeg> segs, std::function<void()> done) override
+	{
+		auto it = conns_.find(c);
+		if (!one_sided_ || it == conns_.end() || it->second.closing)
+			return false;
+		BulkOp op{c, req_id, dir, mem, {segs.begin(), segs.end()}, std::move(done), false};
+		// Our own buffer must be one we registered: a service bug
+		// otherwise, which the test sees as a failed transfer.
+		auto st = it->second.staging.find(handle);
+		op.bad = st == it->second.staging.end() || mem.data() < st->second.data() ||
+			 mem.data() + mem.size() > st->second.data() + st->second.size();
+		bulk_ops_.push_back(std::move(op));
+		return true;
+	}
+	bool send_invalidate(ConnId c, proto::Bytes frame, std::uint32_t rkey) override
+	{
+		if (!send(c, std::move(frame)))
+			return false;
+		invalidated[c].push_back(rkey);
+		return true;
+	}
+
 	// ---- the test's side of the wire
+
+	// Memory of @c's peer that bulk() may reach with the returned rkey,
+	// at its own address.
+	std::uint32_t add_peer_region(ConnId c, std::span<std::byte> mem)
+	{
+		const auto rkey = static_cast<std::uint32_t>(next_key_++);
+		peer_regions_[c][rkey] = mem;
+		return rkey;
+	}
+	// Carry out the bulk transfers posted so far (unless hold_bulk), in
+	// order: a transfer with a segment outside the peer's regions (wrong
+	// rkey, address or length) closes its connection, as a remote access
+	// error does; the others copy and call their done(). Returns how
+	// many ran.
+	std::size_t run_bulk()
+	{
+		std::size_t n = 0;
+		while (!hold_bulk && !bulk_ops_.empty()) {
+			BulkOp op = std::move(bulk_ops_.front());
+			bulk_ops_.pop_front();
+			n++;
+			if (!is_open(op.c))
+				continue;
+			if (op.bad || !copy(op)) {
+				bulk_failures++;
+				conns_[op.c].closing = true;
+				continue;
+			}
+			(op.dir == BulkDir::kToPeer ? bulk_to_peer : bulk_from_peer) += op.mem.size();
+			op.done();
+		}
+		settle();
+		return n;
+	}
+	std::size_t bulk_pending() const { return bulk_ops_.size(); }
 
 	// Queue 0 of a client; @nr_queues and @client_id as its dg_cm_private
 	// would say.
@@ -183,13 +256,63 @@ public:
 	}
 
 	int expose_error = 0;	// make expose() fail with this errno
+	int bulk_register_error = 0;	// make bulk_register() fail with this errno
+	bool hold_bulk = false;		// run_bulk() does nothing while set
+	// Peer memory every connection reaches with @any_peer_rkey, at remote
+	// addresses from @any_peer_addr (fuzzing: addresses an input can name).
+	std::span<std::byte> any_peer;
+	std::uint64_t any_peer_addr = 0;
+	std::uint32_t any_peer_rkey = 0;
+	std::size_t bulk_failures = 0;	// transfers that closed their connection
+	std::uint64_t bulk_to_peer = 0, bulk_from_peer = 0;	// bytes moved
+	std::map<ConnId, std::vector<std::uint32_t>> invalidated;	// send_invalidate() rkeys
 	std::size_t unexposed = 0;
 	std::map<ConnId, proto::Token> tokens;	// what set_join_token() got
 	std::size_t handshakes = 0;	// handshake_done() calls
 	std::set<ConnId> mq;		// enable_mq() got these
 
 private:
+	struct BulkOp {
+		ConnId c;
+		std::uint64_t req_id;
+		BulkDir dir;
+		std::span<std::byte> mem;
+		std::vector<RemoteSeg> segs;
+		std::function<void()> done;
+		bool bad;
+	};
+	bool copy(const BulkOp &op)
+	{
+		auto &regions = peer_regions_[op.c];
+		std::size_t pos = 0;
+		for (const RemoteSeg &sg : op.segs) {
+			auto r = regions.find(sg.rkey);
+			std::uint64_t base = 0;
+			std::span<std::byte> region;
+			if (r != regions.end()) {
+				region = r->second;
+				base = reinterpret_cast<std::uintptr_t>(region.data());
+			} else if (!any_peer.empty() && sg.rkey == any_peer_rkey) {
+				region = any_peer;
+				base = any_peer_addr;
+			} else {
+				return false;
+			}
+			if (sg.addr < base || sg.addr - base > region.size() ||
+			    sg.len > region.size() - (sg.addr - base) ||
+			    sg.len > op.mem.size() - pos)
+				return false;
+			std::byte *remote = region.data() + (sg.addr - base);
+			if (op.dir == BulkDir::kToPeer)
+				std::memcpy(remote, op.mem.data() + pos, sg.len);
+			else
+				std::memcpy(op.mem.data() + pos, remote, sg.len);
+			pos += sg.len;
+		}
+		return pos == op.mem.size();
+	}
 	struct Conn {
+		std::map<std::uint64_t, std::span<std::byte>> staging;	// bulk_register()
 		bool closing = false;
 		std::set<std::uint64_t> exposed;
 		unsigned nr_queues = 1;
@@ -205,6 +328,8 @@ private:
 	std::uint64_t next_key_ = 0x100;
 	std::map<ConnId, Conn> conns_;
 	std::map<ConnId, std::deque<proto::Bytes>> outbox_;
+	std::map<ConnId, std::map<std::uint32_t, std::span<std::byte>>> peer_regions_;
+	std::deque<BulkOp> bulk_ops_;
 	JoinTable joins_;
 };
 

@@ -615,6 +615,69 @@ Result<FsReaddirPlus> decode_fs_readdirplus(ByteSpan p)
 	return wire::decode<FsReaddirPlus>(p);
 }
 
+Result<FsSegs> decode_fs_segs(const FsReq &r)
+{
+	if (!(r.flags & DG_FS_IO_SEGS))
+		return Errc::kBadValue;
+	const std::size_t n = r.data.size() / kFsSegSize;
+	if (r.data.size() % kFsSegSize || n == 0 || n > kFsSegsMax)
+		return Errc::kBadSize;
+	if (r.count == 0 || r.count > kFsRdmaIoMax)
+		return Errc::kBadValue;
+	FsSegs out;
+	std::uint64_t total = 0;
+	for (std::size_t i = 0; i < n; i++) {
+		const std::byte *p = r.data.data() + i * kFsSegSize;
+		FsSeg s;
+		s.addr = wire::load_le<8>(p + offsetof(dg_fs_seg, addr));
+		s.len = static_cast<std::uint32_t>(wire::load_le<4>(p + offsetof(dg_fs_seg, len)));
+		s.rkey = static_cast<std::uint32_t>(wire::load_le<4>(p + offsetof(dg_fs_seg, rkey)));
+		if (s.len == 0 || s.len > kFsRdmaIoMax || s.addr > UINT64_MAX - s.len)
+			return Errc::kBadValue;
+		if ((r.flags & DG_FS_IO_INVALIDATE) && s.rkey != (i ? out.seg[0].rkey : s.rkey))
+			return Errc::kBadValue;
+		total += s.len;	// at most 4 x 1 MiB: no overflow
+		out.seg[i] = s;
+	}
+	if (total != r.count)
+		return Errc::kBadValue;
+	out.nr = static_cast<unsigned>(n);
+	out.total = static_cast<std::uint32_t>(total);
+	return out;
+}
+
+Bytes encode_fs_segs(std::span<const FsSeg> segs)
+{
+	Bytes b(segs.size() * kFsSegSize);
+	for (std::size_t i = 0; i < segs.size(); i++) {
+		std::byte *p = b.data() + i * kFsSegSize;
+		wire::store_le<8>(p + offsetof(dg_fs_seg, addr), segs[i].addr);
+		wire::store_le<4>(p + offsetof(dg_fs_seg, len), segs[i].len);
+		wire::store_le<4>(p + offsetof(dg_fs_seg, rkey), segs[i].rkey);
+	}
+	return b;
+}
+
+Result<std::uint32_t> decode_fs_rdma_read_reply(ByteSpan p)
+{
+	if (p.size() != kFsRdmaReadReplySize)
+		return Errc::kBadSize;
+	if (!wire::all_zero(p.subspan(offsetof(dg_fs_rdma_read_reply, reserved), 4)))
+		return Errc::kBadReserved;
+	const auto count = static_cast<std::uint32_t>(
+		wire::load_le<4>(p.data() + offsetof(dg_fs_rdma_read_reply, count)));
+	if (count > kFsRdmaIoMax)
+		return Errc::kBadValue;
+	return count;
+}
+
+Bytes encode_fs_rdma_read_reply(std::uint32_t count)
+{
+	Bytes b(kFsRdmaReadReplySize);
+	wire::store_le<4>(b.data() + offsetof(dg_fs_rdma_read_reply, count), count);
+	return b;
+}
+
 Result<Message> decode_message(const Frame &f)
 {
 	const Hdr &h = f.hdr;

@@ -53,6 +53,7 @@ inline constexpr std::uint32_t kFeatAuth = DG_FEAT_AUTH;
 inline constexpr std::uint32_t kFeatMq = DG_FEAT_MQ;
 inline constexpr std::uint32_t kFeatFsattr = DG_FEAT_FSATTR;
 inline constexpr std::uint32_t kFeatRmattr = DG_FEAT_RMATTR;
+inline constexpr std::uint32_t kFeatRdmaFs = DG_FEAT_RDMA_FS;
 inline constexpr std::uint32_t kFeatKnown = DG_FEAT_KNOWN;
 inline constexpr std::uint32_t kSlabResumed = DG_SLAB_RESUMED;
 inline constexpr std::uint16_t kReplyBit = DG_OP_REPLY;
@@ -61,6 +62,8 @@ inline constexpr std::uint32_t kFsXattrNameMax = DG_FS_XATTR_NAME_MAX;
 inline constexpr std::uint32_t kFsXattrSizeMax = DG_FS_XATTR_SIZE_MAX;
 inline constexpr std::uint32_t kFsIoMax = DG_FS_IO_MAX;
 inline constexpr std::size_t kFsMsgMax = DG_FS_MSG_MAX;
+inline constexpr std::uint32_t kFsSegsMax = DG_FS_SEGS_MAX;
+inline constexpr std::uint32_t kFsRdmaIoMax = DG_FS_RDMA_IO_MAX;
 inline constexpr std::size_t kFsNameMax = 255;	// of one directory entry
 
 // Wire sizes: proto.h's (which asserts each), under the names the daemons use.
@@ -86,6 +89,8 @@ inline constexpr std::size_t kFsStatfsSize = sizeof(dg_fs_statfs);
 inline constexpr std::size_t kFsXattrReplySize = sizeof(dg_fs_xattr_reply);
 inline constexpr std::size_t kFsEntryReplySize = sizeof(dg_fs_entry_reply);
 inline constexpr std::size_t kFsDirentPlusSize = sizeof(dg_fs_direntplus);
+inline constexpr std::size_t kFsSegSize = sizeof(dg_fs_seg);
+inline constexpr std::size_t kFsRdmaReadReplySize = sizeof(dg_fs_rdma_read_reply);
 // The largest request (all strings and data at their limits) fits the
 // message size both sides accept.
 static_assert(kHdrSize + kFsReqSize + 2 * kFsPathMax + kFsIoMax <= kFsMsgMax);
@@ -584,6 +589,35 @@ Result<FsStatfs> decode_fs_statfs(ByteSpan p);
 Result<FsXattr> decode_fs_xattr(ByteSpan p);
 Result<FsEntry> decode_fs_entry(ByteSpan p);
 Result<FsReaddirPlus> decode_fs_readdirplus(ByteSpan p);
+
+// One-sided file data (DG_FEAT_RDMA_FS, proto.h "One-sided file data").
+struct FsSeg {
+	std::uint64_t addr = 0;
+	std::uint32_t len = 0;
+	std::uint32_t rkey = 0;
+
+	bool operator==(const FsSeg &) const = default;
+};
+
+struct FsSegs {
+	std::array<FsSeg, kFsSegsMax> seg{};
+	unsigned nr = 0;
+	std::uint32_t total = 0;	// bytes, the request's count
+
+	std::span<const FsSeg> view() const { return {seg.data(), nr}; }
+};
+
+// The segments of READ or WRITE @r that carries DG_FS_IO_SEGS, every field
+// checked: 1..kFsSegsMax whole dg_fs_seg records in r.data, each len >= 1
+// and addr + len not wrapping, their sum equal to r.count and at most
+// kFsRdmaIoMax; with DG_FS_IO_INVALIDATE one rkey for all. kBadSize or
+// kBadValue otherwise (EINVAL on the wire).
+Result<FsSegs> decode_fs_segs(const FsReq &r);
+// Client side: @segs as the data part of a request (what r.data points to).
+Bytes encode_fs_segs(std::span<const FsSeg> segs);
+// dg_fs_rdma_read_reply: the count from a READ-with-segments reply payload.
+Result<std::uint32_t> decode_fs_rdma_read_reply(ByteSpan p);
+Bytes encode_fs_rdma_read_reply(std::uint32_t count);
 
 // Typed message from a frame: checks the status (0 on requests, at most
 // kMaxErrno on replies), the opcode and the payload. An error reply (status

@@ -35,6 +35,7 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 constexpr std::chrono::seconds kDisconnectTimeout{3};
 constexpr std::chrono::seconds kConnectTimeout{30};
 constexpr std::uint64_t kRecvBit = 1ull << 32;	// in wr_id: a receive buffer
+constexpr std::uint64_t kBulkBit = 1ull << 33;	// in wr_id: a bulk() piece
 
 bool set_nonblock(int fd)
 {
@@ -103,8 +104,28 @@ public:
 	void handshake_done(ConnId c) override;
 	void enable_mq(ConnId c) override;
 	void write_metrics(MetricsText &t) const override;
+	int bulk_register(ConnId c, std::span<std::byte> mem, std::uint64_t &handle) override;
+	bool bulk(ConnId c, std::uint64_t req_id, std::uint64_t handle, std::span<std::byte> mem,
+		  BulkDir dir, std::span<const RemoteSeg> segs, std::function<void()> done) override;
+	bool send_invalidate(ConnId c, Bytes frame, std::uint32_t rkey) override;
 
 private:
+	// A frame waiting for a send slot, and the peer's key its arrival
+	// invalidates (SEND with invalidate) if any.
+	struct Outgoing {
+		Bytes frame;
+		bool invalidate = false;
+		std::uint32_t rkey = 0;
+	};
+	// A bulk() call: its pieces not completed yet, and what then.
+	struct BulkOp {
+		unsigned pending = 0;
+		std::function<void()> done;
+	};
+	struct BulkMr {
+		ibv_mr *mr = nullptr;
+		std::size_t len = 0;
+	};
 	struct Device {
 		ibv_context *ctx = nullptr;
 		ibv_comp_channel *chan = nullptr;
@@ -130,7 +151,7 @@ private:
 		std::vector<Ring> rings;	// the first, and the rest of queue 0's
 		std::vector<Slot> recv, send;	// all posted / usable
 		std::vector<unsigned> free_send;
-		std::deque<Bytes> backlog;	// frames waiting for a send slot
+		std::deque<Outgoing> backlog;	// frames waiting for a send slot
 		bool full = false;		// queue 0 has its full ring
 		bool established = false;
 		bool disconnect_sent = false;
@@ -151,6 +172,10 @@ private:
 		std::unordered_map<std::uint64_t, std::uint16_t> reply_to;
 		std::size_t backlog = 0;	// frames in the queues' backlogs
 		std::map<std::uint64_t, ibv_mr *> mrs;	// exposed memory by handle
+		std::map<std::uint64_t, BulkMr> bulk_mrs;	// staging buffers by handle
+		std::unordered_map<std::uint32_t, BulkOp> bulk_ops;	// by id (wr_id)
+		std::uint32_t next_bulk = 1;
+		unsigned bulk_wrs = 0;		// bulk pieces posted, not completed
 		std::string peer;
 		std::string addr;		// peer address: its per-address count
 		bool announced = false;		// on_connect() was called
@@ -170,9 +195,13 @@ private:
 	void on_async_event(Device &d);
 	void poll_cq(Conn &c, Queue &q);
 	bool post_recv(Queue &q, unsigned slot);
-	bool post_send(Queue &q, unsigned slot, const Bytes &frame);
+	bool post_send(Queue &q, unsigned slot, const Outgoing &out);
+	bool queue_frame(ConnId id, Outgoing out);
 	// The queue @frame goes on: a reply on its request's, the rest on 0.
 	Queue *send_queue(Conn &c, const Bytes &frame);
+	// The queue the reply to @req_id will go on; @take: forget the route.
+	Queue *reply_queue(Conn &c, std::uint64_t req_id, bool take);
+	void bulk_completed(Conn &c, const ibv_wc &w);
 	// A frame came on @q: where its reply is to go.
 	void note_request(Conn &c, const Queue &q, ByteSpan frame);
 	void drain_backlog(Conn &c, Queue &q);
@@ -208,6 +237,7 @@ private:
 	std::map<ibv_context *, std::unique_ptr<Device>> devices_;
 	// Frames received and sent, by queue index (all connections).
 	std::array<std::uint64_t, kRdmaMaxQueues> rx_by_queue_{}, tx_by_queue_{};
+	std::uint64_t bulk_errors_ = 0;	// bulk pieces that completed in error
 };
 
 RdmaTransport::~RdmaTransport()
@@ -495,7 +525,9 @@ bool RdmaTransport::setup_queue(Conn &c, Queue &q, const rdma_conn_param &req, s
 	}
 	q.max_recv = q.qid == 0 ? kRdmaRecvDepth : std::max(nr_recv, 1u);
 	q.max_send = q.qid == 0 ? kRdmaSendDepth : std::max(nr_send, 1u);
-	const int cqe = static_cast<int>(q.max_recv + q.max_send + 8);
+	// Room for bulk() pieces too (work requests, no buffers).
+	const unsigned sq_depth = q.max_send + kRdmaMaxBulkWrs;
+	const int cqe = static_cast<int>(q.max_recv + sq_depth + 8);
 	q.cq = ibv_create_cq(q.cm->verbs, cqe, nullptr, c.dev->chan, 0);
 	if (!q.cq)
 		return fail_with("ibv_create_cq");
@@ -507,7 +539,7 @@ bool RdmaTransport::setup_queue(Conn &c, Queue &q, const rdma_conn_param &req, s
 	qa.send_cq = q.cq;
 	qa.recv_cq = q.cq;
 	qa.qp_type = IBV_QPT_RC;
-	qa.cap.max_send_wr = q.max_send;
+	qa.cap.max_send_wr = sq_depth;
 	qa.cap.max_recv_wr = q.max_recv;
 	qa.cap.max_send_sge = 1;
 	qa.cap.max_recv_sge = 1;
@@ -527,7 +559,11 @@ bool RdmaTransport::setup_queue(Conn &c, Queue &q, const rdma_conn_param &req, s
 	// responder_resources (the fields are from the receiver's view).
 	cp.responder_resources = static_cast<std::uint8_t>(
 		std::min<int>(req.responder_resources, c.dev->attr.max_qp_rd_atom));
-	cp.initiator_depth = 0;
+	// And we read the client's memory for stord's WRITEs with segments
+	// (RDMA READ): as deep as the client lets us (its responder
+	// resources, which the CM reports as our initiator depth).
+	cp.initiator_depth = static_cast<std::uint8_t>(
+		std::min<int>(req.initiator_depth, c.dev->attr.max_qp_init_rd_atom));
 	cp.rnr_retry_count = 7;
 	if (rdma_accept(q.cm, &cp) != 0)
 		return fail_with("rdma_accept");
@@ -604,8 +640,9 @@ bool RdmaTransport::post_recv(Queue &q, unsigned slot)
 	return ibv_post_recv(q.qp, &wr, &bad) == 0;
 }
 
-bool RdmaTransport::post_send(Queue &q, unsigned slot, const Bytes &frame)
+bool RdmaTransport::post_send(Queue &q, unsigned slot, const Outgoing &out)
 {
+	const Bytes &frame = out.frame;
 	std::memcpy(q.send[slot].p, frame.data(), frame.size());
 	ibv_sge sge{};
 	sge.addr = reinterpret_cast<std::uintptr_t>(q.send[slot].p);
@@ -616,25 +653,35 @@ bool RdmaTransport::post_send(Queue &q, unsigned slot, const Bytes &frame)
 	wr.sg_list = &sge;
 	wr.num_sge = 1;
 	wr.opcode = IBV_WR_SEND;
+	if (out.invalidate) {
+		wr.opcode = IBV_WR_SEND_WITH_INV;
+		wr.invalidate_rkey = out.rkey;
+	}
 	wr.send_flags = IBV_SEND_SIGNALED;
 	return ibv_post_send(q.qp, &wr, &bad) == 0;
 }
 
-RdmaTransport::Queue *RdmaTransport::send_queue(Conn &c, const Bytes &frame)
+RdmaTransport::Queue *RdmaTransport::reply_queue(Conn &c, std::uint64_t req_id, bool take)
 {
 	unsigned qid = 0;
-	if (!c.reply_to.empty()) {
-		Result<Hdr> h = decode_hdr(frame);
-		if (h && h->is_reply()) {
-			if (auto it = c.reply_to.find(h->req_id); it != c.reply_to.end()) {
-				qid = it->second;
-				c.reply_to.erase(it);
-			}
-		}
+	if (auto it = c.reply_to.find(req_id); it != c.reply_to.end()) {
+		qid = it->second;
+		if (take)
+			c.reply_to.erase(it);
 	}
 	// A queue without send slots (none of its own) sends nothing.
 	if (qid < c.queues.size() && c.queues[qid] && !c.queues[qid]->send.empty())
 		return c.queues[qid].get();
+	return c.queues[0].get();
+}
+
+RdmaTransport::Queue *RdmaTransport::send_queue(Conn &c, const Bytes &frame)
+{
+	if (!c.reply_to.empty()) {
+		Result<Hdr> h = decode_hdr(frame);
+		if (h && h->is_reply())
+			return reply_queue(c, h->req_id, true);
+	}
 	return c.queues[0].get();
 }
 
@@ -660,6 +707,17 @@ void RdmaTransport::note_request(Conn &c, const Queue &q, ByteSpan frame)
 
 bool RdmaTransport::send(ConnId id, Bytes frame)
 {
+	return queue_frame(id, Outgoing{std::move(frame)});
+}
+
+bool RdmaTransport::send_invalidate(ConnId id, Bytes frame, std::uint32_t rkey)
+{
+	return queue_frame(id, Outgoing{std::move(frame), true, rkey});
+}
+
+bool RdmaTransport::queue_frame(ConnId id, Outgoing out)
+{
+	Bytes &frame = out.frame;
 	Conn *c = find(id);
 	if (!c || c->state != State::kOpen)
 		return false;
@@ -677,13 +735,13 @@ bool RdmaTransport::send(ConnId id, Bytes frame)
 			fail(*c, "peer does not take its replies");
 			return false;
 		}
-		q->backlog.push_back(std::move(frame));
+		q->backlog.push_back(std::move(out));
 		c->backlog++;
 		return true;
 	}
 	unsigned slot = q->free_send.back();
 	q->free_send.pop_back();
-	if (!post_send(*q, slot, frame)) {
+	if (!post_send(*q, slot, out)) {
 		fail(*c, "ibv_post_send failed");
 		return false;
 	}
@@ -743,11 +801,15 @@ void RdmaTransport::poll_cq(Conn &c, Queue &q)
 		for (int i = 0; i < n && c.state != State::kDead; i++) {
 			const ibv_wc &w = wc[i];
 			if (w.status != IBV_WC_SUCCESS) {
+				if ((w.wr_id & kBulkBit) && w.status != IBV_WC_WR_FLUSH_ERR)
+					bulk_errors_++;
 				fail(c, w.status == IBV_WC_WR_FLUSH_ERR ? nullptr
 									 : ibv_wc_status_str(w.status));
 				break;
 			}
-			if (w.wr_id & kRecvBit) {
+			if (w.wr_id & kBulkBit) {
+				bulk_completed(c, w);
+			} else if (w.wr_id & kRecvBit) {
 				const auto slot = static_cast<unsigned>(w.wr_id & 0xffffffffu);
 				if (slot >= q.recv.size()) {
 					fail(c, "bad wr_id");
@@ -928,6 +990,13 @@ void RdmaTransport::teardown(ConnId id, bool notify)
 		if (ibv_dereg_mr(mr) != 0)
 			LOG_ERR_RL("rdma: ibv_dereg_mr: %s", std::strerror(errno));
 	c.mrs.clear();
+	for (auto &[h, b] : c.bulk_mrs) {
+		if (ibv_dereg_mr(b.mr) != 0)
+			LOG_ERR_RL("rdma: ibv_dereg_mr: %s", std::strerror(errno));
+		pinned_ -= b.len;
+	}
+	c.bulk_mrs.clear();
+	c.bulk_ops.clear();	// their done() is never called
 	for (auto &q : c.queues) {
 		if (!q)
 			continue;
@@ -970,11 +1039,107 @@ void RdmaTransport::write_metrics(MetricsText &t) const
 	for (std::size_t i = 0; i < n; i++)
 		t.sample("rdma_queue_received", "_total",
 			 "queue=\"" + std::to_string(i) + "\"", rx_by_queue_[i]);
+	t.counter("rdma_bulk_errors",
+		  "RDMA READs and WRITEs of bulk transfers that completed in error (each ended "
+		  "its connection).",
+		  bulk_errors_);
 	t.family("rdma_queue_sent", "counter",
 		 "Messages sent over RDMA, by queue pair index (all connections).");
 	for (std::size_t i = 0; i < n; i++)
 		t.sample("rdma_queue_sent", "_total", "queue=\"" + std::to_string(i) + "\"",
 			 tx_by_queue_[i]);
+}
+
+int RdmaTransport::bulk_register(ConnId id, std::span<std::byte> mem, std::uint64_t &handle)
+{
+	Conn *c = find(id);
+	if (!c || c->state != State::kOpen)
+		return ENOTCONN;
+	if (max_pinned_ && pinned_ + mem.size() > max_pinned_) {
+		LOG_INFO_RL("rdma: conn %llu (%s): no staging buffers: pinned-memory limit "
+			    "reached (%llu bytes)",
+			    static_cast<unsigned long long>(c->id), c->peer.c_str(),
+			    static_cast<unsigned long long>(pinned_));
+		return ENOMEM;
+	}
+	// Ours only: the peer gets no key to it.
+	ibv_mr *mr = ibv_reg_mr(c->pd, mem.data(), mem.size(), IBV_ACCESS_LOCAL_WRITE);
+	if (!mr)
+		return errno ? errno : ENOMEM;
+	handle = next_key_++;
+	c->bulk_mrs[handle] = BulkMr{mr, mem.size()};
+	pinned_ += mem.size();
+	return 0;
+}
+
+bool RdmaTransport::bulk(ConnId id, std::uint64_t req_id, std::uint64_t handle,
+			 std::span<std::byte> mem, BulkDir dir, std::span<const RemoteSeg> segs,
+			 std::function<void()> done)
+{
+	Conn *c = find(id);
+	if (!c || c->state != State::kOpen)
+		return false;
+	auto m = c->bulk_mrs.find(handle);
+	const auto *base = m == c->bulk_mrs.end() ? nullptr
+						   : static_cast<std::byte *>(m->second.mr->addr);
+	std::size_t total = 0;
+	for (const RemoteSeg &g : segs)
+		total += g.len;
+	// Our own mistakes, not the peer's: refuse loudly.
+	if (!base || mem.data() < base || mem.data() + mem.size() > base + m->second.len ||
+	    total != mem.size() || segs.empty()) {
+		LOG_ERR_RL("rdma: conn %llu: bad bulk transfer (%zu bytes, %zu segments)",
+			   static_cast<unsigned long long>(id), mem.size(), segs.size());
+		fail(*c, "bad bulk transfer");
+		return false;
+	}
+	if (c->bulk_wrs + segs.size() > kRdmaMaxBulkWrs) {
+		fail(*c, "too many bulk transfers");
+		return false;
+	}
+	Queue *q = reply_queue(*c, req_id, false);
+	const std::uint32_t op_id = c->next_bulk++;
+	std::size_t pos = 0;
+	for (const RemoteSeg &g : segs) {
+		ibv_sge sge{};
+		sge.addr = reinterpret_cast<std::uintptr_t>(mem.data() + pos);
+		sge.length = g.len;
+		sge.lkey = m->second.mr->lkey;
+		ibv_send_wr wr{}, *bad = nullptr;
+		wr.wr_id = kBulkBit | op_id;
+		wr.sg_list = &sge;
+		wr.num_sge = 1;
+		wr.opcode = dir == BulkDir::kToPeer ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ;
+		wr.send_flags = IBV_SEND_SIGNALED;
+		wr.wr.rdma.remote_addr = g.addr;
+		wr.wr.rdma.rkey = g.rkey;
+		if (ibv_post_send(q->qp, &wr, &bad) != 0) {
+			fail(*c, "ibv_post_send (bulk) failed");
+			return false;
+		}
+		c->bulk_wrs++;
+		c->bulk_ops[op_id].pending++;
+		pos += g.len;
+	}
+	c->bulk_ops[op_id].done = std::move(done);
+	return true;
+}
+
+void RdmaTransport::bulk_completed(Conn &c, const ibv_wc &w)
+{
+	const auto op_id = static_cast<std::uint32_t>(w.wr_id & 0xffffffffu);
+	auto it = c.bulk_ops.find(op_id);
+	if (it == c.bulk_ops.end() || it->second.pending == 0) {
+		fail(c, "bad wr_id");
+		return;
+	}
+	c.bulk_wrs--;
+	if (--it->second.pending)
+		return;
+	std::function<void()> done = std::move(it->second.done);
+	c.bulk_ops.erase(it);
+	if (done && c.state == State::kOpen)
+		done();
 }
 
 void RdmaTransport::set_join_token(ConnId id, const Token &token)

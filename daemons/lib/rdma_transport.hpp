@@ -65,6 +65,21 @@
 // once the handshake is complete: before that a peer pins nothing but
 // queue 0's small ring.
 //
+// Bulk transfers (stord's one-sided file data): bulk_register() registers
+// a staging buffer of the service in the client's protection domain with
+// LOCAL_WRITE only (the peer never gets a key to it), counted in
+// max_pinned with the rings. bulk() posts one RDMA WRITE or RDMA READ per
+// segment, each signaled, on the queue the request's reply will take
+// (send_queue()'s choice, looked up without consuming the route), so the
+// reply SEND that follows is ordered behind the data on that QP (RC). Its
+// done() runs when the last one completes. At most kRdmaMaxBulkWrs are
+// posted per connection. RDMA READ needs an initiator depth: the accept
+// offers min(the client's responder resources, the device's
+// max_qp_init_rd_atom); a client that offers none cannot have WRITEs with
+// segments. A bulk completion error (remote access, bad rkey) is counted
+// (rdma_bulk_errors_total) and ends the connection like any other.
+// send_invalidate() posts IBV_WR_SEND_WITH_INV with the rkey.
+//
 // Completions arrive on one completion channel per device and QP errors
 // on the device's async event fd, all on the event loop. A completion
 // error, a fatal QP event, a CM disconnect on any queue, a queue that does
@@ -92,6 +107,10 @@ inline constexpr unsigned kRdmaSendDepthOther = 2;
 // synchronous queues and as many asynchronous ones).
 inline constexpr unsigned kRdmaMaxQueues = 32;
 inline constexpr std::size_t kRdmaMaxBacklog = 256;
+// RDMA READ/WRITE work requests of bulk() a connection may have posted at
+// once (stord: 4 staging slots x 4 segments); every queue pair's send
+// queue has room for them on top of its send slots.
+inline constexpr unsigned kRdmaMaxBulkWrs = 16;
 // Requests on queues 1.. whose reply queue is remembered, per connection.
 inline constexpr std::size_t kRdmaMaxReplyRoutes = 1024;
 

@@ -75,9 +75,10 @@ Result<Negotiated> check_hello(const Hdr &h, const Hello &hello, bool one_sided,
 {
 	// Messages on several queues: RDMA's queue pairs (one_sided) only.
 	std::uint32_t ours = (one_sided ? kFeatRdma | kFeatMq : 0) | (auth ? kFeatAuth : 0);
-	// Entry replies and READDIRPLUS: storage-node sessions only.
+	// Entry replies and READDIRPLUS: storage-node sessions only; file
+	// data one-sided too, and only over RDMA.
 	if (hello.role == Role::kFs)
-		ours |= kFeatFsattr | kFeatRmattr;
+		ours |= kFeatFsattr | kFeatRmattr | (one_sided ? kFeatRdmaFs : 0);
 	Result<Negotiated> neg = negotiate(hello, kMinor, ours);
 	if (!neg || hello.major != h.major || hello.minor != h.minor) {
 		status = neg ? EINVAL : EPROTONOSUPPORT;

@@ -14,8 +14,10 @@
 
 #include "proto.hpp"
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 
@@ -30,6 +32,18 @@ struct RemoteKey {
 	std::uint32_t rkey = 0;	// 0 on transports without one-sided access
 	std::uint64_t handle = 0;	// the transport's, for unexpose()
 };
+
+// A piece of a peer's memory that the peer named for a bulk transfer
+// (RDMA: an address and the rkey of a region the peer registered).
+struct RemoteSeg {
+	std::uint64_t addr = 0;
+	std::uint32_t len = 0;
+	std::uint32_t rkey = 0;
+};
+
+// Which way a bulk transfer goes: into the peer's memory (RDMA WRITE) or
+// out of it (RDMA READ).
+enum class BulkDir { kToPeer, kFromPeer };
 
 // What a transport lets peers hold, checked before a connection is
 // announced with on_connect() (so before anything much is allocated for
@@ -113,6 +127,52 @@ public:
 	// key. Everything exposed on a connection is withdrawn when it closes.
 	virtual int expose(ConnId c, std::span<std::byte> mem, RemoteKey &key) = 0;
 	virtual void unexpose(ConnId c, const RemoteKey &key) = 0;
+
+	// ---- Bulk transfers: we move data to or from the peer's memory
+	// ourselves (stord's one-sided file data, DG_FEAT_RDMA_FS). Only on
+	// one-sided transports; the others answer EOPNOTSUPP / false.
+	//
+	// Register @mem (the caller's, which must stay mapped until on_close()
+	// of @c has been called) as a staging buffer for bulk() on @c. It
+	// counts against TransportLimits::max_pinned (ENOMEM beyond) and is
+	// deregistered when the connection closes, before on_close(). 0 and
+	// @handle, or a positive errno.
+	virtual int bulk_register(ConnId c, std::span<std::byte> mem, std::uint64_t &handle)
+	{
+		(void)c;
+		(void)mem;
+		(void)handle;
+		return EOPNOTSUPP;
+	}
+	// Move @mem.size() bytes between @mem (inside the staging buffer
+	// @handle) and @segs, in order (@segs' lengths sum to @mem.size()):
+	// kToPeer writes @mem into them, kFromPeer reads them into @mem.
+	// Posted on the queue the reply to request @req_id will take, so a
+	// reply sent from @done arrives after the data. @done runs on the
+	// event loop once every piece has completed. A transfer that fails
+	// (the peer's key or address is wrong) ends the connection: @done is
+	// never called, on_close() follows. False when @c cannot take it
+	// (closing, gone); nothing is called then.
+	virtual bool bulk(ConnId c, std::uint64_t req_id, std::uint64_t handle,
+			  std::span<std::byte> mem, BulkDir dir, std::span<const RemoteSeg> segs,
+			  std::function<void()> done)
+	{
+		(void)c;
+		(void)req_id;
+		(void)handle;
+		(void)mem;
+		(void)dir;
+		(void)segs;
+		(void)done;
+		return false;
+	}
+	// send(), and the peer's key @rkey is invalidated by the message's
+	// arrival (RDMA SEND with invalidate). Others: a plain send().
+	virtual bool send_invalidate(ConnId c, proto::Bytes frame, std::uint32_t rkey)
+	{
+		(void)rkey;
+		return send(c, std::move(frame));
+	}
 
 	// @c's session is established (authenticated, or HELLO done on an
 	// open daemon): further queue pairs of its client may join it by

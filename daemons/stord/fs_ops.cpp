@@ -34,8 +34,10 @@ std::uint32_t known_flags(Op op)
 		return DG_FS_FSYNC_DATA;
 	case Op::kFsSetxattr:
 		return DG_FS_XATTR_CREATE | DG_FS_XATTR_REPLACE;
+	case Op::kFsRead:
+		return DG_FS_IO_SEGS | DG_FS_IO_INVALIDATE;
 	case Op::kFsWrite:
-		return DG_FS_WRITE_SYNC;
+		return DG_FS_WRITE_SYNC | DG_FS_IO_SEGS | DG_FS_IO_INVALIDATE;
 	default:
 		return 0;
 	}
@@ -61,9 +63,11 @@ Name2 name2_kind(Op op)
 	}
 }
 
-bool takes_data(Op op)
+// A READ with segments carries them as its data part.
+bool takes_data(Op op, std::uint32_t flags)
 {
-	return op == Op::kFsWrite || op == Op::kFsSetxattr;
+	return op == Op::kFsWrite || op == Op::kFsSetxattr ||
+	       (op == Op::kFsRead && (flags & DG_FS_IO_SEGS));
 }
 
 // The fields a request may not get wrong, whatever the opcode.
@@ -75,7 +79,9 @@ int check_fields(Op op, const FsReq &r)
 		return EINVAL;
 	if (r.valid && op != Op::kFsSetattr)
 		return EINVAL;
-	if (!r.data.empty() && !takes_data(op))
+	if (!r.data.empty() && !takes_data(op, r.flags))
+		return EINVAL;
+	if ((r.flags & DG_FS_IO_INVALIDATE) && !(r.flags & DG_FS_IO_SEGS))
 		return EINVAL;
 	switch (name2_kind(op)) {
 	case Name2::kNone:
@@ -129,7 +135,8 @@ FsOps::FsOps(const FsRoot &root, FdCache &cache, const ExportOptions &opt)
 			 ability_.own_uid, ability_.own_gid);
 }
 
-FsDone FsOps::run(const Hdr &h, std::uint8_t minor, const FsReq &r, std::uint32_t features)
+FsDone FsOps::run(const Hdr &h, std::uint8_t minor, const FsReq &r, std::uint32_t features,
+		  std::span<std::byte> staging)
 {
 	if (test_hook)
 		test_hook(h);
@@ -137,7 +144,13 @@ FsDone FsOps::run(const Hdr &h, std::uint8_t minor, const FsReq &r, std::uint32_
 	Out out;
 	out.fsattr = (features & kFeatFsattr) != 0;
 	out.rmattr = out.fsattr && (features & kFeatRmattr) != 0;
+	out.staging = staging;
 	int err = check_fields(op, r);
+	// Segments are the service's to check and to move (service.cpp);
+	// here only the staging buffer they filled or will empty.
+	if (!err && (r.flags & DG_FS_IO_SEGS) &&
+	    (staging.size() < r.count || r.count > kFsRdmaIoMax))
+		err = EPROTO;
 	if (!err) {
 		const Ids ids = map_cred(r.cred, opt_);
 		ActAs act(ability_, ids);
@@ -161,6 +174,7 @@ FsDone FsOps::run(const Hdr &h, std::uint8_t minor, const FsReq &r, std::uint32_
 		Result<Bytes> f = encode_message(Message{rh, out.body});
 		if (f) {
 			done.frame = std::move(f).value();
+			done.io_bytes = out.io_bytes;
 			return done;
 		}
 		LOG_ERR_RL("cannot encode reply %#x: %s", rh.opcode,

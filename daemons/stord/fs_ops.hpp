@@ -32,6 +32,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 namespace disagg::stord {
@@ -39,6 +40,7 @@ namespace disagg::stord {
 struct FsDone {
 	std::uint32_t status = 0;	// 0 or the errno in the reply
 	proto::Bytes frame;		// the reply
+	std::uint32_t io_bytes = 0;	// READ with segments: bytes put into staging
 };
 
 class FsOps {
@@ -53,8 +55,13 @@ public:
 	// protocol minor @minor with the session's DG_FEAT_* @features
 	// (kFeatFsattr: entry replies and READDIRPLUS; kFeatRmattr with it:
 	// entry replies to UNLINK and RMDIR).
+	// A READ or WRITE with DG_FS_IO_SEGS (whose segments the service has
+	// checked) works on @staging instead of inline data: READ reads up to
+	// r.count bytes into it and answers dg_fs_rdma_read_reply (the bytes
+	// in io_bytes), WRITE writes its first r.count bytes (fetched by the
+	// service). Without @staging such a request is EPROTO.
 	FsDone run(const proto::Hdr &h, std::uint8_t minor, const proto::FsReq &r,
-		   std::uint32_t features = 0);
+		   std::uint32_t features = 0, std::span<std::byte> staging = {});
 
 	// Tests: called at the start of every run() on the worker thread.
 	std::function<void(const proto::Hdr &)> test_hook;
@@ -66,6 +73,8 @@ private:
 		proto::Bytes buf;
 		bool fsattr = false;	// kFeatFsattr negotiated
 		bool rmattr = false;	// kFeatRmattr too
+		std::span<std::byte> staging;	// DG_FS_IO_SEGS: the data's place
+		std::uint32_t io_bytes = 0;	// READ into @staging: bytes read
 	};
 	int execute(proto::Op op, const proto::FsReq &r, Out &out);
 

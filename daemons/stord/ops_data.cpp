@@ -42,16 +42,23 @@ int sync_fd(int fd, bool data_only)
 
 int FsOps::read(const FsReq &r, Out &out)
 {
-	if (r.count > kFsIoMax || r.offset > kOffMax)
+	// With segments the data goes into the staging buffer, which the
+	// service then writes into the client's memory (RDMA WRITE).
+	const bool segs = r.flags & DG_FS_IO_SEGS;
+	if (r.count > (segs ? kFsRdmaIoMax : kFsIoMax) || r.offset > kOffMax)
 		return EINVAL;
 	int err = 0;
 	auto f = open_file(r.path, false, err);
 	if (!f)
 		return err;
-	out.buf.resize(r.count);
+	std::byte *dst = out.staging.data();
+	if (!segs) {
+		out.buf.resize(r.count);
+		dst = out.buf.data();
+	}
 	std::size_t got = 0;
 	while (got < r.count) {
-		ssize_t n = ::pread(f->fd.get(), out.buf.data() + got, r.count - got,
+		ssize_t n = ::pread(f->fd.get(), dst + got, r.count - got,
 				    static_cast<off_t>(r.offset + got));
 		if (n < 0) {
 			if (errno == EINTR)
@@ -64,16 +71,24 @@ int FsOps::read(const FsReq &r, Out &out)
 			break;
 		got += static_cast<std::size_t>(n);
 	}
-	out.buf.resize(got);
+	if (segs) {
+		out.io_bytes = static_cast<std::uint32_t>(got);
+		out.buf = encode_fs_rdma_read_reply(out.io_bytes);
+	} else {
+		out.buf.resize(got);
+	}
 	out.body = Data{out.buf};
 	return 0;
 }
 
 int FsOps::write(const FsReq &r, Out &out)
 {
+	// With segments the data was fetched into the staging buffer.
+	const ByteSpan data = (r.flags & DG_FS_IO_SEGS) ? ByteSpan(out.staging.first(r.count))
+							  : r.data;
 	if (r.offset > kOffMax)
 		return EINVAL;
-	if (r.data.size() > kOffMax - r.offset)
+	if (data.size() > kOffMax - r.offset)
 		return EFBIG;
 	int err = 0;
 	auto f = open_file(r.path, true, err);
@@ -81,8 +96,8 @@ int FsOps::write(const FsReq &r, Out &out)
 		return err;
 	const int fd = f->fd.get();
 	std::size_t done = 0;
-	while (done < r.data.size()) {
-		ssize_t n = ::pwrite(fd, r.data.data() + done, r.data.size() - done,
+	while (done < data.size()) {
+		ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done,
 				     static_cast<off_t>(r.offset + done));
 		if (n < 0) {
 			if (errno == EINTR)

@@ -33,6 +33,10 @@ struct JobResult {
 	std::uint16_t opcode = 0;	// reply bit included
 	std::uint32_t status = 0;
 	std::uint64_t req_id = 0;
+	// A READ or WRITE with segments: its staging slot (-1: none) and,
+	// for a READ, the bytes read into it.
+	int slot = -1;
+	std::uint32_t io_bytes = 0;
 };
 
 class WorkerPool {

@@ -178,9 +178,10 @@ class ServiceHarness {
 public:
 	// @with_keys: clients must authenticate (disagg::test::kTestKeys).
 	// @conns_per_identity: ServiceOptions::max_conns_per_identity.
+	// @one_sided: an RDMA-like transport (DG_FEAT_RDMA_FS, bulk()).
 	explicit ServiceHarness(unsigned threads = 2, bool with_keys = false,
-				unsigned conns_per_identity = 64)
-		: cache(16)
+				unsigned conns_per_identity = 64, bool one_sided = false)
+		: transport(one_sided), cache(16)
 	{
 		log::set_level(log::Level::kError);
 		std::string err;
@@ -204,8 +205,12 @@ public:
 		const auto deadline = std::chrono::steady_clock::now() +
 				      std::chrono::milliseconds(timeout_ms);
 		auto &q = transport.sent(c);
-		while (q.empty() && std::chrono::steady_clock::now() < deadline)
+		// The network: bulk transfers complete as the loop runs.
+		while (q.empty() && std::chrono::steady_clock::now() < deadline) {
+			transport.run_bulk();
 			loop.run_once(10);
+			transport.run_bulk();
+		}
 		if (q.empty())
 			return nullptr;
 		Bytes b = std::move(q.front());

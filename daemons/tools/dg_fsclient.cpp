@@ -30,6 +30,8 @@ struct Args {
 	Bytes data;
 	FsReq req;
 	std::optional<std::string> expect;
+	unsigned segs = 1;		// --rdma-fs: segments per READ or WRITE
+	std::string out_file;		// --out: a READ's data goes here
 };
 
 std::optional<Bytes> from_hex(std::string_view h)
@@ -175,6 +177,33 @@ int parse(int argc, char **argv, Args &a)
 	});
 	tool::add(app, "--data-hex", "HEX", "... as hex bytes",
 		  hex("--data-hex", [&a](const Bytes &b) { a.data = b; }));
+	tool::add(app, "--data-file", "FILE", "... from a file", [&a](const std::string &v) {
+		std::FILE *f = std::fopen(v.c_str(), "rb");
+		if (!f)
+			return invalid("--data-file", v) + ": " + std::strerror(errno);
+		a.data.clear();
+		std::byte buf[65536];
+		std::size_t n;
+		while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
+			a.data.insert(a.data.end(), buf, buf + n);
+		std::fclose(f);
+		return std::string();
+	});
+	app.add_option("--out", a.out_file, "write a read's data to FILE (not printed then)")
+		->type_name("FILE");
+	app.add_flag("--rdma-fs", a.conn.rdma_fs,
+		     "offer DG_FEAT_RDMA_FS (RDMA only); read and write then move the\n"
+		     "data one-sided: the node writes into / reads from a buffer of\n"
+		     "ours named by --segs segments (DG_FS_IO_SEGS)");
+	tool::add(app, "--segs", "N", "with --rdma-fs: segments per read or write, 1-4 (default 1)",
+		  [&a](const std::string &v) {
+			  std::uint32_t n = 0;
+			  std::string e = set_u32("--segs", v, n);
+			  if (e.empty() && (n < 1 || n > kFsSegsMax))
+				  e = invalid("--segs", v) + ": 1 to 4";
+			  a.segs = n;
+			  return e;
+		  });
 	tool::add(app, "--offset", "N", "dg_fs_req.offset (0x and 0 prefixes: hex, octal)",
 		  [&a](const std::string &v) {
 			  char *end = nullptr;
@@ -212,6 +241,14 @@ int parse(int argc, char **argv, Args &a)
 	if (expect_opt->count())
 		a.expect = expect;
 	std::string e;
+	if (a.conn.rdma_fs && !a.conn.rdma)
+		return tool::usage_error("dg-fsclient", "--rdma-fs needs --transport rdma");
+	if (a.conn.rdma_fs) {
+		// The registered buffer: the largest one-sided transfer we make.
+		const std::size_t len = std::max<std::size_t>(
+			{a.data.size(), a.req.count, kPageSize});
+		a.conn.data_buffer = (len + kPageSize - 1) / kPageSize * kPageSize;
+	}
 	if (a.op != "status" && a.op != "raw" && !kOps.contains(a.op))
 		e = "unknown OP '" + log::escape(a.op) + "'";
 	else if (kOps.contains(a.op) && !have_path)
@@ -318,6 +355,42 @@ Bytes build(Op op, const Args &a)
 	return out;
 }
 
+client::Reply call_raw(client::Conn &c, Op op, const Args &a);
+
+// READ or WRITE with --rdma-fs: the data part names our buffer, split
+// into a.segs segments (as equal as may be), instead of carrying data.
+// @io: the buffer. Empty frame (error()) when it cannot be registered.
+client::Reply call_rdma_fs(client::Conn &c, Op op, Args a, std::span<std::byte> &io)
+{
+	client::Reply r;
+	const std::size_t len = op == Op::kFsWrite ? a.data.size() : a.req.count;
+	if (len == 0 || len > c.data_buffer().size()) {
+		r.err = EINVAL;
+		return r;
+	}
+	io = c.data_buffer().first(len);
+	if (op == Op::kFsWrite)
+		std::copy(a.data.begin(), a.data.end(), io.begin());
+	std::optional<std::uint32_t> rkey = c.reg_remote(io, op == Op::kFsRead);
+	if (!rkey) {
+		r.err = EIO;
+		return r;
+	}
+	const std::size_t n = std::min<std::size_t>(a.segs, len);
+	std::vector<FsSeg> segs;
+	std::size_t pos = 0;
+	for (std::size_t i = 0; i < n; i++) {
+		const std::size_t piece = i + 1 == n ? len - pos : len / n;
+		segs.push_back(FsSeg{reinterpret_cast<std::uintptr_t>(io.data() + pos),
+				     static_cast<std::uint32_t>(piece), *rkey});
+		pos += piece;
+	}
+	a.req.flags |= DG_FS_IO_SEGS;
+	a.req.count = static_cast<std::uint32_t>(len);
+	a.data = encode_fs_segs(segs);
+	return call_raw(c, op, a);
+}
+
 client::Reply call_raw(client::Conn &c, Op op, const Args &a)
 {
 	client::Reply r;
@@ -352,6 +425,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	client::Reply r;
+	std::span<std::byte> io;	// --rdma-fs: the buffer the node used
 	if (a.op == "status") {
 		r = c->call(Op::kStatus);
 	} else if (a.op == "raw") {
@@ -367,6 +441,11 @@ int main(int argc, char **argv)
 		}
 		Result<Hdr> h = decode_hdr(r.frame);
 		r.status = h ? h->status : EBADMSG;
+	} else if (a.conn.rdma_fs && (a.op == "read" || a.op == "write") &&
+		   !(a.req.flags & DG_FS_IO_SEGS)) {
+		// (With DG_FS_IO_SEGS in --flags the segments are the caller's
+		// own, in --data-hex: sent as they are.)
+		r = call_rdma_fs(*c, kOps.at(a.op), a, io);
 	} else {
 		r = call_raw(*c, kOps.at(a.op), a);
 	}
@@ -378,10 +457,36 @@ int main(int argc, char **argv)
 	std::printf("status %u %s\n", r.status, errno_name(r.status).c_str());
 	if (r.status == 0) {
 		Result<Message> m = r.message();
-		if (m)
-			print_body(m->body);
-		else
+		const Data *d = m ? std::get_if<Data>(&m->body) : nullptr;
+		std::span<const std::byte> data;
+		if (!m) {
 			std::printf("undecodable reply: %s\n", std::string(to_string(m.error())).c_str());
+		} else if (d && !io.empty()) {
+			// One-sided: the reply says how much landed in our buffer.
+			Result<std::uint32_t> n = decode_fs_rdma_read_reply(d->bytes);
+			if (!n || *n > io.size()) {
+				std::printf("bad one-sided read reply\n");
+				return 1;
+			}
+			data = io.first(*n);
+			std::printf("one-sided: %zu bytes in %u segments\n", data.size(), a.segs);
+		} else if (d) {
+			data = d->bytes;
+		}
+		if (d && !a.out_file.empty()) {
+			std::FILE *f = std::fopen(a.out_file.c_str(), "wb");
+			if (!f || std::fwrite(data.data(), 1, data.size(), f) != data.size() ||
+			    std::fclose(f) != 0) {
+				std::fprintf(stderr, "dg-fsclient: %s: %s\n", a.out_file.c_str(),
+					     std::strerror(errno));
+				return 1;
+			}
+			std::printf("data: %zu bytes to %s\n", data.size(), a.out_file.c_str());
+		} else if (d) {
+			print_body(Data{data});
+		} else if (m) {
+			print_body(m->body);
+		}
 	}
 	c->bye();
 	if (a.expect && !matches(*a.expect, r.status)) {

@@ -142,6 +142,8 @@ bool Conn::hello(std::string &err, std::uint32_t &status)
 	Hello h;
 	h.role = opt_.role;
 	h.features = keyed ? kFeatKnown : kFeatKnown & ~kFeatAuth;
+	if (!opt_.rdma_fs)
+		h.features &= ~kFeatRdmaFs;
 	h.client_id = opt_.client_id;
 	h.name = opt_.name.substr(0, kNameMax);
 	(void)auth::random_bytes(h.nonce);

@@ -47,6 +47,9 @@ struct Options {
 	// refuses a server that does not offer DG_FEAT_AUTH (EACCES).
 	std::string identity;
 	std::string secret;
+	// Offer DG_FEAT_RDMA_FS (one-sided file data, storage nodes over
+	// RDMA); off: the client behaves like one that does not know it.
+	bool rdma_fs = false;
 };
 
 // A reply, owning its bytes.
@@ -115,6 +118,18 @@ public:
 	// returns the work completion status (IBV_WC_SUCCESS = 0), or -errno
 	// when it could not be posted. A failed READ breaks the connection.
 	virtual int raw_read(std::uint64_t addr, std::uint32_t rkey, std::uint32_t len) = 0;
+	// RDMA: register @buf (inside data_buffer()) for the server's own
+	// access to it, for one-sided file data: REMOTE_WRITE when
+	// @server_writes (a READ's data lands there), else REMOTE_READ (a
+	// WRITE's data is fetched). A fresh memory region each time, the
+	// previous one deregistered. The rkey, or nullopt (error() says why).
+	virtual std::optional<std::uint32_t> reg_remote(std::span<std::byte> buf, bool server_writes)
+	{
+		(void)buf;
+		(void)server_writes;
+		error_ = "one-sided file data needs RDMA";
+		return std::nullopt;
+	}
 
 	const proto::HelloReply &server() const { return server_; }
 	const proto::Token &token() const { return token_; }

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <vector>
 
 namespace disagg::client {
@@ -54,6 +55,7 @@ public:
 	}
 	int raw_read(std::uint64_t addr, std::uint32_t rkey, std::uint32_t len) override;
 	bool join_queues(std::string &err) override;
+	std::optional<std::uint32_t> reg_remote(std::span<std::byte> buf, bool server_writes) override;
 
 protected:
 	bool send_frame(const Bytes &frame) override { return send_raw(frame); }
@@ -84,6 +86,7 @@ private:
 	ibv_mr *msgs_mr_ = nullptr;
 	std::byte *data_ = nullptr;
 	ibv_mr *data_mr_ = nullptr;
+	ibv_mr *remote_mr_ = nullptr;	// reg_remote()'s
 	bool connected_ = false;
 	bool broken_ = false;
 	int last_status_ = IBV_WC_SUCCESS;	// of the last failed completion
@@ -100,6 +103,8 @@ RdmaConn::~RdmaConn()
 		if (has_qp_[i])
 			rdma_destroy_qp(ids_[i]);
 	}
+	if (remote_mr_)
+		ibv_dereg_mr(remote_mr_);
 	if (data_mr_)
 		ibv_dereg_mr(data_mr_);
 	if (msgs_mr_)
@@ -288,7 +293,10 @@ bool RdmaConn::connect_queue(unsigned qid, std::string &err)
 	cp.private_data_len = sizeof(priv);
 	cp.initiator_depth = static_cast<std::uint8_t>(
 		std::min<int>(kIoDepth, attr.max_qp_init_rd_atom));
-	cp.responder_resources = 0;
+	// The server reads our memory for WRITEs with segments (stord's
+	// RDMA READ): as many as the device answers at once.
+	cp.responder_resources = static_cast<std::uint8_t>(
+		std::min<int>(kIoDepth, attr.max_qp_rd_atom));
 	cp.retry_count = 7;
 	cp.rnr_retry_count = 7;
 	if (rdma_connect(id, &cp) != 0)
@@ -469,6 +477,27 @@ int RdmaConn::raw_read(std::uint64_t addr, std::uint32_t rkey, std::uint32_t len
 	if (broken_ && last_status_ != IBV_WC_SUCCESS)
 		return last_status_;
 	return -rc;
+}
+
+std::optional<std::uint32_t> RdmaConn::reg_remote(std::span<std::byte> buf, bool server_writes)
+{
+	if (buf.data() < data_ || buf.data() + buf.size() > data_ + opt_.data_buffer) {
+		error_ = "buffer outside the registered data buffer";
+		return std::nullopt;
+	}
+	if (remote_mr_ && ibv_dereg_mr(remote_mr_) != 0) {
+		error_ = std::string("ibv_dereg_mr: ") + std::strerror(errno);
+		return std::nullopt;
+	}
+	remote_mr_ = ibv_reg_mr(pd_, buf.data(), buf.size(),
+				IBV_ACCESS_LOCAL_WRITE |
+					(server_writes ? IBV_ACCESS_REMOTE_WRITE
+						       : IBV_ACCESS_REMOTE_READ));
+	if (!remote_mr_) {
+		error_ = std::string("ibv_reg_mr: ") + std::strerror(errno);
+		return std::nullopt;
+	}
+	return remote_mr_->rkey;
 }
 
 }  // namespace

@@ -128,10 +128,11 @@ DG_STATIC_ASSERT(sizeof(struct dg_hdr) == 24, "dg_hdr is 24 bytes");
 #define DG_FEAT_RDMA		(1u << 0)	/* one-sided RDMA page access */
 #define DG_FEAT_AUTH		(1u << 1)	/* HMAC-SHA256 challenge-response */
 #define DG_FEAT_MQ		(1u << 2)	/* messages on several queues */
+#define DG_FEAT_RDMA_FS		(1u << 3)	/* file data one-sided: %DG_FS_IO_SEGS */
 #define DG_FEAT_FSATTR		(1u << 4)	/* dg_fs_entry_reply, READDIRPLUS */
 #define DG_FEAT_RMATTR		(1u << 5)	/* UNLINK, RMDIR: dg_fs_entry_reply */
 #define DG_FEAT_KNOWN		(DG_FEAT_RDMA | DG_FEAT_AUTH | DG_FEAT_MQ | \
-				 DG_FEAT_FSATTR | DG_FEAT_RMATTR)
+				 DG_FEAT_RDMA_FS | DG_FEAT_FSATTR | DG_FEAT_RMATTR)
 
 /*
  * Messages on several queues (%DG_FEAT_MQ, RDMA only). Without it every
@@ -498,6 +499,9 @@ DG_STATIC_ASSERT(sizeof(struct dg_fs_cred) == 80, "dg_fs_cred is 80 bytes");
 #define DG_FS_XATTR_REPLACE	(1u << 1)
 /* WRITE */
 #define DG_FS_WRITE_SYNC	(1u << 0)	/* durable before the reply */
+/* READ and WRITE, with %DG_FEAT_RDMA_FS (see &struct dg_fs_seg) */
+#define DG_FS_IO_SEGS		(1u << 8)	/* data part: segments, not data */
+#define DG_FS_IO_INVALIDATE	(1u << 9)	/* reply by SEND with invalidate */
 
 /**
  * struct dg_fs_req - every storage-node request
@@ -539,6 +543,78 @@ struct dg_fs_req {
 	struct dg_fs_cred cred;
 };
 DG_STATIC_ASSERT(sizeof(struct dg_fs_req) == 152, "dg_fs_req is 152 bytes");
+
+/*
+ * One-sided file data (%DG_FEAT_RDMA_FS). A client offers the feature in its
+ * HELLO; the server grants it over RDMA only (never over TCP) and to the fs
+ * role only. With it, a READ or WRITE may carry %DG_FS_IO_SEGS: its data part
+ * is then not file data but 1..%DG_FS_SEGS_MAX &struct dg_fs_seg (so
+ * @data_len is a multiple of 16), naming memory of the client registered
+ * with its protection domain, and @count is the transfer's size, the sum of
+ * the segments' lengths, 1..%DG_FS_RDMA_IO_MAX. Every segment has a length
+ * of at least 1 and @addr + @len does not wrap. A request that breaks one of
+ * these rules is answered EINVAL and not carried out; one with
+ * %DG_FS_IO_SEGS on a connection without the feature (TCP, or not
+ * negotiated) EPROTO.
+ *
+ * READ: the server reads up to @count bytes from the file and puts them
+ * into the segments in order with RDMA WRITE (it fills the first segment
+ * before the second; a short read leaves the tail untouched), then sends
+ * the reply, a &struct dg_fs_rdma_read_reply, on the same queue pair: RC
+ * ordering makes the data visible before the reply arrives.
+ * WRITE: the server fetches @count bytes from the segments with RDMA READ
+ * and writes them to the file, then replies as to any WRITE
+ * (&struct dg_fs_write_reply). A WRITE with segments carries no inline data.
+ *
+ * The client's memory must allow the server's access (REMOTE_WRITE for a
+ * READ, REMOTE_READ for a WRITE) until the reply arrives; an access the
+ * client's keys do not allow (a bad rkey, an address out of its region)
+ * fails on the server's side and ends the whole connection, as any
+ * completion error does. Errors found before any transfer (EINVAL, ENOENT,
+ * EBUSY...) are ordinary error replies.
+ *
+ * Remote invalidation is the client's choice: with %DG_FS_IO_INVALIDATE
+ * (only with %DG_FS_IO_SEGS, and then every segment must carry the same
+ * @rkey, one memory region per request) the server sends the successful
+ * reply as SEND with invalidate of that @rkey, as NFS/RDMA and NVMe/RDMA
+ * servers do for fast-registration MRs. Without it the reply is a plain
+ * SEND. A client must still check the receive completion (IBV_WC_WITH_INV)
+ * and invalidate locally when the server did not: error replies are plain
+ * SENDs. Memory registered by ibv_reg_mr() in user space cannot be
+ * invalidated remotely (rxe and mlx5 refuse it with a remote access error),
+ * so user-space clients leave the flag clear.
+ */
+#define DG_FS_SEGS_MAX		4u
+/* Most bytes one READ or WRITE with %DG_FS_IO_SEGS moves. */
+#define DG_FS_RDMA_IO_MAX	(1024u * 1024)
+
+/**
+ * struct dg_fs_seg - a piece of client memory for one-sided file data
+ * @addr: remote address of the first byte (as registered by the client)
+ * @len: bytes, at least 1
+ * @rkey: the client's remote key for it
+ */
+struct dg_fs_seg {
+	__le64	addr;
+	__le32	len;
+	__le32	rkey;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_fs_seg) == 16, "dg_fs_seg is 16 bytes");
+
+/**
+ * struct dg_fs_rdma_read_reply - answer to a READ with %DG_FS_IO_SEGS
+ * @count: bytes read and written into the client's segments (0 at EOF)
+ * @reserved: zero
+ *
+ * The payload of the READ reply instead of the data (which went by RDMA
+ * WRITE); the client knows which form to expect from its request.
+ */
+struct dg_fs_rdma_read_reply {
+	__le32	count;
+	__le32	reserved;
+};
+DG_STATIC_ASSERT(sizeof(struct dg_fs_rdma_read_reply) == 8,
+		 "dg_fs_rdma_read_reply is 8 bytes");
 
 /**
  * struct dg_fs_attr - a file's attributes (from lstat)

@@ -7,7 +7,11 @@
 # refused with EINVAL or EXDEV, and the files planted outside the root must
 # be unread and unchanged afterwards. SIGTERM must end the daemon with 0.
 # The daemon runs with keys: a client without a key or with a wrong secret
-# is refused before any request.
+# is refused before any request. Over RDMA, one-sided file data too
+# (DG_FEAT_RDMA_FS, dg-fsclient --rdma-fs): a 1 MB write and read back
+# through 3 and 4 segments, checked byte for byte and against a two-sided
+# read, the byte counters of --metrics exact, malformed segments refused,
+# and a wrong rkey drops only that connection.
 # dg-kernel-independent (no module of ours: scripts/check runs it on one kernel)
 . "$(dirname "$0")/../lib/common.sh"
 . "$DG_SELFTESTS/lib/keys.sh"
@@ -94,13 +98,65 @@ expect_each() {
 	[ ! -s "$failed" ] || fail "$t: $(head -n 3 "$failed")"
 }
 
+le() { # le VALUE BYTES: VALUE as BYTES little-endian bytes in hex
+	local i out=
+	for ((i = 0; i < $2; i++)); do
+		out+=$(printf %02x $((($1 >> (8 * i)) & 255)))
+	done
+	echo "$out"
+}
+seg() { echo "$(le "$1" 8)$(le "$2" 4)$(le "$3" 4)"; } # seg ADDR LEN RKEY: a dg_fs_seg
+
+# One-sided READ and WRITE over RDMA; @1: the daemon's --metrics address.
+one_sided() {
+	local metrics=$1 n=1000003 pat=$WORK/pattern got=$WORK/got two=$WORK/two out
+	head -c $n /dev/urandom >"$pat"
+	expect rdma 0 create os --mode 644
+	out=$(fsc rdma --rdma-fs --segs 3 write os --data-file "$pat" --flags 1 2>&1) ||
+		fail "rdma: one-sided write failed: $out"
+	echo "$out" | grep -q "written: $n bytes" || fail "rdma: one-sided write: $out"
+	cmp -s "$pat" "$ROOT/os" || fail "rdma: one-sided write differs on disk"
+	out=$(fsc rdma --rdma-fs --segs 4 read os --count 1048576 --out "$got" 2>&1) ||
+		fail "rdma: one-sided read failed: $out"
+	echo "$out" | grep -q "one-sided: $n bytes in 4 segments" || fail "rdma: one-sided read: $out"
+	cmp -s "$pat" "$got" || fail "rdma: one-sided read differs from the file"
+	fsc rdma read os --offset 500000 --count 65536 --out "$two" >/dev/null ||
+		fail "rdma: two-sided read failed"
+	tail -c +500001 "$got" | head -c 65536 | cmp -s - "$two" ||
+		fail "rdma: one-sided and two-sided reads differ"
+	host_metrics "$metrics" >"$WORK/m1" || fail "rdma: no metrics at $metrics"
+	metrics_read "$WORK/m1"
+	[ "${METRIC[disagg_stord_rdma_write_bytes_total]}/${METRIC[disagg_stord_rdma_read_bytes_total]}" = $n/$n ] ||
+		fail "rdma: metrics rdma_write/read_bytes ${METRIC[disagg_stord_rdma_write_bytes_total]}/${METRIC[disagg_stord_rdma_read_bytes_total]}, want $n/$n"
+	log "rdma: one-sided write (3 segments) and read (4) of $n bytes: identical to the file and to a two-sided read; rdma_write/read_bytes $n/$n"
+
+	# Malformed segments are refused before any transfer: 5 of them, more
+	# than 1 MiB in all; a wrong rkey ends the connection, not the daemon.
+	expect rdma EINVAL --rdma-fs read os --flags 0x100 --count 80 --data-hex \
+		"$(seg 0x10000 16 1)$(seg 0x10000 16 1)$(seg 0x10000 16 1)$(seg 0x10000 16 1)$(seg 0x10000 16 1)"
+	expect rdma EINVAL --rdma-fs write os --flags 0x100 --count 1200000 --data-hex \
+		"$(seg 0x10000 600000 1)$(seg 0x100000 600000 1)"
+	expect rdma EPROTO read os --flags 0x100 --count 16 --data-hex "$(seg 0x10000 16 1)"
+	expect rdma closed --rdma-fs read os --flags 0x100 --count 4096 --data-hex \
+		"$(seg 0x10000 4096 0x7badbad)"
+	out=$(fsc rdma --rdma-fs --segs 2 read os --count 4096 --out "$got" 2>&1) ||
+		fail "rdma: no one-sided read after a dropped client: $out"
+	head -c 4096 "$pat" | cmp -s - "$got" || fail "rdma: read after a dropped client differs"
+	host_metrics "$metrics" >"$WORK/m2" || fail "rdma: no metrics at $metrics"
+	metrics_read "$WORK/m2"
+	[ "${METRIC[disagg_stord_rdma_write_bytes_total]}/${METRIC[disagg_stord_rdma_bulk_errors_total]}" = $((n + 4096))/1 ] ||
+		fail "rdma: after the hostile cases: rdma_write_bytes/bulk_errors $(grep -E 'rdma_(write_bytes|bulk_errors)_total ' "$WORK/m2" | tr '\n' ' ')"
+	log "rdma: 5 segments, 1.2 MB of segments: EINVAL; segments without the feature: EPROTO; a wrong rkey: that client dropped, the next one served"
+}
+
 suite() {
-	local t=$1 name=stord-$1 before after op p hex args out
+	local t=$1 name=stord-$1 before after op p hex args out metrics=
 	plant
 	before=$(outside_state)
+	[ "$t" = rdma ] && metrics=$(host_addr 1):9479
 	# shellcheck disable=SC2086
 	host_start 1 "$name" "$STORD" --listen "$(host_addr 1):$PORT" --transport "$t" \
-		--root "$ROOT" --threads 4 --squash none $DAEMON_KEYS
+		--root "$ROOT" --threads 4 --squash none $DAEMON_KEYS ${metrics:+--metrics "$metrics"}
 	host_wait_log "$name" "listening on" || fail "$name did not start"
 	log "$name listening on $(host_addr 1):$PORT, root $ROOT, with keys"
 
@@ -163,6 +219,7 @@ suite() {
 	expect "$t" EOPNOTSUPP raw --raw-hex 4447414702007f024c00000000000000050000000000000004000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000066696c65
 	expect "$t" EINVAL raw --raw-hex 444741470200000248000000000000000600000000000000ffffffff0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000
 	log "$t: hostile paths and frames refused"
+	[ "$t" != rdma ] || one_sided "$metrics"
 
 	after=$(outside_state)
 	[ "$before" = "$after" ] || fail "$t: files outside the root changed or were read:
