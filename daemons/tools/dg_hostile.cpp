@@ -247,6 +247,8 @@ public:
 private:
 	std::uint64_t rnd(std::uint64_t n) { return n ? rng_() % n : 0; }
 	bool chance(unsigned pct) { return rnd(100) < pct; }
+	std::uint32_t huge32() { return static_cast<std::uint32_t>(0x80000000u | rng_()); }
+	std::uint64_t any64();
 	Buf random_bytes(std::size_t n);
 	void count(Class c, int mode_idx, std::uint64_t n = 1);
 	bool good_now();
@@ -256,6 +258,8 @@ private:
 	void good_reply(const Request &q, std::uint32_t &status, Buf &payload);
 	void good_fs(const Request &q, std::uint32_t &status, Buf &payload);
 	Buf spoil_content(const Request &q, const Buf &good);
+	template <class Entry, class Fill>
+	Buf spoiled_listing(Fill fill);
 	Buf fs_attr(const std::string &path, bool sane = true);
 	void add_server_requests(Buf &out);
 	bool trickle(const Buf &b);
@@ -618,20 +622,57 @@ void Conn::good_reply(const Request &q, std::uint32_t &status, Buf &payload)
 	}
 }
 
+// A value at or past a boundary, or any.
+std::uint64_t Conn::any64()
+{
+	switch (rnd(4)) {
+	case 0: return ~0ull;
+	case 1: return 1ull << 63;
+	case 2: return 0ull;
+	default: return static_cast<std::uint64_t>(rng_());
+	}
+}
+
+// A READDIR or READDIRPLUS reply (@Entry: dg_fs_dirent or
+// dg_fs_direntplus) of one bad entry: a huge count, a cookie out of range,
+// a name that is empty, too long, not one component or past the frame,
+// or the reply cut short. @fill sets the entry's own fields.
+template <class Entry, class Fill>
+Buf Conn::spoiled_listing(Fill fill)
+{
+	Buf d;
+	dg_fs_readdir_reply h;
+	Entry e;
+	std::memset(&e, 0, sizeof(e));
+	h.nr = htole32(chance(50) ? huge32() : 1 + rnd(5));
+	h.eof = htole32(rnd(2));
+	put_struct(d, h);
+	fill(e);
+	e.cookie = htole64(chance(70) ? 20 + rnd(100) : any64());
+	e.type = static_cast<std::uint8_t>(rng_());
+	std::string name = "n";
+	switch (rnd(6)) {
+	case 0: e.name_len = htole16(0xffff); break;	// past the frame
+	case 1: e.name_len = 0; break;
+	case 2: name = "a/b"; break;
+	case 3: name = chance(50) ? "." : ".."; break;
+	case 4: name = std::string("x\0y", 3); break;
+	default: name.assign(256 + rnd(100), 'n'); break;	// > NAME_MAX
+	}
+	if (name.size() && e.name_len == 0 && rnd(6) != 1)
+		e.name_len = htole16(static_cast<std::uint16_t>(name.size()));
+	put_struct(d, e);
+	d.insert(d.end(), name.begin(), name.end());
+	if (chance(50))
+		d.resize(d.size() - rnd(d.size() - sizeof(h) + 1));	// cut
+	return d;
+}
+
 // The good reply's length kept, its fields made nonsense: the parsers'
 // checks of counts, names, sizes and attributes.
 Buf Conn::spoil_content(const Request &q, const Buf &good)
 {
 	Buf b = good;
-	auto huge32 = [&] { return static_cast<std::uint32_t>(0x80000000u | rng_()); };
-	auto any64 = [&]() -> std::uint64_t {
-		switch (rnd(4)) {
-		case 0: return ~0ull;
-		case 1: return 1ull << 63;
-		case 2: return 0ull;
-		default: return static_cast<std::uint64_t>(rng_());
-		}
-	};
 
 	switch (q.op) {
 	case DG_OP_MEM_INFO:
@@ -682,66 +723,18 @@ Buf Conn::spoil_content(const Request &q, const Buf &good)
 		}
 		return b;
 	}
-	case DG_OP_FS_READDIR: {
-		Buf d;
-		dg_fs_readdir_reply h;
-		dg_fs_dirent e;
-		std::memset(&e, 0, sizeof(e));
-		h.nr = htole32(chance(50) ? huge32() : 1 + rnd(5));
-		h.eof = htole32(rnd(2));
-		put_struct(d, h);
-		e.ino = htole64(rng_());
-		e.cookie = htole64(chance(70) ? 20 + rnd(100) : any64());
-		e.type = static_cast<std::uint8_t>(rng_());
-		std::string name = "n";
-		switch (rnd(6)) {
-		case 0: e.name_len = htole16(0xffff); break;	// past the frame
-		case 1: e.name_len = 0; break;
-		case 2: name = "a/b"; break;
-		case 3: name = chance(50) ? "." : ".."; break;
-		case 4: name = std::string("x\0y", 3); break;
-		default: name.assign(256 + rnd(100), 'n'); break;	// > NAME_MAX
-		}
-		if (name.size() && e.name_len == 0 && rnd(6) != 1)
-			e.name_len = htole16(static_cast<std::uint16_t>(name.size()));
-		put_struct(d, e);
-		d.insert(d.end(), name.begin(), name.end());
-		if (chance(50))
-			d.resize(d.size() - rnd(d.size() - sizeof(h) + 1));	// cut
-		return d;
-	}
-	case DG_OP_FS_READDIRPLUS: {
+	case DG_OP_FS_READDIR:
+		return spoiled_listing<dg_fs_dirent>(
+			[&](dg_fs_dirent &e) { e.ino = htole64(rng_()); });
+	case DG_OP_FS_READDIRPLUS:
 		// READDIR's bad entries, and attributes no inode may take.
-		Buf d;
-		dg_fs_readdir_reply h;
-		dg_fs_direntplus e;
-		std::memset(&e, 0, sizeof(e));
-		h.nr = htole32(chance(50) ? huge32() : 1 + rnd(5));
-		h.eof = htole32(rnd(2));
-		put_struct(d, h);
-		e.attr.mode = htole32(chance(50) ? static_cast<std::uint32_t>(rng_()) : 0170644);
-		e.attr.ino = htole64(any64());
-		e.attr.size = htole64(any64());
-		e.attr.mtime_nsec = htole32(huge32());
-		e.cookie = htole64(chance(70) ? 20 + rnd(100) : any64());
-		e.type = static_cast<std::uint8_t>(rng_());
-		std::string name = "n";
-		switch (rnd(6)) {
-		case 0: e.name_len = htole16(0xffff); break;	// past the frame
-		case 1: e.name_len = 0; break;
-		case 2: name = "a/b"; break;
-		case 3: name = chance(50) ? "." : ".."; break;
-		case 4: name = std::string("x\0y", 3); break;
-		default: name.assign(256 + rnd(100), 'n'); break;	// > NAME_MAX
-		}
-		if (name.size() && e.name_len == 0 && rnd(6) != 1)
-			e.name_len = htole16(static_cast<std::uint16_t>(name.size()));
-		put_struct(d, e);
-		d.insert(d.end(), name.begin(), name.end());
-		if (chance(50))
-			d.resize(d.size() - rnd(d.size() - sizeof(h) + 1));	// cut
-		return d;
-	}
+		return spoiled_listing<dg_fs_direntplus>([&](dg_fs_direntplus &e) {
+			e.attr.mode = htole32(chance(50) ? static_cast<std::uint32_t>(rng_())
+							 : 0170644);
+			e.attr.ino = htole64(any64());
+			e.attr.size = htole64(any64());
+			e.attr.mtime_nsec = htole32(huge32());
+		});
 	case DG_OP_FS_GETXATTR: case DG_OP_FS_LISTXATTR: {
 		if (b.size() < sizeof(dg_fs_xattr_reply))
 			b.resize(sizeof(dg_fs_xattr_reply));
